@@ -1,0 +1,51 @@
+# ecrm — `make help` lists the targets. Everything runs in a local .venv that
+# the Makefile creates from requirements.lock (pinned), so a fresh machine needs
+# only Python >= 3.11, git and make.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+UV_VERSION := 0.13.9
+STAMP  := $(VENV)/.installed
+DEMO_CUSTOMERS ?= 30000
+
+.DEFAULT_GOAL := help
+.PHONY: help env demo test lint lab bench lock clean clean-data
+
+help: ## list the targets
+	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(BIN)/uv pip sync --quiet --python $(PY) requirements.lock
+	$(BIN)/uv pip install --quiet --python $(PY) --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@touch $(STAMP)
+
+env: $(STAMP) ## create .venv with the pinned dependencies
+
+demo: $(STAMP) ## generate the demo shops, ingest them, print their data-quality summaries
+	$(BIN)/ecrm demo-data --customers $(DEMO_CUSTOMERS) --ingest
+
+test: $(STAMP) ## run ruff and the whole test suite
+	$(BIN)/ruff check ecrm tests benchmarks
+	$(PY) -m pytest -q
+
+lint: $(STAMP) ## ruff check and format check
+	$(BIN)/ruff check ecrm tests benchmarks
+	$(BIN)/ruff format --check ecrm tests benchmarks
+
+lab: $(STAMP) ## open JupyterLab on notebooks/ for ad hoc work
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+lock: ## re-pin requirements.lock from pyproject.toml (after `make env`)
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra lab \
+		--output-file requirements.lock pyproject.toml
+
+clean: ## remove the environment and caches (keeps data and reports)
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+
+clean-data: ## remove generated demo shops and rendered reports
+	rm -rf data/demo-*/ reports/*/

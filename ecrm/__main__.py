@@ -1,0 +1,5 @@
+"""``python -m ecrm`` runs the command line."""
+
+from ecrm.cli import main
+
+main()

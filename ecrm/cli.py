@@ -1,0 +1,107 @@
+"""The ``ecrm`` command line: ``ecrm ingest SHOP``, ``ecrm demo-data``, ...
+
+Every command exits 0 on success, 2 on a user error (bad settings, bad input,
+bad parameters: the message says what to fix) and 1 on anything unexpected.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ecrm import paths
+from ecrm.errors import EcrmError
+
+app = typer.Typer(
+    name="ecrm",
+    help="CRM analysis for e-commerce shops: ingest order exports, analyse, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings_for(shop: str) -> Path:
+    """A shop name under data/, or a path to a settings file or shop folder."""
+    p = Path(shop)
+    if p.suffix in (".yaml", ".yml") or p.is_dir():
+        return p
+    return paths.settings_path(shop)
+
+
+def _fail(err: EcrmError) -> None:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    shop: Annotated[str, typer.Argument(help="shop name under data/, or a settings path")],
+    today: Annotated[
+        str | None, typer.Option(help="ingest date YYYY-MM-DD (default: today in the shop's zone)")
+    ] = None,
+) -> None:
+    """Read a shop's raw exports and write its canonical orders table."""
+    from ecrm.ingest import ingest as run
+
+    try:
+        run(_settings_for(shop), today=date.fromisoformat(today) if today else None, quiet=False)
+    except EcrmError as e:
+        _fail(e)
+    except ValueError as e:  # a bad --today
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("demo-data")
+def demo_data(
+    customers: Annotated[int, typer.Option(help="customers per shop")] = 30_000,
+    shops: Annotated[list[str] | None, typer.Option(help="demo shops to generate")] = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv (default) or parquet (for large shops)")
+    ] = "csv",
+    suffix: Annotated[str, typer.Option(help="appended to shop names, e.g. -1m")] = "",
+    out: Annotated[Path | None, typer.Option(help="data folder (default: data/)")] = None,
+    ingest_too: Annotated[
+        bool, typer.Option("--ingest/--no-ingest", help="ingest after generating")
+    ] = False,
+) -> None:
+    """Generate the deterministic demo shops into data/<shop>/ (raw exports + settings)."""
+    from ecrm import demo
+    from ecrm.ingest import ingest as run
+
+    if file_format not in ("csv", "parquet"):
+        typer.echo("error: --format must be csv or parquet", err=True)
+        raise typer.Exit(2)
+    try:
+        written = demo.write_demo_shops(
+            out or paths.data_dir(),
+            n_customers=customers,
+            shops=shops or list(demo.SHOPS),
+            file_format=file_format,
+            suffix=suffix,
+        )
+        for folder in written:
+            typer.echo(f"generated {folder}")
+            if ingest_too:
+                typer.echo("")
+                run(folder, today=demo.DEMO_INGEST_DATE, quiet=False)
+                typer.echo("")
+    except EcrmError as e:
+        _fail(e)
+
+
+def main() -> None:
+    """Entry point of the ``ecrm`` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

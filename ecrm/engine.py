@@ -1,0 +1,176 @@
+"""The engine contract: orders in as pandas or Ibis, set-based work in the engine.
+
+Every analysis accepts the canonical orders table (SPEC §1) as a pandas
+DataFrame, an Ibis table (a Parquet scan, a warehouse table) or a path to a
+canonical Parquet file, and runs order-level work through Ibis — DuckDB by
+default, any Ibis backend (Spark, BigQuery...) unchanged. Results come back as
+pandas DataFrames; exact decimals become float64 only at that last step, after
+every sum, rank and bin has been computed exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt_ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ecrm.errors import ColumnsError, ParameterError
+
+__all__ = [
+    "AMOUNT",
+    "OrdersLike",
+    "as_of_date",
+    "next_day",
+    "order_totals",
+    "orders_table",
+    "require_columns",
+    "to_pandas",
+    "upto",
+]
+
+#: Exact decimal type of amounts inside the engine (matches ingestion).
+AMOUNT = dt_ibis.Decimal(18, 4)
+
+OrdersLike = pd.DataFrame | ir.Table | str | Path
+
+
+def as_of_date(as_of: Any) -> dt.date:
+    """Parse ``as_of`` (a date, datetime, Timestamp or ISO string) to a date.
+
+    Raises
+    ------
+    ParameterError
+        ``as_of`` is missing or not a date. It is required on purpose: ecrm never
+        defaults to today or to the latest date in the data.
+    """
+    if as_of is None:
+        raise ParameterError("as_of is required (the last day of the analysis, inclusive)")
+    if isinstance(as_of, pd.Timestamp):
+        return as_of.date()
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    if isinstance(as_of, str):
+        try:
+            return dt.date.fromisoformat(as_of.strip())
+        except ValueError:
+            pass
+    raise ParameterError(f"as_of must be a date like 2026-10-31, got {as_of!r}")
+
+
+def next_day(as_of: Any) -> dt.datetime:
+    """The first instant after ``as_of`` (orders before it are on or before as_of)."""
+    d = as_of_date(as_of)
+    return dt.datetime.combine(d + dt.timedelta(days=1), dt.time())
+
+
+def orders_table(orders: OrdersLike) -> ir.Table:
+    """Return the orders as an Ibis table with canonical types.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, str or Path
+        Canonical orders (SPEC §1): at least order_id, customer_id, ordered_at,
+        amount. A path is read as Parquet (a canonical orders file or a shop's
+        ``canonical/orders.parquet``).
+
+    Returns
+    -------
+    ibis.Table
+        ``amount`` as decimal(18, 4), ``ordered_at`` as timestamp, ids as strings.
+
+    Raises
+    ------
+    ColumnsError
+        A required column is missing.
+    """
+    if isinstance(orders, str | Path):
+        p = Path(orders)
+        if p.is_dir():
+            p = p / "canonical" / "orders.parquet"
+        if not p.is_file():
+            raise ParameterError(f"no orders file at {p} (run `ecrm ingest` first)")
+        t = ibis.read_parquet(str(p))
+    elif isinstance(orders, pd.DataFrame):
+        t = ibis.memtable(orders)
+    elif isinstance(orders, ir.Table):
+        t = orders
+    else:
+        raise ParameterError(
+            f"orders must be a pandas DataFrame, an Ibis table or a Parquet path, "
+            f"got {type(orders).__name__}"
+        )
+    require_columns(t, ("order_id", "customer_id", "ordered_at", "amount"), "orders")
+    casts: dict[str, Any] = {}
+    if t.amount.type() != AMOUNT:
+        casts["amount"] = t.amount.cast(AMOUNT)
+    if not t.ordered_at.type().is_timestamp():
+        casts["ordered_at"] = t.ordered_at.cast("timestamp")
+    for c in ("order_id", "customer_id"):
+        if not t[c].type().is_string():
+            casts[c] = t[c].cast("string")
+    return t.mutate(**casts) if casts else t
+
+
+def require_columns(t: ir.Table | pd.DataFrame, columns: Iterable[str], analysis: str) -> None:
+    """Raise :class:`ColumnsError` naming what ``analysis`` needs and the table lacks."""
+    have = set(t.columns)
+    missing = [c for c in columns if c not in have]
+    if missing:
+        raise ColumnsError(
+            f"{analysis} needs column(s) {missing}; the orders table has {sorted(have)}. "
+            "Map them in the shop settings (`columns`, or a `product_master` for "
+            "category/taste/brand) and ingest again."
+        )
+
+
+def has_values(t: ir.Table, column: str) -> bool:
+    """True if ``column`` exists and holds at least one non-null value."""
+    if column not in t.columns:
+        return False
+    return bool(t[column].notnull().any().to_pyarrow().as_py())
+
+
+def upto(t: ir.Table, as_of: Any) -> ir.Table:
+    """Lines ordered on or before ``as_of`` (inclusive, shop-local calendar day)."""
+    return t.filter(t.ordered_at < ibis.literal(next_day(as_of)))
+
+
+def order_totals(orders: OrdersLike, *, as_of: Any, customers_only: bool = True) -> ir.Table:
+    """One row per order up to ``as_of``: its customer, time, date and net amount.
+
+    Returns
+    -------
+    ibis.Table
+        order_id, customer_id, ordered_at (the order's earliest line), order_date,
+        amount (net, exact decimal), is_purchase (net amount > 0, SPEC §1).
+    """
+    t = upto(orders_table(orders), as_of)
+    if customers_only:
+        t = t.filter(t.customer_id.notnull())
+    o = t.group_by(["customer_id", "order_id"]).agg(
+        ordered_at=t.ordered_at.min(), amount=t.amount.sum().cast(AMOUNT)
+    )
+    return o.mutate(order_date=o.ordered_at.date(), is_purchase=o.amount > 0)
+
+
+def to_pandas(expr: ir.Table, *, money: Iterable[str] | None = None) -> pd.DataFrame:
+    """Execute ``expr`` and return pandas, decimals as float64.
+
+    Parameters
+    ----------
+    expr : ibis.Table
+    money : iterable of str, optional
+        Columns to convert to float64 (default: every decimal column).
+    """
+    schema = expr.schema()
+    cols = set(money) if money is not None else {c for c, typ in schema.items() if typ.is_decimal()}
+    casts = {c: expr[c].cast("float64") for c in cols if c in schema}
+    return (expr.mutate(**casts) if casts else expr).to_pandas()

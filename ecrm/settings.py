@@ -1,0 +1,396 @@
+"""Shop settings: one YAML file per shop, validated with pydantic.
+
+A shop's settings say where its raw exports are, how their columns map to the
+canonical orders table (SPEC §1), and every analysis threshold of SPEC §3, each
+with SPEC's default. Unknown keys are rejected with a message naming them, so a
+typo never silently falls back to a default.
+
+The documented example is ``data/example-settings.yaml``; the demo shops'
+settings live in ``data/demo-*/settings.yaml``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ecrm.errors import SettingsError
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "AnalysisSettings",
+    "ClusterSettings",
+    "CohortSettings",
+    "CpmSettings",
+    "CtbSettings",
+    "CustomersSource",
+    "DecileSettings",
+    "ExportSettings",
+    "KpiSettings",
+    "LifecycleSettings",
+    "LtvSettings",
+    "ProductMaster",
+    "RfmSettings",
+    "ShopSettings",
+    "Source",
+    "load_settings",
+]
+
+#: Canonical order-line columns of SPEC §1, in table order. ``unit_price`` is not
+#: canonical: when mapped (and ``amount`` is not) ingestion computes
+#: ``amount = quantity × unit_price``.
+CANONICAL_COLUMNS: tuple[str, ...] = (
+    "order_id",
+    "customer_id",
+    "ordered_at",
+    "amount",
+    "quantity",
+    "product_id",
+    "product_name",
+    "category",
+    "taste",
+    "brand",
+    "channel",
+    "status",
+)
+REQUIRED_COLUMNS: tuple[str, ...] = ("order_id", "customer_id", "ordered_at", "amount")
+PRODUCT_ATTRIBUTES: tuple[str, ...] = ("product_name", "category", "taste", "brand")
+CUSTOMER_COLUMNS: tuple[str, ...] = (
+    "customer_id",
+    "email",
+    "name",
+    "phone",
+    "address",
+    "registered_at",
+    "birth_date",
+    "gender",
+    "prefecture",
+    "mail_opt_in",
+)
+#: Columns of the customers table that hold personal data; they never reach a report.
+PERSONAL_COLUMNS: tuple[str, ...] = ("email", "name", "phone", "address", "birth_date")
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """One raw export (or a glob of them), relative to the settings file."""
+
+    path: str = Field(description="file path or glob, relative to the settings file")
+    format: Literal["auto", "csv", "excel", "parquet"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp932", "shift_jis"] = Field(
+        "auto", description="CSV encoding; auto tells UTF-8, UTF-8 with BOM and CP932 apart"
+    )
+    sheet: str | int | None = Field(None, description="Excel sheet (default: the first)")
+    delimiter: str = ","
+
+
+class ProductMaster(_Strict):
+    """Optional product master joined on product_id to fill C, T and B."""
+
+    path: str
+    format: Literal["auto", "csv", "excel", "parquet"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp932", "shift_jis"] = "auto"
+    key: str = Field(description="the master's product id column")
+    columns: dict[Literal["product_name", "category", "taste", "brand"], str] = Field(
+        default_factory=dict, description="canonical attribute -> master column"
+    )
+
+
+class CustomersSource(_Strict):
+    """Optional customers table (SPEC §1); personal data is read only for exports."""
+
+    path: str
+    format: Literal["auto", "csv", "excel", "parquet"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp932", "shift_jis"] = "auto"
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical customer column -> raw column"
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(v) - set(CUSTOMER_COLUMNS))
+        if unknown:
+            raise ValueError(
+                f"unknown customer column(s) {unknown}; known: {list(CUSTOMER_COLUMNS)}"
+            )
+        return v
+
+
+class RfmSettings(_Strict):
+    """RFM bins (SPEC §3). Edges are ascending; see each field."""
+
+    method: Literal["fixed", "quantile"] = "fixed"
+    recency_days: tuple[int, int, int, int] = Field(
+        (30, 90, 180, 365), description="upper inclusive edges of R = 5, 4, 3, 2; more is R = 1"
+    )
+    frequency: tuple[int, int, int, int] = Field(
+        (1, 2, 4, 9), description="upper inclusive edges of F = 1, 2, 3, 4; more is F = 5"
+    )
+    monetary: tuple[float, float, float, float] = Field(
+        (5_000, 10_000, 30_000, 100_000),
+        description="M = 1 below the first edge, ..., M = 5 at or above the last",
+    )
+    segment_map: dict[str, list[str]] | None = Field(
+        None,
+        description="segment -> R×F cells like '55'; None uses ecrm.rfm.DEFAULT_SEGMENT_MAP",
+    )
+
+    @field_validator("recency_days", "frequency", "monetary")
+    @classmethod
+    def _ascending(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError(f"bin edges must be strictly ascending, got {list(v)}")
+        return v
+
+
+class DecileSettings(_Strict):
+    period_months: int = Field(12, ge=1, le=120)
+    groups: int = Field(10, ge=2, le=100)
+
+
+class CpmSettings(_Strict):
+    lapse_days: int = Field(240, ge=1)
+    tenure_cutoffs: tuple[int, int] = (90, 210)
+    spend_cutoff: float = Field(70_000, gt=0)
+    months: int = Field(12, ge=1, le=60)
+
+
+class LifecycleSettings(_Strict):
+    active_days: int = Field(120, ge=1)
+    churn_days: int = Field(360, ge=1)
+    months: int = Field(12, ge=1, le=60)
+
+    @model_validator(mode="after")
+    def _order(self) -> LifecycleSettings:
+        if self.churn_days <= self.active_days:
+            raise ValueError("churn_days must be greater than active_days")
+        return self
+
+
+class CohortSettings(_Strict):
+    months: int = Field(24, ge=1, le=120, description="cohorts shown (most recent)")
+
+
+class LtvSettings(_Strict):
+    step_days: int = Field(30, ge=1)
+    horizon_days: int = Field(360, ge=1)
+    ladder_max: int = Field(10, ge=2, le=50)
+    lapse_days: int = Field(240, ge=1, description="purchase-count ladder: lapsed at n")
+    f2_windows: tuple[int, ...] = (30, 60, 90, 180, 360)
+    predict_months: int = Field(12, ge=1, le=60)
+
+
+class ClusterSettings(_Strict):
+    k: int | None = Field(None, ge=2, le=30, description="fixed k; None chooses by silhouette")
+    k_range: tuple[int, int] = (2, 8)
+    silhouette_sample: int = Field(20_000, ge=100)
+    random_state: int = 0
+
+
+class CtbSettings(_Strict):
+    top_n: int = Field(3, ge=1, le=20)
+    min_pair_support: float = Field(0.001, ge=0, le=1)
+
+
+class KpiSettings(_Strict):
+    months: int = Field(24, ge=2, le=120)
+    f2_days: int = 90
+    f2_lag_months: int = 3
+    ltv_lag_months: int = 12
+
+
+class AnalysisSettings(_Strict):
+    """Every analysis threshold of SPEC §3, with SPEC's defaults."""
+
+    rfm: RfmSettings = RfmSettings()
+    decile: DecileSettings = DecileSettings()
+    cpm: CpmSettings = CpmSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()
+    cohort: CohortSettings = CohortSettings()
+    ltv: LtvSettings = LtvSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    ctb: CtbSettings = CtbSettings()
+    kpi: KpiSettings = KpiSettings()
+
+
+class ExportSettings(_Strict):
+    include_email: bool = Field(False, description="segment exports may carry email")
+
+
+class ShopSettings(_Strict):
+    """A shop's settings (see ``data/example-settings.yaml`` for every key).
+
+    Paths in the file are relative to the file's folder; ``base_dir`` is set by
+    :func:`load_settings` and is not a key of the file.
+    """
+
+    name: Annotated[str, Field(description="shop slug: lower-case letters, digits, - and _")]
+    display_name: str | None = None
+    timezone: str = "Asia/Tokyo"
+    currency: str = "JPY"
+    preset: Literal["shopify"] | None = None
+    sources: list[Source] = Field(min_length=1)
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical column -> raw column name"
+    )
+    constants: dict[str, str] = Field(
+        default_factory=dict, description="canonical column -> constant value for every line"
+    )
+    product_master: ProductMaster | None = None
+    customers: CustomersSource | None = None
+    exclude_statuses: list[str] = Field(default_factory=lambda: ["cancelled", "test"])
+    return_order_pattern: str | None = Field(
+        None, description="regex on order_id marking return/cancellation orders (summary only)"
+    )
+    strip_float_suffix: bool = Field(
+        True, description="customer_id '17850.0' -> '17850' (a spreadsheet artefact)"
+    )
+    analysis: AnalysisSettings = AnalysisSettings()
+    exports: ExportSettings = ExportSettings()
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        if not _SLUG.match(v):
+            raise ValueError(
+                f"shop name {v!r} is not a slug (lower-case letters, digits, '-' and '_', "
+                "starting with a letter or digit, at most 64 characters)"
+            )
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(v)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name like Asia/Tokyo)") from e
+        return v
+
+    @field_validator("columns", "constants")
+    @classmethod
+    def _canonical(cls, v: dict[str, str]) -> dict[str, str]:
+        allowed = set(CANONICAL_COLUMNS) | {"unit_price"}
+        unknown = sorted(set(v) - allowed)
+        if unknown:
+            raise ValueError(f"unknown canonical column(s) {unknown}; known: {sorted(allowed)}")
+        return v
+
+    @field_validator("return_order_pattern")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as e:
+                raise ValueError(f"return_order_pattern is not a valid regex: {e}") from e
+        return v
+
+    def resolve(self, path: str) -> Path:
+        """Return ``path`` resolved against the settings file's folder."""
+        p = Path(path)
+        return p if p.is_absolute() else (self.base_dir / p)
+
+    @property
+    def shop_dir(self) -> Path:
+        """The shop's folder (where its settings file lives)."""
+        return self.base_dir
+
+
+def _unknown_key_message(err: ValidationError, data: dict[str, Any]) -> list[str]:
+    lines = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        if e["type"] == "extra_forbidden":
+            key = str(e["loc"][-1])
+            parent_fields = _fields_at(e["loc"][:-1])
+            hint = difflib.get_close_matches(key, parent_fields, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            lines.append(f"unknown key {loc!r}{extra}")
+        elif e["type"] == "missing":
+            lines.append(f"missing key {loc!r}")
+        else:
+            lines.append(f"{loc or '(top level)'}: {e['msg']}")
+    return lines
+
+
+def _fields_at(loc: tuple[Any, ...]) -> list[str]:
+    model: Any = ShopSettings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        for cand in getattr(ann, "__args__", ()) or (ann,):
+            if isinstance(cand, type) and issubclass(cand, BaseModel):
+                model = cand
+                break
+        else:
+            args = getattr(ann, "__args__", ())
+            inner = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
+            if not inner:
+                return []
+            model = inner[0]
+    return list(getattr(model, "model_fields", {}))
+
+
+def load_settings(path: str | Path) -> ShopSettings:
+    """Read and validate a shop settings file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A YAML file, or a shop folder holding ``settings.yaml``.
+
+    Returns
+    -------
+    ShopSettings
+        Validated settings; relative paths resolve against the file's folder.
+
+    Raises
+    ------
+    SettingsError
+        The file is missing, is not YAML, or has unknown, missing or invalid keys
+        (every problem is listed, each by its dotted key).
+
+    Examples
+    --------
+    >>> s = load_settings("data/demo-apparel")  # doctest: +SKIP
+    >>> s.analysis.cpm.lapse_days
+    240
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "settings.yaml"
+    if not p.is_file():
+        raise SettingsError(f"settings file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as e:
+        raise SettingsError(f"{p}: not valid YAML/UTF-8: {e}") from e
+    if not isinstance(data, dict):
+        raise SettingsError(f"{p}: expected a mapping of keys at the top level")
+    if "base_dir" in data:
+        raise SettingsError(f"{p}: unknown key 'base_dir'")
+    data.setdefault("name", p.parent.name)
+    try:
+        return ShopSettings(**data, base_dir=p.parent.resolve())
+    except ValidationError as e:
+        lines = _unknown_key_message(e, data)
+        raise SettingsError(f"{p}: invalid settings:\n  - " + "\n  - ".join(lines)) from None
