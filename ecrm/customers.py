@@ -15,7 +15,7 @@ import pandas as pd
 
 from ecrm import engine
 
-__all__ = ["FIRST_ATTRIBUTES", "measures", "measures_table"]
+__all__ = ["FIRST_ATTRIBUTES", "measures", "measures_table", "snapshots_table"]
 
 #: Line attributes reported for each customer's first purchase, as ``first_<name>``.
 FIRST_ATTRIBUTES: tuple[str, ...] = ("category", "taste", "brand", "channel", "product_id")
@@ -60,6 +60,75 @@ def measures_table(orders: engine.OrdersLike, *, as_of: Any) -> ir.Table:
         "customer_id", **{f"first_{'product' if c == 'product_id' else c}": c for c in attrs}
     )
     return per.left_join(fl, "customer_id").drop("customer_id_right")
+
+
+def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
+    """Customer measures at several dates (month ends) in one set-based pass.
+
+    A customer's state only changes in months with orders, so the orders are
+    aggregated per customer and month, accumulated with a window, and each
+    cumulative state is joined to the snapshot dates for which it is the latest
+    (``valid_from <= date < valid_to``). No per-date re-run of the analysis.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    dates : list of date
+        Snapshot dates (each inclusive, like ``as_of``), e.g. from
+        :func:`ecrm.periods.month_ends`.
+
+    Returns
+    -------
+    ibis.Table
+        snapshot (date), period_revenue (net revenue since the previous snapshot,
+        exact decimal), customer_id, frequency, monetary (exact decimal),
+        first_purchase, last_purchase, recency_days, tenure_days — the columns of
+        :func:`measures` at each snapshot, for customers with a purchase by then.
+    """
+    snaps = sorted({engine.as_of_date(d) for d in dates})
+    if not snaps:
+        raise ValueError("dates must not be empty")
+    o = engine.order_totals(orders, as_of=snaps[-1])
+    # Bucket each order into the first snapshot on or after its date.
+    bucket = ibis.cases(
+        *[(o.order_date <= ibis.literal(d, type="date"), i) for i, d in enumerate(snaps)]
+    )
+    o = o.mutate(_bucket=bucket)
+    per = o.group_by(["customer_id", "_bucket"]).agg(
+        _n=o.is_purchase.cast("int64").sum(),
+        _m=o.amount.sum().cast(engine.AMOUNT),
+        _first=o.order_date.min(where=o.is_purchase),
+        _last=o.order_date.max(where=o.is_purchase),
+    )
+    w = ibis.window(group_by="customer_id", order_by="_bucket", preceding=None, following=0)
+    cum = per.mutate(
+        frequency=per._n.sum().over(w),
+        monetary=per._m.sum().over(w).cast(engine.AMOUNT),
+        first_purchase=per._first.min().over(w),
+        last_purchase=per._last.max().over(w),
+        _next=per._bucket.lead().over(ibis.window(group_by="customer_id", order_by="_bucket")),
+    )
+    cum = cum.mutate(_next=cum._next.fill_null(len(snaps)))
+    idx = ibis.memtable(
+        {"_i": list(range(len(snaps))), "snapshot": snaps},
+        schema={"_i": "int64", "snapshot": "date"},
+    )
+    j = cum.join(idx, [cum._bucket <= idx._i, idx._i < cum._next])
+    j = j.filter(j.frequency > 0)
+    j = j.mutate(period_revenue=ibis.ifelse(j._bucket == j._i, j._m, 0).cast(engine.AMOUNT))
+    j = j.select(
+        "snapshot",
+        "period_revenue",
+        "customer_id",
+        "frequency",
+        "monetary",
+        "first_purchase",
+        "last_purchase",
+        recency_days=j.snapshot.delta(j.last_purchase, unit="day").cast("int64"),
+        tenure_days=j.last_purchase.delta(j.first_purchase, unit="day").cast("int64"),
+    )
+    return j
 
 
 def measures(orders: engine.OrdersLike, *, as_of: Any) -> pd.DataFrame:

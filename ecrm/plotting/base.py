@@ -1,0 +1,49 @@
+"""Shared plotting set-up: a Japanese-capable font and an axes to draw on."""
+
+from __future__ import annotations
+
+import functools
+
+import matplotlib as mpl
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+__all__ = ["PALETTE", "new_ax", "use_japanese_font"]
+
+#: Qualitative palette used for segments (colour-blind friendly, 12 colours).
+PALETTE: tuple[str, ...] = (
+    "#4E79A7",
+    "#F28E2B",
+    "#59A14F",
+    "#E15759",
+    "#76B7B2",
+    "#EDC948",
+    "#B07AA1",
+    "#FF9DA7",
+    "#9C755F",
+    "#BAB0AC",
+    "#1F77B4",
+    "#8C564B",
+)
+
+
+@functools.cache
+def use_japanese_font() -> str:
+    """Make matplotlib render Japanese text (IPAex Gothic from matplotlib-fontja).
+
+    Called on first use by every plot, not at import. Returns the font family name.
+    """
+    import matplotlib_fontja
+
+    matplotlib_fontja.japanize()
+    mpl.rcParams["axes.unicode_minus"] = False
+    return str(mpl.rcParams["font.family"][0])
+
+
+def new_ax(ax: Axes | None = None, *, figsize: tuple[float, float] = (8, 4.5)) -> Axes:
+    """Return ``ax``, or a new axes on a new figure (not registered with pyplot)."""
+    use_japanese_font()
+    if ax is not None:
+        return ax
+    fig = Figure(figsize=figsize, layout="constrained")
+    return fig.add_subplot()

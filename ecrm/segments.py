@@ -1,0 +1,182 @@
+"""Month-end segment tracking shared by CPM and lifecycle segments.
+
+A segment rule is a function from a table of customer measures (frequency,
+monetary, recency_days, tenure_days) to a segment code. :func:`monthly` applies
+it to every month end at once (through :func:`ecrm.customers.snapshots_table`)
+and :func:`transitions` compares consecutive (or any two) snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ibis.expr.types as ir
+import pandas as pd
+
+from ecrm import customers, engine, periods
+
+__all__ = ["monthly", "snapshot_segments", "summary", "transitions"]
+
+Rule = Callable[[ir.Table], ir.StringValue]
+
+
+def snapshot_segments(
+    orders: engine.OrdersLike,
+    *,
+    dates: Sequence[Any],
+    rule: Rule,
+    by: str | None = None,
+) -> ir.Table:
+    """Segment of every customer at every date, as an Ibis expression.
+
+    Returns
+    -------
+    ibis.Table
+        snapshot, customer_id, segment, monetary, period_revenue [, by].
+    """
+    snap = customers.snapshots_table(orders, dates=list(dates))
+    snap = snap.mutate(segment=rule(snap))
+    cols = ["snapshot", "customer_id", "segment", "monetary", "period_revenue"]
+    if by:
+        attrs = customers.measures_table(orders, as_of=max(dates)).select("customer_id", by)
+        snap = snap.left_join(attrs, "customer_id").drop("customer_id_right")
+        snap = snap.mutate(**{by: snap[by].fill_null("(unknown)")})
+        cols.append(by)
+    return snap.select(*cols)
+
+
+def monthly(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    months: int,
+    rule: Rule,
+    codes: Sequence[str],
+    by: str | None = None,
+) -> pd.DataFrame:
+    """Customers and revenue per segment at each of the last ``months`` month ends.
+
+    Returns
+    -------
+    DataFrame
+        month_end, [by,] segment, customers, share (of the month end's customers),
+        monetary (sum of the segment's cumulative net spend), revenue (net revenue
+        of the segment's customers in that month). Every segment appears at every
+        month end (0 when empty), in ``codes`` order.
+    """
+    dates = periods.month_ends(as_of, months)
+    s = snapshot_segments(orders, dates=dates, rule=rule, by=by)
+    keys = ["snapshot", *([by] if by else []), "segment"]
+    g = s.group_by(keys).agg(
+        customers=s.count(), monetary=s.monetary.sum(), revenue=s.period_revenue.sum()
+    )
+    df = engine.to_pandas(g).rename(columns={"snapshot": "month_end"})
+    df["month_end"] = pd.to_datetime(df["month_end"]).dt.date
+    groups = sorted(df[by].unique()) if by else [None]
+    full = pd.MultiIndex.from_tuples(
+        [(d, *([b] if by else []), c) for d in dates for b in groups for c in codes],
+        names=["month_end", *([by] if by else []), "segment"],
+    )
+    df = df.set_index(full.names).reindex(full).reset_index()
+    df = df.fillna({"customers": 0, "monetary": 0.0, "revenue": 0.0})
+    df["customers"] = df["customers"].astype("int64")
+    tot = df.groupby(["month_end", *([by] if by else [])])["customers"].transform("sum")
+    df["share"] = df["customers"] / tot.where(tot > 0)
+    return df[
+        ["month_end", *([by] if by else []), "segment", "customers", "share", "monetary", "revenue"]
+    ]
+
+
+def transitions(
+    orders: engine.OrdersLike,
+    *,
+    pairs: Sequence[tuple[Any, Any]],
+    rule: Rule,
+    codes: Sequence[str],
+) -> pd.DataFrame:
+    """Movement of customers between the segments of two dates, for several pairs.
+
+    Parameters
+    ----------
+    pairs : sequence of (from_date, to_date)
+        Each pair gives one transition matrix.
+
+    Returns
+    -------
+    DataFrame
+        from_date, to_date, from_segment, to_segment, customers — the full
+        grid for each pair (0 where nobody moved that way). Customers without a
+        purchase by from_date come from ``"none"``.
+    """
+    dates = sorted({engine.as_of_date(d) for p in pairs for d in p})
+    s = snapshot_segments(orders, dates=dates, rule=rule)
+    frames = []
+    for a, b in pairs:
+        a_d, b_d = engine.as_of_date(a), engine.as_of_date(b)
+        fa = s.filter(s.snapshot == a_d).select("customer_id", from_segment="segment")
+        tb = s.filter(s.snapshot == b_d).select("customer_id", to_segment="segment")
+        j = tb.left_join(fa, "customer_id")
+        j = j.mutate(from_segment=j.from_segment.fill_null("none"))
+        g = j.group_by(["from_segment", "to_segment"]).agg(customers=j.count())
+        frames.append(g.mutate(from_date=a_d, to_date=b_d))
+    union = frames[0]
+    for f in frames[1:]:
+        union = union.union(f)
+    df = union.to_pandas()
+    for c in ("from_date", "to_date"):
+        df[c] = pd.to_datetime(df[c]).dt.date
+    full = pd.MultiIndex.from_tuples(
+        [
+            (engine.as_of_date(a), engine.as_of_date(b), f, t)
+            for a, b in pairs
+            for f in ["none", *codes]
+            for t in codes
+        ],
+        names=["from_date", "to_date", "from_segment", "to_segment"],
+    )
+    df = df.set_index(full.names).reindex(full, fill_value=0).reset_index()
+    df["customers"] = df["customers"].astype("int64")
+    return df
+
+
+def summary(
+    per_customer: pd.DataFrame, *, codes: Sequence[str], by: str | None = None
+) -> pd.DataFrame:
+    """Customers, revenue and shares per segment of a per-customer table.
+
+    Parameters
+    ----------
+    per_customer : DataFrame
+        customer_id, segment, monetary [, by].
+    codes : sequence of str
+        Every segment code, in display order (all appear, 0 when empty).
+    by : str, optional
+        Split by this column; shares are within each group.
+
+    Returns
+    -------
+    DataFrame
+        [by,] segment, customers, share, revenue (sum of cumulative net spend),
+        revenue_share, avg_monetary.
+    """
+    keys = [by] if by else []
+    g = per_customer.groupby([*keys, "segment"]).agg(
+        customers=("customer_id", "size"), revenue=("monetary", "sum")
+    )
+    if by:
+        groups = sorted(per_customer[by].dropna().unique())
+        full = pd.MultiIndex.from_product([groups, list(codes)], names=[by, "segment"])
+    else:
+        full = pd.Index(list(codes), name="segment")
+    g = g.reindex(full).fillna(0).reset_index()
+    g["customers"] = g["customers"].astype("int64")
+    if by:
+        tot = g.groupby(by)[["customers", "revenue"]].transform("sum")
+        tot_c, tot_r = tot["customers"], tot["revenue"]
+    else:
+        tot_c, tot_r = g["customers"].sum(), g["revenue"].sum()
+    g["share"] = g["customers"] / tot_c
+    g["revenue_share"] = g["revenue"] / tot_r
+    g["avg_monetary"] = g["revenue"] / g["customers"].where(g["customers"] > 0)
+    return g[[*keys, "segment", "customers", "share", "revenue", "revenue_share", "avg_monetary"]]
