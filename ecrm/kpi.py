@@ -1,0 +1,247 @@
+"""Monthly KPIs (SPEC §3) with month-on-month and year-on-year change.
+
+For each calendar month (the last one ends at ``as_of``):
+
+* ``revenue``: net amount of every line in the month, guest orders included;
+* ``orders``: purchases (orders with net amount > 0), guest orders included;
+* ``customers``: customers with a purchase in the month;
+* ``new_customers``: customers whose first purchase falls in the month (new for
+  the whole month, a second order that month included); ``repeat_customers``:
+  customers of the month whose first purchase was earlier;
+* ``new_revenue`` / ``repeat_revenue``: net revenue in the month of customers
+  whose first purchase is in / before the month (their returns included);
+* ``aov`` = revenue / orders; ``purchases_per_customer`` = customers'
+  purchases / customers; ``repeat_rate`` = repeat_customers / customers;
+* ``f2_rate``: of the customers first buying ``f2_lag_months`` (3) months
+  earlier, the share with a second purchase within ``f2_days`` (90) days of the
+  first — counted as known at this month's end (a customer acquired on the last
+  day of that month may have had a day or two less);
+* ``lapse_rate``: of the customers active at the previous month end
+  (recency < CPM lapse_days), the share whose recency reached lapse_days during
+  this month;
+* ``ltv_12m``: of the customers first buying ``ltv_lag_months`` (12) months
+  earlier, net revenue within ``horizon_days`` (360) days of each customer's
+  first purchase, as known at this month's end, per cohort customer.
+
+``mom`` and ``yoy`` are relative changes (value / earlier − 1) for amounts and
+counts, and differences in points (value − earlier) for rates (``change`` says
+which).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from ecrm import customers, engine, periods
+from ecrm.settings import ShopSettings
+
+__all__ = ["KPIS", "RATE_KPIS", "kpi_table", "kpi_wide"]
+
+KPIS: tuple[str, ...] = (
+    "revenue",
+    "orders",
+    "customers",
+    "new_customers",
+    "repeat_customers",
+    "new_revenue",
+    "repeat_revenue",
+    "aov",
+    "purchases_per_customer",
+    "repeat_rate",
+    "f2_rate",
+    "lapse_rate",
+    "ltv_12m",
+)
+RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "f2_rate", "lapse_rate"})
+
+
+def _month_starts(as_of: dt.date, n: int) -> list[dt.date]:
+    first = dt.date(as_of.year, as_of.month, 1)
+    return [periods.shift_months(first, -k) for k in range(n - 1, -1, -1)]
+
+
+def kpi_wide(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | None = None,
+    months: int | None = None,
+) -> pd.DataFrame:
+    """One row per month, one column per KPI (no change columns).
+
+    Returns
+    -------
+    DataFrame
+        month (first day), month_end, and the columns of :data:`KPIS`.
+    """
+    s = settings.analysis if settings else ShopSettings.model_fields["analysis"].default
+    n = months or s.kpi.months
+    as_of_d = engine.as_of_date(as_of)
+    starts = _month_starts(as_of_d, n)
+    lo = starts[0]
+    t = engine.orders_table(orders)
+
+    # every order (guests too) up to as_of
+    o_all = engine.order_totals(t, as_of=as_of_d, customers_only=False)
+    o_all = o_all.mutate(month=o_all.ordered_at.truncate("M").date())
+    first = (
+        o_all.filter(o_all.is_purchase & o_all.customer_id.notnull())
+        .group_by("customer_id")
+        .agg(first_purchase=ibis._.order_date.min())
+    )
+    first = first.mutate(first_month=first.first_purchase.truncate("M"))
+    o = o_all.filter(o_all.month >= ibis.literal(lo, type="date"))
+    o = o.left_join(first, "customer_id").drop("customer_id_right")
+    is_member = o.customer_id.notnull()
+    is_new = is_member & (o.first_month == o.month)
+    is_rep = is_member & (o.first_month < o.month)
+    monthly = o.group_by("month").agg(
+        revenue=o.amount.sum(),
+        orders=o.is_purchase.cast("int64").sum(),
+        member_purchases=(o.is_purchase & is_member).cast("int64").sum(),
+        customers=o.customer_id.nunique(where=o.is_purchase & is_member),
+        new_customers=o.customer_id.nunique(where=o.is_purchase & is_new),
+        repeat_customers=o.customer_id.nunique(where=o.is_purchase & is_rep),
+        new_revenue=o.amount.sum(where=is_new),
+        repeat_revenue=o.amount.sum(where=is_rep),
+    )
+    df = engine.to_pandas(monthly)
+    df["month"] = pd.to_datetime(df["month"]).dt.date
+    df = df.set_index("month").reindex(starts)
+    counts = ["orders", "member_purchases", "customers", "new_customers", "repeat_customers"]
+    df[counts] = df[counts].fillna(0).astype("int64")
+    df[["revenue", "new_revenue", "repeat_revenue"]] = df[
+        ["revenue", "new_revenue", "repeat_revenue"]
+    ].fillna(0.0)
+    df["aov"] = df["revenue"] / df["orders"].where(df["orders"] > 0)
+    df["purchases_per_customer"] = df["member_purchases"] / df["customers"].where(
+        df["customers"] > 0
+    )
+    df["repeat_rate"] = df["repeat_customers"] / df["customers"].where(df["customers"] > 0)
+
+    # cohort measures: F2 within f2_days and LTV within horizon_days, per cohort month,
+    # truncated at the end of the KPI month they are reported in
+    p = o_all.filter(o_all.is_purchase & o_all.customer_id.notnull())
+    w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
+    p = p.mutate(_k=ibis.row_number().over(w))
+    second = p.filter(p._k == 1).select("customer_id", second_purchase="order_date")
+    coh = first.left_join(second, "customer_id").drop("customer_id_right")
+    f2_lag, ltv_lag = s.kpi.f2_lag_months, s.kpi.ltv_lag_months
+    f2_until = periods_end_expr(coh.first_month, f2_lag)
+    coh = coh.mutate(
+        _f2=(
+            coh.second_purchase.notnull()
+            & (coh.second_purchase.delta(coh.first_purchase, unit="day") <= s.kpi.f2_days)
+            & (coh.second_purchase <= f2_until)
+        ).cast("int64")
+    )
+    f2 = coh.group_by("first_month").agg(cohort=coh.count(), f2=coh._f2.sum())
+    f2 = engine.to_pandas(f2)
+    f2["month"] = [periods.shift_months(d, f2_lag) for d in pd.to_datetime(f2.first_month).dt.date]
+    df["f2_rate"] = (f2.set_index("month")["f2"] / f2.set_index("month")["cohort"]).reindex(starts)
+
+    lo_all = o_all.filter(o_all.customer_id.notnull())
+    lj = lo_all.inner_join(first, "customer_id")
+    ltv_until = periods_end_expr(lj.first_month, ltv_lag)
+    keep = (lj.order_date.delta(lj.first_purchase, unit="day") <= s.ltv.horizon_days) & (
+        lj.order_date <= ltv_until
+    )
+    ltv = lj.group_by("first_month").agg(revenue=lj.amount.sum(where=keep))
+    sizes = first.group_by("first_month").agg(cohort=first.count())
+    ltv = engine.to_pandas(ltv.inner_join(sizes, "first_month"))
+    ltv["month"] = [
+        periods.shift_months(d, ltv_lag) for d in pd.to_datetime(ltv.first_month).dt.date
+    ]
+    ltv = ltv.set_index("month")
+    df["ltv_12m"] = (ltv["revenue"].fillna(0.0) / ltv["cohort"]).reindex(starts)
+
+    # lapse rate from month-end snapshots
+    ends = [periods.month_end(d) for d in starts[:-1]] + [as_of_d]
+    prev_end = periods.month_end(periods.shift_months(starts[0], -1))
+    snap = customers.snapshots_table(t, dates=[prev_end, *ends])
+    gap = snap.snapshot.delta(
+        ibis.cases(
+            *[
+                (snap.snapshot == e, ibis.literal(pe, type="date"))
+                for pe, e in zip([prev_end, *ends[:-1]], ends, strict=True)
+            ],
+            else_=snap.snapshot,
+        ),
+        unit="day",
+    )
+    lapse = s.cpm.lapse_days
+    lag = snap.group_by("snapshot").agg(
+        active=(snap.recency_days < lapse).cast("int64").sum(),
+        newly=((snap.recency_days >= lapse) & (snap.recency_days - gap < lapse))
+        .cast("int64")
+        .sum(),
+    )
+    lag = lag.to_pandas()
+    lag["snapshot"] = pd.to_datetime(lag["snapshot"]).dt.date
+    lag = lag.set_index("snapshot").reindex([prev_end, *ends]).fillna(0)
+    active_prev = lag["active"].shift(1)
+    rate = (lag["newly"] / active_prev.where(active_prev > 0)).iloc[1:]
+    df["lapse_rate"] = rate.to_numpy()
+
+    # months before the shop's first order are unknown, not zero
+    first_month = engine.to_pandas(o_all.aggregate(m=o_all.month.min()))["m"].iloc[0]
+    if pd.notna(first_month):
+        df.loc[[m < pd.Timestamp(first_month).date() for m in df.index], KPIS] = float("nan")
+    df = df.reset_index().rename(columns={"index": "month"})
+    df.insert(1, "month_end", ends)
+    return df[["month", "month_end", *KPIS]].reset_index(drop=True)
+
+
+def periods_end_expr(first_month: Any, lag: int) -> Any:
+    """Ibis expression: last day of the month ``lag`` months after ``first_month``."""
+    return (first_month + ibis.interval(months=lag + 1) - ibis.interval(days=1)).cast("date")
+
+
+def kpi_table(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | None = None,
+    months: int | None = None,
+) -> pd.DataFrame:
+    """The monthly KPIs of the last ``months`` (24) months, tidy, with MoM and YoY.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders (guest lines count for revenue and orders).
+    as_of : date or str
+        Last day of the last month, inclusive.
+    settings : ShopSettings, optional
+        kpi (months, f2_days, lags), cpm.lapse_days and ltv.horizon_days.
+    months : int, optional
+        Overrides ``analysis.kpi.months``.
+
+    Returns
+    -------
+    DataFrame
+        month, month_end, kpi, value, prev_month, mom, prev_year, yoy, change
+        ("ratio" or "points"); one row per month and KPI.
+    """
+    n = months or (settings.analysis.kpi.months if settings else 24)
+    wide = kpi_wide(orders, as_of=as_of, settings=settings, months=n + 12)
+    long = wide.melt(id_vars=["month", "month_end"], var_name="kpi", value_name="value")
+    long = long.sort_values(["kpi", "month"]).reset_index(drop=True)
+    g = long.groupby("kpi")["value"]
+    long["prev_month"] = g.shift(1)
+    long["prev_year"] = g.shift(12)
+    is_rate = long["kpi"].isin(RATE_KPIS)
+    ratio_m = long["value"] / long["prev_month"].where(long["prev_month"] != 0) - 1
+    ratio_y = long["value"] / long["prev_year"].where(long["prev_year"] != 0) - 1
+    long["mom"] = ratio_m.where(~is_rate, long["value"] - long["prev_month"])
+    long["yoy"] = ratio_y.where(~is_rate, long["value"] - long["prev_year"])
+    long["change"] = is_rate.map({True: "points", False: "ratio"})
+    last = sorted(wide["month"])[-n:]
+    long = long[long["month"].isin(last)]
+    order = {k: i for i, k in enumerate(KPIS)}
+    long = long.assign(_o=long["kpi"].map(order)).sort_values(["month", "_o"])
+    return long.drop(columns="_o").reset_index(drop=True)
