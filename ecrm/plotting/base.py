@@ -42,8 +42,13 @@ def use_japanese_font() -> str:
 
 def new_ax(ax: Axes | None = None, *, figsize: tuple[float, float] = (8, 4.5)) -> Axes:
     """Return ``ax``, or a new axes on a new figure (not registered with pyplot)."""
-    use_japanese_font()
+    family = use_japanese_font()
     if ax is not None:
+        # An axes made before the font was set keeps its old font in the texts it
+        # already has (title, axis labels, tick labels): switch those too.
+        ax.tick_params(labelfontfamily=family)
+        for text in (ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label):
+            text.set_fontfamily(family)
         return ax
     fig = Figure(figsize=figsize, layout="constrained")
     return fig.add_subplot()
