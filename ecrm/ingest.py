@@ -12,20 +12,24 @@ Rules and documented repairs (each counted in the data-quality summary):
 * **Encodings.** CSV files are UTF-8, UTF-8 with BOM or Shift_JIS; ``auto``
   detects which (a BOM means UTF-8-SIG; bytes that decode as UTF-8 are UTF-8;
   otherwise CP932, the Windows superset of Shift_JIS that Japanese cart exports
-  use). ``shift_jis`` in the settings is read as CP932 for the same reason.
+  use). ``shift_jis`` in the settings is read as CP932 for the same reason. A file
+  that is none of them (Latin-1, UTF-16, anything with a NUL byte) is an error.
 * **Rows** are numbered as a spreadsheet shows them: the header is row 1, the
   first data line row 2 (Parquet: the first record is row 1).
 * **Timestamps** without an offset are wall-clock times in the shop's time zone;
   timestamps with an offset (``+09:00``, ``Z``) are converted to it. The canonical
   ``ordered_at`` is naive shop-local time. ISO dates, ``YYYY/MM/DD`` and
-  ``YYYY年MM月DD日`` forms are accepted.
-* **Amounts** may carry thousands separators, ``¥``/``￥``/``円`` and ``▲``/``△`` as a
-  minus sign (Japanese accounting exports); they are stored as exact decimals
-  ``decimal(18, 4)``. More than four decimals is an error. When the settings map
-  ``unit_price`` and not ``amount``, ``amount = quantity × unit_price``.
+  ``YYYY年MM月DD日`` forms are accepted. Every line needs one.
+* **Amounts** may carry thousands separators, ``¥``/``￥``/``円`` (and ``\\``, the
+  yen sign of Shift_JIS read as CP932) and ``▲``/``△`` as a minus sign (Japanese
+  accounting exports); they are stored as exact decimals ``decimal(18, 4)``. Every
+  line needs one; more than four decimal places (beyond trailing zeros) is an
+  error, so is a float artefact such as ``4.440892e-16``. When the settings map
+  ``unit_price`` and not ``amount``, ``amount = quantity × unit_price`` and every
+  line needs a quantity.
 * **Exact duplicates**: lines equal in every mapped column are dropped and counted.
 * **Excluded statuses** (``exclude_statuses``, compared case-insensitively) are
-  dropped and counted per status.
+  dropped and counted per status, as the settings spell it.
 * **Guests**: an empty customer_id is a guest line; it is kept (revenue KPIs) and
   counted; customer analyses leave it out.
 * **Returns** are negative lines or separate orders with a negative net amount;
@@ -40,8 +44,22 @@ Rules and documented repairs (each counted in the data-quality summary):
 * **Conflicting duplicates** — lines of one order with different customer ids —
   are errors. So are unparseable dates, amounts or quantities, empty order ids,
   and dates after the ingest date (in the shop's time zone).
+* **Shopify preset** (``preset: shopify``): order-level fields (customer, time,
+  status, channel), which Shopify writes only on an order's first line, are filled
+  down to its other lines; customer ids (emails) are hashed, so no address reaches
+  the canonical data; voided, refunded, cancelled and test orders are excluded
+  unless the settings give ``exclude_statuses``.
 * **Product master**: attributes a line lacks are filled from the master by
   product_id; a master with two different rows for one product id is an error.
+  Lines whose product_id the master lacks are counted.
+* **Customers table** (optional): personal columns (email, name, phone, address,
+  birth_date) are left out, except email when ``exports.include_email`` is true.
+  A preset that hashes customer ids (Shopify) hashes them here too. Without a
+  ``customers`` entry, a customers table left by an earlier ingestion is removed.
+
+One :class:`~ecrm.errors.IngestError` lists every problem: those of every file,
+the product master and the customers table, and the conflicts between the lines
+of the files that parsed.
 """
 
 from __future__ import annotations
@@ -53,6 +71,7 @@ import json
 import os
 import re
 import tempfile
+import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -121,7 +140,7 @@ _TIMESTAMP_FORMATS = (
     "%Y%m%d",
 )
 _OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
-_AMOUNT = r"-?\d{1,14}(?:\.\d{1,4})?"
+_AMOUNT = r"-?\d{1,14}(?:\.\d{1,4}0*)?"  # trailing zeros (a decimal(18, 6) column) are fine
 _SPLIT_TOLERANCE = pd.Timedelta(hours=1)
 
 
@@ -236,10 +255,15 @@ def detect_encoding(data: bytes) -> str:
     Raises
     ------
     UnicodeDecodeError
-        The bytes are none of the three.
+        The bytes are none of the three. A NUL byte (as in UTF-16 or a binary
+        file) never occurs in a UTF-8 or Shift_JIS text, though CP932 would
+        decode it.
     """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise UnicodeDecodeError("cp932", data, nul, nul + 1, "NUL byte in a text file")
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -336,7 +360,7 @@ def read_raw(
         return df, enc
     except IngestError:
         raise
-    except (OSError, ValueError, pd.errors.ParserError) as e:
+    except (OSError, ValueError, pd.errors.ParserError, zipfile.BadZipFile) as e:
         raise IngestError(
             [InputProblem(label, None, None, f"cannot be read as {kind}: {e}")]
         ) from e
@@ -401,24 +425,24 @@ class _Parser:
     # numbers -----------------------------------------------------------------
     def _decimal_text(self, s: pd.Series) -> pd.Series:
         txt = _strip(s.astype("string"))
-        txt = txt.str.replace(r"[,¥￥円\s]", "", regex=True)
+        # A backslash is the yen sign of Shift_JIS (byte 0x5C) decoded as CP932.
+        txt = txt.str.replace(r"[,¥￥円\\\s]", "", regex=True)
         txt = txt.str.replace(r"^[▲△]", "-", regex=True).str.replace(r"^\+", "", regex=True)
         return txt
 
     def decimals(self, name: str, s: pd.Series) -> pd.Series:
         if name in self.parsed:
             return self.parsed[name]
+        # Every amount goes through its text, so that an int64 or float column
+        # (Parquet) meets the same rule as a CSV cell.
         if pd.api.types.is_integer_dtype(s):
-            arr = pa_arrow.array(s.astype("Int64"), from_pandas=True).cast(AMOUNT_TYPE)
-            out = pd.Series(arr, index=s.index, dtype=pd.ArrowDtype(AMOUNT_TYPE))
-            ok = pd.Series(True, index=s.index)
-        else:
-            if pd.api.types.is_float_dtype(s):
-                s = s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
-            txt = self._decimal_text(s)
-            ok = txt.str.fullmatch(_AMOUNT).fillna(False).astype(bool)
-            arr = pa_arrow.array(txt.where(ok, None), type=pa_arrow.string(), from_pandas=True)
-            out = pd.Series(arr.cast(AMOUNT_TYPE), index=s.index, dtype=pd.ArrowDtype(AMOUNT_TYPE))
+            s = s.astype("Int64").astype("string")
+        elif pd.api.types.is_float_dtype(s):
+            s = s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
+        txt = self._decimal_text(s)
+        ok = txt.str.fullmatch(_AMOUNT).fillna(False).astype(bool)
+        arr = pa_arrow.array(txt.where(ok, None), type=pa_arrow.string(), from_pandas=True)
+        out = pd.Series(arr.cast(AMOUNT_TYPE), index=s.index, dtype=pd.ArrowDtype(AMOUNT_TYPE))
         self.parsed[name] = out
         self.parsed[name + "_ok"] = ok
         return out
@@ -453,6 +477,10 @@ class _Parser:
         self.quantities(s)
         return self.parsed["quantity_ok"]
 
+    def quantity_present(self, s: pd.Series) -> pd.Series:
+        """False for an empty quantity (an unparseable one is reported by quantity_ok)."""
+        return self.quantities(s).notna() | ~self.quantity_ok(s)
+
 
 _MESSAGES = {
     ("order_id", "not_nullable"): "order_id is empty",
@@ -463,10 +491,26 @@ _MESSAGES = {
     ("unit_price", "unparseable amount"): "not a unit price (a number with at most 4 decimals)",
     ("quantity", "unparseable quantity"): "not a whole number",
 }
+# A null cell (Parquet, Excel) is reported like an empty CSV cell.
+_MESSAGES |= {
+    ("ordered_at", "not_nullable"): _MESSAGES[("ordered_at", "unparseable date")],
+    ("amount", "not_nullable"): _MESSAGES[("amount", "unparseable amount")],
+    ("unit_price", "not_nullable"): _MESSAGES[("unit_price", "unparseable amount")],
+    ("quantity", "not_nullable"): "quantity is empty (amount = quantity × unit_price needs it)",
+    ("quantity", "empty quantity"): "quantity is empty (amount = quantity × unit_price needs it)",
+}
 
 
 def _raw_schema(parser: _Parser, columns: set[str]) -> pa.DataFrameSchema:
-    """The declarative contract of one mapped raw file (checked lazily)."""
+    """The declarative contract of one mapped raw file (checked lazily).
+
+    ordered_at and the amount (or unit_price) are required in every line; quantity
+    is too when the amount is computed from it.
+    """
+    derive_amount = "amount" not in columns and "unit_price" in columns
+    quantity_checks = [pa.Check(parser.quantity_ok, error="unparseable quantity")]
+    if derive_amount:
+        quantity_checks.append(pa.Check(parser.quantity_present, error="empty quantity"))
     spec: dict[str, pa.Column] = {
         "order_id": pa.Column(
             checks=pa.Check(lambda s: _strip(s.astype("string")) != "", error="order_id is empty"),
@@ -478,21 +522,21 @@ def _raw_schema(parser: _Parser, columns: set[str]) -> pa.DataFrameSchema:
                 pa.Check(parser.timestamp_ok, error="unparseable date"),
                 pa.Check(parser.not_future, error="future date"),
             ],
-            nullable=True,
+            nullable=False,
         ),
         "amount": pa.Column(
             checks=pa.Check(parser.amount_ok, error="unparseable amount"),
-            nullable=True,
+            nullable=False,
             required=False,
         ),
         "unit_price": pa.Column(
             checks=pa.Check(parser.unit_price_ok, error="unparseable amount"),
-            nullable=True,
+            nullable=not derive_amount,
             required=False,
         ),
         "quantity": pa.Column(
-            checks=pa.Check(parser.quantity_ok, error="unparseable quantity"),
-            nullable=True,
+            checks=quantity_checks,
+            nullable=not derive_amount,
             required=False,
         ),
     }
@@ -567,7 +611,8 @@ def _load_file(
             msg = _MESSAGES.get((canon, str(rec.check)), f"failed check {rec.check}")
             value = None
             if idx is not None and not pd.isna(idx):
-                value = str(mapped.at[int(idx), canon])[:60]
+                cell = mapped.at[int(idx), canon]
+                value = None if pd.isna(cell) else str(cell)[:60]
             row = None if idx is None or pd.isna(idx) else int(idx) + row_offset
             problems.append(InputProblem(label, row, raw_col, msg, value))
         return None, info
@@ -608,7 +653,9 @@ def _expand(settings: ShopSettings) -> list[tuple[Path, str, Any]]:
     files: list[tuple[Path, str, Any]] = []
     for src in settings.sources:
         pattern = settings.resolve(src.path)
-        matches = sorted(Path(p) for p in glob.glob(str(pattern)))
+        # only the source path is a glob: a shop folder like "shop [old]" is taken as it is
+        base = "" if Path(src.path).is_absolute() else glob.escape(str(settings.base_dir))
+        matches = sorted(Path(p) for p in glob.glob(os.path.join(base, src.path)))
         if not matches:
             raise SettingsError(
                 f"shop {settings.name!r}: source {src.path!r} matches no file "
@@ -639,7 +686,12 @@ def _product_master(settings: ShopSettings, problems: list[InputProblem]) -> pd.
     label = pm.path
     if not path.is_file():
         raise SettingsError(f"shop {settings.name!r}: product master {path} not found")
-    raw, _ = read_raw(path, fmt=pm.format, encoding=pm.encoding, label=label)
+    try:
+        raw, enc = read_raw(path, fmt=pm.format, encoding=pm.encoding, label=label)
+    except IngestError as e:
+        problems.extend(e.problems)
+        return None
+    row_offset = 1 if enc == "parquet" else 2
     raw.columns = [str(c).strip() for c in raw.columns]
     needed = [pm.key, *pm.columns.values()]
     missing = [c for c in needed if c not in raw.columns]
@@ -660,7 +712,7 @@ def _product_master(settings: ShopSettings, problems: list[InputProblem]) -> pd.
             problems.append(
                 InputProblem(
                     label,
-                    int(idx) + 2,
+                    int(idx) + row_offset,
                     pm.key,
                     "product id listed twice with different attributes",
                     str(master.at[idx, "product_id"]),
@@ -724,8 +776,11 @@ def ingest(
         if frame is not None:
             frames.append(frame)
     master = _product_master(settings, problems)
-    if problems:
+    customers = _customers_table(settings, problems, hash_ids=bool(preset.get("hash_customer_id")))
+    if not frames:
         raise IngestError(problems, shop=settings.name)
+    # With problems already found, go on with the files that parsed so that the
+    # one error also lists the conflicts between their lines.
 
     df = pd.concat(frames, ignore_index=True)
     rows_read = len(df)
@@ -746,11 +801,7 @@ def ingest(
                 r"\.0+$", "", regex=True
             )
     if preset.get("hash_customer_id"):
-        cid = df["customer_id"].str.lower()
-        hashed = cid.map(
-            lambda v: "" if v == "" else "h" + hashlib.sha256(v.encode("utf-8")).hexdigest()[:16]
-        )
-        df["customer_id"] = hashed.astype("string")
+        df["customer_id"] = _hash_ids(df["customer_id"])
 
     # exact duplicates -------------------------------------------------------------
     content = [c for c in df.columns if not c.startswith("_")]
@@ -765,15 +816,17 @@ def ingest(
         if "exclude_statuses" not in settings.model_fields_set
         else None
     )
-    statuses = [s.casefold() for s in (excl or settings.exclude_statuses)]
+    statuses = {s.casefold(): s for s in (excl or settings.exclude_statuses)}
     n_status = 0
     if "status" in df.columns and statuses:
-        is_ex = df["status"].str.casefold().isin(statuses)
+        folded = df["status"].str.casefold()
+        is_ex = folded.isin(list(statuses)).fillna(False).astype(bool)
         n_status = int(is_ex.sum())
         if n_status:
+            # counted per status as the settings name it, whatever the case in the file
             dropped_statuses = {
-                str(k): int(v)
-                for k, v in df.loc[is_ex, "status"].value_counts().sort_index().items()
+                statuses[str(k)]: int(v)
+                for k, v in folded[is_ex].value_counts().sort_index().items()
             }
         df = df.loc[~is_ex]
 
@@ -789,7 +842,8 @@ def ingest(
                 int(df.loc[m, "_row"].iloc[0]),
                 columns.get("customer_id", "customer_id"),
                 f"conflicting duplicate: lines of order {oid!r} name different customers "
-                f"({', '.join(sorted(df.loc[m, 'customer_id'].unique()))}; {_rows(df, m)})",
+                f"({', '.join(map(repr, sorted(df.loc[m, 'customer_id'].unique())))}; "
+                f"{_rows(df, m)})",
             )
         )
     t_min = by_order["ordered_at"].transform("min")
@@ -879,16 +933,14 @@ def ingest(
         columns=canon_cols,
     )
 
-    customers = _customers_table(settings, problems)
-    if problems:
-        raise IngestError(problems, shop=settings.name)
-
     target = paths.canonical_dir(settings.shop_dir)
     target.mkdir(parents=True, exist_ok=True)
     writes: list[tuple[Path, Any]] = [(paths.orders_path(settings.shop_dir), table)]
     if customers is not None:
         writes.append((paths.customers_path(settings.shop_dir), customers))
     _atomic_write(writes, paths.quality_path(settings.shop_dir), summary)
+    if customers is None:  # a customers table of earlier settings must not linger
+        paths.customers_path(settings.shop_dir).unlink(missing_ok=True)
     if not quiet:
         print(summary.render())
     return IngestResult(
@@ -920,15 +972,26 @@ def _dec_str(d: Decimal) -> str:
     return format(d.normalize(), "f") if d != 0 else "0"
 
 
-def _customers_table(settings: ShopSettings, problems: list[InputProblem]) -> pa_arrow.Table | None:
-    """Read the optional customers table, keeping personal data out unless exports need it."""
+def _customers_table(
+    settings: ShopSettings, problems: list[InputProblem], *, hash_ids: bool = False
+) -> pa_arrow.Table | None:
+    """Read the optional customers table, keeping personal data out unless exports need it.
+
+    With ``hash_ids`` (a preset keyed by email) customer ids are hashed as in the
+    orders table, so that the two tables join.
+    """
     cs = settings.customers
     if cs is None:
         return None
     path = settings.resolve(cs.path)
     if not path.is_file():
         raise SettingsError(f"shop {settings.name!r}: customers file {path} not found")
-    raw, _ = read_raw(path, fmt=cs.format, encoding=cs.encoding, label=cs.path)
+    try:
+        raw, enc = read_raw(path, fmt=cs.format, encoding=cs.encoding, label=cs.path)
+    except IngestError as e:
+        problems.extend(e.problems)
+        return None
+    row_offset = 1 if enc == "parquet" else 2
     raw.columns = [str(c).strip() for c in raw.columns]
     mapping = dict(cs.columns) or {
         c: c
@@ -949,13 +1012,15 @@ def _customers_table(settings: ShopSettings, problems: list[InputProblem]) -> pa
     df = pd.DataFrame({k: _strip(raw[v].astype("string")) for k, v in keep.items()})
     if settings.strip_float_suffix:
         df["customer_id"] = df["customer_id"].str.replace(r"^(\d+)\.0+$", r"\1", regex=True)
+    if hash_ids:
+        df["customer_id"] = _hash_ids(df["customer_id"])
     df = df.drop_duplicates()
     clash = df.duplicated("customer_id", keep=False)
     for idx in df.index[clash][:20]:
         problems.append(
             InputProblem(
                 cs.path,
-                int(idx) + 2,
+                int(idx) + row_offset,
                 mapping["customer_id"],
                 "customer listed twice with different values",
                 str(df.at[idx, "customer_id"]),
@@ -963,6 +1028,15 @@ def _customers_table(settings: ShopSettings, problems: list[InputProblem]) -> pa
         )
     df = df.replace("", pd.NA)
     return pa_arrow.Table.from_pandas(df.reset_index(drop=True), preserve_index=False)
+
+
+def _hash_ids(ids: pd.Series) -> pd.Series:
+    """Replace customer ids (emails) by a short salt-free hash; empty stays empty."""
+    return (
+        ids.str.lower()
+        .map(lambda v: "" if v == "" else "h" + hashlib.sha256(v.encode("utf-8")).hexdigest()[:16])
+        .astype("string")
+    )
 
 
 def _atomic_write(
@@ -974,12 +1048,12 @@ def _atomic_write(
         for dest, table in tables:
             fd, tmp = tempfile.mkstemp(prefix="." + dest.name, suffix=".tmp", dir=dest.parent)
             os.close(fd)
+            staged.append((Path(tmp), dest))  # before writing, so a failed write is removed
             pq.write_table(table, tmp, compression="zstd", row_group_size=1 << 20)
-            staged.append((Path(tmp), dest))
         fd, tmp = tempfile.mkstemp(prefix="." + quality.name, suffix=".tmp", dir=quality.parent)
+        staged.append((Path(tmp), quality))
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(summary.to_dict(), f, ensure_ascii=False, indent=2)
-        staged.append((Path(tmp), quality))
         for tmp_path, dest in staged:
             os.replace(tmp_path, dest)
     finally:

@@ -129,6 +129,12 @@ class CustomersSource(_Strict):
         return v
 
 
+def _check_ascending(v: tuple[float, ...]) -> tuple[float, ...]:
+    if any(b <= a for a, b in itertools.pairwise(v)):
+        raise ValueError(f"values must be strictly ascending, got {list(v)}")
+    return v
+
+
 class RfmSettings(_Strict):
     """RFM bins (SPEC §3). Edges are ascending; see each field."""
 
@@ -148,12 +154,7 @@ class RfmSettings(_Strict):
         description="segment -> R×F cells like '55'; None uses ecrm.rfm.DEFAULT_SEGMENT_MAP",
     )
 
-    @field_validator("recency_days", "frequency", "monetary")
-    @classmethod
-    def _ascending(cls, v: tuple[float, ...]) -> tuple[float, ...]:
-        if any(b <= a for a, b in itertools.pairwise(v)):
-            raise ValueError(f"bin edges must be strictly ascending, got {list(v)}")
-        return v
+    _ascending = field_validator("recency_days", "frequency", "monetary")(_check_ascending)
 
 
 class DecileSettings(_Strict):
@@ -166,6 +167,8 @@ class CpmSettings(_Strict):
     tenure_cutoffs: tuple[int, int] = (90, 210)
     spend_cutoff: float = Field(70_000, gt=0)
     months: int = Field(12, ge=1, le=60)
+
+    _tenure_ascending = field_validator("tenure_cutoffs")(_check_ascending)
 
 
 class LifecycleSettings(_Strict):
@@ -198,6 +201,8 @@ class ClusterSettings(_Strict):
     k_range: tuple[int, int] = (2, 8)
     silhouette_sample: int = Field(20_000, ge=100)
     random_state: int = 0
+
+    _k_ascending = field_validator("k_range")(_check_ascending)
 
 
 class CtbSettings(_Strict):
@@ -318,7 +323,13 @@ def _unknown_key_message(err: ValidationError, data: dict[str, Any]) -> list[str
         if e["type"] == "extra_forbidden":
             key = str(e["loc"][-1])
             parent_fields = _fields_at(e["loc"][:-1])
-            hint = difflib.get_close_matches(key, parent_fields, n=1)
+            # a shortened name ("recency" for "recency_days") beats a similar-looking one
+            prefixed = [f for f in parent_fields if f.startswith(key)]
+            hint = (
+                prefixed
+                if len(prefixed) == 1
+                else difflib.get_close_matches(key, parent_fields, n=1)
+            )
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
             lines.append(f"unknown key {loc!r}{extra}")
         elif e["type"] == "missing":
