@@ -26,8 +26,8 @@ $(STAMP): requirements.lock pyproject.toml
 
 env: $(STAMP) ## create .venv with the pinned dependencies
 
-demo: $(STAMP) ## generate the demo shops, ingest them, print their data-quality summaries
-	$(BIN)/ecrm demo-data --customers $(DEMO_CUSTOMERS) --ingest
+demo: $(STAMP) ## generate and ingest the demo shops, render their latest monthly reports
+	$(BIN)/ecrm demo --customers $(DEMO_CUSTOMERS) --month 2026-10
 
 test: $(STAMP) ## run ruff and the whole test suite
 	$(BIN)/ruff check ecrm tests benchmarks

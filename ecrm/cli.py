@@ -95,6 +95,58 @@ def demo_data(
         _fail(e)
 
 
+@app.command()
+def report(
+    shop: Annotated[str, typer.Argument(help="shop slug (a folder under data/)")],
+    month: Annotated[str, typer.Option(help="report month YYYY-MM (as_of = its last day)")],
+    lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
+    workers: Annotated[int, typer.Option(help="notebooks run in parallel")] = 2,
+) -> None:
+    """Render reports/<shop>/<YYYY-MM>/ (HTML pages, tables, segment exports)."""
+    from ecrm.report import render
+
+    try:
+        result = render(shop, month, lang=lang, workers=workers)
+    except EcrmError as e:
+        _fail(e)
+        return
+    for p in result.pages:
+        mark = "ok " if p.ok else "n/a"
+        note = f"  ({p.message.splitlines()[-1]})" if p.message else ""
+        typer.echo(f"  {mark} {p.name:<10} {p.seconds:5.1f}s{note}")
+    typer.echo(str(result.index))
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="customers per demo shop")] = 30_000,
+    month: Annotated[str, typer.Option(help="report month")] = "2026-10",
+    lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
+    workers: Annotated[int, typer.Option(help="notebooks run in parallel")] = 2,
+) -> None:
+    """Generate, ingest and report the demo shops (what `make demo` runs)."""
+    from ecrm import demo as demo_mod
+    from ecrm.ingest import ingest as run
+    from ecrm.report import render
+
+    try:
+        folders = demo_mod.write_demo_shops(paths.data_dir(), n_customers=customers)
+        indexes = []
+        for folder in folders:
+            typer.echo(f"\n== {folder.name}")
+            run(folder, today=demo_mod.DEMO_INGEST_DATE, quiet=False)
+            result = render(folder.name, month, lang=lang, workers=workers)
+            bad = [p.name for p in result.pages if not p.ok]
+            if bad:
+                typer.echo(f"pages not available: {', '.join(bad)}")
+            indexes.append(result.index)
+        typer.echo("\nReports:")
+        for i in indexes:
+            typer.echo(f"  {i}")
+    except EcrmError as e:
+        _fail(e)
+
+
 def main() -> None:
     """Entry point of the ``ecrm`` script."""
     try:

@@ -39,7 +39,7 @@ import pandas as pd
 from ecrm import customers, engine, periods
 from ecrm.settings import ShopSettings
 
-__all__ = ["KPIS", "RATE_KPIS", "kpi_table", "kpi_wide"]
+__all__ = ["KPIS", "RATE_KPIS", "kpi_latest", "kpi_summary", "kpi_table", "kpi_wide"]
 
 KPIS: tuple[str, ...] = (
     "revenue",
@@ -245,3 +245,51 @@ def kpi_table(
     order = {k: i for i, k in enumerate(KPIS)}
     long = long.assign(_o=long["kpi"].map(order)).sort_values(["month", "_o"])
     return long.drop(columns="_o").reset_index(drop=True)
+
+
+def kpi_latest(table: pd.DataFrame) -> pd.DataFrame:
+    """The last month of a :func:`kpi_table`: one row per KPI.
+
+    Returns
+    -------
+    DataFrame
+        kpi, value, prev_month, mom, prev_year, yoy, change — in :data:`KPIS` order.
+    """
+    last = table[table["month"] == table["month"].max()]
+    cols = ["kpi", "value", "prev_month", "mom", "prev_year", "yoy", "change"]
+    return last[cols].reset_index(drop=True)
+
+
+def kpi_summary(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
+    """The last month's KPIs as display text: name, value, MoM and YoY, formatted.
+
+    Amounts and counts show thousands separators and relative changes in percent;
+    rates show percent and changes in points.
+
+    Returns
+    -------
+    DataFrame
+        kpi (display name), value, mom, yoy — all strings.
+    """
+    from ecrm.plotting.segments import kpi_label
+
+    def fmt(v: float, rate: bool) -> str:
+        if pd.isna(v):
+            return "—"
+        return f"{v:.1%}" if rate else (f"{v:,.2f}" if abs(v) < 10 else f"{v:,.0f}")
+
+    def chg(v: float, rate: bool) -> str:
+        if pd.isna(v):
+            return "—"
+        return f"{v * 100:+.1f}pt" if rate else f"{v:+.1%}"
+
+    last = kpi_latest(table)
+    rate = last["kpi"].isin(RATE_KPIS)
+    return pd.DataFrame(
+        {
+            "kpi": [kpi_label(k, lang) for k in last["kpi"]],
+            "value": [fmt(v, r) for v, r in zip(last["value"], rate, strict=True)],
+            "mom": [chg(v, r) for v, r in zip(last["mom"], rate, strict=True)],
+            "yoy": [chg(v, r) for v, r in zip(last["yoy"], rate, strict=True)],
+        }
+    )

@@ -17,7 +17,9 @@ from ecrm.labels import check_lang, label, labels_for
 from ecrm.plotting.base import PALETTE, new_ax
 
 __all__ = [
+    "kpi_label",
     "plot_decile",
+    "plot_decile_migration",
     "plot_heatmap",
     "plot_kpi",
     "plot_pareto",
@@ -269,3 +271,30 @@ def plot_kpi(
         ax.legend(frameon=False)
     ax.set_title(" / ".join(kpi_label(k, lang) for k in names))
     return ax
+
+
+def plot_decile_migration(
+    migration: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja", normalize: bool = True
+) -> Axes:
+    """Heatmap of :func:`ecrm.decile.decile_migration` (previous rows → current columns)."""
+    check_lang(lang)
+    order = [*map(str, sorted(int(d) for d in set(migration.from_decile) if d != "none")), "none"]
+    m = (
+        migration.pivot_table(
+            index="from_decile", columns="to_decile", values="customers", aggfunc="sum"
+        )
+        .reindex(index=order, columns=order)
+        .fillna(0)
+    )
+    if normalize:
+        m = m.div(m.sum(axis=1).replace(0, np.nan), axis=0)
+    m.index = [label(i, lang) for i in m.index]
+    m.columns = [label(c, lang) for c in m.columns]
+    return plot_heatmap(
+        m,
+        ax=ax,
+        fmt="{:.0%}" if normalize else "{:,.0f}",
+        title="デシル移動(前期→今期)" if lang == "ja" else "Decile migration (previous → current)",
+        xlabel="今期" if lang == "ja" else "current",
+        ylabel="前期" if lang == "ja" else "previous",
+    )

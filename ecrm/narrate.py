@@ -1,0 +1,337 @@
+"""Sentences of interpretation computed from the analysis tables (Japanese or English).
+
+Each function takes the finished table(s) a notebook shows and returns one or
+two sentences whose every number comes from those tables — never a fixed text.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ecrm.labels import check_lang, label
+
+__all__ = [
+    "cpm",
+    "cpm_transitions",
+    "cpm_trend",
+    "data_quality",
+    "decile",
+    "decile_migration",
+    "kpi_headline",
+    "kpi_trend",
+    "lifecycle",
+    "lifecycle_revenue",
+    "lifecycle_transitions",
+    "pareto",
+    "rfm",
+    "rfm_grid",
+    "rfm_migration",
+]
+
+
+def _pct(v: float) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+
+
+def _signed_pct(v: float) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.1%}"
+
+
+def _points(v: float, lang: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v * 100:+.1f}ポイント" if lang == "ja" else f"{v * 100:+.1f} points"
+
+
+def _money(v: float, currency: str = "JPY") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"¥{v:,.0f}" if currency == "JPY" else f"{v:,.0f} {currency}"
+
+
+def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """The month's revenue, new customers and repeat rate with their changes."""
+    check_lang(lang)
+    last = kpis[kpis["month"] == kpis["month"].max()].set_index("kpi")
+    month = pd.Timestamp(kpis["month"].max()).strftime("%Y-%m")
+    rev, new, rr = last.loc["revenue"], last.loc["new_customers"], last.loc["repeat_rate"]
+    if lang == "ja":
+        return (
+            f"{month}の売上は{_money(rev.value, currency)}(前月比{_signed_pct(rev.mom)}、"
+            f"前年同月比{_signed_pct(rev.yoy)})。新規顧客は{int(new.value):,}人"
+            f"(前年同月比{_signed_pct(new.yoy)})、リピート率は{_pct(rr.value)}"
+            f"(前年同月差{_points(rr.yoy, lang)})でした。"
+        )
+    return (
+        f"Revenue in {month} was {_money(rev.value, currency)} ({_signed_pct(rev.mom)} on the "
+        f"previous month, {_signed_pct(rev.yoy)} on a year earlier). {int(new.value):,} new "
+        f"customers ({_signed_pct(new.yoy)} year on year); the repeat rate was {_pct(rr.value)} "
+        f"({_points(rr.yoy, lang)} on a year earlier)."
+    )
+
+
+def data_quality(quality: dict[str, Any], *, lang: str = "ja") -> str:
+    """Rows kept and dropped, guests and returns from the ingestion summary."""
+    check_lang(lang)
+    read, kept = quality.get("rows_read", 0), quality.get("rows_kept", 0)
+    dup = quality.get("dropped", {}).get("exact_duplicate", 0)
+    status = quality.get("dropped", {}).get("excluded_status", 0)
+    guests = quality.get("guest_rows_kept", 0)
+    rng = f"{quality.get('date_from')} – {quality.get('date_to')}"
+    if lang == "ja":
+        return (
+            f"取り込んだ{read:,}行のうち{kept:,}行を分析に使用しています(重複{dup:,}行・"
+            f"除外ステータス{status:,}行を除外)。ゲスト購入は{guests:,}行で、売上KPIにのみ含めます。"
+            f"データ期間は{rng}です。"
+        )
+    return (
+        f"{kept:,} of {read:,} rows are analysed ({dup:,} exact duplicates and {status:,} rows "
+        f"with an excluded status dropped). {guests:,} guest rows count for revenue KPIs only. "
+        f"The data covers {rng}."
+    )
+
+
+def rfm(segments: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The segment with the largest revenue share, and the at-risk share."""
+    check_lang(lang)
+    top = segments.sort_values("revenue_share", ascending=False).iloc[0]
+    risk = segments[segments["segment"].isin(["at_risk", "cannot_lose"])]
+    risk_share, risk_rev = risk["share"].sum(), risk["revenue_share"].sum()
+    name = label(top.segment, lang)
+    if lang == "ja":
+        return (
+            f"「{name}」は顧客の{_pct(top.share)}で累計売上の{_pct(top.revenue_share)}を占めます。"
+            f"離脱の危険がある層(離脱危険・失えない顧客)は顧客の{_pct(risk_share)}、"
+            f"累計売上の{_pct(risk_rev)}です。"
+        )
+    return (
+        f"'{name}' are {_pct(top.share)} of customers and {_pct(top.revenue_share)} of "
+        f"cumulative revenue. Customers at risk (at risk, cannot lose them) are "
+        f"{_pct(risk_share)} of customers and {_pct(risk_rev)} of revenue."
+    )
+
+
+def decile(table: pd.DataFrame, previous: pd.DataFrame | None = None, *, lang: str = "ja") -> str:
+    """The top decile's revenue share, against the previous period when given."""
+    check_lang(lang)
+    top = float(table.loc[table["decile"] == 1, "revenue_share"].iloc[0])
+    top3 = (
+        float(table.loc[table["decile"] == 3, "cumulative_share"].iloc[0])
+        if len(table) >= 3
+        else float("nan")
+    )
+    change = ""
+    if previous is not None and len(previous):
+        prev = float(previous.loc[previous["decile"] == 1, "revenue_share"].iloc[0])
+        change = (
+            f"(前期から{_points(top - prev, lang)})"
+            if lang == "ja"
+            else f" ({_points(top - prev, lang)} on the previous period)"
+        )
+    if lang == "ja":
+        return (
+            f"上位10%の顧客(デシル1)が期間売上の{_pct(top)}を占めました{change}。"
+            f"上位30%では{_pct(top3)}です。"
+        )
+    return (
+        f"The top decile brought {_pct(top)} of the period's revenue{change}; the top three "
+        f"deciles {_pct(top3)}."
+    )
+
+
+def decile_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
+    """How many of last period's top decile stayed, and how many stopped buying."""
+    check_lang(lang)
+    d1 = migration[migration["from_decile"] == "1"]
+    total = d1["customers"].sum()
+    if total == 0:
+        return (
+            "前期のデシル1の顧客はいません。"
+            if lang == "ja"
+            else "No top-decile customers last period."
+        )
+    stayed = d1.loc[d1["to_decile"] == "1", "customers"].sum() / total
+    gone = d1.loc[d1["to_decile"] == "none", "customers"].sum() / total
+    if lang == "ja":
+        return (
+            f"前期デシル1の顧客のうち{_pct(stayed)}が今期もデシル1に留まり、"
+            f"{_pct(gone)}は今期購入していません。"
+        )
+    return (
+        f"{_pct(stayed)} of last period's top-decile customers stayed in the top decile; "
+        f"{_pct(gone)} did not buy this period."
+    )
+
+
+def cpm(summary: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Loyal (優良) customers' share of customers and revenue, and the lapsed share."""
+    check_lang(lang)
+    s = summary.set_index("segment")
+    loyal = s.loc["loyal_active"]
+    lapsed = s[s.index.str.endswith("_lapsed")]
+    if lang == "ja":
+        return (
+            f"優良現役客は{int(loyal.customers):,}人(顧客の{_pct(loyal.share)})で累計売上の"
+            f"{_pct(loyal.revenue_share)}を占めます。離脱客は全体の{_pct(lapsed['share'].sum())}です。"
+        )
+    return (
+        f"{int(loyal.customers):,} loyal active customers ({_pct(loyal.share)}) hold "
+        f"{_pct(loyal.revenue_share)} of cumulative revenue; {_pct(lapsed['share'].sum())} of "
+        "customers have lapsed."
+    )
+
+
+def _trend(monthly: pd.DataFrame, code: str, lang: str) -> str:
+    m = monthly[monthly["segment"] == code].sort_values("month_end")
+    first, last = m.iloc[0], m.iloc[-1]
+    name = label(code, lang)
+    if lang == "ja":
+        return (
+            f"「{name}」は{first.month_end:%Y-%m}末の{int(first.customers):,}人から"
+            f"{last.month_end:%Y-%m}末の{int(last.customers):,}人になりました。"
+        )
+    return (
+        f"'{name}' went from {int(first.customers):,} at the end of {first.month_end:%Y-%m} to "
+        f"{int(last.customers):,} at the end of {last.month_end:%Y-%m}."
+    )
+
+
+def lifecycle(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
+    """How the VIP and dormant segments moved over the months shown."""
+    check_lang(lang)
+    return _trend(monthly, "vip", lang) + " " + _trend(monthly, "dormant", lang)
+
+
+def cpm_trend(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
+    """How the loyal active segment moved over the months shown."""
+    check_lang(lang)
+    return _trend(monthly, "loyal_active", lang)
+
+
+def cpm_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Counts of customers who moved up, stayed, lapsed and were new."""
+    check_lang(lang)
+    by = transitions.groupby("movement")["customers"].sum()
+    n = {k: int(by.get(k, 0)) for k in ("new", "up", "stayed", "down", "lapsed", "reactivated")}
+    if lang == "ja":
+        return (
+            f"前回から{n['up']:,}人がランクアップ、{n['stayed']:,}人が維持、{n['lapsed']:,}人が離脱へ移り、"
+            f"{n['reactivated']:,}人が復帰、新規は{n['new']:,}人でした。"
+        )
+    return (
+        f"Since the earlier date {n['up']:,} customers moved up, {n['stayed']:,} stayed, "
+        f"{n['lapsed']:,} lapsed, {n['reactivated']:,} came back and {n['new']:,} are new."
+    )
+
+
+def lifecycle_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Of last month's new customers, the share that made a repeat purchase."""
+    check_lang(lang)
+    last = transitions[transitions["to_date"] == transitions["to_date"].max()]
+    new = last[last["from_segment"] == "new"]
+    total = new["customers"].sum()
+    rep = new.loc[new["to_segment"] == "first_repeat", "customers"].sum()
+    dorm = new.loc[new["to_segment"] == "dormant", "customers"].sum()
+    rate = rep / total if total else float("nan")
+    if lang == "ja":
+        return (
+            f"前月末の新規客{int(total):,}人のうち{_pct(rate)}が今月リピートし、"
+            f"{int(dorm):,}人が休眠に移りました。"
+        )
+    return (
+        f"Of last month-end's {int(total):,} new customers, {_pct(rate)} bought again this month "
+        f"and {int(dorm):,} became dormant."
+    )
+
+
+def kpi_trend(kpis: pd.DataFrame, kpi: str, *, lang: str = "ja") -> str:
+    """A KPI's value this month against its average over the other months shown."""
+    check_lang(lang)
+    from ecrm.plotting.segments import kpi_label
+
+    d = kpis[kpis["kpi"] == kpi].sort_values("month")
+    last = d.iloc[-1]
+    mean = d["value"].iloc[:-1].mean()
+    name = kpi_label(kpi, lang)
+    rate = kpi in ("repeat_rate", "f2_rate", "lapse_rate")
+    fmt = _pct if rate else (lambda v: f"{v:,.0f}")
+    if math.isnan(last.value) or math.isnan(mean):
+        return f"{name}: —"
+    rel = (last.value - mean) if rate else (last.value / mean - 1 if mean else float("nan"))
+    change = _points(rel, lang) if rate else _signed_pct(rel)
+    n = len(d) - 1
+    if lang == "ja":
+        return f"今月の{name}は{fmt(last.value)}で、過去{n}ヶ月の平均({fmt(mean)})比{change}です。"
+    return (
+        f"{name} this month is {fmt(last.value)}, {change} against the average of the previous "
+        f"{n} months ({fmt(mean)})."
+    )
+
+
+def rfm_grid(grid: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The most populated R×F cell and the share of one-purchase customers."""
+    check_lang(lang)
+    top = grid.sort_values("customers", ascending=False).iloc[0]
+    total = grid["customers"].sum()
+    one = grid.loc[grid["f"] == 1, "customers"].sum() / total if total else float("nan")
+    if lang == "ja":
+        return (
+            f"最も多いのはR{int(top.r)}・F{int(top.f)}の{int(top.customers):,}人です。"
+            f"購入1回(F1)の顧客が全体の{_pct(one)}を占めます。"
+        )
+    return (
+        f"The largest cell is R{int(top.r)} F{int(top.f)} with {int(top.customers):,} customers; "
+        f"one-purchase customers (F1) are {_pct(one)} of all."
+    )
+
+
+def rfm_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Share of a year-ago champions still champions; new customers' count."""
+    check_lang(lang)
+    ch = migration[migration["from_segment"] == "champions"]
+    tot = ch["customers"].sum()
+    stay = ch.loc[ch["to_segment"] == "champions", "customers"].sum() / tot if tot else float("nan")
+    new = int(migration.loc[migration["from_segment"] == "none", "customers"].sum())
+    name = label("champions", lang)
+    if lang == "ja":
+        return (
+            f"1年前の「{name}」のうち{_pct(stay)}が現在も同じセグメントです。"
+            f"この1年の新規顧客は{new:,}人です。"
+        )
+    return (
+        f"{_pct(stay)} of a year ago's '{name}' are still there; {new:,} customers are new "
+        "since then."
+    )
+
+
+def pareto(curve: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Revenue share of the top 20% of customers."""
+    check_lang(lang)
+    c = curve.sort_values("customer_share")
+    share = float(
+        pd.Series(c["revenue_share"].to_numpy(), index=c["customer_share"].to_numpy())
+        .loc[lambda s: s.index <= 0.2000001]
+        .iloc[-1]
+    )
+    if lang == "ja":
+        return f"上位20%の顧客が期間売上の{_pct(share)}を生んでいます。"
+    return f"The top 20% of customers produced {_pct(share)} of the period's revenue."
+
+
+def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Share of this month's revenue from repeat and VIP customers."""
+    check_lang(lang)
+    last = monthly[monthly["month_end"] == monthly["month_end"].max()]
+    total = last["revenue"].sum()
+    rep = last.loc[last["segment"].isin(["first_repeat", "repeat", "vip"]), "revenue"].sum()
+    vip = last.loc[last["segment"] == "vip", "revenue"].sum()
+    r, v = (rep / total, vip / total) if total else (float("nan"), float("nan"))
+    if lang == "ja":
+        return f"今月の会員売上の{_pct(r)}がリピート客(うち優良客が{_pct(v)})によるものです。"
+    return (
+        f"{_pct(r)} of this month's member revenue came from repeat customers "
+        f"({_pct(v)} from VIPs)."
+    )
