@@ -23,8 +23,10 @@ Rules and documented repairs (each counted in the data-quality summary):
 * **Amounts** may carry thousands separators, ``¥``/``￥``/``円`` (and ``\\``, the
   yen sign of Shift_JIS read as CP932) and ``▲``/``△`` as a minus sign (Japanese
   accounting exports); they are stored as exact decimals ``decimal(18, 4)``. Every
-  line needs one; more than four decimal places (beyond trailing zeros) is an
-  error, so is a float artefact such as ``4.440892e-16``. When the settings map
+  line needs one. A number with more than four decimal places or in exponent
+  form — a float written out by a spreadsheet or an export, such as
+  ``4.440892e-16`` for zero — is rounded half-even to four decimals and counted
+  (``amounts_rounded``); text that is no number is an error. When the settings map
   ``unit_price`` and not ``amount``, ``amount = quantity × unit_price`` and every
   line needs a quantity.
 * **Exact duplicates**: lines equal in every mapped column are dropped and counted.
@@ -142,6 +144,18 @@ _TIMESTAMP_FORMATS = (
 _OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
 _AMOUNT = r"-?\d{1,14}(?:\.\d{1,4}0*)?"  # trailing zeros (a decimal(18, 6) column) are fine
 _SPLIT_TOLERANCE = pd.Timedelta(hours=1)
+_LOOSE_NUMBER = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+
+
+def _round4(text: str) -> str | None:
+    """``text`` rounded half-even to four decimals, or None if out of range."""
+    from decimal import ROUND_HALF_EVEN, InvalidOperation
+
+    try:
+        d = Decimal(text).quantize(Decimal("0.0001"), rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:
+        return None
+    return format(d, "f") if abs(d) < Decimal(10) ** 14 else None
 
 
 @dataclass
@@ -176,6 +190,7 @@ class QualitySummary:
     revenue_read: str
     fingerprint: str
     columns: list[str] = field(default_factory=list)
+    amounts_rounded: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as a JSON-ready dict."""
@@ -210,6 +225,8 @@ class QualitySummary:
             ("orders", f"{self.orders:,}"),
             ("revenue", f"{Decimal(self.revenue):,.0f} {self.currency}"),
         ]
+        if self.amounts_rounded:
+            rows.append(("amounts rounded", f"{self.amounts_rounded:,} (to 4 decimals)"))
         if self.customer_ids_repaired:
             rows.append(("customer ids repaired", f"{self.customer_ids_repaired:,} ('.0' removed)"))
         if self.orders_with_split_timestamps:
@@ -441,6 +458,17 @@ class _Parser:
             s = s.map(lambda v: "" if pd.isna(v) else repr(float(v)))
         txt = self._decimal_text(s)
         ok = txt.str.fullmatch(_AMOUNT).fillna(False).astype(bool)
+        # Documented repair: a number with more than four decimals or in exponent
+        # form (a float written by a spreadsheet or a float export, e.g.
+        # 4.440892e-16 for zero) is rounded half-even to four decimals and counted.
+        loose = ~ok & txt.str.fullmatch(_LOOSE_NUMBER).fillna(False).astype(bool)
+        if loose.any():
+            fixed = txt[loose].map(_round4)
+            good = fixed.notna()
+            txt = txt.where(~loose, fixed.reindex(txt.index))
+            loose = loose & good.reindex(txt.index, fill_value=False)
+            ok = ok | loose
+        self.parsed[name + "_rounded"] = loose
         arr = pa_arrow.array(txt.where(ok, None), type=pa_arrow.string(), from_pandas=True)
         out = pd.Series(arr.cast(AMOUNT_TYPE), index=s.index, dtype=pd.ArrowDtype(AMOUNT_TYPE))
         self.parsed[name] = out
@@ -487,8 +515,8 @@ _MESSAGES = {
     ("order_id", "order_id is empty"): "order_id is empty",
     ("ordered_at", "unparseable date"): "not a date/time (expected e.g. 2024-05-31 13:45:00)",
     ("ordered_at", "future date"): "date is after the ingest date",
-    ("amount", "unparseable amount"): "not an amount (a number with at most 4 decimals)",
-    ("unit_price", "unparseable amount"): "not a unit price (a number with at most 4 decimals)",
+    ("amount", "unparseable amount"): "not an amount (expected a number such as 1200 or -350.5)",
+    ("unit_price", "unparseable amount"): "not a unit price (expected a number such as 1200)",
     ("quantity", "unparseable quantity"): "not a whole number",
 }
 # A null cell (Parquet, Excel) is reported like an empty CSV cell.
@@ -636,6 +664,8 @@ def _load_file(
     for canon in CANONICAL_COLUMNS:
         if canon in mapped.columns and canon not in out.columns:
             out[canon] = _strip(mapped[canon].astype("string"))
+    rounded = parser.parsed.get("amount_rounded", parser.parsed.get("unit_price_rounded"))
+    out["_rounded"] = False if rounded is None else rounded.to_numpy()
     out["_file"] = label
     out["_row"] = mapped.index.to_numpy() + row_offset
     return out, info
@@ -784,6 +814,7 @@ def ingest(
 
     df = pd.concat(frames, ignore_index=True)
     rows_read = len(df)
+    amounts_rounded = int(df["_rounded"].sum())
     guest_read = int((df["customer_id"] == "").sum())
     if settings.return_order_pattern:
         returns_read = int(df["order_id"].str.contains(settings.return_order_pattern).sum())
@@ -931,6 +962,7 @@ def ingest(
             "".join(sorted(i["sha256"] for i in infos)).encode()
         ).hexdigest()[:16],
         columns=canon_cols,
+        amounts_rounded=amounts_rounded,
     )
 
     target = paths.canonical_dir(settings.shop_dir)

@@ -49,7 +49,7 @@ HEADER = list(JP.values())
 ORDERS = "raw/orders.csv"
 
 MSG_DATE = "not a date/time (expected e.g. 2024-05-31 13:45:00)"
-MSG_AMOUNT = "not an amount (a number with at most 4 decimals)"
+MSG_AMOUNT = "not an amount (expected a number such as 1200 or -350.5)"
 MSG_QUANTITY = "not a whole number"
 MSG_UNDECODABLE = (
     "file is neither UTF-8 nor Shift_JIS/CP932; set `encoding` for this source in the settings"
@@ -364,6 +364,17 @@ def test_amount_forms(tmp_path: Path) -> None:
     assert [r["amount"] for r in lines] == [Decimal(v) for v in forms.values()]
 
 
+def test_float_artefacts_are_rounded_to_four_decimals_and_counted(tmp_path: Path) -> None:
+    forms = {"1.23456": "1.2346", "4.440892e-16": "0", "1e3": "1000", "2.00005": "2.0000"}
+    rows = [
+        line(f"A{i:02d}", "C1", f"2024-01-{i + 1:02d} 10:00", raw) for i, raw in enumerate(forms)
+    ]
+    shop = make_shop(tmp_path, {ORDERS: csv_bytes(rows)})
+    result, lines = run(shop)
+    assert [r["amount"] for r in lines] == [Decimal(v) for v in forms.values()]
+    assert result.summary.amounts_rounded == 4
+
+
 def test_shift_jis_yen_sign_read_as_backslash(tmp_path: Path) -> None:
     # Japanese Excel saves ¥1,200 in Shift_JIS as byte 0x5C, which CP932 reads as "\".
     rows = [line("A1", "C1", "2024-01-05 10:00", "¥1,200"), line("A2", "C1", "2024-01-06", "▲¥300")]
@@ -500,7 +511,7 @@ def test_summary_is_written_as_json(tmp_path: Path) -> None:
         ({"ts": "昨日"}, "受注日時", MSG_DATE, "昨日"),
         ({"ts": ""}, "受注日時", MSG_DATE, ""),
         ({"amount": "12x"}, "小計", MSG_AMOUNT, "12x"),
-        ({"amount": "1.23456"}, "小計", MSG_AMOUNT, "1.23456"),  # more than 4 decimals
+        ({"amount": "1.2.3"}, "小計", MSG_AMOUNT, "1.2.3"),
         ({"amount": ""}, "小計", MSG_AMOUNT, ""),
         ({"qty": "1.5"}, "数量", MSG_QUANTITY, "1.5"),
         ({"qty": "two"}, "数量", MSG_QUANTITY, "two"),
@@ -1381,21 +1392,14 @@ def _complete_journey_shop(tmp_path: Path, transactions: Path) -> Path:
 @needs_shared_data
 def test_complete_journey_with_its_product_master(tmp_path: Path) -> None:
     transactions = COMPLETE_JOURNEY / "transactions_sample.csv.gz"
-    # One line holds a float artefact (4.440892e-16, a zero) as sales_value: by the
-    # amount rule (at most four decimals) that is an error naming its row.
-    shop = _complete_journey_shop(tmp_path / "as-is", transactions)
-    assert problems(shop, date(2018, 1, 31)) == [
-        InputProblem(str(transactions), 48_832, "sales_value", MSG_AMOUNT, "4.440892e-16")
-    ]
-    # With that cell written as the zero it is, the sample ingests; quantities are
-    # all whole numbers written as floats ("1.0"), which the quantity rule accepts.
+    # One line holds a float artefact (4.440892e-16, a zero) as sales_value: it is
+    # rounded to four decimals (0) and counted; quantities are all whole numbers
+    # written as floats ("1.0"), which the quantity rule accepts.
     text = gzip.decompress(transactions.read_bytes()).decode()
     assert text.count(",4.440892e-16,") == 1
-    fixed = tmp_path / "fixed" / "transactions.csv.gz"
-    fixed.parent.mkdir(parents=True)
-    fixed.write_bytes(gzip.compress(text.replace(",4.440892e-16,", ",0.0,").encode()))
-    shop = _complete_journey_shop(tmp_path / "fixed", fixed)
+    shop = _complete_journey_shop(tmp_path / "as-is", transactions)
     result = ecrm.ingest(shop, today=date(2018, 1, 31))
+    assert result.summary.amounts_rounded == 1
     s = result.summary
     assert (s.rows_read, s.rows_kept) == (75_000, 75_000)
     assert s.customers == 2_377
