@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 DEMO_CUSTOMERS ?= 30000
 
 .DEFAULT_GOAL := help
-.PHONY: help env demo test lint lab bench lock clean clean-data
+.PHONY: help env demo test lint lab bench lock clean clean-data browser
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-zA-Z_-]+:.*## /{printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -36,6 +36,11 @@ test: $(STAMP) ## run ruff and the whole test suite
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check ecrm tests benchmarks
 	$(BIN)/ruff format --check ecrm tests benchmarks
+
+browser: ## install headless Chromium and a Japanese font (Debian, needs root) for report tests
+	@command -v chromium >/dev/null && fc-list | grep -qi ipaex || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium fonts-ipaexfont-gothic >/dev/null; }
 
 lab: $(STAMP) ## open JupyterLab on notebooks/ for ad hoc work
 	$(BIN)/jupyter lab --notebook-dir=notebooks

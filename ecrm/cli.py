@@ -118,6 +118,46 @@ def report(
 
 
 @app.command()
+def batch(
+    month: Annotated[str, typer.Option(help="report month YYYY-MM")],
+    shops: Annotated[
+        list[str] | None, typer.Option(help="shops to render (default: every configured shop)")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="parallel processes")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
+) -> None:
+    """Render every configured shop's report for a month; exit 1 if any shop failed."""
+    import logging
+
+    from tqdm import tqdm
+
+    from ecrm.batch import configured_shops, run_batch, summary_text
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    names = shops or configured_shops()
+    try:
+        with tqdm(total=len(names), unit="shop", desc=f"ecrm batch {month}") as bar:
+            results = run_batch(
+                month,
+                shops=names,
+                lang=lang,
+                workers=workers,
+                scheduler=scheduler,
+                progress=lambda r: bar.update(1),
+            )
+    except EcrmError as e:
+        _fail(e)
+        return
+    typer.echo(summary_text(results))
+    typer.echo(str(paths.reports_dir() / f"{month}-batch.html"))
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
 def demo(
     customers: Annotated[int, typer.Option(help="customers per demo shop")] = 30_000,
     month: Annotated[str, typer.Option(help="report month")] = "2026-10",

@@ -119,6 +119,22 @@ def validate_params(shop: Any, month: Any, lang: Any) -> tuple[str, dt.date, str
     return shop, as_of, lang
 
 
+def _check_papermill_safe(params: dict[str, str]) -> None:
+    """Refuse values papermill could not write safely as Python string literals.
+
+    Papermill writes parameters into the notebook as code; quotes, backslashes
+    and control characters are the characters that could end a literal early.
+    Shop, month and language are already slugs; this guards the two paths.
+    """
+    for key, value in params.items():
+        bad = [ch for ch in value if ch in "\"'\\" or ord(ch) < 32 or ord(ch) == 127]
+        if bad:
+            raise ParameterError(
+                f"{key} {value!r} contains a quote, backslash or control character; "
+                "move the project to a path without them"
+            )
+
+
 def notebooks(folder: Path | None = None) -> list[Path]:
     """The report notebooks, in page order (``NN_name.ipynb``)."""
     folder = folder or NOTEBOOK_DIR
@@ -207,6 +223,9 @@ def _export_html(executed: Path) -> str:
     from nbconvert import HTMLExporter
 
     nb = nbformat.read(str(executed), as_version=4)
+    # Markdown cells are the notebook's own notes for JupyterLab readers; the page
+    # shows what the code cells display, in the report's language.
+    nb.cells = [c for c in nb.cells if c.cell_type == "code"]
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = [
@@ -442,6 +461,9 @@ def render(
 
     reports = paths.reports_dir(root)
     shop_reports = reports / shop
+    _check_papermill_safe(
+        {"settings_path": str(spath.resolve()), "output_dir": str(shop_reports.resolve())}
+    )
     shop_reports.mkdir(parents=True, exist_ok=True)
     final = shop_reports / month
     if final.resolve().parent != shop_reports.resolve():
@@ -458,6 +480,7 @@ def render(
             "settings_path": str(spath.resolve()),
             "output_dir": str(tmp),
         }
+        _check_papermill_safe(params)
         footer = _footer(settings, as_of, quality, lang)
         args = [(nb, tmp, params, root, footer, lang) for nb in nbs]
         if workers > 1:

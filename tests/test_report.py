@@ -1,0 +1,241 @@
+"""End-to-end: render the demo shop's monthly report and check what a client gets."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from ecrm import decile, kpi, report
+from ecrm.errors import ParameterError
+
+MONTH = "2026-10"
+SHOP = "demo-apparel"
+
+
+@pytest.fixture(scope="module")
+def rendered(demo_root: Path) -> report.ReportResult:
+    return report.render(SHOP, MONTH, root=demo_root, workers=2)
+
+
+def _pages(result: report.ReportResult) -> list[Path]:
+    return sorted(result.path.glob("*.html"))
+
+
+def test_layout_of_spec_section_4(rendered):
+    out = rendered.path
+    assert out == rendered.path.parent / MONTH
+    assert (out / "index.html").is_file()
+    names = {p.name for p in report.notebooks()}
+    for nb in names:
+        page = nb.split("_", 1)[1].removesuffix(".ipynb") + ".html"
+        assert (out / page).is_file(), page
+        assert (out / "notebooks" / nb).is_file()
+    assert list((out / "tables").glob("*.csv"))
+    assert list((out / "segments").glob("*.csv"))
+    # nothing half-written left beside it
+    assert [p.name for p in out.parent.iterdir()] == [MONTH]
+
+
+def test_every_page_rendered_its_analysis(rendered):
+    assert rendered.ok, [(p.name, p.message) for p in rendered.pages if not p.ok]
+
+
+def test_executed_notebooks_have_no_error_outputs(rendered):
+    for nb_path in (rendered.path / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(nb_path, as_version=4)
+        for cell in nb.cells:
+            for o in cell.get("outputs", []):
+                assert o["output_type"] != "error", nb_path.name
+                assert not (o["output_type"] == "stream" and "Traceback" in o.get("text", ""))
+
+
+def test_pages_show_no_code_and_embed_their_images(rendered):
+    for page in _pages(rendered):
+        text = page.read_text(encoding="utf-8")
+        assert "ctx." not in text and "import ecrm" not in text, page.name
+        assert "<script" not in text
+        assert not re.search(r"<img[^>]+src=['\"](?!data:)", text), page.name
+        if page.name != "index.html":
+            assert "data:image/png;base64," in text, page.name
+            assert re.search(r"<nav class=.toc.>", text), page.name
+            assert "as_of" in text or "基準日" in text
+            assert "ecrm " in text
+
+
+def test_footer_names_as_of_fingerprint_and_settings(rendered, demo_root):
+    q = json.loads((demo_root / "data" / SHOP / "canonical" / "quality.json").read_text())
+    text = (rendered.path / "rfm.html").read_text(encoding="utf-8")
+    assert "2026-10-31" in text
+    assert q["fingerprint"] in text
+    assert f"{SHOP}/settings.yaml" in text
+
+
+def test_tables_are_utf8_bom_and_match_the_functions(rendered, demo_root):
+    orders = demo_root / "data" / SHOP / "canonical" / "orders.parquet"
+    path = rendered.path / "tables" / "decile.csv"
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    got = pd.read_csv(path, encoding="utf-8-sig")
+    want = decile.decile_table(orders, as_of="2026-10-31")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, rtol=1e-9)
+    got_kpi = pd.read_csv(rendered.path / "tables" / "kpi.csv", encoding="utf-8-sig")
+    want_kpi = kpi.kpi_table(orders, as_of="2026-10-31")
+    assert got_kpi["value"].to_numpy() == pytest.approx(want_kpi["value"].to_numpy(), nan_ok=True)
+
+
+def test_interpretation_sentences_use_the_numbers(rendered, demo_root):
+    orders = demo_root / "data" / SHOP / "canonical" / "orders.parquet"
+    top = decile.decile_table(orders, as_of="2026-10-31").revenue_share.iloc[0]
+    text = (rendered.path / "decile.html").read_text(encoding="utf-8")
+    assert f"{top:.1%}" in text
+
+
+def test_no_personal_data_in_any_rendered_file(rendered, demo_root):
+    people = pd.read_csv(demo_root / "data" / SHOP / "raw" / "customers.csv", dtype=str)
+    needles = set(people["email"]) | set(people["phone"]) | set(people["name"])
+    needles |= {e.split("@")[0] for e in people["email"]}
+    files = [p for p in rendered.path.rglob("*") if p.is_file()]
+    assert files
+    for f in files:
+        text = f.read_text(encoding="utf-8-sig", errors="replace")
+        assert "@" not in re.sub(r"@(media|font-face|import|keyframes|page)", "", text) or (
+            f.suffix == ".ipynb"
+        ), f
+        hits = [n for n in needles if n and n in text]
+        assert not hits, f"{f.relative_to(rendered.path)} holds personal data: {hits[:3]}"
+
+
+def test_segment_exports_have_actions_and_no_email_by_default(rendered):
+    seg = rendered.path / "segments" / "lifecycle_dormant.csv"
+    df = pd.read_csv(seg, encoding="utf-8-sig")
+    assert list(df.columns) == ["customer_id", "segment", "segment_label", "action"]
+    assert (df["segment"] == "dormant").all() and len(df) > 0
+
+
+def test_rerender_replaces_the_month_atomically(demo_root, monkeypatch, rendered):
+    before = (rendered.path / "index.html").read_bytes()
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(report, "_index", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        report.render(SHOP, MONTH, root=demo_root, workers=1, notebook_dir=_one_notebook(demo_root))
+    assert (rendered.path / "index.html").read_bytes() == before
+    assert [p.name for p in rendered.path.parent.iterdir()] == [MONTH]
+
+
+def _one_notebook(root: Path) -> Path:
+    folder = root / "nb-one"
+    if not folder.exists():
+        folder.mkdir()
+        src = Path(report.NOTEBOOK_DIR) / "02_decile.ipynb"
+        shutil.copy(src, folder / "02_decile.ipynb")
+    return folder
+
+
+def test_missing_column_gives_a_message_not_a_traceback(demo_root, tmp_path):
+    # a notebook that needs a column the shop does not have
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    nb = nbformat.read(Path(report.NOTEBOOK_DIR) / "02_decile.ipynb", as_version=4)
+    nb.cells[2].source += '\nctx.require("flavour_of_the_month")'
+    nbformat.write(nb, folder / "09_needs.ipynb")
+    shutil.copy(Path(report.NOTEBOOK_DIR) / "02_decile.ipynb", folder / "02_decile.ipynb")
+    r = report.render(SHOP, "2026-09", root=demo_root, notebook_dir=folder, lang="en")
+    by = {p.name: p for p in r.pages}
+    assert by["decile"].ok and not by["needs"].ok
+    page = (r.path / "needs.html").read_text(encoding="utf-8")
+    assert "flavour_of_the_month" in page and "Traceback" not in page
+    assert "could not be shown" in page
+    index = (r.path / "index.html").read_text(encoding="utf-8")
+    assert "not available" in index
+
+
+def test_english_labels(demo_root):
+    r = report.render(
+        SHOP, "2026-08", root=demo_root, notebook_dir=_one_notebook(demo_root), lang="en"
+    )
+    text = (r.path / "decile.html").read_text(encoding="utf-8")
+    assert "Decile analysis" in text and "デシル分析" not in text
+
+
+@pytest.mark.parametrize(
+    ("shop", "month", "lang"),
+    [
+        ("../evil", MONTH, "ja"),
+        ("demo-apparel/../../x", MONTH, "ja"),
+        ('x"; import os; os.system("touch pwned") #', MONTH, "ja"),
+        ("x\nimport os", MONTH, "ja"),
+        ("x'", MONTH, "ja"),
+        ("Demo", MONTH, "ja"),
+        (SHOP, "2026-13", "ja"),
+        (SHOP, "2026-10\nimport os", "ja"),
+        (SHOP, "../2026-10", "ja"),
+        (SHOP, MONTH, "fr"),
+        (SHOP, MONTH, 'ja"'),
+    ],
+)
+def test_hostile_parameters_are_refused_before_anything_runs(demo_root, shop, month, lang):
+    before = sorted(p.relative_to(demo_root) for p in demo_root.rglob("*"))
+    with pytest.raises(ParameterError):
+        report.render(shop, month, lang=lang, root=demo_root)
+    after = sorted(p.relative_to(demo_root) for p in demo_root.rglob("*"))
+    assert before == after
+    assert not (demo_root / "pwned").exists()
+
+
+def test_paths_unsafe_for_papermill_are_refused(demo_root, tmp_path):
+    odd = tmp_path / 'we"ird'
+    shutil.copytree(demo_root / "data", odd / "data")
+    with pytest.raises(ParameterError, match="quote"):
+        report.render(SHOP, MONTH, root=odd)
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed (make browser)")
+def test_pages_open_in_headless_chromium_without_console_errors(rendered, tmp_path):
+    from PIL import Image
+
+    for page in _pages(rendered):
+        shot = tmp_path / f"{page.stem}.png"
+        proc = subprocess.run(
+            [
+                _chromium(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={tmp_path / 'profile'}",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--window-size=1200,1600",
+                f"--screenshot={shot}",
+                page.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shot.is_file(), proc.stderr[-2000:]
+        console = [ln for ln in proc.stderr.splitlines() if "CONSOLE" in ln]
+        assert not console, (page.name, console)
+        assert "Failed to load resource" not in proc.stderr, page.name
+        img = Image.open(shot).convert("L")
+        lo, hi = img.getextrema()
+        assert hi - lo > 100, f"{page.name}: blank screenshot"
+        colours = len(img.getcolors(maxcolors=1 << 16) or [])
+        assert colours > 20, f"{page.name}: screenshot has almost no content"
