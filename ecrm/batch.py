@@ -55,13 +55,27 @@ def configured_shops(root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in d.glob("*/settings.yaml"))
 
 
-def render_job(shop: str, month: str, lang: str, root: str, workers: int = 1) -> JobResult:
+def render_job(
+    shop: str,
+    month: str,
+    lang: str,
+    root: str,
+    workers: int = 1,
+    notebook_dir: str | None = None,
+) -> JobResult:
     """Render one shop-month; never raises (errors come back in the result)."""
     from ecrm.report import render
 
     start = time.perf_counter()
     try:
-        r = render(shop, month, lang=lang, root=Path(root), workers=workers)
+        r = render(
+            shop,
+            month,
+            lang=lang,
+            root=Path(root),
+            workers=workers,
+            notebook_dir=Path(notebook_dir) if notebook_dir else None,
+        )
         return JobResult(
             shop,
             month,
@@ -84,6 +98,7 @@ def run_batch(
     scheduler: str | None = None,
     root: Path | None = None,
     progress: Callable[[JobResult], None] | None = None,
+    notebook_dir: Path | None = None,
 ) -> list[JobResult]:
     """Render every configured shop (or ``shops``) for ``month``.
 
@@ -103,6 +118,8 @@ def run_batch(
         Project root.
     progress : callable, optional
         Called with each finished :class:`JobResult`.
+    notebook_dir : Path, optional
+        Report notebooks (default the project's ``notebooks/``).
 
     Returns
     -------
@@ -115,6 +132,7 @@ def run_batch(
         Invalid month, language or shop name (checked before anything runs).
     """
     root = (root or paths.project_root()).resolve()
+    nbdir = str(notebook_dir) if notebook_dir else None
     names = list(shops) if shops else configured_shops(root)
     if not names:
         raise ParameterError(f"no shops configured under {paths.data_dir(root)}")
@@ -137,7 +155,10 @@ def run_batch(
         from distributed import Client, as_completed
 
         with Client(scheduler, timeout="30s") as client:
-            futs = [client.submit(render_job, s, month, lang, str(root), pure=False) for s in names]
+            futs = [
+                client.submit(render_job, s, month, lang, str(root), 1, nbdir, pure=False)
+                for s in names
+            ]
             for fut in as_completed(futs):
                 try:
                     done(fut.result())
@@ -146,13 +167,13 @@ def run_batch(
                     done(JobResult(names[idx], month, False, 0.0, error=f"worker failed: {e}"))
     elif workers == 1:
         for s in names:
-            done(render_job(s, month, lang, str(root)))
+            done(render_job(s, month, lang, str(root), 1, nbdir))
     else:
         import multiprocessing as mp
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
             pending: dict[Future[JobResult], str] = {
-                ex.submit(render_job, s, month, lang, str(root)): s for s in names
+                ex.submit(render_job, s, month, lang, str(root), 1, nbdir): s for s in names
             }
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

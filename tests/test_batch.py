@@ -1,0 +1,96 @@
+"""ecrm batch: many shops, a broken one isolated, a process pool and a Dask cluster."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ecrm import batch, report
+from ecrm.errors import ParameterError
+
+MONTH = "2026-10"
+
+
+@pytest.fixture(scope="module")
+def project(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A copy of the demo project with a third, broken shop; and a one-notebook folder."""
+    root = tmp_path_factory.mktemp("batch")
+    shutil.copytree(demo_root / "data", root / "data")
+    shutil.copy(demo_root / "pyproject.toml", root / "pyproject.toml")
+    broken = root / "data" / "broken-shop"
+    shutil.copytree(root / "data" / "demo-food", broken)
+    shutil.rmtree(broken / "canonical")
+    shutil.rmtree(broken / "raw")  # settings point at exports that are not there
+    nbs = root / "nbs"
+    nbs.mkdir()
+    shutil.copy(report.NOTEBOOK_DIR / "02_decile.ipynb", nbs / "02_decile.ipynb")
+    return root, nbs
+
+
+def test_configured_shops(project):
+    root, _ = project
+    assert batch.configured_shops(root) == ["broken-shop", "demo-apparel", "demo-food"]
+
+
+def test_a_broken_shop_is_isolated_and_reported(project):
+    root, nbs = project
+    seen = []
+    results = batch.run_batch(MONTH, root=root, workers=2, notebook_dir=nbs, progress=seen.append)
+    by = {r.shop: r for r in results}
+    assert by["demo-apparel"].ok and by["demo-food"].ok
+    assert not by["broken-shop"].ok
+    assert "matches no file" in by["broken-shop"].error
+    assert len(seen) == 3
+    index = (root / "reports" / f"{MONTH}-batch.html").read_text(encoding="utf-8")
+    assert "2 of 3 shops rendered" in index and "FAILED" in index
+    assert (root / "reports" / "demo-food" / MONTH / "decile.html").is_file()
+
+
+def test_cli_exit_code_is_non_zero_when_a_shop_failed(project, monkeypatch):
+    from ecrm.cli import app
+
+    root, nbs = project
+    monkeypatch.setenv("ECRM_HOME", str(root))
+    monkeypatch.setattr(
+        batch,
+        "render_job",
+        lambda s, m, lang, r, w=1, nb=None, _orig=batch.render_job: _orig(
+            s, m, lang, r, w, str(nbs)
+        ),
+    )
+    res = CliRunner().invoke(app, ["batch", "--month", MONTH, "--workers", "1"])
+    assert res.exit_code == 1, res.output
+    assert "2 of 3 shops rendered" in res.output
+    ok = CliRunner().invoke(
+        app, ["batch", "--month", MONTH, "--workers", "1", "--shops", "demo-food"]
+    )
+    assert ok.exit_code == 0, ok.output
+
+
+def test_bad_parameters_are_refused_before_anything_runs(project):
+    root, _ = project
+    with pytest.raises(ParameterError):
+        batch.run_batch("2026-13", root=root)
+    with pytest.raises(ParameterError):
+        batch.run_batch(MONTH, root=root, shops=["../etc"])
+
+
+def test_runs_on_a_dask_cluster(project):
+    distributed = pytest.importorskip("distributed")
+    root, nbs = project
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        results = batch.run_batch(
+            MONTH,
+            root=root,
+            shops=["demo-apparel", "broken-shop"],
+            scheduler=cluster.scheduler_address,
+            notebook_dir=nbs,
+        )
+    by = {r.shop: r for r in results}
+    assert by["demo-apparel"].ok
+    assert not by["broken-shop"].ok
