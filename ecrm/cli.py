@@ -7,7 +7,7 @@ bad parameters: the message says what to fix) and 1 on anything unexpected.
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -119,7 +119,7 @@ def report(
 
 @app.command()
 def batch(
-    month: Annotated[str, typer.Option(help="report month YYYY-MM")],
+    month: Annotated[str, typer.Option(help="report month YYYY-MM, or 'previous'")],
     shops: Annotated[
         list[str] | None, typer.Option(help="shops to render (default: every configured shop)")
     ] = None,
@@ -128,14 +128,28 @@ def batch(
         str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
     ] = None,
     lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
+    first_business_day: Annotated[
+        bool, typer.Option(help="run only on the month's first weekday (for daily timers)")
+    ] = False,
 ) -> None:
-    """Render every configured shop's report for a month; exit 1 if any shop failed."""
+    """Render every configured shop's report for a month; exit 1 if any shop failed.
+
+    ``--month previous`` means the month before today (Asia/Tokyo);
+    ``--first-business-day`` does nothing unless today is the month's first
+    weekday, so a daily timer renders each month exactly once.
+    """
     import logging
 
     from tqdm import tqdm
 
     from ecrm.batch import configured_shops, run_batch, summary_text
 
+    today = _today_tokyo()
+    if first_business_day and today != first_weekday(today):
+        typer.echo(f"{today} is not the first business day of the month: nothing to do")
+        return
+    if month == "previous":
+        month = f"{(today.replace(day=1) - timedelta(days=1)):%Y-%m}"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     names = shops or configured_shops()
     try:
@@ -185,6 +199,19 @@ def demo(
             typer.echo(f"  {i}")
     except EcrmError as e:
         _fail(e)
+
+
+def _today_tokyo() -> date:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Tokyo")).date()
+
+
+def first_weekday(d: date) -> date:
+    """The first Monday–Friday of ``d``'s month (public holidays are not known)."""
+    first = d.replace(day=1)
+    return first + timedelta(days=max(0, 7 - first.weekday()) if first.weekday() >= 5 else 0)
 
 
 def main() -> None:

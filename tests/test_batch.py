@@ -94,3 +94,13 @@ def test_runs_on_a_dask_cluster(project):
     by = {r.shop: r for r in results}
     assert by["demo-apparel"].ok
     assert not by["broken-shop"].ok
+
+
+def test_first_weekday_of_the_month():
+    import datetime as dt
+
+    from ecrm.cli import first_weekday
+
+    assert first_weekday(dt.date(2026, 11, 23)) == dt.date(2026, 11, 2)  # 1 Nov is a Sunday
+    assert first_weekday(dt.date(2026, 8, 31)) == dt.date(2026, 8, 3)  # 1 Aug is a Saturday
+    assert first_weekday(dt.date(2026, 10, 5)) == dt.date(2026, 10, 1)  # a Thursday
