@@ -65,6 +65,10 @@ def demo_data(
         str, typer.Option("--format", help="csv (default) or parquet (for large shops)")
     ] = "csv",
     suffix: Annotated[str, typer.Option(help="appended to shop names, e.g. -1m")] = "",
+    lines_per_order: Annotated[
+        float | None,
+        typer.Option(help="mean lines per order (3.8 gives ~10M lines per 1M apparel customers)"),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="data folder (default: data/)")] = None,
     ingest_too: Annotated[
         bool, typer.Option("--ingest/--no-ingest", help="ingest after generating")
@@ -84,6 +88,7 @@ def demo_data(
             shops=shops or list(demo.SHOPS),
             file_format=file_format,
             suffix=suffix,
+            lines_per_order=lines_per_order,
         )
         for folder in written:
             typer.echo(f"generated {folder}")
