@@ -27,3 +27,33 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for folder in demo.write_demo_shops(root / "data", n_customers=1500):
         ingest(folder, today=demo.DEMO_INGEST_DATE)
     return root
+
+
+@pytest.fixture(scope="session")
+def online_retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Canonical orders of the real UCI Online Retail data (skips where it is absent)."""
+    import datetime as dt
+
+    from ecrm.ingest import ingest
+
+    src = SHARED_DATA / "online_retail" / "online_retail.csv.gz"
+    if not src.is_file():
+        pytest.skip(f"real data not found at {src} (../shared/data is absent)")
+    shop = tmp_path_factory.mktemp("online-retail")
+    (shop / "settings.yaml").write_text(
+        "name: online-retail\n"
+        "timezone: Europe/London\n"
+        "currency: GBP\n"
+        f"sources:\n  - path: {src}\n"
+        "columns:\n"
+        "  order_id: InvoiceNo\n"
+        "  customer_id: CustomerID\n"
+        "  ordered_at: InvoiceDate\n"
+        "  quantity: Quantity\n"
+        "  unit_price: UnitPrice\n"
+        "  product_id: StockCode\n"
+        "  product_name: Description\n"
+        'return_order_pattern: "^C"\n',
+        encoding="utf-8",
+    )
+    return ingest(shop, today=dt.date(2026, 11, 1)).orders_path
