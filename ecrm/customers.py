@@ -81,8 +81,8 @@ def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
     Returns
     -------
     ibis.Table
-        snapshot (date), period_revenue (net revenue since the previous snapshot,
-        exact decimal), customer_id, frequency, monetary (exact decimal),
+        snapshot (date), period_revenue (net revenue since the previous snapshot —
+        for the first snapshot, since the first day of its month — exact decimal), customer_id, frequency, monetary (exact decimal),
         first_purchase, last_purchase, recency_days, tenure_days — the columns of
         :func:`measures` at each snapshot, for customers with a purchase by then.
     """
@@ -95,9 +95,14 @@ def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
         *[(o.order_date <= ibis.literal(d, type="date"), i) for i, d in enumerate(snaps)]
     )
     o = o.mutate(_bucket=bucket)
+    # The first snapshot's period is its calendar month (there is no earlier
+    # snapshot to start from); later periods run from the previous snapshot.
+    first_month = ibis.literal(snaps[0].replace(day=1), type="date")
+    in_period = (o._bucket > 0) | (o.order_date >= first_month)
     per = o.group_by(["customer_id", "_bucket"]).agg(
         _n=o.is_purchase.cast("int64").sum(),
         _m=o.amount.sum().cast(engine.AMOUNT),
+        _p=o.amount.sum(where=in_period).cast(engine.AMOUNT),
         _first=o.order_date.min(where=o.is_purchase),
         _last=o.order_date.max(where=o.is_purchase),
     )
@@ -116,7 +121,9 @@ def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
     )
     j = cum.join(idx, [cum._bucket <= idx._i, idx._i < cum._next])
     j = j.filter(j.frequency > 0)
-    j = j.mutate(period_revenue=ibis.ifelse(j._bucket == j._i, j._m, 0).cast(engine.AMOUNT))
+    j = j.mutate(
+        period_revenue=ibis.ifelse(j._bucket == j._i, j._p.fill_null(0), 0).cast(engine.AMOUNT)
+    )
     j = j.select(
         "snapshot",
         "period_revenue",

@@ -210,7 +210,8 @@ def decile_migration(
     -------
     DataFrame
         from_decile, to_decile (strings "1"…"10" or "none"), customers — every
-        pair of the (groups + 1)² grid, 0 where nobody moved that way.
+        pair of the (groups + 1)² grid but none → none (customers who bought in
+        neither period are not counted), 0 where nobody moved that way.
     """
     s = _settings(settings)
     n = months or s.period_months

@@ -20,8 +20,10 @@ For each calendar month (the last one ends at ``as_of``):
   (recency < CPM lapse_days), the share whose recency reached lapse_days during
   this month;
 * ``ltv_12m``: of the customers first buying ``ltv_lag_months`` (12) months
-  earlier, net revenue within ``horizon_days`` (360) days of each customer's
-  first purchase, as known at this month's end, per cohort customer.
+  earlier, net revenue from each customer's first purchase up to
+  ``horizon_days`` (360) days after it (an order dated before the first
+  purchase — a return with no purchase yet — is not part of it), as known at
+  this month's end, per cohort customer.
 
 ``mom`` and ``yoy`` are relative changes (value / earlier − 1) for amounts and
 counts, and differences in points (value − earlier) for rates (``change`` says
@@ -147,9 +149,8 @@ def kpi_wide(
     lo_all = o_all.filter(o_all.customer_id.notnull())
     lj = lo_all.inner_join(first, "customer_id")
     ltv_until = periods_end_expr(lj.first_month, ltv_lag)
-    keep = (lj.order_date.delta(lj.first_purchase, unit="day") <= s.ltv.horizon_days) & (
-        lj.order_date <= ltv_until
-    )
+    days = lj.order_date.delta(lj.first_purchase, unit="day")
+    keep = (days >= 0) & (days <= s.ltv.horizon_days) & (lj.order_date <= ltv_until)
     ltv = lj.group_by("first_month").agg(revenue=lj.amount.sum(where=keep))
     sizes = first.group_by("first_month").agg(cohort=first.count())
     ltv = engine.to_pandas(ltv.inner_join(sizes, "first_month"))

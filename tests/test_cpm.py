@@ -72,3 +72,17 @@ def test_transitions_previous_month():
 def test_transitions_compare_is_checked():
     with pytest.raises(ParameterError):
         cpm.cpm_transitions(fx.orders(), as_of=fx.AS_OF, compare="week")
+
+
+def test_first_month_end_revenue_is_that_months_revenue():
+    o = pd.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "customer_id": ["a", "a"],
+            "ordered_at": pd.to_datetime(["2025-06-01", "2026-10-05"]),
+            "amount": [1000, 500],
+        }
+    )
+    assert cpm.cpm_monthly(o, as_of="2026-10-31", months=1).revenue.sum() == 500
+    mm = cpm.cpm_monthly(o, as_of="2026-10-31")
+    assert mm[mm.month_end == dt.date(2025, 11, 30)].revenue.sum() == 0
