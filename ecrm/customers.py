@@ -82,7 +82,8 @@ def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
     -------
     ibis.Table
         snapshot (date), period_revenue (net revenue since the previous snapshot —
-        for the first snapshot, since the first day of its month — exact decimal), customer_id, frequency, monetary (exact decimal),
+        for the first snapshot, since the first day of its month — exact decimal),
+        customer_id, frequency, monetary (exact decimal),
         first_purchase, last_purchase, recency_days, tenure_days — the columns of
         :func:`measures` at each snapshot, for customers with a purchase by then.
     """
