@@ -73,6 +73,7 @@ def cpm(
     *,
     as_of: Any,
     settings: ShopSettings | CpmSettings | None = None,
+    attributes: bool = False,
 ) -> pd.DataFrame:
     """Each customer's CPM segment at ``as_of``.
 
@@ -84,6 +85,8 @@ def cpm(
         Last day of the analysis, inclusive.
     settings : ShopSettings or CpmSettings, optional
         lapse_days, tenure_cutoffs, spend_cutoff (default SPEC's).
+    attributes : bool, default False
+        Add the first-purchase attributes (to split summaries with ``by=``).
 
     Returns
     -------
@@ -100,7 +103,7 @@ def cpm(
     >>> cpm(orders, as_of="2026-10-31")[["tenure_days", "segment"]].to_dict("records")
     [{'tenure_days': 212, 'segment': 'loyal_active'}]
     """
-    m = customers.measures_table(orders, as_of=as_of)
+    m = customers.measures_table(orders, as_of=as_of, attributes=attributes)
     m = m.mutate(segment=cpm_rule(settings)(m))
     df = engine.to_pandas(m.order_by("customer_id"))
     for c in ("first_purchase", "last_purchase"):

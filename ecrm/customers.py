@@ -21,11 +21,13 @@ __all__ = ["FIRST_ATTRIBUTES", "measures", "measures_table", "snapshots_table"]
 FIRST_ATTRIBUTES: tuple[str, ...] = ("category", "taste", "brand", "channel", "product_id")
 
 
-def measures_table(orders: engine.OrdersLike, *, as_of: Any) -> ir.Table:
+def measures_table(orders: engine.OrdersLike, *, as_of: Any, attributes: bool = True) -> ir.Table:
     """Per-customer measures at ``as_of`` as an Ibis expression.
 
     See :func:`measures` for the definitions; ``monetary`` and ``aov`` stay exact
-    decimals here so that bins built on them are the same on every run.
+    decimals here so that bins built on them are the same on every run. With
+    ``attributes=False`` the first-purchase attributes are left out (they cost a
+    pass over the order lines).
     """
     as_of_d = engine.as_of_date(as_of)
     t = engine.orders_table(orders)
@@ -43,7 +45,7 @@ def measures_table(orders: engine.OrdersLike, *, as_of: Any) -> ir.Table:
         tenure_days=per.last_purchase.delta(per.first_purchase, unit="day").cast("int64"),
         aov=(per.monetary / per.frequency).cast(engine.AMOUNT),
     )
-    attrs = [c for c in FIRST_ATTRIBUTES if c in t.columns]
+    attrs = [c for c in FIRST_ATTRIBUTES if c in t.columns] if attributes else []
     if not attrs:
         return per
     purchases = o.filter(o.is_purchase)
@@ -139,7 +141,7 @@ def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
     return j
 
 
-def measures(orders: engine.OrdersLike, *, as_of: Any) -> pd.DataFrame:
+def measures(orders: engine.OrdersLike, *, as_of: Any, attributes: bool = True) -> pd.DataFrame:
     """Customer measures at ``as_of`` (SPEC §2), one row per customer.
 
     A customer is anyone with at least one purchase (an order with net amount
@@ -154,6 +156,8 @@ def measures(orders: engine.OrdersLike, *, as_of: Any) -> pd.DataFrame:
         category, taste, brand, channel, product_id.
     as_of : date or str
         Last day of the analysis, inclusive.
+    attributes : bool, default True
+        Include the first-purchase attributes (first_category, ...).
 
     Returns
     -------
@@ -178,7 +182,7 @@ def measures(orders: engine.OrdersLike, *, as_of: Any) -> pd.DataFrame:
     >>> m[["frequency", "monetary", "recency_days", "tenure_days"]].to_dict("records")
     [{'frequency': 2, 'monetary': 1500.0, 'recency_days': 30, 'tenure_days': 59}]
     """
-    expr = measures_table(orders, as_of=as_of).order_by("customer_id")
+    expr = measures_table(orders, as_of=as_of, attributes=attributes).order_by("customer_id")
     lead = [
         "customer_id",
         "first_purchase",

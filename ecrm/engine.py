@@ -11,6 +11,9 @@ every sum, rank and bin has been computed exactly.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ __all__ = [
     "AMOUNT",
     "OrdersLike",
     "as_of_date",
+    "configure_default_backend",
     "next_day",
     "order_totals",
     "orders_table",
@@ -38,6 +42,32 @@ __all__ = [
 AMOUNT = dt_ibis.Decimal(18, 4)
 
 OrdersLike = pd.DataFrame | ir.Table | str | Path
+
+
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+@functools.cache
+def configure_default_backend() -> None:
+    """Set DuckDB's memory limit (and spill folder) on Ibis's default backend, once.
+
+    ``ECRM_DUCKDB_MEMORY_LIMIT`` (default ``3GB``) caps DuckDB's buffer memory so
+    that large shops spill to disk instead of growing without bound;
+    ``ECRM_DUCKDB_TEMP_DIRECTORY`` sets where it spills. Called on first use of
+    :func:`orders_table` with a pandas frame or a path, never at import.
+    """
+    con = ibis.get_backend()
+    if getattr(con, "name", "") != "duckdb":
+        return
+    limit = os.environ.get("ECRM_DUCKDB_MEMORY_LIMIT", "3GB").strip()
+    if not _MEMORY.match(limit):
+        raise ParameterError(f"ECRM_DUCKDB_MEMORY_LIMIT must look like 3GB, got {limit!r}")
+    con.raw_sql(f"SET memory_limit = '{limit}'")
+    temp = os.environ.get("ECRM_DUCKDB_TEMP_DIRECTORY")
+    if temp:
+        if "'" in temp:
+            raise ParameterError("ECRM_DUCKDB_TEMP_DIRECTORY must not contain a quote")
+        con.raw_sql(f"SET temp_directory = '{temp}'")
 
 
 def as_of_date(as_of: Any) -> dt.date:
@@ -97,8 +127,10 @@ def orders_table(orders: OrdersLike) -> ir.Table:
             p = p / "canonical" / "orders.parquet"
         if not p.is_file():
             raise ParameterError(f"no orders file at {p} (run `ecrm ingest` first)")
+        configure_default_backend()
         t = ibis.read_parquet(str(p))
     elif isinstance(orders, pd.DataFrame):
+        configure_default_backend()
         t = ibis.memtable(orders)
     elif isinstance(orders, ir.Table):
         t = orders

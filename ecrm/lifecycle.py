@@ -59,8 +59,20 @@ def lifecycle(
     *,
     as_of: Any,
     settings: ShopSettings | LifecycleSettings | None = None,
+    attributes: bool = False,
 ) -> pd.DataFrame:
     """Each customer's lifecycle segment at ``as_of``.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    as_of : date or str
+        Last day of the analysis, inclusive.
+    settings : ShopSettings or LifecycleSettings, optional
+        active_days and churn_days (default SPEC's).
+    attributes : bool, default False
+        Add the first-purchase attributes (to split summaries with ``by=``).
 
     Returns
     -------
@@ -77,7 +89,7 @@ def lifecycle(
     >>> lifecycle(orders, as_of="2026-10-31")[["recency_days", "segment"]].to_dict("records")
     [{'recency_days': 120, 'segment': 'new'}, {'recency_days': 121, 'segment': 'dormant'}]
     """
-    m = customers.measures_table(orders, as_of=as_of)
+    m = customers.measures_table(orders, as_of=as_of, attributes=attributes)
     m = m.mutate(segment=lifecycle_rule(settings)(m))
     df = engine.to_pandas(m.order_by("customer_id"))
     for c in ("first_purchase", "last_purchase"):

@@ -135,12 +135,13 @@ def rfm_table(
     settings: ShopSettings | RfmSettings | None = None,
     method: str | None = None,
     segment_map: Mapping[str, list[str]] | None = None,
+    attributes: bool = False,
 ) -> ir.Table:
     """Per-customer RFM scores as an Ibis expression (see :func:`rfm`)."""
     s = _settings(settings)
     method = method or s.method
     seg_map = _check_map(segment_map or s.segment_map or DEFAULT_SEGMENT_MAP)
-    m = customers.measures_table(orders, as_of=as_of)
+    m = customers.measures_table(orders, as_of=as_of, attributes=attributes)
     if method == "fixed":
         m = _fixed_scores(m, s)
     elif method == "quantile":
@@ -159,6 +160,7 @@ def rfm(
     settings: ShopSettings | RfmSettings | None = None,
     method: str | None = None,
     segment_map: Mapping[str, list[str]] | None = None,
+    attributes: bool = False,
 ) -> pd.DataFrame:
     """Per-customer R, F and M scores and named segment at ``as_of``.
 
@@ -175,6 +177,9 @@ def rfm(
         Overrides the settings' method.
     segment_map : mapping, optional
         Segment -> list of "RF" cells; must cover the 25 cells once each.
+    attributes : bool, default False
+        Add the first-purchase attributes (first_channel, first_category...) to
+        split the grid and segment tables with ``by=``.
 
     Returns
     -------
@@ -197,7 +202,14 @@ def rfm(
     >>> rfm(orders, as_of="2026-10-31")[["r", "f", "m", "segment"]].to_dict("records")
     [{'r': 5, 'f': 2, 'm': 3, 'segment': 'potential_loyalists'}]
     """
-    expr = rfm_table(orders, as_of=as_of, settings=settings, method=method, segment_map=segment_map)
+    expr = rfm_table(
+        orders,
+        as_of=as_of,
+        settings=settings,
+        method=method,
+        segment_map=segment_map,
+        attributes=attributes,
+    )
     df = engine.to_pandas(expr.order_by("customer_id"))
     for c in ("r", "f", "m"):
         df[c] = df[c].astype("int64")

@@ -15,6 +15,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import customers, engine, periods
+from ecrm.errors import ColumnsError
 
 __all__ = ["monthly", "snapshot_segments", "summary", "transitions"]
 
@@ -161,6 +162,11 @@ def summary(
         revenue_share, avg_monetary.
     """
     keys = [by] if by else []
+    if by and by not in per_customer.columns:
+        raise ColumnsError(
+            f"the table has no {by!r} column: compute it with attributes=True "
+            "(e.g. cpm.cpm(orders, as_of=..., attributes=True))"
+        )
     g = per_customer.groupby([*keys, "segment"]).agg(
         customers=("customer_id", "size"), revenue=("monetary", "sum")
     )

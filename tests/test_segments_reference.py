@@ -235,7 +235,7 @@ def test_measures(case):
 def test_rfm(case, method):
     shop, as_of = case
     expected = ref.rfm(shop.lines, as_of, method=method)
-    actual = rfm.rfm(shop.orders, as_of=as_of, method=method)
+    actual = rfm.rfm(shop.orders, as_of=as_of, method=method, attributes=True)
     cols = ["customer_id", "frequency", "monetary", "recency_days", "r", "f", "m", "rfm"]
     assert_match(actual, expected[[*cols, "segment"]], ["customer_id"], ordered=True)
     for by in (None, "first_channel"):
@@ -324,7 +324,7 @@ def test_segments_and_summary(case, kind):
     shop, as_of = case
     per_customer, summary, ref_summary, cols = SEGMENT_TABLES[kind]
     expected = shop.snapshots(kind)(None, as_of)
-    actual = per_customer(shop.orders, as_of=as_of)
+    actual = per_customer(shop.orders, as_of=as_of, attributes=True)
     assert_match(
         actual, expected[["customer_id", "monetary", *cols]], ["customer_id"], ordered=True
     )
