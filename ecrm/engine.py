@@ -63,6 +63,7 @@ def configure_default_backend() -> None:
     if not _MEMORY.match(limit):
         raise ParameterError(f"ECRM_DUCKDB_MEMORY_LIMIT must look like 3GB, got {limit!r}")
     con.raw_sql(f"SET memory_limit = '{limit}'")
+    con.raw_sql("SET enable_progress_bar = false")
     temp = os.environ.get("ECRM_DUCKDB_TEMP_DIRECTORY")
     if temp:
         if "'" in temp:

@@ -38,7 +38,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
-from ecrm import customers, engine, periods
+from ecrm import engine, periods
 from ecrm.settings import ShopSettings
 
 __all__ = ["KPIS", "RATE_KPIS", "kpi_latest", "kpi_summary", "kpi_table", "kpi_wide"]
@@ -89,7 +89,8 @@ def kpi_wide(
 
     # every order (guests too) up to as_of
     o_all = engine.order_totals(t, as_of=as_of_d, customers_only=False)
-    o_all = o_all.mutate(month=o_all.ordered_at.truncate("M").date())
+    # every KPI reads the order totals: build them once in the engine
+    o_all = o_all.mutate(month=o_all.ordered_at.truncate("M").date()).cache()
     first = (
         o_all.filter(o_all.is_purchase & o_all.customer_id.notnull())
         .group_by("customer_id")
@@ -160,33 +161,12 @@ def kpi_wide(
     ltv = ltv.set_index("month")
     df["ltv_12m"] = (ltv["revenue"].fillna(0.0) / ltv["cohort"]).reindex(starts)
 
-    # lapse rate from month-end snapshots
+    # lapse rate in one pass over purchase days: a customer's purchase on day p
+    # keeps it active until its next purchase n or until p + lapse_days, the day
+    # its recency reaches lapse_days; it lapses in the month of p + lapse_days if
+    # it has not bought again by that month's end.
     ends = [periods.month_end(d) for d in starts[:-1]] + [as_of_d]
-    prev_end = periods.month_end(periods.shift_months(starts[0], -1))
-    snap = customers.snapshots_table(t, dates=[prev_end, *ends])
-    gap = snap.snapshot.delta(
-        ibis.cases(
-            *[
-                (snap.snapshot == e, ibis.literal(pe, type="date"))
-                for pe, e in zip([prev_end, *ends[:-1]], ends, strict=True)
-            ],
-            else_=snap.snapshot,
-        ),
-        unit="day",
-    )
-    lapse = s.cpm.lapse_days
-    lag = snap.group_by("snapshot").agg(
-        active=(snap.recency_days < lapse).cast("int64").sum(),
-        newly=((snap.recency_days >= lapse) & (snap.recency_days - gap < lapse))
-        .cast("int64")
-        .sum(),
-    )
-    lag = lag.to_pandas()
-    lag["snapshot"] = pd.to_datetime(lag["snapshot"]).dt.date
-    lag = lag.set_index("snapshot").reindex([prev_end, *ends]).fillna(0)
-    active_prev = lag["active"].shift(1)
-    rate = (lag["newly"] / active_prev.where(active_prev > 0)).iloc[1:]
-    df["lapse_rate"] = rate.to_numpy()
+    df["lapse_rate"] = _lapse_rates(o_all, starts, as_of_d, s.cpm.lapse_days)
 
     # months before the shop's first order are unknown, not zero
     first_month = engine.to_pandas(o_all.aggregate(m=o_all.month.min()))["m"].iloc[0]
@@ -195,6 +175,38 @@ def kpi_wide(
     df = df.reset_index().rename(columns={"index": "month"})
     df.insert(1, "month_end", ends)
     return df[["month", "month_end", *KPIS]].reset_index(drop=True)
+
+
+def _lapse_rates(o_all: Any, starts: list[dt.date], as_of: dt.date, lapse: int) -> list[float]:
+    """Lapse rate of each month of ``starts`` (see the module docstring)."""
+    p = o_all.filter(o_all.is_purchase & o_all.customer_id.notnull())
+    p = p.select("customer_id", "order_date").distinct()
+    nxt = p.order_date.lead().over(ibis.window(group_by="customer_id", order_by="order_date"))
+    p = p.mutate(_next=nxt, _lapse_day=(p.order_date + ibis.interval(days=lapse)).cast("date"))
+    stop = ibis.ifelse(p._next.isnull() | (p._next > p._lapse_day), p._lapse_day, p._next)
+    as_of_lit = ibis.literal(as_of, type="date")
+    lapse_month_end = ibis.least(periods_end_expr(p._lapse_day.truncate("M"), 0), as_of_lit)
+    lapsed = (p._lapse_day <= as_of_lit) & (p._next.isnull() | (p._next > lapse_month_end))
+    plus = p.group_by(month=p.order_date.truncate("M")).agg(plus=p.count())
+    minus = p.group_by(month=stop.truncate("M")).agg(minus=p.count())
+    newly = p.filter(lapsed).group_by(month=p._lapse_day.truncate("M")).agg(newly=ibis._.count())
+    frames = [engine.to_pandas(x).set_index("month") for x in (plus, minus, newly)]
+    months = pd.concat(frames, axis=1, sort=True).fillna(0)
+    months.index = pd.to_datetime(months.index).date
+    # active at the end of each month = purchases started − purchases stopped so far
+    # (a purchase that stops on day d is no longer active at the end of d's month)
+    active_end = (months["plus"] - months["minus"]).cumsum()
+    out = []
+    for m in starts:
+        prev = periods.shift_months(m, -1)
+        active_prev = (
+            float(active_end[active_end.index <= prev].iloc[-1])
+            if (active_end.index <= prev).any()
+            else 0.0
+        )
+        n = float(months["newly"].get(m, 0.0)) if m in months.index else 0.0
+        out.append(n / active_prev if active_prev > 0 else float("nan"))
+    return out
 
 
 def periods_end_expr(first_month: Any, lag: int) -> Any:
