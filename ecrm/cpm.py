@@ -22,7 +22,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from ecrm import customers, engine, periods, segments
+from ecrm import engine, periods, segments
 from ecrm.settings import CpmSettings, ShopSettings
 
 __all__ = [
@@ -103,11 +103,7 @@ def cpm(
     >>> cpm(orders, as_of="2026-10-31")[["tenure_days", "segment"]].to_dict("records")
     [{'tenure_days': 212, 'segment': 'loyal_active'}]
     """
-    m = customers.measures_table(orders, as_of=as_of, attributes=attributes)
-    m = m.mutate(segment=cpm_rule(settings)(m))
-    df = engine.to_pandas(m.order_by("customer_id"))
-    for c in ("first_purchase", "last_purchase"):
-        df[c] = pd.to_datetime(df[c]).dt.date
+    df = segments.classify(orders, as_of=as_of, rule=cpm_rule(settings), attributes=attributes)
     parts = df["segment"].str.rsplit("_", n=1, expand=True)
     df.insert(df.columns.get_loc("segment"), "stage", parts[0] if len(df) else [])
     df.insert(df.columns.get_loc("segment"), "state", parts[1] if len(df) else [])

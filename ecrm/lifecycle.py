@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from ecrm import customers, engine, periods, segments
+from ecrm import engine, periods, segments
 from ecrm.settings import LifecycleSettings, ShopSettings
 
 __all__ = [
@@ -89,12 +89,9 @@ def lifecycle(
     >>> lifecycle(orders, as_of="2026-10-31")[["recency_days", "segment"]].to_dict("records")
     [{'recency_days': 120, 'segment': 'new'}, {'recency_days': 121, 'segment': 'dormant'}]
     """
-    m = customers.measures_table(orders, as_of=as_of, attributes=attributes)
-    m = m.mutate(segment=lifecycle_rule(settings)(m))
-    df = engine.to_pandas(m.order_by("customer_id"))
-    for c in ("first_purchase", "last_purchase"):
-        df[c] = pd.to_datetime(df[c]).dt.date
-    return df.reset_index(drop=True)
+    return segments.classify(
+        orders, as_of=as_of, rule=lifecycle_rule(settings), attributes=attributes
+    )
 
 
 def lifecycle_summary(per_customer: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:

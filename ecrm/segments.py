@@ -17,9 +17,20 @@ import pandas as pd
 from ecrm import customers, engine, periods
 from ecrm.errors import ColumnsError
 
-__all__ = ["monthly", "snapshot_segments", "summary", "transitions"]
+__all__ = ["classify", "monthly", "snapshot_segments", "summary", "transitions"]
 
 Rule = Callable[[ir.Table], ir.StringValue]
+
+
+def classify(
+    orders: engine.OrdersLike, *, as_of: Any, rule: Rule, attributes: bool = False
+) -> pd.DataFrame:
+    """Customer measures at ``as_of`` plus ``segment`` from ``rule``, sorted by customer_id."""
+    m = customers.measures_table(orders, as_of=as_of, attributes=attributes)
+    df = engine.to_pandas(m.mutate(segment=rule(m)).order_by("customer_id"))
+    for c in ("first_purchase", "last_purchase"):
+        df[c] = pd.to_datetime(df[c]).dt.date
+    return df.reset_index(drop=True)
 
 
 def snapshot_segments(
