@@ -10,6 +10,7 @@ every sum, rank and bin has been computed exactly.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
@@ -63,7 +64,10 @@ def configure_default_backend() -> None:
     if not _MEMORY.match(limit):
         raise ParameterError(f"ECRM_DUCKDB_MEMORY_LIMIT must look like 3GB, got {limit!r}")
     con.raw_sql(f"SET memory_limit = '{limit}'")
-    con.raw_sql("SET enable_progress_bar = false")
+    # DuckDB refuses to touch its progress bar inside Jupyter without ipywidgets:
+    # the bar is only cosmetic, so a refusal is fine.
+    with contextlib.suppress(Exception):  # duckdb.InvalidInputException
+        con.raw_sql("SET enable_progress_bar = false")
     temp = os.environ.get("ECRM_DUCKDB_TEMP_DIRECTORY")
     if temp:
         if "'" in temp:
