@@ -188,9 +188,10 @@ def demo(
     from ecrm.ingest import ingest as run
     from ecrm.report import render
 
+    failed: list[str] = []
     try:
         folders = demo_mod.write_demo_shops(paths.data_dir(), n_customers=customers)
-        indexes = []
+        indexes: list[Path] = []
         for folder in folders:
             typer.echo(f"\n== {folder.name}")
             run(folder, today=demo_mod.DEMO_INGEST_DATE, quiet=False)
@@ -198,12 +199,16 @@ def demo(
             bad = [p.name for p in result.pages if not p.ok]
             if bad:
                 typer.echo(f"pages not available: {', '.join(bad)}")
+                failed += [f"{folder.name}/{b}" for b in bad]
             indexes.append(result.index)
         typer.echo("\nReports:")
         for i in indexes:
             typer.echo(f"  {i}")
     except EcrmError as e:
         _fail(e)
+    if failed:
+        typer.echo(f"error: pages that did not render: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
 
 
 def _today_tokyo() -> date:
