@@ -14,17 +14,24 @@ import pandas as pd
 from ecrm.labels import check_lang, label
 
 __all__ = [
+    "cohort",
+    "cohort_curve",
     "cpm",
     "cpm_transitions",
     "cpm_trend",
     "data_quality",
     "decile",
     "decile_migration",
+    "f2_conversion",
+    "intervals",
     "kpi_headline",
     "kpi_trend",
+    "ladder",
     "lifecycle",
     "lifecycle_revenue",
     "lifecycle_transitions",
+    "ltv_from_cohorts",
+    "ltv_transition",
     "pareto",
     "rfm",
     "rfm_grid",
@@ -334,4 +341,149 @@ def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
     return (
         f"{_pct(r)} of this month's member revenue came from repeat customers "
         f"({_pct(v)} from VIPs)."
+    )
+
+
+def cohort(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Average month-1 retention of the cohorts shown, and the latest observable one."""
+    check_lang(lang)
+    m1 = table[(table["period"] == 1) & table["retention"].notna()].sort_values("cohort")
+    if m1.empty:
+        return (
+            "翌月の継続率を測れるコホートはまだありません。"
+            if lang == "ja"
+            else ("No cohort is old enough to measure month-1 retention yet.")
+        )
+    avg = float((m1["active"].sum()) / m1["cohort_size"].sum())
+    last = m1.iloc[-1]
+    if lang == "ja":
+        return (
+            f"初回購入の翌月に再購入した顧客の割合は、表示したコホート全体で{_pct(avg)}です。"
+            f"直近で測定できる{last.cohort}コホートは{_pct(last.retention)}でした。"
+        )
+    return (
+        f"Across the cohorts shown, {_pct(avg)} of new customers bought again the month after "
+        f"their first purchase; the latest measurable cohort ({last.cohort}) "
+        f"{_pct(last.retention)}."
+    )
+
+
+def ltv_transition(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """The all-cohort LTV and F2 rate at the longest filled horizon."""
+    check_lang(lang)
+    allrows = table[(table["cohort"] == "all") & table["ltv"].notna()].sort_values("days")
+    if allrows.empty:
+        return (
+            "LTVを測れるコホートはまだありません。"
+            if lang == "ja"
+            else ("No cohort has been observable long enough to measure LTV.")
+        )
+    row = allrows.iloc[-1]
+    first = allrows.iloc[0]
+    if lang == "ja":
+        return (
+            f"新規顧客1人あたりの累計売上(LTV)は初回購入から{int(first.days)}日で"
+            f"{_money(first.ltv, currency)}、{int(row.days)}日で{_money(row.ltv, currency)}です"
+            f"(F2転換率は{int(row.days)}日で{_pct(row.f2_rate)})。"
+        )
+    return (
+        f"Revenue per new customer (LTV) is {_money(first.ltv, currency)} {int(first.days)} days "
+        f"after the first purchase and {_money(row.ltv, currency)} after {int(row.days)} days "
+        f"(F2 rate {_pct(row.f2_rate)} by then)."
+    )
+
+
+def ladder(ladder_table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Continuation from the first to the second purchase, and at the top of the ladder."""
+    check_lang(lang)
+    t = ladder_table.dropna(subset=["continuation_rate"])
+    first = t.iloc[0]
+    last = t.iloc[-1]
+    if lang == "ja":
+        return (
+            f"1回購入した顧客のうち{_pct(first.continuation_rate)}が2回目を購入し、"
+            f"{int(last.n)}回目から{int(last.n) + 1}回目への継続率は"
+            f"{_pct(last.continuation_rate)}まで上がります。"
+        )
+    return (
+        f"{_pct(first.continuation_rate)} of one-time buyers made a second purchase; continuation "
+        f"from purchase {int(last.n)} to {int(last.n) + 1} reaches "
+        f"{_pct(last.continuation_rate)}."
+    )
+
+
+def f2_conversion(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """All-cohort F2 rate at each window."""
+    check_lang(lang)
+    allrows = table[(table["cohort"] == "all") & table["f2_rate"].notna()].sort_values("days")
+    parts = [
+        (
+            f"{int(r.days)}日以内{_pct(r.f2_rate)}"
+            if lang == "ja"
+            else f"{_pct(r.f2_rate)} within {int(r.days)} days"
+        )
+        for r in allrows.itertuples()
+    ]
+    if not parts:
+        return "—"
+    if lang == "ja":
+        return "新規顧客のF2転換率(2回目購入)は、" + "、".join(parts) + "です。"
+    return "New customers' F2 conversion: " + ", ".join(parts) + "."
+
+
+def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Days until half of the second purchases have happened."""
+    check_lang(lang)
+    first = table[table["n"] == table["n"].min()].sort_values("days")
+    half = first.loc[first["cum_share"] >= 0.5, "days"]
+    if half.empty:
+        return "—"
+    d = int(half.iloc[0])
+    if lang == "ja":
+        return f"2回目の購入の半数は、初回購入から{d}日以内に起きています。"
+    return f"Half of all second purchases happen within {d} days of the first."
+
+
+def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Retention at month 3 and month 12 over the cohorts where they are observable."""
+    check_lang(lang)
+    parts = []
+    for k in (3, 6, 12):
+        cells = table[(table["period"] == k) & table["retention"].notna()]
+        if len(cells):
+            rate = cells["active"].sum() / cells["cohort_size"].sum()
+            parts.append((k, float(rate)))
+    if not parts:
+        return "—"
+    if lang == "ja":
+        return (
+            "初回購入から" + "、".join(f"{k}ヶ月後の継続率は{_pct(r)}" for k, r in parts) + "です。"
+        )
+    return "Retention is " + ", ".join(f"{_pct(r)} after {k} months" for k, r in parts) + "."
+
+
+def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """Cumulative revenue per customer 12 months after the first purchase (where observable)."""
+    check_lang(lang)
+    cells = table[(table["period"] == 12) & table["cum_revenue_per_customer"].notna()]
+    if cells.empty:
+        return (
+            "12ヶ月後まで観測できるコホートはまだありません。"
+            if lang == "ja"
+            else ("No cohort is 12 months old yet.")
+        )
+    w = (cells["cum_revenue_per_customer"] * cells["cohort_size"]).sum() / cells[
+        "cohort_size"
+    ].sum()
+    best = cells.sort_values("cum_revenue_per_customer").iloc[-1]
+    if lang == "ja":
+        return (
+            f"初回購入から12ヶ月後までの顧客あたり累計売上は平均{_money(w, currency)}で、"
+            f"最も高いのは{best.cohort}コホート"
+            f"({_money(best.cum_revenue_per_customer, currency)})です。"
+        )
+    return (
+        f"Cumulative revenue per customer 12 months after the first purchase averages "
+        f"{_money(w, currency)}; the best cohort is {best.cohort} "
+        f"({_money(best.cum_revenue_per_customer, currency)})."
     )

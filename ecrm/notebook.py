@@ -49,7 +49,7 @@ def format_table(df: pd.DataFrame, *, lang: str = "ja", max_rows: int = 40) -> s
             else:
                 out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
         elif pd.api.types.is_integer_dtype(s):
-            out[c] = s.map(lambda v: f"{v:,}")
+            out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,}").astype(object)
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
             out[c] = s.map(lambda v: label(v, lang) if isinstance(v, str) else v)
     out.columns = [label(str(c), lang) for c in out.columns]
