@@ -14,15 +14,23 @@ import pandas as pd
 from ecrm.labels import check_lang, label
 
 __all__ = [
+    "cluster_features",
+    "cluster_k",
+    "cluster_projection",
+    "clusters",
     "cohort",
     "cohort_curve",
     "cpm",
     "cpm_transitions",
     "cpm_trend",
+    "cross_purchase",
+    "ctb_mix",
+    "ctb_transitions",
     "data_quality",
     "decile",
     "decile_migration",
     "f2_conversion",
+    "first_purchase_ctb",
     "intervals",
     "kpi_headline",
     "kpi_trend",
@@ -33,6 +41,7 @@ __all__ = [
     "ltv_from_cohorts",
     "ltv_transition",
     "pareto",
+    "recommendation_check",
     "rfm",
     "rfm_grid",
     "rfm_migration",
@@ -486,4 +495,161 @@ def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "
         f"Cumulative revenue per customer 12 months after the first purchase averages "
         f"{_money(w, currency)}; the best cohort is {best.cohort} "
         f"({_money(best.cum_revenue_per_customer, currency)})."
+    )
+
+
+def clusters(profile: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The largest cluster and the one with the largest revenue share."""
+    check_lang(lang)
+    col = "label_ja" if lang == "ja" else "label_en"
+    big = profile.sort_values("share", ascending=False).iloc[0]
+    rich = profile.sort_values("revenue_share", ascending=False).iloc[0]
+    if lang == "ja":
+        return (
+            f"最大のクラスタは「{big[col]}」で顧客の{_pct(big.share)}、"
+            f"売上の最大は「{rich[col]}」で顧客の{_pct(rich.share)}が売上の"
+            f"{_pct(rich.revenue_share)}を占めます。"
+        )
+    return (
+        f"The largest cluster is '{big[col]}' ({_pct(big.share)} of customers); "
+        f"'{rich[col]}' brings the most revenue: {_pct(rich.revenue_share)} from "
+        f"{_pct(rich.share)} of customers."
+    )
+
+
+def first_purchase_ctb(
+    first: pd.DataFrame, *, level: str = "category", lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """Which entry value makes the most valuable customers (360-day LTV and F2)."""
+    check_lang(lang)
+    t = first[(first["level"] == level) & first["ltv"].notna()]
+    t = t[t["customers"] >= max(30, int(0.01 * t["customers"].sum()))]
+    if len(t) < 2:
+        return "—"
+    best = t.sort_values("ltv").iloc[-1]
+    worst = t.sort_values("ltv").iloc[0]
+    if lang == "ja":
+        return (
+            f"初回購入が「{best.value}」の顧客は360日LTV {_money(best.ltv, currency)}"
+            f"(F2転換率{_pct(best.f2_rate)})で最も価値が高く、「{worst.value}」は"
+            f"{_money(worst.ltv, currency)}(F2転換率{_pct(worst.f2_rate)})です。"
+        )
+    return (
+        f"Customers whose first purchase was '{best.value}' are worth the most: 360-day LTV "
+        f"{_money(best.ltv, currency)} (F2 {_pct(best.f2_rate)}), against "
+        f"{_money(worst.ltv, currency)} (F2 {_pct(worst.f2_rate)}) for '{worst.value}'."
+    )
+
+
+def ctb_transitions(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The most likely next value after each purchase: the strongest repeat."""
+    check_lang(lang)
+    same = table[table["from_value"] == table["to_value"]].sort_values("probability")
+    if same.empty:
+        return "—"
+    top = same.iloc[-1]
+    if lang == "ja":
+        return (
+            f"「{top.from_value}」を買った顧客は、次の購入でも{_pct(top.probability)}が"
+            f"「{top.to_value}」を選んでいます(最も多い再購入の組み合わせ)。"
+        )
+    return (
+        f"{_pct(top.probability)} of customers who bought '{top.from_value}' chose it again "
+        "next time: the strongest repeat."
+    )
+
+
+def cross_purchase(pairs: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The pair with the highest lift."""
+    check_lang(lang)
+    if pairs.empty:
+        return "—"
+    top = pairs.sort_values(["lift", "support"], ascending=False).iloc[0]
+    if lang == "ja":
+        return (
+            f"「{top.value_a}」を買った顧客の{_pct(top.confidence)}が"
+            f"「{top.value_b}」も購入しており、"
+            f"偶然の{top.lift:.2f}倍の組み合わせです。"
+        )
+    return (
+        f"{_pct(top.confidence)} of '{top.value_a}' buyers also bought '{top.value_b}': "
+        f"{top.lift:.2f} times what chance would give."
+    )
+
+
+def recommendation_check(evaluation: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Hit rate of the next-purchase model against the popularity baseline."""
+    check_lang(lang)
+    e = evaluation[evaluation["group"] == "all"].set_index("method")
+    model, pop = e.loc["model"], e.loc["popularity"]
+    n = int(model.top_n)
+    if lang == "ja":
+        return (
+            f"{model.cutoff}時点の推奨を次の実購入と照合すると、上位{n}件の的中率は"
+            f"{_pct(model.hit_rate)}で、人気順だけの推奨({_pct(pop.hit_rate)})を上回りました。"
+            if model.hit_rate > pop.hit_rate
+            else f"上位{n}件の的中率は{_pct(model.hit_rate)}で、人気順({_pct(pop.hit_rate)})を"
+            "上回っていません。推奨の利用は慎重に。"
+        )
+    verdict = "beating" if model.hit_rate > pop.hit_rate else "not beating"
+    return (
+        f"Checked against the next real purchase after {model.cutoff}, the top-{n} hit rate is "
+        f"{_pct(model.hit_rate)}, {verdict} the popularity baseline ({_pct(pop.hit_rate)})."
+    )
+
+
+def cluster_features(profile: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """How far apart the clusters are on spend and purchases."""
+    check_lang(lang)
+    col = "label_ja" if lang == "ja" else "label_en"
+    hi = profile.sort_values("monetary_mean").iloc[-1]
+    lo = profile.sort_values("monetary_mean").iloc[0]
+    if lang == "ja":
+        return (
+            f"「{hi[col]}」の累計購入額は平均{_money(hi.monetary_mean, currency)}"
+            f"(購入{hi.frequency_mean:.1f}回)、「{lo[col]}」は{_money(lo.monetary_mean, currency)}"
+            f"(購入{lo.frequency_mean:.1f}回)です。"
+        )
+    return (
+        f"'{hi[col]}' spent {_money(hi.monetary_mean, currency)} on average over "
+        f"{hi.frequency_mean:.1f} purchases; '{lo[col]}' {_money(lo.monetary_mean, currency)} over "
+        f"{lo.frequency_mean:.1f}."
+    )
+
+
+def cluster_projection(result: Any, *, lang: str = "ja") -> str:
+    """Share of the feature variance the two plotted components show."""
+    check_lang(lang)
+    share = float(sum(result.explained_variance))
+    if lang == "ja":
+        return f"この2軸で特徴量のばらつきの{_pct(share)}を表しています(残りは図に現れません)。"
+    return f"These two axes show {_pct(share)} of the features' variance; the rest is not visible."
+
+
+def cluster_k(result: Any, *, lang: str = "ja") -> str:
+    """The chosen number of clusters and its silhouette score."""
+    check_lang(lang)
+    row = result.silhouette[result.silhouette["chosen"]].iloc[0]
+    if lang == "ja":
+        return f"クラスタ数は{int(row.k)}(シルエット係数{row.silhouette:.2f})を採用しました。"
+    return f"{int(row.k)} clusters were used (silhouette score {row.silhouette:.2f})."
+
+
+def ctb_mix(mix: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The top value of the VIP (or largest) segment's revenue."""
+    check_lang(lang)
+    seg = (
+        "vip"
+        if (mix["segment"] == "vip").any()
+        else mix.groupby("segment")["segment_revenue"].max().idxmax()
+    )
+    top = mix[mix["segment"] == seg].sort_values("revenue_share").iloc[-1]
+    if lang == "ja":
+        return (
+            f"「{label(seg, lang)}」の売上では「{top.value}」が{_pct(top.revenue_share)}を占め、"
+            "最大です。"
+        )
+    return (
+        f"'{top.value}' is the largest part of '{label(seg, lang)}' revenue "
+        f"({_pct(top.revenue_share)})."
     )

@@ -1,0 +1,1266 @@
+"""CTB analysis (SPEC §3): category, taste and brand preferences and next purchases.
+
+C, T and B are the ``category``, ``taste`` and ``brand`` columns of the canonical
+orders (SPEC §1), filled from the cart export or a product master. Each is a
+*level* here; every analysis takes one level or all the levels the orders have.
+
+Shared definitions (SPEC §1, and where SPEC is silent, the choices below):
+
+* **customers** are non-guest customer_ids with at least one **purchase** (an
+  order with net amount > 0) on or before ``as_of``; orders after ``as_of`` are
+  never read; guest lines are left out;
+* **revenue** of a customer in a value (a category, taste or brand) is the net
+  sum of the customer's lines with that value in all orders up to ``as_of``, so
+  returns lower it; lines whose value is empty are left out of preferences,
+  transitions and pairs, and shown as ``"(unknown)"`` in the segment mix;
+* a customer **bought** a value when that net revenue is > 0;
+* the **values of a purchase** are the values whose net amount within that
+  order is > 0; its **main value** is the one with the largest net amount (ties
+  by value name), so every purchase counts once in a transition matrix and each
+  row of the matrix is a probability distribution;
+* a customer's purchases are ordered by (ordered_at, order_id), like
+  :mod:`ecrm.ltv`; a second order on the same day is the next purchase.
+
+Money is summed exactly (decimal) in the engine; shares, rates and scores are
+float64 in the returned tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ecrm import customers, engine, labels
+from ecrm.errors import ColumnsError, ParameterError
+from ecrm.settings import CtbSettings, LtvSettings, ShopSettings
+
+__all__ = [
+    "DEFAULT_EVAL_HORIZON_DAYS",
+    "DEFAULT_HALF_LIFE_DAYS",
+    "DEFAULT_PRIOR_STRENGTH",
+    "DEFAULT_TRANSITION_WEIGHT",
+    "LABELS",
+    "LEVELS",
+    "METHODS",
+    "REASONS",
+    "UNKNOWN",
+    "available_levels",
+    "cross_purchase",
+    "ctb_mix",
+    "ctb_tables",
+    "evaluate_recommendations",
+    "first_purchase_ctb",
+    "preferences",
+    "recommend",
+    "transitions",
+]
+
+Level = Literal["category", "taste", "brand"]
+#: The CTB levels, in SPEC order.
+LEVELS: tuple[str, ...] = ("category", "taste", "brand")
+#: Value shown for lines without a value (segment mix, first-purchase tables).
+UNKNOWN = "(unknown)"
+
+#: Recommendation model defaults (see :func:`recommend`).
+DEFAULT_HALF_LIFE_DAYS = 365.0
+DEFAULT_PRIOR_STRENGTH: float | None = None  # None: estimated from the data (empirical Bayes)
+DEFAULT_TRANSITION_WEIGHT = 0.5
+#: Hold-out window of :func:`evaluate_recommendations`, in days after the cutoff.
+DEFAULT_EVAL_HORIZON_DAYS = 180
+
+_RHO_MIN, _RHO_MAX = 0.001, 0.999  # bounds of the estimated intra-class correlation
+_NO_LAST = "\x00"  # key of customers without a last main value (never a real value)
+
+#: Display labels (Japanese, English) of the columns and codes of this module.
+LABELS: dict[str, tuple[str, str]] = {
+    "category": ("カテゴリ", "category"),
+    "taste": ("テイスト", "taste"),
+    "brand": ("ブランド", "brand"),
+    UNKNOWN: ("不明", "unknown"),
+    "from_value": ("今回購入", "this purchase"),
+    "to_value": ("次回購入", "next purchase"),
+    "pairs": ("件数", "pairs"),
+    "probability": ("遷移確率", "probability"),
+    "value_a": ("購入A", "bought A"),
+    "value_b": ("購入B", "bought B"),
+    "customers_both": ("併買顧客数", "customers who bought both"),
+    "support": ("支持度", "support"),
+    "confidence": ("確信度", "confidence"),
+    "lift": ("リフト値", "lift"),
+    "hhi": ("集中度（HHI）", "concentration (HHI)"),
+    "reason": ("根拠", "reason"),
+    "hit_rate": ("ヒット率", "hit rate"),
+    "one_purchase": ("購入1回", "one purchase"),
+    "repeat_buyers": ("購入2回以上", "two or more purchases"),
+}
+#: Display names (Japanese, English) of the recommendation reasons and methods.
+REASONS: dict[str, tuple[str, str]] = {
+    "history": ("購入履歴", "own history"),
+    "transition": ("前回購入からの遷移", "after last purchase"),
+    "popular": ("人気", "popular"),
+}
+METHODS: dict[str, tuple[str, str]] = {
+    "model": ("推薦モデル", "model"),
+    "popularity": ("人気上位（ベースライン）", "popularity baseline"),
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ctb_settings(settings: ShopSettings | CtbSettings | None) -> CtbSettings:
+    if settings is None:
+        return CtbSettings()
+    return settings.analysis.ctb if isinstance(settings, ShopSettings) else settings
+
+
+def _check_level(t: ir.Table, level: str, analysis: str) -> None:
+    if level not in LEVELS:
+        raise ParameterError(f"level must be one of {LEVELS}, got {level!r}")
+    engine.require_columns(t, [level], analysis)
+    if not engine.has_values(t, level):
+        raise ColumnsError(
+            f"{analysis} needs {level} values, but the orders' {level} column is empty. "
+            f"Map {level} in the shop settings (`columns`, or a `product_master`) and "
+            "ingest again."
+        )
+
+
+def available_levels(orders: engine.OrdersLike, *, analysis: str = "CTB analysis") -> list[str]:
+    """The CTB levels the orders have values for, in SPEC order.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    analysis : str
+        Name used in the error message.
+
+    Returns
+    -------
+    list of str
+        A non-empty subset of ``["category", "taste", "brand"]``.
+
+    Raises
+    ------
+    ColumnsError
+        The orders have none of category, taste and brand (or only empty ones).
+    """
+    t = engine.orders_table(orders)
+    have = [lv for lv in LEVELS if engine.has_values(t, lv)]
+    if not have:
+        raise ColumnsError(
+            f"{analysis} needs at least one of the columns category, taste, brand with "
+            f"values; the orders have {sorted(t.columns)}. Map them in the shop settings "
+            "(`columns`, or a `product_master` for category/taste/brand) and ingest again."
+        )
+    return have
+
+
+def _levels(orders: ir.Table, levels: Sequence[str] | None, analysis: str) -> list[str]:
+    have = available_levels(orders, analysis=analysis)
+    if levels is None:
+        missing = [lv for lv in LEVELS if lv not in have]
+        if missing:
+            warnings.warn(
+                f"{analysis}: the orders have no {' / '.join(missing)} values; "
+                f"computed for {' / '.join(have)} only.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return have
+    for lv in levels:
+        _check_level(orders, lv, analysis)
+    return list(levels)
+
+
+def _largest(amount: ir.NumericValue, value: ir.StringValue) -> ir.StructValue:
+    """A key whose minimum is the largest amount, ties by the smallest value name.
+
+    ``min()`` of it in a group is the group's top value (field ``v``) in one
+    aggregate: the same pick as ``row_number() over (order by amount desc, value)``
+    but without a window, which matters on millions of orders.
+    """
+    return ibis.struct({"n": -amount, "v": value})
+
+
+class _Base:
+    """The intermediate tables of one CTB run at ``as_of``, built on first use.
+
+    Each table is computed once in the engine and kept there (``Table.cache()``,
+    a temporary table of the backend) for the other analyses of the run, then
+    released by :meth:`release` (or leaving the ``with`` block). Guest lines
+    and orders after as_of never enter.
+    """
+
+    def __init__(self, orders: engine.OrdersLike, as_of: Any) -> None:
+        self.as_of = engine.as_of_date(as_of)
+        self.t = engine.orders_table(orders)
+        self._memo: dict[tuple[str, ...], ir.Table] = {}
+
+    def __enter__(self) -> _Base:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Drop the cached tables from the backend."""
+        for table in self._memo.values():
+            with contextlib.suppress(Exception):
+                table.release()  # type: ignore[attr-defined]
+        self._memo.clear()
+
+    def _keep(self, key: tuple[str, ...], build: Callable[[], ir.Table]) -> ir.Table:
+        if key not in self._memo:
+            self._memo[key] = build().cache()
+        return self._memo[key]
+
+    @property
+    def lines(self) -> ir.Table:
+        lines = engine.upto(self.t, self.as_of)
+        return lines.filter(lines.customer_id.notnull())
+
+    @property
+    def orders(self) -> ir.Table:
+        """:func:`ecrm.engine.order_totals`: every order of a customer up to as_of."""
+        return self._keep(("orders",), lambda: engine.order_totals(self.t, as_of=self.as_of))
+
+    @property
+    def purchases(self) -> ir.Table:
+        """customer_id, order_id, ordered_at, order_date, amount, seq (1 = first)."""
+
+        def build() -> ir.Table:
+            o = self.orders
+            p = o.filter(o.is_purchase).drop("is_purchase")
+            w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
+            return p.mutate(seq=(ibis.row_number().over(w) + 1).cast("int64"))
+
+        return self._keep(("purchases",), build)
+
+    @property
+    def customers(self) -> ir.Table:
+        """Customers with a purchase and their measures (SPEC §2).
+
+        customer_id, frequency, monetary (exact), first_purchase, last_purchase,
+        recency_days, tenure_days.
+        """
+
+        def build() -> ir.Table:
+            o = self.orders
+            m = o.group_by("customer_id").agg(
+                frequency=o.is_purchase.cast("int64").sum(),
+                monetary=o.amount.sum().cast(engine.AMOUNT),
+                first_purchase=o.order_date.min(where=o.is_purchase),
+                last_purchase=o.order_date.max(where=o.is_purchase),
+            )
+            m = m.filter(m.frequency > 0)
+            asof = ibis.literal(self.as_of, type="date")
+            return m.mutate(
+                recency_days=asof.delta(m.last_purchase, unit="day").cast("int64"),
+                tenure_days=m.last_purchase.delta(m.first_purchase, unit="day").cast("int64"),
+            )
+
+        return self._keep(("customers",), build)
+
+    def order_values(self, level: str) -> ir.Table:
+        """customer_id, order_id, value (null for lines without one), net — every order."""
+
+        def build() -> ir.Table:
+            lines = self.lines
+            return lines.group_by(
+                ["customer_id", "order_id", lines[level].cast("string").name("value")]
+            ).agg(net=lines.amount.sum().cast(engine.AMOUNT))
+
+        return self._keep(("order_values", level), build)
+
+    def customer_values(self, level: str) -> ir.Table:
+        """customer_id, value (null: lines without one), revenue.
+
+        Every non-guest customer_id with lines, also one without a purchase
+        (only returns): join to :attr:`customers` to keep customers only.
+        """
+
+        def build() -> ir.Table:
+            lines = self.lines
+            return lines.group_by(["customer_id", lines[level].cast("string").name("value")]).agg(
+                revenue=lines.amount.sum().cast(engine.AMOUNT)
+            )
+
+        return self._keep(("customer_values", level), build)
+
+    def purchase_values(self, level: str) -> ir.Table:
+        """The values of each purchase (net > 0), with the purchase's columns.
+
+        customer_id, order_id, ordered_at, order_date, seq, value, net.
+        """
+
+        def build() -> ir.Table:
+            ov = self.order_values(level)
+            ov = ov.filter(ov.value.notnull() & (ov.net > 0))
+            p = self.purchases.select("customer_id", "order_id", "ordered_at", "order_date", "seq")
+            return ov.inner_join(p, ["customer_id", "order_id"])
+
+        return self._keep(("purchase_values", level), build)
+
+    def mains(self, level: str) -> ir.Table:
+        """Every purchase with its main value: customer_id, order_id, seq, main (or null)."""
+
+        def build() -> ir.Table:
+            pv = self.order_values(level)
+            pv = pv.filter(pv.value.notnull() & (pv.net > 0))
+            main = pv.group_by(["customer_id", "order_id"]).agg(_k=_largest(pv.net, pv.value).min())
+            main = main.select("customer_id", "order_id", main=main._k["v"])
+            p = self.purchases.select("customer_id", "order_id", "ordered_at", "seq")
+            return p.left_join(main, ["customer_id", "order_id"]).drop(
+                "customer_id_right", "order_id_right"
+            )
+
+        return self._keep(("mains", level), build)
+
+    def pairs(self, level: str) -> ir.Table:
+        """Consecutive purchases: customer_id, main, next_order, next_main (both mains set)."""
+        m = self.mains(level)
+        w = ibis.window(group_by="customer_id", order_by="seq")
+        s = m.mutate(next_order=m.order_id.lead().over(w), next_main=m.main.lead().over(w))
+        s = s.filter(s.main.notnull() & s.next_main.notnull())
+        return s.select("customer_id", "main", "next_order", "next_main")
+
+
+def _transition_table(b: _Base, level: str) -> ir.Table:
+    """from_value, to_value, pairs between consecutive purchases' main values."""
+    s = b.pairs(level)
+    return s.group_by(from_value=s.main, to_value=s.next_main).agg(pairs=s.count().cast("int64"))
+
+
+# --------------------------------------------------------------------------- preferences
+
+
+def preferences(
+    orders: engine.OrdersLike, *, as_of: Any, levels: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Each customer's preferred category, taste and brand, and how concentrated it is.
+
+    For each level, a customer's revenue share of a value is its positive net
+    revenue in the value over the sum of its positive net revenues in all values
+    of the level (values whose net revenue is ≤ 0, e.g. fully returned, count 0;
+    lines without a value are left out).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders (SPEC §1): order_id, customer_id, ordered_at, amount and
+        at least one of category, taste, brand.
+    as_of : date or str
+        Last day of the analysis, inclusive; later orders are ignored.
+    levels : sequence of str, optional
+        Levels to compute; default every level the orders have values for (a
+        ``UserWarning`` names the missing ones).
+
+    Returns
+    -------
+    DataFrame
+        One row per customer (a purchase by as_of), sorted by customer_id:
+        customer_id, then for each level L:
+
+        - ``L`` (str): preferred value, the largest net revenue (ties by value
+          name); missing when the customer has no positive revenue in a value;
+        - ``L_share`` (float): the preferred value's revenue share;
+        - ``L_hhi`` (float): Herfindahl index Σ share² (1 = a single value,
+          1/n = n values bought evenly);
+        - ``L_values`` (int): number of values bought (net revenue > 0).
+
+    Raises
+    ------
+    ColumnsError
+        The orders have no category, taste or brand values (or lack a level
+        named in ``levels``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": ["1", "1", "2"], "customer_id": ["a"] * 3,
+    ...     "ordered_at": pd.to_datetime(["2026-01-01"] * 2 + ["2026-02-01"]),
+    ...     "amount": [3000, 1000, 0], "category": ["top", "bag", "bag"]})
+    >>> p = preferences(orders, as_of="2026-03-31", levels=["category"])
+    >>> p.iloc[0].to_dict()
+    {'customer_id': 'a', 'category': 'top', 'category_share': 0.75, \
+'category_hhi': 0.625, 'category_values': 2}
+    """
+    labels.register(LABELS)
+    with _Base(orders, as_of) as b:
+        lvls = _levels(b.t, levels, "CTB preferences")
+        return _preferences(b, lvls)
+
+
+def _preferences(b: _Base, lvls: Sequence[str]) -> pd.DataFrame:
+    out = b.customers.select("customer_id")
+    for lv in lvls:
+        g = b.customer_values(lv)
+        g = g.filter(g.value.notnull())
+        pos = ibis.ifelse(g.revenue > 0, g.revenue, 0).cast(engine.AMOUNT)
+        posf = pos.cast("float64")
+        per = g.group_by("customer_id").agg(
+            _top=_largest(g.revenue, g.value).min(),
+            _tot=pos.sum(),
+            _max=pos.max(),
+            _sq=(posf * posf).sum(),
+            **{f"{lv}_values": (g.revenue > 0).cast("int64").sum()},
+        )
+        tot = per._tot.cast("float64")
+        per = per.select(
+            "customer_id",
+            **{
+                lv: ibis.ifelse(per._max > 0, per._top["v"], None),
+                f"{lv}_share": ibis.ifelse(tot > 0, per._max.cast("float64") / tot, None),
+                f"{lv}_hhi": ibis.ifelse(tot > 0, per._sq / (tot * tot), None),
+                f"{lv}_values": per[f"{lv}_values"],
+            },
+        )
+        out = out.left_join(per, "customer_id").drop("customer_id_right")
+    df = engine.to_pandas(out.order_by("customer_id"))
+    for lv in lvls:
+        df[f"{lv}_values"] = df[f"{lv}_values"].fillna(0).astype("int64")
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- first purchase
+
+
+def first_purchase_ctb(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    levels: Sequence[str] | None = None,
+    horizon_days: int | None = None,
+    settings: ShopSettings | LtvSettings | None = None,
+) -> pd.DataFrame:
+    """F2 rate and 360-day LTV by the category / taste / brand of the first purchase.
+
+    The first-purchase value is SPEC §2's ``first_category`` (``first_taste``,
+    ``first_brand``): the value of the first purchase's largest line. The cohort
+    is every customer observable for ``horizon_days`` after the first purchase:
+    first_purchase + horizon_days ≤ as_of (so young customers do not pull the
+    rates down). For each of them:
+
+    - F2: a second purchase within ``horizon_days`` of the first (day first +
+      horizon counts; a second order on the first day counts, day 0);
+    - LTV: net revenue of the orders dated from the first purchase to first
+      purchase + horizon_days, both inclusive (the first purchase included,
+      returns lower it).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with at least one of category, taste, brand.
+    as_of : date or str
+        Last day of the analysis, inclusive; later orders are ignored.
+    levels : sequence of str, optional
+        Default every level the orders have values for.
+    horizon_days : int, optional
+        Default ``LtvSettings.horizon_days`` (360, SPEC's "360-day LTV").
+    settings : ShopSettings or LtvSettings, optional
+        Source of the default horizon.
+
+    Returns
+    -------
+    DataFrame
+        One row per (level, value), each level's values by customers descending
+        (ties by value):
+
+        - ``level`` (str), ``value`` (str; ``"(unknown)"`` for a first purchase
+          without a value);
+        - ``customers`` (int): cohort customers whose first purchase had the value;
+        - ``share`` (float): customers / cohort size;
+        - ``repeaters`` (int), ``f2_rate`` (float): second purchase within the horizon;
+        - ``revenue`` (float), ``ltv`` (float): net revenue within the horizon,
+          in total and per customer;
+        - ``horizon_days`` (int).
+
+        Empty (with these columns) when nobody is observable for the horizon yet.
+
+    Raises
+    ------
+    ColumnsError
+        No CTB level with values.
+    ParameterError
+        horizon_days < 1.
+    """
+    labels.register(LABELS)
+    if settings is None:
+        ltv_s = LtvSettings()
+    else:
+        ltv_s = settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
+    h = ltv_s.horizon_days if horizon_days is None else int(horizon_days)
+    if h < 1:
+        raise ParameterError(f"horizon_days must be a positive number of days, got {h}")
+    with _Base(orders, as_of) as b:
+        lvls = _levels(b.t, levels, "CTB first-purchase analysis")
+        return _first_purchase(b, lvls, h)
+
+
+def _first_attributes(b: _Base, lvls: Sequence[str]) -> ir.Table:
+    """customer_id, first_<level>: the first purchase's largest line (SPEC §2)."""
+    p = b.purchases
+    first = p.filter(p.seq == 1).select("customer_id", "order_id")
+    lines = b.lines
+    fl = lines.inner_join(first, ["customer_id", "order_id"])
+    keys = [c for c in ("product_id", *customers.FIRST_ATTRIBUTES) if c in fl.columns]
+    w = ibis.window(group_by="customer_id", order_by=[ibis.desc("amount"), *keys])
+    fl = fl.mutate(_line=ibis.row_number().over(w))
+    fl = fl.filter(fl._line == 0)
+    return fl.select("customer_id", **{f"first_{lv}": fl[lv].cast("string") for lv in lvls})
+
+
+def _first_purchase(b: _Base, lvls: Sequence[str], h: int) -> pd.DataFrame:
+    m = b.customers
+    asof = ibis.literal(b.as_of, type="date")
+    m = m.filter(asof.delta(m.first_purchase, unit="day") >= h)
+    p = b.purchases
+    second = p.filter(p.seq == 2).select("customer_id", second_purchase="order_date")
+    m = m.select("customer_id", "first_purchase").left_join(second, "customer_id")
+    m = m.drop("customer_id_right")
+    j = b.orders.inner_join(m, "customer_id")
+    day = j.order_date.delta(j.first_purchase, unit="day")
+    rev = j.filter((day >= 0) & (day <= h))
+    rev = rev.group_by("customer_id").agg(_rev=rev.amount.sum().cast(engine.AMOUNT))
+    c = m.left_join(rev, "customer_id").drop("customer_id_right")
+    c = c.left_join(_first_attributes(b, lvls), "customer_id").drop("customer_id_right")
+    c = c.mutate(
+        _f2=(
+            c.second_purchase.notnull()
+            & (c.second_purchase.delta(c.first_purchase, unit="day") <= h)
+        ).cast("int64"),
+        _rev=c._rev.fill_null(0).cast(engine.AMOUNT),
+    )
+    c = c.select("_f2", "_rev", *[f"first_{lv}" for lv in lvls]).cache()
+    try:
+        frames = []
+        for lv in lvls:
+            g = c.group_by(value=c[f"first_{lv}"].fill_null(UNKNOWN)).agg(
+                customers=c.count().cast("int64"),
+                repeaters=c._f2.sum().cast("int64"),
+                revenue=c._rev.sum().cast(engine.AMOUNT),
+            )
+            frames.append(engine.to_pandas(g).assign(level=lv))
+    finally:
+        c.release()
+    df = pd.concat(frames, ignore_index=True)
+    cohort = df.groupby("level")["customers"].transform("sum")
+    df["share"] = df["customers"] / cohort
+    df["f2_rate"] = df["repeaters"] / df["customers"]
+    df["ltv"] = df["revenue"] / df["customers"]
+    df["horizon_days"] = h
+    df["_order"] = df["level"].map(LEVELS.index)
+    df = df.sort_values(["_order", "customers", "value"], ascending=[True, False, True])
+    cols = ["level", "value", "customers", "share", "repeaters", "f2_rate", "revenue", "ltv"]
+    return df[[*cols, "horizon_days"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- transitions
+
+
+def transitions(orders: engine.OrdersLike, *, as_of: Any, level: str = "category") -> pd.DataFrame:
+    """Next-purchase transition matrix P(next value | this value).
+
+    Every pair of consecutive purchases of a customer (ordered by ordered_at,
+    then order_id) counts once, from the first purchase's main value (the value
+    with the largest net amount in the order, ties by value name) to the
+    next's. A purchase without any value (all its lines empty) breaks the chain:
+    its pairs are left out.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with the ``level`` column.
+    as_of : date or str
+        Last day of the analysis, inclusive; later orders are ignored.
+    level : {"category", "taste", "brand"}, default "category"
+
+    Returns
+    -------
+    DataFrame
+        One row per observed (from_value, to_value), sorted by both:
+        level, from_value, to_value, pairs (int), from_total (int: pairs from
+        from_value), probability (float: pairs / from_total; each from_value's
+        probabilities add up to 1).
+
+    Raises
+    ------
+    ColumnsError
+        The orders lack ``level`` values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["a"] * 3,
+    ...     "ordered_at": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-01"]),
+    ...     "amount": [100, 100, 100], "category": ["x", "y", "x"]})
+    >>> transitions(orders, as_of="2026-03-31")[["from_value", "to_value", "probability"]]
+      from_value to_value  probability
+    0          x        y          1.0
+    1          y        x          1.0
+    """
+    labels.register(LABELS)
+    with _Base(orders, as_of) as b:
+        _check_level(b.t, level, "CTB transitions")
+        return _transitions(b, level)
+
+
+def _transitions(b: _Base, level: str) -> pd.DataFrame:
+    tr = _transition_table(b, level)
+    df = engine.to_pandas(tr.order_by(["from_value", "to_value"]))
+    df["from_total"] = df.groupby("from_value")["pairs"].transform("sum").astype("int64")
+    df["probability"] = df["pairs"] / df["from_total"]
+    df.insert(0, "level", level)
+    return df[["level", "from_value", "to_value", "pairs", "from_total", "probability"]]
+
+
+# --------------------------------------------------------------------------- cross purchase
+
+
+def cross_purchase(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    level: str = "category",
+    min_support: float | None = None,
+    settings: ShopSettings | CtbSettings | None = None,
+) -> pd.DataFrame:
+    """Cross-purchase pairs: customers who bought both A and B, with support, confidence, lift.
+
+    N is the number of customers who bought at least one value of the level
+    (net revenue > 0 in it, up to as_of). For an ordered pair (A, B), A ≠ B:
+    support = customers_both / N; confidence = customers_both / customers_a
+    (P(bought B | bought A)); lift = confidence / (customers_b / N).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with the ``level`` column.
+    as_of : date or str
+        Last day of the analysis, inclusive; later orders are ignored.
+    level : {"category", "taste", "brand"}, default "category"
+    min_support : float, optional
+        Keep pairs with support ≥ this; default ``CtbSettings.min_pair_support``.
+    settings : ShopSettings or CtbSettings, optional
+        Source of the default.
+
+    Returns
+    -------
+    DataFrame
+        level, value_a, value_b, customers_a, customers_b, customers_both (int),
+        support, confidence, lift (float); both directions of each pair, sorted
+        by lift descending, then support descending, value_a, value_b.
+
+    Raises
+    ------
+    ColumnsError
+        The orders lack ``level`` values.
+    ParameterError
+        min_support outside [0, 1].
+    """
+    labels.register(LABELS)
+    s = _ctb_settings(settings)
+    ms = s.min_pair_support if min_support is None else float(min_support)
+    if not 0 <= ms <= 1:
+        raise ParameterError(f"min_support must be between 0 and 1, got {min_support}")
+    with _Base(orders, as_of) as b:
+        _check_level(b.t, level, "CTB cross-purchase")
+        return _cross_purchase(b, level, ms)
+
+
+def _cross_purchase(b: _Base, level: str, ms: float) -> pd.DataFrame:
+    g = b.customer_values(level)
+    g = g.filter(g.value.notnull() & (g.revenue > 0)).select("customer_id", "value")
+    g = g.inner_join(b.customers.select("customer_id"), "customer_id")
+    cols = [
+        "level",
+        "value_a",
+        "value_b",
+        "customers_a",
+        "customers_b",
+        "customers_both",
+        "support",
+        "confidence",
+        "lift",
+    ]
+    n = int(g.customer_id.nunique().to_pyarrow().as_py())
+    if not n:
+        return pd.DataFrame({c: [] for c in cols})
+    counts = g.group_by("value").agg(_n=g.count().cast("int64"))
+    a = g.select("customer_id", value_a="value")
+    bb = g.select(_cid="customer_id", value_b="value")
+    j = a.join(bb, [a.customer_id == bb._cid, a.value_a != bb.value_b])
+    both = j.group_by(["value_a", "value_b"]).agg(customers_both=j.count().cast("int64"))
+    both = both.filter(both.customers_both >= math.ceil(ms * n - 1e-9))
+    ca = counts.select(value_a="value", customers_a="_n")
+    cb = counts.select(value_b="value", customers_b="_n")
+    both = both.inner_join(ca, "value_a").inner_join(cb, "value_b")
+    df = engine.to_pandas(both)
+    df["support"] = df["customers_both"] / n
+    df["confidence"] = df["customers_both"] / df["customers_a"]
+    df["lift"] = df["confidence"] / (df["customers_b"] / n)
+    df = df[df["support"] >= ms]
+    df.insert(0, "level", level)
+    df = df.sort_values(
+        ["lift", "support", "value_a", "value_b"], ascending=[False, False, True, True]
+    )
+    return df[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- mix by segment
+
+
+def ctb_mix(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    level: str = "category",
+    segmentation: Literal["lifecycle", "cpm"] = "lifecycle",
+    settings: ShopSettings | None = None,
+) -> pd.DataFrame:
+    """CTB mix by segment: each segment's revenue split by category (taste, brand).
+
+    Customers are put in their lifecycle or CPM segment at ``as_of`` (the rules
+    of :mod:`ecrm.lifecycle` / :mod:`ecrm.cpm`, thresholds from ``settings``);
+    a segment's revenue is its customers' cumulative net revenue up to as_of —
+    the ``revenue`` of :func:`ecrm.lifecycle.lifecycle_summary` — split by the
+    value of each line (lines without a value as ``"(unknown)"``).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with the ``level`` column.
+    as_of : date or str
+        Last day of the analysis, inclusive; later orders are ignored.
+    level : {"category", "taste", "brand"}, default "category"
+    segmentation : {"lifecycle", "cpm"}, default "lifecycle"
+    settings : ShopSettings, optional
+        Segment thresholds (default SPEC's).
+
+    Returns
+    -------
+    DataFrame
+        segmentation, segment (code, in the segmentation's order), value,
+        customers (int: the segment's customers with net revenue > 0 in the
+        value), revenue (float), revenue_share (float: of the segment's revenue;
+        each segment's shares add up to 1), segment_customers (int), segment_revenue
+        (float). Segments without customers are left out; values within a segment
+        by revenue descending (ties by value).
+
+    Raises
+    ------
+    ColumnsError
+        The orders lack ``level`` values.
+    ParameterError
+        Unknown segmentation.
+    """
+    from ecrm import cpm, lifecycle
+
+    labels.register(LABELS)
+    if segmentation == "lifecycle":
+        rule, codes = lifecycle.lifecycle_rule(settings), lifecycle.SEGMENTS
+    elif segmentation == "cpm":
+        rule, codes = cpm.cpm_rule(settings), cpm.SEGMENTS
+    else:
+        raise ParameterError(f"segmentation must be 'lifecycle' or 'cpm', got {segmentation!r}")
+    with _Base(orders, as_of) as b:
+        _check_level(b.t, level, "CTB mix by segment")
+        return _mix(b, level, segmentation, rule, codes)
+
+
+def _mix(
+    b: _Base, level: str, segmentation: str, rule: Callable[[ir.Table], Any], codes: Sequence[str]
+) -> pd.DataFrame:
+    m = b.customers
+    seg = m.select("customer_id", segment=rule(m))
+    g = b.customer_values(level)
+    g = g.mutate(value=g.value.fill_null(UNKNOWN)).inner_join(seg, "customer_id")
+    agg = g.group_by(["segment", "value"]).agg(
+        customers=(g.revenue > 0).cast("int64").sum(), revenue=g.revenue.sum().cast(engine.AMOUNT)
+    )
+    sizes = seg.group_by("segment").agg(segment_customers=seg.count().cast("int64"))
+    df = engine.to_pandas(agg)
+    sz = engine.to_pandas(sizes).set_index("segment")["segment_customers"]
+    df["segment_revenue"] = df.groupby("segment")["revenue"].transform("sum")
+    df["revenue_share"] = df["revenue"] / df["segment_revenue"].where(df["segment_revenue"] != 0)
+    df["segment_customers"] = df["segment"].map(sz).astype("int64")
+    df["customers"] = df["customers"].astype("int64")
+    df["_order"] = df["segment"].map({c: i for i, c in enumerate(codes)})
+    df = df.sort_values(["_order", "revenue", "value"], ascending=[True, False, True])
+    df.insert(0, "segmentation", segmentation)
+    cols = [
+        "segmentation",
+        "segment",
+        "value",
+        "customers",
+        "revenue",
+        "revenue_share",
+        "segment_customers",
+        "segment_revenue",
+    ]
+    return df[cols].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- all tables
+
+
+def ctb_tables(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    pair_levels: Sequence[str] = ("category", "brand"),
+    mix_level: str = "category",
+    segmentation: Literal["lifecycle", "cpm"] = "lifecycle",
+    settings: ShopSettings | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Every CTB table of a report in one run, sharing the engine's intermediate tables.
+
+    The same tables as the single functions (and equal to them), computed
+    together so that order totals, order values and customer values are built
+    once: the way to call CTB on a large shop.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with at least one of category, taste, brand.
+    as_of : date or str
+        Last day of the analysis, inclusive; later orders are ignored.
+    pair_levels : sequence of str, default ("category", "brand")
+        Levels of the transition matrices and cross-purchase pairs (those the
+        orders have values for).
+    mix_level : str, default "category"
+        Level of the segment mix.
+    segmentation : {"lifecycle", "cpm"}, default "lifecycle"
+    settings : ShopSettings, optional
+        min_pair_support, the LTV horizon and the segment thresholds.
+
+    Returns
+    -------
+    dict of str to DataFrame
+        ``preferences`` (:func:`preferences`, every available level),
+        ``first_purchase`` (:func:`first_purchase_ctb`), ``transitions`` and
+        ``cross_purchase`` (those of each pair level, stacked; see the ``level``
+        column) and ``mix`` (:func:`ctb_mix`).
+
+    Raises
+    ------
+    ColumnsError
+        No CTB level with values.
+    """
+    from ecrm import cpm, lifecycle
+
+    labels.register(LABELS)
+    ms = _ctb_settings(settings).min_pair_support
+    h = (settings.analysis.ltv if settings is not None else LtvSettings()).horizon_days
+    if segmentation == "lifecycle":
+        rule, codes = lifecycle.lifecycle_rule(settings), lifecycle.SEGMENTS
+    elif segmentation == "cpm":
+        rule, codes = cpm.cpm_rule(settings), cpm.SEGMENTS
+    else:
+        raise ParameterError(f"segmentation must be 'lifecycle' or 'cpm', got {segmentation!r}")
+    with _Base(orders, as_of) as b:
+        lvls = _levels(b.t, None, "CTB analysis")
+        pairs = [lv for lv in pair_levels if lv in lvls]
+        out = {
+            "preferences": _preferences(b, lvls),
+            "first_purchase": _first_purchase(b, lvls, h),
+            "transitions": pd.concat([_transitions(b, lv) for lv in pairs], ignore_index=True),
+            "cross_purchase": pd.concat(
+                [_cross_purchase(b, lv, ms) for lv in pairs], ignore_index=True
+            ),
+        }
+        if mix_level in lvls:
+            out["mix"] = _mix(b, mix_level, segmentation, rule, codes)
+    return out
+
+
+# --------------------------------------------------------------------------- recommendation
+
+
+def _recommend_table(
+    b: _Base,
+    *,
+    level: str,
+    top_n: int,
+    half_life_days: float,
+    prior_strength: float | None,
+    transition_weight: float,
+) -> tuple[ir.Table, ir.Table]:
+    """The recommendations and the popularity table as Ibis expressions."""
+    values = b.purchase_values(level)
+    asof = ibis.literal(b.as_of, type="date")
+
+    # own history: recency-weighted share of the customer's purchases holding the value
+    known = values.select("customer_id", "order_id", "order_date").distinct()
+    age = asof.delta(known.order_date, unit="day").cast("float64")
+    known = known.mutate(_w=ibis.literal(0.5) ** (age / float(half_life_days)))
+    den = known.group_by("customer_id").agg(_den=known._w.sum(), _n=known.count())
+    hist = values.inner_join(known, ["customer_id", "order_id"])
+    hist = hist.group_by(["customer_id", "value"]).agg(_num=hist._w.sum(), _k=hist.count())
+    hist = hist.cache()
+    b._memo[("hist", level, str(half_life_days))] = hist
+    den = den.cache()
+    b._memo[("den", level, str(half_life_days))] = den
+
+    # popularity: share of purchases (with a value) that hold the value
+    n_orders = known.count()
+    pop = values.group_by("value").agg(_orders=values.count().cast("int64"))
+    pop = pop.mutate(_pop=pop._orders.cast("float64") / n_orders.cast("float64"))
+
+    # after the last purchase's main value X: share of next purchases holding v
+    s = b.pairs(level)
+    froms = s.group_by(key=s.main).agg(_pairs=s.count().cast("float64"))
+    nv = values.select("customer_id", next_order="order_id", to_value="value")
+    held = s.inner_join(nv, ["customer_id", "next_order"])
+    tr = held.group_by(from_value=held.main, to_value=held.to_value).agg(_held=held.count())
+    tr = tr.inner_join(froms, tr.from_value == froms.key)
+    tr = tr.select("from_value", "to_value", _t=tr._held.cast("float64") / tr._pairs)
+    froms = froms.select("key")
+    beta = float(transition_weight)
+    grid = froms.cross_join(pop.select("value", "_pop"))
+    grid = grid.left_join(
+        tr.select(key="from_value", value="to_value", _tp="_t"), ["key", "value"]
+    ).select("key", "value", "_pop", _t=ibis._._tp.fill_null(0.0))
+    grid = grid.mutate(_prior=beta * grid._t + (1 - beta) * grid._pop)
+    base = pop.select(key=ibis.literal(_NO_LAST), value="value", _pop="_pop", _t=ibis.literal(0.0))
+    base = base.mutate(_prior=base._pop)
+    prior = grid.union(base).cache()
+    b._memo[("prior", level, str(transition_weight))] = prior
+
+    # each customer's key: the main value of the last purchase that has one
+    m = b.mains(level)
+    last = m.filter(m.main.notnull())
+    last = last.mutate(_r=ibis.row_number().over(group_by="customer_id", order_by=ibis.desc("seq")))
+    last = last.filter(last._r == 0).select("customer_id", _last="main")
+    cust = b.customers.select("customer_id").left_join(last, "customer_id")
+    cust = cust.drop("customer_id_right")
+    fr = froms.view()
+    cust = cust.left_join(fr, cust._last == fr.key)
+    cust = cust.select("customer_id", key=cust.key.fill_null(_NO_LAST)).view()
+
+    # candidates: the values in the customer's history and the top-N of its prior
+    wp = ibis.window(group_by="key", order_by=[ibis.desc("_prior"), "value"])
+    top_prior = prior.mutate(_r=ibis.row_number().over(wp))
+    top_prior = top_prior.filter(top_prior._r < top_n).select("key", "value")
+    cand = cust.inner_join(top_prior.view(), "key").select("customer_id", "value")
+    cand = cand.union(hist.select("customer_id", "value"), distinct=True).view()
+    cand = cand.inner_join(cust.view(), "customer_id")
+    cand = cand.left_join(hist.view(), ["customer_id", "value"]).select(
+        "customer_id", "key", "value", _num=ibis._._num.fill_null(0.0)
+    )
+    cand = cand.left_join(den.view(), "customer_id").select(
+        "customer_id", "key", "value", "_num", _den=ibis._._den.fill_null(0.0)
+    )
+    cand = cand.inner_join(prior.view(), ["key", "value"])
+    if prior_strength is None:
+        alpha_t = _prior_strength(den, hist)
+        alpha = ibis.literal(float(alpha_t.to_pyarrow().column("_alpha")[0].as_py()))
+    else:
+        alpha = ibis.literal(float(prior_strength))
+    cand = cand.mutate(score=(cand._num + alpha * cand._prior) / (cand._den + alpha))
+    cand = cand.mutate(
+        reason=ibis.cases((cand._num > 0, "history"), (cand._t > 0, "transition"), else_="popular")
+    )
+    wr = ibis.window(group_by="customer_id", order_by=[ibis.desc("score"), "value"])
+    cand = cand.mutate(rank=(ibis.row_number().over(wr) + 1).cast("int64"))
+    recs = cand.filter(cand.rank <= top_n).select("customer_id", "rank", "value", "score", "reason")
+    return recs, pop
+
+
+def _prior_strength(den: ir.Table, hist: ir.Table) -> ir.Table:
+    """Empirical-Bayes prior strength α (beta-binomial moments, pooled over values).
+
+    Customer c has n_c purchases with a value, k_cv of them holding v. With
+    μ_v = Σ_c k_cv / N (the popularity; N = Σ_c n_c over C customers), the
+    n-weighted spread of the customers' shares S_v = Σ_c n_c (k_cv/n_c − μ_v)²
+    = Σ_c k_cv²/n_c − μ_v Σ_c k_cv has expectation
+    μ_v(1 − μ_v) [(C − 1) + ρ (N − Σ n_c²/N)] when each customer's share of v is
+    drawn from a Beta with mean μ_v and intra-class correlation ρ = 1/(α + 1).
+    Summing over values and solving for ρ (clipped to [0.001, 0.999]) gives α:
+    small when customers differ a lot in what they buy (trust the history),
+    large when they all buy alike (trust the prior).
+
+    Returns
+    -------
+    ibis.Table
+        One row: _alpha (float64).
+    """
+    d = den.select("customer_id", _n=den._n.cast("float64"))
+    tot = d.aggregate(_c=d.count().cast("float64"), _nn=d._n.sum(), _n2=(d._n * d._n).sum())
+    h = hist.inner_join(d, "customer_id")
+    v = h.group_by("value").agg(
+        _kk=h._k.cast("float64").sum(), _q=(h._k.cast("float64") ** 2 / h._n).sum()
+    )
+    v = v.cross_join(tot)
+    mu = v._kk / v._nn
+    v = v.mutate(_var=mu * (1 - mu), _spread=v._q - mu * v._kk)
+    pooled = v.aggregate(
+        _num=(v._spread - (v._c - 1) * v._var).sum(),
+        _den=(v._var * (v._nn - v._n2 / v._nn)).sum(),
+    )
+    rho = (pooled._num / pooled._den.nullif(0)).fill_null(_RHO_MIN)
+    rho = rho.clip(lower=_RHO_MIN, upper=_RHO_MAX)
+    return pooled.select(_alpha=1 / rho - 1)
+
+
+def _check_model(
+    top_n: int, half_life_days: float, prior_strength: float | None, beta: float
+) -> None:
+    if int(top_n) < 1:
+        raise ParameterError(f"top_n must be at least 1, got {top_n}")
+    if not half_life_days > 0:
+        raise ParameterError(f"half_life_days must be positive, got {half_life_days}")
+    if prior_strength is not None and not prior_strength > 0:
+        raise ParameterError(f"prior_strength must be positive, got {prior_strength}")
+    if not 0 <= beta <= 1:
+        raise ParameterError(f"transition_weight must be between 0 and 1, got {beta}")
+
+
+def recommend(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    top_n: int | None = None,
+    level: str = "category",
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    prior_strength: float | None = DEFAULT_PRIOR_STRENGTH,
+    transition_weight: float = DEFAULT_TRANSITION_WEIGHT,
+    settings: ShopSettings | CtbSettings | None = None,
+) -> pd.DataFrame:
+    """Each customer's top-N categories (or brands, tastes) most likely bought next.
+
+    The score of value v for customer c estimates the chance that c's next
+    purchase holds v, as the customer's own history shrunk towards a prior::
+
+        score = (Σ_o w_o · [v in o] + α · prior(v)) / (Σ_o w_o + α)
+
+    - o runs over c's purchases up to as_of that have a value, weighted by
+      recency: w_o = 0.5 ^ (days from o to as_of / half_life_days), so the
+      first term is a recency-weighted share of c's purchases holding v;
+    - prior(v) = β · P(next purchase holds v | last purchase's main value) +
+      (1 − β) · popularity(v), both estimated on all customers up to as_of:
+      the first from every pair of consecutive purchases (the successor's
+      values against the predecessor's main value, as in :func:`transitions`),
+      popularity(v) as the share of all purchases holding v. Customers whose
+      last main value never had a successor, or who have no value at all, get
+      popularity(v) alone;
+    - α (``prior_strength``, in purchases) is how much history it takes to
+      outweigh the prior. By default it is estimated from the data (empirical
+      Bayes: beta-binomial moments of the customers' shares, pooled over the
+      values): small when customers differ a lot in what they buy (a fashion
+      shop's categories: α ≈ 3), large when everyone buys alike (a grocer's
+      departments: α ≈ 25), so the model falls back to popularity where
+      preferences carry little signal.
+
+    Ties are broken by value name. Every customer gets ``top_n`` rows when the
+    shop has that many values.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with the ``level`` column.
+    as_of : date or str
+        Last day of the history, inclusive; later orders are ignored.
+    top_n : int, optional
+        Values per customer; default ``CtbSettings.top_n`` (3).
+    level : {"category", "taste", "brand"}, default "category"
+    half_life_days : float, default 365
+        A purchase this many days before as_of weighs half as much as one on as_of.
+    prior_strength : float, optional
+        A fixed α; default None estimates it from the data.
+    transition_weight : float, default 0.5
+        β, the weight of the transition term in the prior.
+    settings : ShopSettings or CtbSettings, optional
+        Source of the default top_n.
+
+    Returns
+    -------
+    DataFrame
+        A campaign list, sorted by customer_id and rank: customer_id, rank
+        (1 = most likely), ``<level>`` (the recommended value), score (float in
+        [0, 1]), reason (``"history"``: the customer bought it before;
+        ``"transition"``: bought after purchases like the customer's last one;
+        ``"popular"``: from popularity alone).
+
+    Raises
+    ------
+    ColumnsError
+        The orders lack ``level`` values.
+    ParameterError
+        A non-positive top_n, half-life or prior strength, or β outside [0, 1].
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": ["1", "2"], "customer_id": ["a", "b"],
+    ...     "ordered_at": pd.to_datetime(["2026-01-01", "2026-02-01"]),
+    ...     "amount": [100, 100], "category": ["x", "y"]})
+    >>> recommend(orders, as_of="2026-02-01", top_n=1)[["customer_id", "category"]]
+      customer_id category
+    0           a        x
+    1           b        y
+    """
+    labels.register(LABELS)
+    n = _ctb_settings(settings).top_n if top_n is None else int(top_n)
+    _check_model(n, half_life_days, prior_strength, transition_weight)
+    with _Base(orders, as_of) as b:
+        _check_level(b.t, level, "CTB recommendations")
+        recs, _ = _recommend_table(
+            b,
+            level=level,
+            top_n=n,
+            half_life_days=half_life_days,
+            prior_strength=prior_strength,
+            transition_weight=transition_weight,
+        )
+        df = engine.to_pandas(recs.order_by(["customer_id", "rank"]))
+    return df.rename(columns={"value": level}).reset_index(drop=True)
+
+
+def evaluate_recommendations(
+    orders: engine.OrdersLike,
+    *,
+    cutoff: Any,
+    horizon_days: int = DEFAULT_EVAL_HORIZON_DAYS,
+    top_n: int | None = None,
+    level: str = "category",
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    prior_strength: float | None = DEFAULT_PRIOR_STRENGTH,
+    transition_weight: float = DEFAULT_TRANSITION_WEIGHT,
+    settings: ShopSettings | CtbSettings | None = None,
+) -> pd.DataFrame:
+    """Hold-out check of :func:`recommend` against a popularity baseline.
+
+    The model is fitted on the orders up to ``cutoff`` (inclusive). For every
+    customer at the cutoff whose next purchase (the first after the cutoff, by
+    ordered_at then order_id) falls within ``horizon_days`` of it and holds at
+    least one value, it is a **hit** when any value of that purchase is among
+    the customer's top-N. The baseline recommends the same N values to
+    everyone: the most popular at the cutoff (share of purchases holding the
+    value, ties by name). Orders after cutoff + horizon_days are not read.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with the ``level`` column.
+    cutoff : date or str
+        Last day of the fitting history, inclusive.
+    horizon_days : int, default 180
+        Days after the cutoff in which the next purchase is looked for.
+    top_n, level, half_life_days, prior_strength, transition_weight, settings
+        As in :func:`recommend`.
+
+    Returns
+    -------
+    DataFrame
+        Six rows, for group in (``"all"``, ``"one_purchase"``,
+        ``"repeat_buyers"`` — the customer's purchases at the cutoff: 1 or 2+)
+        and method in (``"model"``, ``"popularity"``): level, cutoff,
+        horizon_days, top_n, group, method, customers (evaluated), hits,
+        hit_rate (hits / customers; NaN without customers).
+
+    Raises
+    ------
+    ColumnsError
+        The orders lack ``level`` values.
+    ParameterError
+        Bad horizon or model parameters.
+    """
+    labels.register(LABELS)
+    n = _ctb_settings(settings).top_n if top_n is None else int(top_n)
+    _check_model(n, half_life_days, prior_strength, transition_weight)
+    h = int(horizon_days)
+    if h < 1:
+        raise ParameterError(f"horizon_days must be a positive number of days, got {h}")
+    cut = engine.as_of_date(cutoff)
+    end = cut + dt.timedelta(days=h)
+    with _Base(orders, cut) as fit, _Base(orders, end) as full:
+        _check_level(fit.t, level, "CTB recommendation check")
+        g = _evaluate(fit, full, level, n, half_life_days, prior_strength, transition_weight)
+    rows = []
+    for group in ("all", "one_purchase", "repeat_buyers"):
+        for method in ("model", "popularity"):
+            c, hits = int(g.loc[group, "customers"]), int(g.loc[group, method])
+            rows.append(
+                {
+                    "level": level,
+                    "cutoff": cut,
+                    "horizon_days": h,
+                    "top_n": n,
+                    "group": group,
+                    "method": method,
+                    "customers": c,
+                    "hits": hits,
+                    "hit_rate": hits / c if c else float("nan"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _evaluate(
+    fit: _Base,
+    full: _Base,
+    level: str,
+    n: int,
+    half_life_days: float,
+    prior_strength: float | None,
+    transition_weight: float,
+) -> pd.DataFrame:
+    """Customers, model hits and popularity hits per group (one_purchase, repeat_buyers, all)."""
+    recs, pop = _recommend_table(
+        fit,
+        level=level,
+        top_n=n,
+        half_life_days=half_life_days,
+        prior_strength=prior_strength,
+        transition_weight=transition_weight,
+    )
+    # the next purchase after the cutoff and its values
+    p = full.purchases
+    after = p.filter(p.order_date > ibis.literal(fit.as_of, type="date"))
+    w = ibis.window(group_by="customer_id", order_by="seq")
+    after = after.mutate(_r=ibis.row_number().over(w))
+    nxt = after.filter(after._r == 0).select("customer_id", "order_id")
+    pv = full.purchase_values(level)
+    nv = pv.inner_join(nxt, ["customer_id", "order_id"]).select("customer_id", "value")
+    freq = fit.customers.select("customer_id", _f="frequency")
+    evaluated = nv.select("customer_id").distinct().inner_join(freq, "customer_id")
+    model_hits = (
+        nv.inner_join(recs.select("customer_id", "value"), ["customer_id", "value"])
+        .select("customer_id")
+        .distinct()
+        .mutate(_hm=ibis.literal(1))
+    )
+    wp = ibis.window(order_by=[ibis.desc("_pop"), "value"])
+    popular = pop.mutate(_r=ibis.row_number().over(wp))
+    popular = popular.filter(popular._r < n).select("value")
+    base_hits = (
+        nv.inner_join(popular, "value").select("customer_id").distinct().mutate(_hb=ibis.literal(1))
+    )
+    e = evaluated.left_join(model_hits, "customer_id").drop("customer_id_right")
+    e = e.left_join(base_hits, "customer_id").drop("customer_id_right")
+    e = e.mutate(
+        group=ibis.ifelse(e._f >= 2, "repeat_buyers", "one_purchase"),
+        _hm=e._hm.fill_null(0),
+        _hb=e._hb.fill_null(0),
+    )
+    g = engine.to_pandas(
+        e.group_by("group").agg(
+            customers=e.count().cast("int64"),
+            model=e._hm.sum().cast("int64"),
+            popularity=e._hb.sum().cast("int64"),
+        )
+    ).set_index("group")
+    g = g.reindex(["one_purchase", "repeat_buyers"]).fillna(0).astype("int64")
+    g.loc["all"] = g.sum()
+    return g
