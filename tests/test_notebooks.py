@@ -14,7 +14,17 @@ EXPECTED_PARAMS = {"shop", "month", "lang", "settings_path", "output_dir"}
 
 def test_there_is_a_notebook_per_analysis():
     names = {p.stem.split("_", 1)[1] for p in NOTEBOOKS}
-    assert {"overview", "rfm", "decile", "cpm", "lifecycle"} <= names
+    assert names == {
+        "overview",
+        "rfm",
+        "decile",
+        "cpm",
+        "lifecycle",
+        "cohort",
+        "ltv",
+        "cluster",
+        "ctb",
+    }
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
