@@ -45,6 +45,12 @@ browser: ## install headless Chromium and a Japanese font (Debian, needs root) f
 lab: $(STAMP) ## open JupyterLab on notebooks/ for ad hoc work
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+BENCH_CUSTOMERS ?= 1000000
+bench: $(STAMP) ## run the benchmarks on the 1M-customer demo shop and print their tables
+	$(PY) benchmarks/bench_segments.py --customers $(BENCH_CUSTOMERS)
+	$(PY) benchmarks/bench_retention.py --customers $(BENCH_CUSTOMERS)
+	$(PY) benchmarks/bench_cluster_ctb.py --customers $(BENCH_CUSTOMERS)
+
 lock: ## re-pin requirements.lock from pyproject.toml (after `make env`)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra lab \
 		--output-file requirements.lock pyproject.toml
