@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import math
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ecrm import customers, engine, labels
@@ -76,6 +76,7 @@ DEFAULT_TRANSITION_WEIGHT = 0.5
 #: Hold-out window of :func:`evaluate_recommendations`, in days after the cutoff.
 DEFAULT_EVAL_HORIZON_DAYS = 180
 
+_MAX_MASK_VALUES = 62  # cross-purchase pairs by bit masks up to this many values
 _RHO_MIN, _RHO_MAX = 0.001, 0.999  # bounds of the estimated intra-class correlation
 _NO_LAST = "\x00"  # key of customers without a last main value (never a real value)
 
@@ -290,6 +291,11 @@ class _Base:
         """
 
         def build() -> ir.Table:
+            if ("order_values", level) in self._memo:  # already in memory: fewer rows
+                ov = self.order_values(level)
+                return ov.group_by(["customer_id", "value"]).agg(
+                    revenue=ov.net.sum().cast(engine.AMOUNT)
+                )
             lines = self.lines
             return lines.group_by(["customer_id", lines[level].cast("string").name("value")]).agg(
                 revenue=lines.amount.sum().cast(engine.AMOUNT)
@@ -678,6 +684,63 @@ def cross_purchase(
         return _cross_purchase(b, level, ms)
 
 
+def _pair_counts(g: ir.Table, min_support: float) -> tuple[int, pd.DataFrame]:
+    """Customers (N) and, per ordered pair of values, customers who bought both.
+
+    ``g`` holds one row per (customer_id, value) bought. With at most
+    :data:`_MAX_MASK_VALUES` values each customer's basket is a bit mask:
+    customers are counted per distinct mask in the engine (a few thousand
+    masks for millions of customers) and the pair counts follow from a small
+    matrix product; with more values, a self-join of ``g`` on customer_id
+    (keeping, in the engine, the pairs that can reach ``min_support``).
+
+    Returns
+    -------
+    n : int
+    pairs : DataFrame
+        value_a, value_b, customers_both (> 0), customers_a, customers_b.
+    """
+    vals = g.select("value").distinct().order_by("value").value.to_pyarrow().to_pylist()
+    if len(vals) <= _MAX_MASK_VALUES:
+        codes = ibis.memtable(
+            {"value": vals, "_bit": [1 << i for i in range(len(vals))]},
+            schema={"value": "string", "_bit": "int64"},
+        )
+        j = g.inner_join(codes, "value")
+        masks = j.group_by("customer_id").agg(_mask=j._bit.sum())
+        combos = engine.to_pandas(masks.group_by("_mask").agg(_n=masks.count().cast("int64")))
+        bits = (combos["_mask"].to_numpy()[:, None] >> np.arange(len(vals))) & 1
+        weighted = bits * combos["_n"].to_numpy()[:, None]
+        both = weighted.T @ bits  # both[a, b]: customers who bought a and b
+        n = int(combos["_n"].sum())
+        ia, ib = np.nonzero(both)
+        keep = ia != ib
+        ia, ib = ia[keep], ib[keep]
+        diag = np.diag(both)
+        names = np.array(vals, dtype=object)
+        pairs = pd.DataFrame(
+            {
+                "value_a": names[ia],
+                "value_b": names[ib],
+                "customers_both": both[ia, ib].astype("int64"),
+                "customers_a": diag[ia].astype("int64"),
+                "customers_b": diag[ib].astype("int64"),
+            }
+        )
+        return n, pairs
+    n = int(g.customer_id.nunique().to_pyarrow().as_py())
+    counts = g.group_by("value").agg(_n=g.count().cast("int64"))
+    a = g.select("customer_id", value_a="value")
+    bb = g.select(_cid="customer_id", value_b="value")
+    j = a.join(bb, [a.customer_id == bb._cid, a.value_a != bb.value_b])
+    both = j.group_by(["value_a", "value_b"]).agg(customers_both=j.count().cast("int64"))
+    both = both.filter(both.customers_both >= max(1, int(min_support * n)))
+    ca = counts.select(value_a="value", customers_a="_n")
+    cb = counts.select(value_b="value", customers_b="_n")
+    both = both.inner_join(ca, "value_a").inner_join(cb, "value_b")
+    return n, engine.to_pandas(both)
+
+
 def _cross_purchase(b: _Base, level: str, ms: float) -> pd.DataFrame:
     g = b.customer_values(level)
     g = g.filter(g.value.notnull() & (g.revenue > 0)).select("customer_id", "value")
@@ -693,23 +756,15 @@ def _cross_purchase(b: _Base, level: str, ms: float) -> pd.DataFrame:
         "confidence",
         "lift",
     ]
-    n = int(g.customer_id.nunique().to_pyarrow().as_py())
-    if not n:
-        return pd.DataFrame({c: [] for c in cols})
-    counts = g.group_by("value").agg(_n=g.count().cast("int64"))
-    a = g.select("customer_id", value_a="value")
-    bb = g.select(_cid="customer_id", value_b="value")
-    j = a.join(bb, [a.customer_id == bb._cid, a.value_a != bb.value_b])
-    both = j.group_by(["value_a", "value_b"]).agg(customers_both=j.count().cast("int64"))
-    both = both.filter(both.customers_both >= math.ceil(ms * n - 1e-9))
-    ca = counts.select(value_a="value", customers_a="_n")
-    cb = counts.select(value_b="value", customers_b="_n")
-    both = both.inner_join(ca, "value_a").inner_join(cb, "value_b")
-    df = engine.to_pandas(both)
+    n, df = _pair_counts(g, ms)
+    if not n or df.empty:
+        return pd.DataFrame(
+            {c: pd.Series(dtype="float64" if c in cols[6:] else "object") for c in cols}
+        )
     df["support"] = df["customers_both"] / n
     df["confidence"] = df["customers_both"] / df["customers_a"]
     df["lift"] = df["confidence"] / (df["customers_b"] / n)
-    df = df[df["support"] >= ms]
+    df = df[df["support"] >= ms].copy()
     df.insert(0, "level", level)
     df = df.sort_values(
         ["lift", "support", "value_a", "value_b"], ascending=[False, False, True, True]
@@ -871,6 +926,8 @@ def ctb_tables(
     with _Base(orders, as_of) as b:
         lvls = _levels(b.t, None, "CTB analysis")
         pairs = [lv for lv in pair_levels if lv in lvls]
+        for lv in pairs:  # shared by customer values, transitions and pairs
+            b.order_values(lv)
         out = {
             "preferences": _preferences(b, lvls),
             "first_purchase": _first_purchase(b, lvls, h),

@@ -196,6 +196,19 @@ def test_cross_purchase_by_hand():
     assert set(zip(kept.value_a, kept.value_b, strict=True)) == {("top", "shoes"), ("shoes", "top")}
 
 
+def test_cross_purchase_self_join_path_gives_the_same_pairs(food, monkeypatch):
+    # more values than fit a bit mask: pairs come from a self-join in the engine
+    want = ctb.cross_purchase(food, as_of=REF_AS_OF, level="brand", min_support=0)
+    monkeypatch.setattr(ctb, "_MAX_MASK_VALUES", 1)
+    got = ctb.cross_purchase(food, as_of=REF_AS_OF, level="brand", min_support=0)
+    pd.testing.assert_frame_equal(got, want)
+    tiny_pairs = ctb.cross_purchase(tiny(), as_of=AS_OF, min_support=0.5)
+    assert set(zip(tiny_pairs.value_a, tiny_pairs.value_b, strict=True)) == {
+        ("top", "shoes"),
+        ("shoes", "top"),
+    }
+
+
 def test_cross_purchase_default_support_from_settings():
     s = ecrm.settings.CtbSettings(min_pair_support=0.5)
     assert len(ctb.cross_purchase(tiny(), as_of=AS_OF, settings=s)) == 2
