@@ -64,7 +64,9 @@ def measures_table(orders: engine.OrdersLike, *, as_of: Any, attributes: bool = 
     return per.left_join(fl, "customer_id").drop("customer_id_right")
 
 
-def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
+def snapshots_table(
+    orders: engine.OrdersLike, *, dates: list[Any], pairs: bool = False
+) -> ir.Table:
     """Customer measures at several dates (month ends) in one set-based pass.
 
     A customer's state only changes in months with orders, so the orders are
@@ -79,6 +81,8 @@ def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
     dates : list of date
         Snapshot dates (each inclusive, like ``as_of``), e.g. from
         :func:`ecrm.periods.month_ends`.
+    pairs : bool, default False
+        Pair each snapshot with the previous one (see Returns).
 
     Returns
     -------
@@ -88,42 +92,98 @@ def snapshots_table(orders: engine.OrdersLike, *, dates: list[Any]) -> ir.Table:
         customer_id, frequency, monetary (exact decimal),
         first_purchase, last_purchase, recency_days, tenure_days — the columns of
         :func:`measures` at each snapshot, for customers with a purchase by then.
+        With ``pairs=True``: from the second date on, snapshot, customer_id,
+        frequency, monetary, recency_days, tenure_days, and the same measures of
+        the customer at the previous date as prev_snapshot, prev_frequency,
+        prev_monetary, prev_recency_days, prev_tenure_days (null where the
+        customer had no purchase by then) — consecutive snapshots side by side
+        without a self-join.
     """
     snaps = sorted({engine.as_of_date(d) for d in dates})
     if not snaps:
         raise ValueError("dates must not be empty")
-    o = engine.order_totals(orders, as_of=snaps[-1])
-    # Bucket each order into the first snapshot on or after its date.
-    bucket = ibis.cases(
-        *[(o.order_date <= ibis.literal(d, type="date"), i) for i, d in enumerate(snaps)]
-    )
-    o = o.mutate(_bucket=bucket)
-    # The first snapshot's period is its calendar month (there is no earlier
-    # snapshot to start from); later periods run from the previous snapshot.
-    first_month = ibis.literal(snaps[0].replace(day=1), type="date")
-    in_period = (o._bucket > 0) | (o.order_date >= first_month)
-    per = o.group_by(["customer_id", "_bucket"]).agg(
-        _n=o.is_purchase.cast("int64").sum(),
-        _m=o.amount.sum().cast(engine.AMOUNT),
-        _p=o.amount.sum(where=in_period).cast(engine.AMOUNT),
-        _first=o.order_date.min(where=o.is_purchase),
-        _last=o.order_date.max(where=o.is_purchase),
-    )
-    w = ibis.window(group_by="customer_id", order_by="_bucket", preceding=None, following=0)
-    cum = per.mutate(
-        frequency=per._n.sum().over(w),
-        monetary=per._m.sum().over(w).cast(engine.AMOUNT),
-        first_purchase=per._first.min().over(w),
-        last_purchase=per._last.max().over(w),
-        _next=per._bucket.lead().over(ibis.window(group_by="customer_id", order_by="_bucket")),
-    )
-    cum = cum.mutate(_next=cum._next.fill_null(len(snaps)))
+    def states() -> ir.Table:
+        # each customer's cumulative state after each snapshot period with orders,
+        # valid until the next such period (_next): the compact form of the
+        # snapshots, kept in the engine for a canonical file (several analyses
+        # read the same month ends)
+        o = engine.order_totals(orders, as_of=snaps[-1])
+        # Bucket each order into the first snapshot on or after its date.
+        bucket = ibis.cases(
+            *[(o.order_date <= ibis.literal(d, type="date"), i) for i, d in enumerate(snaps)]
+        )
+        o = o.mutate(_bucket=bucket)
+        # The first snapshot's period is its calendar month (there is no earlier
+        # snapshot to start from); later periods run from the previous snapshot.
+        first_month = ibis.literal(snaps[0].replace(day=1), type="date")
+        in_period = (o._bucket > 0) | (o.order_date >= first_month)
+        per = o.group_by(["customer_id", "_bucket"]).agg(
+            _n=o.is_purchase.cast("int64").sum(),
+            _m=o.amount.sum().cast(engine.AMOUNT),
+            _p=o.amount.sum(where=in_period).cast(engine.AMOUNT),
+            _first=o.order_date.min(where=o.is_purchase),
+            _last=o.order_date.max(where=o.is_purchase),
+        )
+        w = ibis.window(group_by="customer_id", order_by="_bucket", preceding=None, following=0)
+        cum = per.mutate(
+            frequency=per._n.sum().over(w),
+            monetary=per._m.sum().over(w).cast(engine.AMOUNT),
+            first_purchase=per._first.min().over(w),
+            last_purchase=per._last.max().over(w),
+            _next=per._bucket.lead().over(ibis.window(group_by="customer_id", order_by="_bucket")),
+        )
+        # the state before this row (the previous row's), for snapshot pairs
+        wp = ibis.window(group_by="customer_id", order_by="_bucket")
+        cum = cum.mutate(
+            _next=cum._next.fill_null(len(snaps)),
+            _pf=cum.frequency.lag().over(wp),
+            _pm=cum.monetary.lag().over(wp),
+            _pfirst=cum.first_purchase.lag().over(wp),
+            _plast=cum.last_purchase.lag().over(wp),
+        )
+        cum = cum.filter(cum.frequency > 0)  # frequency never falls: filter before expanding
+        return cum.select(
+            "customer_id",
+            "_bucket",
+            "_next",
+            "_p",
+            "frequency",
+            "monetary",
+            "first_purchase",
+            "last_purchase",
+            "_pf",
+            "_pm",
+            "_pfirst",
+            "_plast",
+        )
+
+    cum = engine.memo(orders, ("snapshot_states", tuple(snaps)), states)
     idx = ibis.memtable(
-        {"_i": list(range(len(snaps))), "snapshot": snaps},
-        schema={"_i": "int64", "snapshot": "date"},
+        {"_i": list(range(len(snaps))), "snapshot": snaps, "_prev_snapshot": [None, *snaps[:-1]]},
+        schema={"_i": "int64", "snapshot": "date", "_prev_snapshot": "date"},
     )
     j = cum.join(idx, [cum._bucket <= idx._i, idx._i < cum._next])
-    j = j.filter(j.frequency > 0)
+    if pairs:
+        # the state at the previous snapshot: this row's own if it was already
+        # valid then, else the row before it (none when that had no purchase)
+        own = j._bucket < j._i
+        f_freq = ibis.ifelse(own, j.frequency, j._pf)
+        f_first = ibis.ifelse(own, j.first_purchase, j._pfirst)
+        f_last = ibis.ifelse(own, j.last_purchase, j._plast)
+        j = j.filter(j._i > 0)
+        return j.select(
+            "snapshot",
+            "customer_id",
+            "frequency",
+            "monetary",
+            recency_days=j.snapshot.delta(j.last_purchase, unit="day").cast("int64"),
+            tenure_days=j.last_purchase.delta(j.first_purchase, unit="day").cast("int64"),
+            prev_snapshot=j._prev_snapshot,
+            prev_frequency=ibis.ifelse(f_freq > 0, f_freq, ibis.null("int64")),
+            prev_monetary=ibis.ifelse(f_freq > 0, ibis.ifelse(own, j.monetary, j._pm), None),
+            prev_recency_days=j._prev_snapshot.delta(f_last, unit="day").cast("int64"),
+            prev_tenure_days=f_last.delta(f_first, unit="day").cast("int64"),
+        )
     j = j.mutate(
         period_revenue=ibis.ifelse(j._bucket == j._i, j._p.fill_null(0), 0).cast(engine.AMOUNT)
     )

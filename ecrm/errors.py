@@ -11,9 +11,12 @@ from dataclasses import dataclass
 
 __all__ = [
     "ColumnsError",
+    "DataError",
     "EcrmError",
     "IngestError",
     "InputProblem",
+    "MissingDependencyError",
+    "ModelFitError",
     "ParameterError",
     "SettingsError",
 ]
@@ -29,6 +32,21 @@ class SettingsError(EcrmError):
 
 class ParameterError(EcrmError, ValueError):
     """A function or command argument is invalid (a bad month, shop name, as_of...)."""
+
+
+class DataError(EcrmError, ValueError):
+    """An orders table handed to an analysis breaks the canonical contract (SPEC §1)."""
+
+
+class MissingDependencyError(EcrmError, ImportError):
+    """An optional dependency is not installed (e.g. pymc-marketing, the ``predict`` extra).
+
+    The message names the package and the command that installs it.
+    """
+
+
+class ModelFitError(EcrmError):
+    """The data cannot support a model (too few repeat customers, a degenerate fit...)."""
 
 
 class ColumnsError(EcrmError, KeyError):

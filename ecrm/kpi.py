@@ -91,27 +91,44 @@ def kpi_wide(
     o_all = engine.order_totals(t, as_of=as_of_d, customers_only=False)
     # every KPI reads the order totals: build them once in the engine
     o_all = o_all.mutate(month=o_all.ordered_at.truncate("M").date()).cache()
-    first = (
-        o_all.filter(o_all.is_purchase & o_all.customer_id.notnull())
-        .group_by("customer_id")
-        .agg(first_purchase=ibis._.order_date.min())
+    # each customer's first and second purchase, in one window pass, kept in the engine
+    # (the monthly counts, F2 and LTV all read it)
+    p = o_all.filter(o_all.is_purchase & o_all.customer_id.notnull())
+    w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
+    p = p.mutate(_k=ibis.row_number().over(w))
+    p = p.filter(p._k <= 1)
+    first = p.group_by("customer_id").agg(
+        first_purchase=p.order_date.min(where=p._k == 0),
+        second_purchase=p.order_date.min(where=p._k == 1),
     )
-    first = first.mutate(first_month=first.first_purchase.truncate("M"))
+    first = first.mutate(first_month=first.first_purchase.truncate("M")).cache()
     o = o_all.filter(o_all.month >= ibis.literal(lo, type="date"))
-    o = o.left_join(first, "customer_id").drop("customer_id_right")
+    o = o.left_join(first.select("customer_id", "first_month"), "customer_id").drop(
+        "customer_id_right"
+    )
     is_member = o.customer_id.notnull()
     is_new = is_member & (o.first_month == o.month)
     is_rep = is_member & (o.first_month < o.month)
-    monthly = o.group_by("month").agg(
+    sums = o.group_by("month").agg(
         revenue=o.amount.sum(),
         orders=o.is_purchase.cast("int64").sum(),
         member_purchases=(o.is_purchase & is_member).cast("int64").sum(),
-        customers=o.customer_id.nunique(where=o.is_purchase & is_member),
-        new_customers=o.customer_id.nunique(where=o.is_purchase & is_new),
-        repeat_customers=o.customer_id.nunique(where=o.is_purchase & is_rep),
         new_revenue=o.amount.sum(where=is_new),
         repeat_revenue=o.amount.sum(where=is_rep),
     )
+    # distinct buyers per month: one grouping by (month, customer) instead of
+    # three distinct counts
+    buyers = (
+        o.filter(o.is_purchase & is_member)
+        .group_by(["month", "customer_id"])
+        .agg(_first_month=ibis._.first_month.min())
+    )
+    buyers = buyers.group_by("month").agg(
+        customers=buyers.count(),
+        new_customers=(buyers._first_month == buyers.month).cast("int64").sum(),
+        repeat_customers=(buyers._first_month < buyers.month).cast("int64").sum(),
+    )
+    monthly = sums.left_join(buyers, "month").drop("month_right")
     df = engine.to_pandas(monthly)
     df["month"] = pd.to_datetime(df["month"]).dt.date
     df = df.set_index("month").reindex(starts)
@@ -128,11 +145,7 @@ def kpi_wide(
 
     # cohort measures: F2 within f2_days and LTV within horizon_days, per cohort month,
     # truncated at the end of the KPI month they are reported in
-    p = o_all.filter(o_all.is_purchase & o_all.customer_id.notnull())
-    w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
-    p = p.mutate(_k=ibis.row_number().over(w))
-    second = p.filter(p._k == 1).select("customer_id", second_purchase="order_date")
-    coh = first.left_join(second, "customer_id").drop("customer_id_right")
+    coh = first
     f2_lag, ltv_lag = s.kpi.f2_lag_months, s.kpi.ltv_lag_months
     f2_until = periods_end_expr(coh.first_month, f2_lag)
     coh = coh.mutate(
@@ -148,7 +161,7 @@ def kpi_wide(
     df["f2_rate"] = (f2.set_index("month")["f2"] / f2.set_index("month")["cohort"]).reindex(starts)
 
     lo_all = o_all.filter(o_all.customer_id.notnull())
-    lj = lo_all.inner_join(first, "customer_id")
+    lj = lo_all.inner_join(first.drop("second_purchase"), "customer_id")
     ltv_until = periods_end_expr(lj.first_month, ltv_lag)
     days = lj.order_date.delta(lj.first_purchase, unit="day")
     keep = (days >= 0) & (days <= s.ltv.horizon_days) & (lj.order_date <= ltv_until)
@@ -183,6 +196,7 @@ def _lapse_rates(o_all: Any, starts: list[dt.date], as_of: dt.date, lapse: int) 
     p = p.select("customer_id", "order_date").distinct()
     nxt = p.order_date.lead().over(ibis.window(group_by="customer_id", order_by="order_date"))
     p = p.mutate(_next=nxt, _lapse_day=(p.order_date + ibis.interval(days=lapse)).cast("date"))
+    p = p.cache()  # three counts below read it
     stop = ibis.ifelse(p._next.isnull() | (p._next > p._lapse_day), p._lapse_day, p._next)
     as_of_lit = ibis.literal(as_of, type="date")
     lapse_month_end = ibis.least(periods_end_expr(p._lapse_day.truncate("M"), 0), as_of_lit)

@@ -8,9 +8,11 @@ and :func:`transitions` compares consecutive (or any two) snapshots.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
@@ -77,8 +79,11 @@ def monthly(
         of the segment's customers in that month). Every segment appears at every
         month end (0 when empty), in ``codes`` order.
     """
+    # the snapshots of months + 1 month ends (the first left out below) are those
+    # the month-to-month transitions read: computed once for both
     dates = periods.month_ends(as_of, months)
-    s = snapshot_segments(orders, dates=dates, rule=rule, by=by)
+    s = snapshot_segments(orders, dates=periods.month_ends(as_of, months + 1), rule=rule, by=by)
+    s = s.filter(s.snapshot >= dates[0])
     keys = ["snapshot", *([by] if by else []), "segment"]
     g = s.group_by(keys).agg(
         customers=s.count(), monetary=s.monetary.sum(), revenue=s.period_revenue.sum()
@@ -121,21 +126,43 @@ def transitions(
         grid for each pair (0 where nobody moved that way). Customers without a
         purchase by from_date come from ``"none"``.
     """
-    dates = sorted({engine.as_of_date(d) for p in pairs for d in p})
-    s = snapshot_segments(orders, dates=dates, rule=rule)
-    frames = []
-    for a, b in pairs:
-        a_d, b_d = engine.as_of_date(a), engine.as_of_date(b)
-        fa = s.filter(s.snapshot == a_d).select("customer_id", from_segment="segment")
-        tb = s.filter(s.snapshot == b_d).select("customer_id", to_segment="segment")
-        j = tb.left_join(fa, "customer_id")
+    pairs_d = [(engine.as_of_date(a), engine.as_of_date(b)) for a, b in pairs]
+    dates = sorted({d for p in pairs_d for d in p})
+    before = {b: a for a, b in itertools.pairwise(dates)}
+    if all(before.get(b) == a for a, b in pairs_d):
+        # every pair compares neighbouring dates: each customer's state at a date
+        # and at the previous one side by side, from the compact snapshot states
+        p = customers.snapshots_table(orders, dates=dates, pairs=True)
+        p = p.mutate(to_segment=rule(p))
+        prev = p.mutate(
+            frequency=p.prev_frequency,
+            monetary=p.prev_monetary,
+            recency_days=p.prev_recency_days,
+            tenure_days=p.prev_tenure_days,
+        )
+        j = prev.mutate(
+            from_segment=ibis.ifelse(prev.frequency.isnull(), "none", rule(prev)),
+            from_date=prev.prev_snapshot,
+            to_date=prev.snapshot,
+        )
+        j = j.filter(j.to_date.isin([b for _, b in pairs_d]))
+    else:
+        # any pairs: each customer's segment at a pair's to_date matched with its
+        # segment at the pair's from_date ("none" without a purchase by then)
+        pt = ibis.memtable(
+            {"from_date": [a for a, _ in pairs_d], "to_date": [b for _, b in pairs_d]},
+            schema={"from_date": "date", "to_date": "date"},
+        )
+        s = snapshot_segments(orders, dates=dates, rule=rule)
+        tb = s.select("snapshot", "customer_id", to_segment="segment")
+        tb = tb.join(pt, tb.snapshot == pt.to_date).drop("snapshot")
+        fa = s.select(_from="snapshot", _cid="customer_id", from_segment="segment")
+        j = tb.left_join(fa, [tb.customer_id == fa._cid, tb.from_date == fa._from])
         j = j.mutate(from_segment=j.from_segment.fill_null("none"))
-        g = j.group_by(["from_segment", "to_segment"]).agg(customers=j.count())
-        frames.append(g.mutate(from_date=a_d, to_date=b_d))
-    union = frames[0]
-    for f in frames[1:]:
-        union = union.union(f)
-    df = union.to_pandas()
+    g = j.group_by(["from_date", "to_date", "from_segment", "to_segment"]).agg(
+        customers=j.count()
+    )
+    df = g.to_pandas()
     for c in ("from_date", "to_date"):
         df[c] = pd.to_datetime(df[c]).dt.date
     full = pd.MultiIndex.from_tuples(

@@ -1,0 +1,103 @@
+"""The engine contract: order totals, and the per-process cache of canonical files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ecrm import customers, engine, lifecycle
+from ecrm.errors import DataError
+
+AS_OF = "2026-10-31"
+
+
+def _lines(rows: list[tuple]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    return df
+
+
+def _write(df: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(path, index=False)
+    return path
+
+
+def _totals(orders, as_of=AS_OF, **kw) -> pd.DataFrame:
+    o = engine.order_totals(orders, as_of=as_of, **kw)
+    return engine.to_pandas(o.order_by("order_id"))
+
+
+def test_order_is_atomic_and_dated_by_its_first_line():
+    df = _lines(
+        [
+            ("1", "a", "2026-10-31 23:50", 1000),
+            ("1", "a", "2026-11-01 00:10", 500),  # same order, stamped after midnight
+            ("2", "a", "2026-11-01 09:00", 700),  # a later order: not read
+            ("3", None, "2026-10-01 12:00", 300),  # guest
+            ("4", "b", "2026-10-02 12:00", 800),
+            ("4", "b", "2026-10-02 12:00", -800),  # fully returned in the same order
+        ]
+    )
+    got = _totals(df)
+    assert list(got.order_id) == ["1", "4"]
+    assert list(got.amount) == [1500.0, 0.0]
+    assert list(got.is_purchase) == [True, False]
+    assert got.order_date.astype(str).tolist() == ["2026-10-31", "2026-10-02"]
+    with_guests = _totals(df, customers_only=False)
+    assert list(with_guests.order_id) == ["1", "3", "4"]
+
+
+def test_cached_file_matches_uncached(demo_root, monkeypatch):
+    path = demo_root / "data" / "demo-food" / "canonical" / "orders.parquet"
+    cached = customers.measures(path, as_of=AS_OF)
+    assert engine._cache_key(path) in engine._FILE_CACHE
+    assert engine._FILE_CACHE[engine._cache_key(path)].totals is not None
+    monkeypatch.setenv("ECRM_CACHE", "0")
+    plain = customers.measures(path, as_of=AS_OF)
+    pd.testing.assert_frame_equal(cached, plain)
+    frame = pd.read_parquet(path)
+    pd.testing.assert_frame_equal(customers.measures(frame, as_of=AS_OF), plain)
+
+
+def test_snapshot_cache_shared_and_equal(demo_root, monkeypatch):
+    path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    monthly = lifecycle.lifecycle_monthly(path, as_of=AS_OF)
+    trans = lifecycle.lifecycle_transitions(path, as_of=AS_OF)
+    entry = engine._FILE_CACHE[engine._cache_key(path)]
+    assert len([k for k in entry.memo if k[0] == "snapshot_states"]) == 1  # shared
+    monkeypatch.setenv("ECRM_CACHE", "0")
+    pd.testing.assert_frame_equal(monthly, lifecycle.lifecycle_monthly(path, as_of=AS_OF))
+    pd.testing.assert_frame_equal(trans, lifecycle.lifecycle_transitions(path, as_of=AS_OF))
+
+
+def test_rewritten_file_is_never_served_stale(tmp_path):
+    path = _write(_lines([("1", "a", "2026-10-01", 1000)]), tmp_path / "o.parquet")
+    assert _totals(path).amount.tolist() == [1000.0]
+    _write(_lines([("1", "a", "2026-10-01", 2000), ("2", "b", "2026-10-02", 10)]), path)
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # a new mtime
+    assert _totals(path).amount.tolist() == [2000.0, 10.0]
+
+
+def test_order_with_two_customers_in_a_file_is_an_error(tmp_path):
+    df = _lines([("1", "a", "2026-10-01", 1000), ("1", "b", "2026-10-01", 5)])
+    path = _write(df, tmp_path / "o.parquet")
+    with pytest.raises(DataError, match=r"order\(s\) \['1'\] name different customers"):
+        engine.order_totals(path, as_of=AS_OF)
+
+
+def test_cache_keeps_two_files(tmp_path):
+    paths = [
+        _write(_lines([(str(i), "a", "2026-10-01", 100 * (i + 1))]), tmp_path / f"{i}.parquet")
+        for i in range(3)
+    ]
+    for p in paths:
+        _totals(p)
+    keys = [engine._cache_key(p) for p in paths]
+    assert keys[0] not in engine._FILE_CACHE
+    assert keys[1] in engine._FILE_CACHE and keys[2] in engine._FILE_CACHE
+    assert _totals(paths[0]).amount.tolist() == [100.0]  # recomputed after eviction
