@@ -102,6 +102,7 @@ def snapshots_table(
     snaps = sorted({engine.as_of_date(d) for d in dates})
     if not snaps:
         raise ValueError("dates must not be empty")
+
     def states() -> ir.Table:
         # each customer's cumulative state after each snapshot period with orders,
         # valid until the next such period (_next): the compact form of the

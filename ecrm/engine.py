@@ -161,6 +161,15 @@ def orders_table(orders: OrdersLike) -> ir.Table:
 
 
 def _canonical_types(t: ir.Table) -> ir.Table:
+    typ = t.ordered_at.type()
+    if typ.is_timestamp() and typ.timezone is not None:
+        # days would be cut in the engine's zone, not the shop's: refuse, never guess
+        raise DataError(
+            f"ordered_at carries the time zone {typ.timezone!r}; canonical times are the "
+            "shop's local wall-clock time without a zone (SPEC §1). Convert first, e.g. "
+            "df['ordered_at'].dt.tz_convert('Asia/Tokyo').dt.tz_localize(None), or ingest "
+            "the raw export with `ecrm ingest`."
+        )
     casts: dict[str, Any] = {}
     if t.amount.type() != AMOUNT:
         casts["amount"] = t.amount.cast(AMOUNT)

@@ -159,9 +159,7 @@ def transitions(
         fa = s.select(_from="snapshot", _cid="customer_id", from_segment="segment")
         j = tb.left_join(fa, [tb.customer_id == fa._cid, tb.from_date == fa._from])
         j = j.mutate(from_segment=j.from_segment.fill_null("none"))
-    g = j.group_by(["from_date", "to_date", "from_segment", "to_segment"]).agg(
-        customers=j.count()
-    )
+    g = j.group_by(["from_date", "to_date", "from_segment", "to_segment"]).agg(customers=j.count())
     df = g.to_pandas()
     for c in ("from_date", "to_date"):
         df[c] = pd.to_datetime(df[c]).dt.date
