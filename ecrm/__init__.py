@@ -17,6 +17,8 @@ from ecrm.errors import (
     EcrmError,
     IngestError,
     InputProblem,
+    MissingDependencyError,
+    ModelFitError,
     ParameterError,
     SettingsError,
 )
@@ -64,6 +66,8 @@ __all__ = [
     "IngestError",
     "IngestResult",
     "InputProblem",
+    "MissingDependencyError",
+    "ModelFitError",
     "ParameterError",
     "QualitySummary",
     "SettingsError",

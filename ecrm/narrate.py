@@ -14,6 +14,7 @@ import pandas as pd
 from ecrm.labels import check_lang, label
 
 __all__ = [
+    "calibration",
     "cluster_features",
     "cluster_k",
     "cluster_projection",
@@ -41,6 +42,8 @@ __all__ = [
     "ltv_from_cohorts",
     "ltv_transition",
     "pareto",
+    "predicted_value",
+    "probability_alive",
     "recommendation_check",
     "rfm",
     "rfm_grid",
@@ -652,4 +655,109 @@ def ctb_mix(mix: pd.DataFrame, *, lang: str = "ja") -> str:
     return (
         f"'{top.value}' is the largest part of '{label(seg, lang)}' revenue "
         f"({_pct(top.revenue_share)})."
+    )
+
+
+def predicted_value(
+    deciles: pd.DataFrame, *, months: int = 12, lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """Expected purchases and value of today's customers over the horizon; the top group's share.
+
+    ``deciles`` is :func:`ecrm.predict.value_deciles` (value_decile, customers,
+    expected_value, expected_value_share, avg_expected_purchases); ``months``
+    the prediction horizon (``Prediction.info["months"]``).
+    """
+    check_lang(lang)
+    if deciles.empty or deciles["customers"].sum() == 0:
+        return "—"
+    n = int(deciles["customers"].sum())
+    total = float(deciles["expected_value"].sum())
+    buys = float((deciles["avg_expected_purchases"] * deciles["customers"]).sum())
+    top = deciles.sort_values("value_decile").iloc[0]
+    top_share = _pct(float(top.expected_value_share))
+    top_customers = f"{int(top.customers) / n:.0%}"
+    if lang == "ja":
+        return (
+            f"現在の顧客{n:,}人は、今後{months}ヶ月で合計{buys:,.0f}回、"
+            f"{_money(total, currency)}(1人あたり{_money(total / n, currency)})の購入が"
+            f"見込まれます。予測顧客価値の上位{top_customers}(デシル1)が、その{top_share}を"
+            "占めます。"
+        )
+    return (
+        f"Today's {n:,} customers are expected to make {buys:,.0f} purchases worth "
+        f"{_money(total, currency)} over the next {months} months "
+        f"({_money(total / n, currency)} per customer); the top {top_customers} by expected "
+        f"value (decile 1) account for {top_share} of it."
+    )
+
+
+def probability_alive(customers: pd.DataFrame, *, threshold: float = 0.5, lang: str = "ja") -> str:
+    """Repeat customers the model thinks have probably left, and the one-time buyers' caveat.
+
+    ``customers`` is ``Prediction.customers`` (frequency, probability_alive);
+    ``threshold``: below it a customer counts as "probably gone".
+    """
+    check_lang(lang)
+    repeat = customers[customers["frequency"] > 0]
+    n = len(repeat)
+    once = int((customers["frequency"] == 0).sum())
+    low = int((repeat["probability_alive"] < threshold).sum())
+    share = _pct(low / n) if n else "—"
+    if lang == "ja":
+        return (
+            f"リピート購入のある顧客{n:,}人のうち{low:,}人({share})は生存確率が"
+            f"{threshold:.0%}未満で、すでに離れている可能性が高い顧客です。"
+            f"1回購入のみの{once:,}人は、モデルの仮定上すべて生存確率100%です。"
+        )
+    return (
+        f"{low:,} of the {n:,} customers with a repeat purchase ({share}) have a probability "
+        f"alive below {threshold:.0%}: they have probably left. The model counts all {once:,} "
+        "one-time buyers as alive (it assumes nobody leaves before a repeat purchase)."
+    )
+
+
+def calibration(
+    check: Any, *, tolerance: float = 0.10, lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """Predicted against actual hold-out purchases and value, and whether that is close.
+
+    ``check`` is an :func:`ecrm.predict.calibration` result (its ``summary``
+    with measure, customers, predicted_total, actual_total, relative_error,
+    correlation; its ``cutoff`` and ``as_of``). The total purchases are "close"
+    when their relative error is within ``tolerance``.
+    """
+    check_lang(lang)
+    s = check.summary.set_index("measure")
+    buys, value = s.loc["purchases"], s.loc["value"]
+    err = float(buys.relative_error)
+    close = not math.isnan(err) and abs(err) <= tolerance
+    corr = "—" if math.isnan(buys.correlation) else f"{buys.correlation:.2f}"
+    if lang == "ja":
+        verdict = (
+            f"購入回数の誤差は±{tolerance:.0%}以内で、モデルはこのショップによく合っています。"
+            if close
+            else f"購入回数の誤差が±{tolerance:.0%}を超えています。予測値は目安として"
+            "扱ってください。"
+        )
+        return (
+            f"{check.cutoff}までの購入履歴で推定したモデルは、{check.as_of}までの購入回数を"
+            f"合計{buys.predicted_total:,.0f}回と予測し、実績は{buys.actual_total:,.0f}回でした"
+            f"(誤差{_signed_pct(err)}、対象{int(buys.customers):,}人、顧客ごとの相関{corr})。"
+            f"購入金額は予測{_money(value.predicted_total, currency)}に対し実績"
+            f"{_money(value.actual_total, currency)}(誤差{_signed_pct(value.relative_error)})。"
+            + verdict
+        )
+    verdict = (
+        f"The purchase count is within ±{tolerance:.0%}: the model describes this shop well."
+        if close
+        else f"The purchase count is more than {tolerance:.0%} off: treat the predictions as "
+        "a rough guide."
+    )
+    return (
+        f"Fitted on the purchases up to {check.cutoff}, the model predicted "
+        f"{buys.predicted_total:,.0f} purchases by {check.as_of} from the "
+        f"{int(buys.customers):,} customers known then; they made {buys.actual_total:,.0f} "
+        f"({_signed_pct(err)}; per-customer correlation {corr}). Predicted revenue "
+        f"{_money(value.predicted_total, currency)} against {_money(value.actual_total, currency)} "
+        f"actual ({_signed_pct(value.relative_error)}). " + verdict
     )

@@ -6,6 +6,15 @@ settings_path, output_dir)``; after that every cell is one ecrm call and one
 renderer sets it) every table shown is also written to
 ``<output_dir>/tables/<name>.csv`` in UTF-8 with BOM, so Excel opens the
 Japanese text; in JupyterLab (no ``output_dir``) nothing is written.
+
+Two ways for an analysis that cannot run on a shop:
+
+* ``ctx.require("category")`` in the setup cell: the whole page is replaced by
+  a message (the data lacks what every section needs);
+* ``result = ctx.attempt(func, ...)``: one section shows a message where its
+  result would be (an optional extra not installed, a model the data cannot
+  support) and returns ``None``; the cells that use the result start with
+  ``if result is not None:``, and the rest of the page renders as usual.
 """
 
 from __future__ import annotations
@@ -13,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +30,15 @@ from typing import Any
 import pandas as pd
 
 from ecrm import paths, periods
-from ecrm.errors import ColumnsError, ParameterError
+from ecrm.errors import ColumnsError, MissingDependencyError, ModelFitError, ParameterError
 from ecrm.labels import check_lang, label
 from ecrm.settings import _SLUG, ShopSettings, load_settings
 
-__all__ = ["ReportContext", "context", "format_table"]
+__all__ = ["OPTIONAL_ERRORS", "ReportContext", "context", "format_table"]
+
+#: Errors :meth:`ReportContext.attempt` turns into a message: the analysis cannot
+#: run on this shop or installation, and nothing is wrong with the code or the data.
+OPTIONAL_ERRORS: tuple[type[Exception], ...] = (MissingDependencyError, ModelFitError)
 
 _MONEY_HINTS = ("revenue", "monetary", "aov", "amount", "ltv", "spend", "value")
 _SHARE_HINTS = ("share", "rate", "retention", "probability")
@@ -105,6 +119,48 @@ class ReportContext:
         from IPython.display import Markdown, display
 
         display(Markdown(text))
+
+    def unavailable(self, reason: str) -> None:
+        """Show, in place of a section's results, that it cannot be shown here and why."""
+        from IPython.display import HTML, display
+
+        head = self.t("この分析は表示できません", "This analysis could not be shown")
+        display(
+            HTML(
+                f"<div class='ecrm-error'><strong>{html.escape(head)}.</strong>"
+                f"<p>{html.escape(reason)}</p></div>"
+            )
+        )
+
+    def attempt(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any | None:
+        """``func(*args, **kwargs)``; or, when it cannot run here, a message and ``None``.
+
+        For a section that may be impossible on a shop without anything being
+        wrong: an optional extra that is not installed
+        (:class:`~ecrm.errors.MissingDependencyError`) or data a model cannot
+        describe (:class:`~ecrm.errors.ModelFitError`, e.g. too few repeat
+        customers). The reason is shown with :meth:`unavailable` and the rest of
+        the page still renders; every other error propagates as usual.
+
+        Examples
+        --------
+        >>> pred = ctx.attempt(predict.predict_value, ctx.orders, as_of=ctx.as_of)  # doctest: +SKIP
+        """
+        try:
+            return func(*args, **kwargs)
+        except OPTIONAL_ERRORS as e:
+            if isinstance(e, MissingDependencyError):
+                why = self.t(
+                    "必要なオプションのパッケージがインストールされていません。",
+                    "An optional package it needs is not installed.",
+                )
+            else:
+                why = self.t(
+                    "このデータからはモデルを推定できませんでした。",
+                    "The model could not be estimated from this data.",
+                )
+            self.unavailable(f"{why} {e}")
+            return None
 
     def quality_table(self) -> pd.DataFrame:
         """The ingestion's data-quality summary as a two-column table (no personal data)."""

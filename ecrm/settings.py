@@ -194,6 +194,9 @@ class LtvSettings(_Strict):
     lapse_days: int = Field(240, ge=1, description="purchase-count ladder: lapsed at n")
     f2_windows: tuple[int, ...] = (30, 60, 90, 180, 360)
     predict_months: int = Field(12, ge=1, le=60)
+    predict_min_repeat_customers: int = Field(
+        100, ge=1, description="predicted value: fewer repeat customers and no model is fitted"
+    )
 
 
 class ClusterSettings(_Strict):

@@ -106,5 +106,5 @@ def test_cache_keeps_two_files(tmp_path):
 def test_zone_aware_times_are_refused():
     df = _lines([("1", "a", "2026-10-31 08:00", 1000)])
     df["ordered_at"] = df["ordered_at"].dt.tz_localize("Asia/Tokyo")
-    with pytest.raises(DataError, match="time zone 'Asia/Tokyo'.*tz_convert"):
+    with pytest.raises(DataError, match=r"time zone 'Asia/Tokyo'.*tz_convert"):
         engine.order_totals(df, as_of=AS_OF)

@@ -9,16 +9,35 @@ from ecrm.errors import (
     EcrmError,
     IngestError,
     InputProblem,
+    MissingDependencyError,
+    ModelFitError,
     ParameterError,
     SettingsError,
 )
 
 
 def test_one_family() -> None:
-    for cls in (SettingsError, ParameterError, ColumnsError, IngestError):
+    for cls in (
+        SettingsError,
+        ParameterError,
+        ColumnsError,
+        IngestError,
+        MissingDependencyError,
+        ModelFitError,
+    ):
         assert issubclass(cls, EcrmError)
     assert issubclass(ParameterError, ValueError)
     assert issubclass(ColumnsError, KeyError)
+    assert issubclass(MissingDependencyError, ImportError)
+
+
+def test_model_errors_are_the_same_classes_everywhere() -> None:
+    """Defined once in ecrm.errors; ecrm and ecrm.predict re-export them."""
+    import ecrm
+    from ecrm import predict
+
+    assert predict.MissingDependencyError is MissingDependencyError is ecrm.MissingDependencyError
+    assert predict.ModelFitError is ModelFitError is ecrm.ModelFitError
 
 
 def test_columns_error_message_is_not_repr() -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import types
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -37,9 +38,10 @@ from hypothesis import strategies as st
 from matplotlib.axes import Axes
 
 from ecrm import demo, engine, predict
-from ecrm.errors import EcrmError, ParameterError
+from ecrm.errors import EcrmError, ModelFitError, ParameterError
 from ecrm.ingest import ingest
 from ecrm.plotting import predict as plots
+from ecrm.settings import LtvSettings
 from tests.test_cohort import AS_OF, LINES, hand_orders
 
 COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary_value"]
@@ -233,11 +235,62 @@ def test_pymc_is_imported_only_when_a_model_is_fitted() -> None:
             "cutoff",
         ),
         (lambda: predict.value_deciles(pd.DataFrame(), groups=0), "groups"),
+        (
+            lambda: predict.predict_value(hand_orders(), as_of=AS_OF, min_repeat_customers=0),
+            "min_repeat_customers",
+        ),
     ],
 )
 def test_bad_arguments(call, message: str) -> None:
     with pytest.raises(ParameterError, match=message):
         call()
+
+
+def test_too_few_repeat_customers_is_a_model_fit_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Checked on the summary, before any model work: 3 of the 6 hand customers repeat."""
+    monkeypatch.setattr(predict, "_pymc_clv", lambda: None)  # no fit is ever reached
+    msg = r"only 3 of 6 customers have a repeat purchase by 2026-03-31; .* at least 100 "
+    with pytest.raises(ModelFitError, match=msg):
+        predict.predict_value(hand_orders(), as_of=AS_OF)
+    few = LtvSettings(predict_min_repeat_customers=4)
+    with pytest.raises(ModelFitError, match="at least 4 "):
+        predict.predict_value(hand_orders(), as_of=AS_OF, settings=few)
+    with pytest.raises(ModelFitError, match="at least 5 "):
+        predict.predict_value(hand_orders(), as_of=AS_OF, settings=few, min_repeat_customers=5)
+
+
+def test_calibration_cutoff_defaults_to_the_prediction_horizon(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """as_of 2026-03-31 and predict_months 3: cutoff 2025-12-31, where A, B and C repeat
+    among A–E (F comes later); with cutoff 2025-11-30 only C (two purchases on 11-05)."""
+    monkeypatch.setattr(predict, "_pymc_clv", lambda: None)
+    three = LtvSettings(predict_months=3)
+    with pytest.raises(ModelFitError, match=r"only 3 of 5 customers .* by 2025-12-31"):
+        predict.calibration(hand_orders(), as_of=AS_OF, settings=three)
+    with pytest.raises(ModelFitError, match=r"only 1 of 3 customers .* by 2025-11-30"):
+        predict.calibration(hand_orders(), as_of=AS_OF, cutoff="2025-11-30")
+
+
+def test_a_failing_fit_becomes_a_model_fit_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An optimiser error inside the library is reported as ModelFitError, cause kept."""
+
+    class Failing:
+        def __init__(self, model_config: dict) -> None:
+            self.model_config = model_config
+
+        def fit(self, **kwargs: object) -> None:
+            raise ValueError("Optimization failed: the log-likelihood is NaN")
+
+    clv = types.SimpleNamespace(BetaGeoModel=Failing, GammaGammaModel=Failing)
+    prior = types.ModuleType("pymc_extras.prior")
+    prior.Prior = lambda name: name  # type: ignore[attr-defined]
+    monkeypatch.setattr(predict, "_pymc_clv", lambda: clv)
+    monkeypatch.setitem(sys.modules, "pymc_extras.prior", prior)
+    msg = r"purchase \(BG/NBD\) model could not be fitted: Optimization failed"
+    with pytest.raises(ModelFitError, match=msg) as e:
+        predict.predict_value(hand_orders(), as_of=AS_OF, min_repeat_customers=1)
+    assert isinstance(e.value.__cause__, ValueError)
 
 
 # --------------------------------------------------------------------------- plots

@@ -111,6 +111,75 @@ def test_no_personal_data_in_any_rendered_file(rendered, demo_root):
         assert not hits, f"{f.relative_to(rendered.path)} holds personal data: {hits[:3]}"
 
 
+def test_ltv_page_shows_the_predicted_value_from_its_tables(rendered):
+    """The section's sentences carry the numbers of the tables saved beside the page."""
+    text = (rendered.path / "ltv.html").read_text(encoding="utf-8")
+    tables = rendered.path / "tables"
+    deciles = pd.read_csv(tables / "predicted_value_deciles.csv", encoding="utf-8-sig")
+    assert len(deciles) == 10
+    n = int(deciles["customers"].sum())
+    assert f"現在の顧客{n:,}人" in text
+    assert f"¥{deciles['expected_value'].sum():,.0f}" in text
+    assert f"その{deciles['expected_value_share'].iloc[0]:.1%}を占めます" in text
+    check = pd.read_csv(tables / "predicted_value_calibration.csv", encoding="utf-8-sig")
+    buys = check.set_index("measure").loc["purchases"]
+    assert f"合計{buys.predicted_total:,.0f}回と予測し、実績は{buys.actual_total:,.0f}回" in text
+    assert f"誤差{buys.relative_error:+.1%}" in text
+    for title in ("予測LTV", "生存確率", "予測LTVの検証"):
+        assert re.search(f"<h2[^>]*>{title}", text), title
+    assert not re.search(r"class=.ecrm-error", text)
+    assert text.count("data:image/png;base64,") >= 4 + 3  # the LTV plots and the new three
+
+
+def test_per_customer_predictions_only_in_tables(rendered):
+    """customer_id and model figures in tables/; the pages hold aggregates only."""
+    per = pd.read_csv(
+        rendered.path / "tables" / "predicted_value_customers.csv",
+        encoding="utf-8-sig",
+        dtype={"customer_id": str},
+    )
+    assert list(per.columns) == [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+        "probability_alive",
+        "expected_purchases",
+        "expected_spend",
+        "expected_value",
+        "spend_basis",
+    ]
+    assert per["customer_id"].is_unique and len(per) > 1000
+    ids = set(per["customer_id"])
+    for page in _pages(rendered):
+        found = set(re.findall(r"C\d{7}", page.read_text(encoding="utf-8")))
+        assert not found & ids, page.name
+
+
+def test_predicted_value_without_pymc_marketing_is_a_message(demo_root, tmp_path, monkeypatch):
+    """The LTV page still renders; only the model's sections say why they are missing."""
+    hidden = tmp_path / "hide"
+    (hidden / "pymc_marketing").mkdir(parents=True)
+    (hidden / "pymc_marketing" / "__init__.py").write_text(
+        'raise ImportError("pymc-marketing hidden for a test")\n', encoding="utf-8"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(hidden))  # the notebook kernel imports the stub
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    shutil.copy(Path(report.NOTEBOOK_DIR) / "06_ltv.ipynb", folder / "06_ltv.ipynb")
+    root = tmp_path / "project"  # its own reports/: the shared demo root keeps one month
+    shutil.copytree(demo_root / "data" / SHOP, root / "data" / SHOP)
+    r = report.render(SHOP, MONTH, root=root, notebook_dir=folder, lang="en")
+    assert r.ok, r.pages
+    text = (r.path / "ltv.html").read_text(encoding="utf-8")
+    assert "LTV by days since the first purchase" in text  # the rest of the page
+    assert text.count("This analysis could not be shown.") == 2  # prediction, hold-out check
+    assert "ecrm[predict]" in text and "hidden for a test" in text
+    assert "Traceback" not in text and "Probability alive" not in text
+    assert not list((r.path / "tables").glob("predicted_value*"))
+
+
 def test_segment_exports_have_actions_and_no_email_by_default(rendered):
     seg = rendered.path / "segments" / "lifecycle_dormant.csv"
     df = pd.read_csv(seg, encoding="utf-8-sig")

@@ -1,0 +1,133 @@
+"""Tests of ecrm.narrate: each sentence carries the numbers of the table it describes.
+
+The predicted-value sentences are checked on hand-typed tables (no model is
+fitted here), in both languages, word for word.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+
+import pandas as pd
+import pytest
+
+from ecrm import narrate, predict
+from ecrm.errors import ParameterError
+
+
+def _customers() -> pd.DataFrame:
+    """Five customers; by expected value a (40,000), b and c (20,000), d and e (10,000)."""
+    return pd.DataFrame(
+        {
+            "customer_id": list("abcde"),
+            "frequency": [3, 1, 0, 2, 0],
+            "probability_alive": [0.9, 0.2, 1.0, 0.5, 1.0],
+            "expected_purchases": [4.0, 2.0, 2.0, 1.0, 1.0],
+            "expected_value": [40_000.0, 20_000.0, 20_000.0, 10_000.0, 10_000.0],
+        }
+    )
+
+
+def test_predicted_value_totals_and_top_share() -> None:
+    """Three groups of sizes 2, 2, 1: {a, b} 60,000, {c, d} 30,000, {e} 10,000.
+
+    Total 100,000 from 5 customers (20,000 each), 10 expected purchases; the top
+    group is 2 of 5 customers (40%) with 60% of the value.
+    """
+    deciles = predict.value_deciles(_customers(), groups=3)
+    assert narrate.predicted_value(deciles, months=12, lang="ja") == (
+        "現在の顧客5人は、今後12ヶ月で合計10回、¥100,000(1人あたり¥20,000)の購入が"
+        "見込まれます。予測顧客価値の上位40%(デシル1)が、その60.0%を占めます。"
+    )
+    assert narrate.predicted_value(deciles, months=6, lang="en", currency="USD") == (
+        "Today's 5 customers are expected to make 10 purchases worth 100,000 USD over the "
+        "next 6 months (20,000 USD per customer); the top 40% by expected value (decile 1) "
+        "account for 60.0% of it."
+    )
+
+
+def test_predicted_value_of_ten_deciles_names_the_top_ten_percent() -> None:
+    many = pd.concat([_customers()] * 4, ignore_index=True)
+    many["customer_id"] = [f"c{i:02d}" for i in range(len(many))]
+    text = narrate.predicted_value(predict.value_deciles(many), lang="ja")
+    assert "現在の顧客20人" in text and "上位10%(デシル1)" in text
+    assert "¥400,000" in text and "合計40回" in text
+
+
+def test_predicted_value_without_customers() -> None:
+    empty = predict.value_deciles(_customers().head(0))
+    assert narrate.predicted_value(empty, lang="ja") == "—"
+
+
+def test_probability_alive_counts_repeat_customers_below_the_threshold() -> None:
+    """Repeat customers a (0.9), b (0.2), d (0.5): only b is below 0.5 (strictly)."""
+    c = _customers()
+    assert narrate.probability_alive(c, lang="ja") == (
+        "リピート購入のある顧客3人のうち1人(33.3%)は生存確率が50%未満で、すでに離れている"
+        "可能性が高い顧客です。1回購入のみの2人は、モデルの仮定上すべて生存確率100%です。"
+    )
+    assert narrate.probability_alive(c, threshold=0.6, lang="en") == (
+        "2 of the 3 customers with a repeat purchase (66.7%) have a probability alive below "
+        "60%: they have probably left. The model counts all 2 one-time buyers as alive (it "
+        "assumes nobody leaves before a repeat purchase)."
+    )
+    nobody = c[c["frequency"] == 0]
+    assert "顧客0人のうち0人(—)" in narrate.probability_alive(nobody, lang="ja")
+
+
+def _check(purchases: tuple, value: tuple) -> types.SimpleNamespace:
+    """A calibration result with the summary rows (predicted, actual, correlation)."""
+    rows = []
+    for measure, (pred, act, corr) in (("purchases", purchases), ("value", value)):
+        rows.append(
+            {
+                "measure": measure,
+                "customers": 1_000,
+                "predicted_total": pred,
+                "actual_total": act,
+                "relative_error": (pred - act) / act if act else float("nan"),
+                "mae": 1.0,
+                "rmse": 2.0,
+                "correlation": corr,
+            }
+        )
+    return types.SimpleNamespace(
+        summary=pd.DataFrame(rows), cutoff=dt.date(2025, 10, 31), as_of=dt.date(2026, 10, 31)
+    )
+
+
+def test_calibration_close() -> None:
+    """1,234.4 predicted against 1,200: +2.9% (within 10%); value +12.0%."""
+    check = _check((1_234.4, 1_200, 0.7391), (5_600_000.0, 5_000_000.0, 0.6))
+    assert narrate.calibration(check, lang="ja") == (
+        "2025-10-31までの購入履歴で推定したモデルは、2026-10-31までの購入回数を合計1,234回と"
+        "予測し、実績は1,200回でした(誤差+2.9%、対象1,000人、顧客ごとの相関0.74)。"
+        "購入金額は予測¥5,600,000に対し実績¥5,000,000(誤差+12.0%)。"
+        "購入回数の誤差は±10%以内で、モデルはこのショップによく合っています。"
+    )
+    assert narrate.calibration(check, lang="en") == (
+        "Fitted on the purchases up to 2025-10-31, the model predicted 1,234 purchases by "
+        "2026-10-31 from the 1,000 customers known then; they made 1,200 (+2.9%; per-customer "
+        "correlation 0.74). Predicted revenue ¥5,600,000 against ¥5,000,000 actual (+12.0%). "
+        "The purchase count is within ±10%: the model describes this shop well."
+    )
+
+
+def test_calibration_far_off_or_unmeasurable() -> None:
+    """880 against 1,000 is −12.0%: outside 10%, inside 15%; no actual purchases: no error."""
+    off = _check((880.0, 1_000, float("nan")), (1.0, 1.0, float("nan")))
+    ja = narrate.calibration(off, lang="ja")
+    assert "(誤差-12.0%、対象1,000人、顧客ごとの相関—)" in ja
+    assert ja.endswith("購入回数の誤差が±10%を超えています。予測値は目安として扱ってください。")
+    assert narrate.calibration(off, tolerance=0.15, lang="en").endswith(
+        "within ±15%: the model describes this shop well."
+    )
+    none = _check((5.0, 0, 0.1), (500.0, 0.0, 0.1))
+    assert "more than 10% off" in narrate.calibration(none, lang="en")
+    assert "(—; per-customer" in narrate.calibration(none, lang="en")
+
+
+def test_unknown_language_is_refused() -> None:
+    with pytest.raises(ParameterError):
+        narrate.predicted_value(predict.value_deciles(_customers()), lang="fr")
