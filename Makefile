@@ -19,8 +19,11 @@ help: ## list the targets
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(BIN)/uv pip sync --quiet --python $(PY) requirements.lock
+	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(PY) requirements.lock
 	$(BIN)/uv pip install --quiet --python $(PY) --no-deps -e .
+	@# bytecode ahead of time: every report notebook starts a fresh kernel, and where
+	@# PYTHONDONTWRITEBYTECODE is set each one would recompile pandas, Ibis... (~3x slower)
+	$(PY) -m compileall -q ecrm >/dev/null
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
@@ -46,10 +49,21 @@ lab: $(STAMP) ## open JupyterLab on notebooks/ for ad hoc work
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 BENCH_CUSTOMERS ?= 1000000
-bench: $(STAMP) ## run the benchmarks on the 1M-customer demo shop and print their tables
-	$(PY) benchmarks/bench_segments.py --customers $(BENCH_CUSTOMERS)
-	$(PY) benchmarks/bench_retention.py --customers $(BENCH_CUSTOMERS)
-	$(PY) benchmarks/bench_cluster_ctb.py --customers $(BENCH_CUSTOMERS)
+BENCH_SIZES ?= 0.1M,1M,10M,30M
+BENCH_RECORD := $(PY) benchmarks/run_and_record.py
+bench: $(STAMP) ## run every benchmark (~80 min on a quiet 2-core machine) and record it in benchmarks/RESULTS.md
+	@echo "make bench: about 80 min on a quiet 2-core machine, plus about 15 min the first"
+	@echo "time (demo shops of 10k..3M customers generated once into benchmarks/out)."
+	$(PY) benchmarks/bench_segments.py --customers $(BENCH_CUSTOMERS) --record
+	$(BENCH_RECORD) "cohort and LTV tables (bench_retention.py)" -- $(PY) \
+		benchmarks/bench_retention.py --customers $(BENCH_CUSTOMERS) --shop demo-apparel \
+		--data-dir benchmarks/out
+	$(BENCH_RECORD) "clusters and CTB (bench_cluster_ctb.py)" -- $(PY) \
+		benchmarks/bench_cluster_ctb.py --customers $(BENCH_CUSTOMERS) --workdir benchmarks/out
+	$(PY) benchmarks/bench_floor.py --sizes $(BENCH_SIZES) --check-canonical --record
+	$(PY) benchmarks/bench_suite.py --sizes $(BENCH_SIZES) --record
+	$(PY) benchmarks/bench_peers.py --sizes 1M,10M --record
+	$(PY) benchmarks/bench_reports.py --big-customers $(BENCH_CUSTOMERS) --record
 
 lock: ## re-pin requirements.lock from pyproject.toml (after `make env`)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra lab \

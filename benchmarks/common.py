@@ -1,16 +1,30 @@
-"""Shared helpers of the benchmark scripts: demo data at a size, timing, peak RSS."""
+"""Shared helpers of the benchmark scripts: demo data at a size, timing, peak RSS.
+
+Also the pieces every table of the scale and reports issues shares: sizes given
+in order lines (``--sizes 0.1M,1M,10M``), CPU seconds and the load average next
+to every wall time, the DuckDB *floor* (the time DuckDB takes merely to scan the
+columns and group the lines by customer: every analysis is reported as a
+multiple of it) and ``--record``, which appends a table to RESULTS.md under a
+dated heading with the machine, the load and the library versions.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import platform
 import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
 OUT = Path(__file__).resolve().parent / "out"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+#: Mean order lines per customer of the apparel demo shop with 3.8 lines per order
+#: (1,000,000 customers give 9,913,142 lines): sizes in lines map to customers with it.
+LINES_PER_CUSTOMER = 10
 
 
 def rss_bytes() -> int:
@@ -19,61 +33,322 @@ def rss_bytes() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+def dir_bytes(folder: Path | str | None) -> int:
+    """Total size of the files directly in ``folder`` (0 when missing): DuckDB's spill files."""
+    if not folder:
+        return 0
+    try:
+        with os.scandir(folder) as it:
+            return sum(e.stat().st_size for e in it if e.is_file(follow_symlinks=False))
+    except OSError:
+        return 0
+
+
 @dataclass
 class Measure:
     seconds: float = 0.0
     peak_rss: int = 0
     samples: list[int] = field(default_factory=list)
+    cpu: float = 0.0  # CPU seconds of this process (all threads) during the block
+    start_rss: int = 0  # RSS when the block started
+    load: float = 0.0  # 1-minute load average at the end of the block
+    peak_temp: int = 0  # largest size of ``watch_dir`` seen during the block
+
+    @property
+    def rss_growth(self) -> int:
+        """Peak RSS above the RSS at the start of the block."""
+        return max(0, self.peak_rss - self.start_rss)
 
 
 @contextmanager
-def measure(interval: float = 0.005):
-    """Time a block and sample its peak RSS in a background thread."""
+def measure(interval: float = 0.005, watch_dir: Path | str | None = None):
+    """Time a block (wall and CPU seconds) and sample its peak RSS in a background thread.
+
+    With ``watch_dir`` the thread also samples the size of that folder (DuckDB's
+    temp directory) every 50 ms; the largest is ``peak_temp``.
+    """
     m = Measure()
     stop = threading.Event()
-    peak = [rss_bytes()]
+    m.start_rss = rss_bytes()
+    peak = [m.start_rss]
+    temp = [dir_bytes(watch_dir)]
 
     def sample() -> None:
+        n = 0
         while not stop.is_set():
             peak[0] = max(peak[0], rss_bytes())
+            if watch_dir and n % 10 == 0:
+                temp[0] = max(temp[0], dir_bytes(watch_dir))
+            n += 1
             time.sleep(interval)
 
     t = threading.Thread(target=sample, daemon=True)
     t.start()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         yield m
     finally:
         m.seconds = time.perf_counter() - start
+        m.cpu = time.process_time() - cpu
         stop.set()
         t.join()
         m.peak_rss = max(peak[0], rss_bytes())
+        m.peak_temp = max(temp[0], dir_bytes(watch_dir))
+        m.load = os.getloadavg()[0]
 
 
-def demo_orders(customers: int, shop: str = "demo-apparel") -> Path:
+#: Above this many customers (about 10M lines) the benchmark shops are made canonical
+#: with DuckDB (:func:`canonicalise_duckdb`): ecrm.ingest reads whole exports into
+#: pandas and peaked at 9.3 GB on the 10M-line shop, too much for 30M on 24 GiB.
+INGEST_MAX_CUSTOMERS = 1_000_000
+
+
+def demo_orders(customers: int, shop: str = "demo-apparel", *, standard: bool = False) -> Path:
     """The canonical orders of a demo shop of ``customers`` customers (made once, cached).
 
     Apparel uses 3.8 lines per order, the benchmark size of the foundation issue:
-    1,000,000 customers give about 10,000,000 lines.
+    1,000,000 customers give about 10,000,000 lines. ``standard=True`` keeps the
+    shop's own lines per order (the data of ``make demo``), in
+    ``out/<shop>-<customers>-std``. Shops up to :data:`INGEST_MAX_CUSTOMERS` go
+    through :func:`ecrm.ingest.ingest`; larger ones through
+    :func:`canonicalise_duckdb`.
     """
     from ecrm import demo
     from ecrm.ingest import ingest
 
-    folder = OUT / f"{shop}-{customers}"
+    suffix = f"-{customers}" + ("-std" if standard else "")
+    folder = OUT / f"{shop}{suffix}"
     orders = folder / "canonical" / "orders.parquet"
     if not orders.is_file():
         fmt = "parquet" if customers >= 200_000 else "csv"
-        suffix = f"-{customers}"
-        demo.write_demo_shops(
-            OUT,
-            n_customers=customers,
-            shops=[shop],
-            file_format=fmt,
-            suffix=suffix,
-            lines_per_order=3.8 if shop == "demo-apparel" else None,
-        )
-        ingest(folder, today=demo.DEMO_INGEST_DATE)
+        if not (folder / "settings.yaml").is_file():
+            demo.write_demo_shops(
+                OUT,
+                n_customers=customers,
+                shops=[shop],
+                file_format=fmt,
+                suffix=suffix,
+                lines_per_order=3.8 if shop == "demo-apparel" and not standard else None,
+            )
+        if customers <= INGEST_MAX_CUSTOMERS:
+            ingest(folder, today=demo.DEMO_INGEST_DATE)
+        else:
+            canonicalise_duckdb(folder)
     return orders
+
+
+def canonicalise_duckdb(folder: Path) -> Path:
+    """Write ``canonical/orders.parquet`` of a demo shop with DuckDB (large shops only).
+
+    Applies what ecrm.ingest does to the demo exports, as set-based SQL: the
+    settings' column mapping, excluded statuses (case-insensitive), exact
+    duplicates dropped, empty customer id → guest (NULL), amounts as
+    decimal(18, 4), the product master's category / taste / brand by
+    product_id, rows sorted by (ordered_at, order_id). Parquet exports only; no
+    validation and no repairs (the demo exports need none); no quality.json. Checked against
+    ingest on a small shop by ``bench_floor.py --check-canonical``.
+    """
+    import duckdb
+
+    from ecrm import load_settings
+
+    settings = load_settings(folder)
+    cols = settings.columns
+
+    def q(name: str) -> str:
+        return '"' + name.replace('"', '""') + '"'
+
+    def lit(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    exprs = {
+        "customer_id": "NULLIF(TRIM(CAST({} AS VARCHAR)), '')",
+        "ordered_at": "CAST({} AS TIMESTAMP)",
+        "amount": "CAST({} AS DECIMAL(18, 4))",
+        "quantity": "CAST({} AS BIGINT)",
+    }
+    line_cols = [c for c in cols if c != "status"]
+    select = [f"{exprs.get(c, 'CAST({} AS VARCHAR)').format(q(cols[c]))} AS {c}" for c in cols]
+    files = [str(settings.resolve(src.path)) for src in settings.sources]
+    if not all(f.endswith(".parquet") for f in files):
+        raise ValueError(f"canonicalise_duckdb reads Parquet exports only, got {files}")
+    src = f"read_parquet([{', '.join(lit(f) for f in files)}])"
+    where = ""
+    if "status" in cols and settings.exclude_statuses:
+        excluded = ", ".join(lit(x.lower()) for x in settings.exclude_statuses)
+        where = f"WHERE lower(coalesce(status, '')) NOT IN ({excluded})"
+    lines = f"SELECT DISTINCT * FROM (SELECT {', '.join(select)} FROM {src}) {where}"
+    out_cols = [f"l.{c}" for c in (*line_cols, "status") if c in cols]
+    join = ""
+    pm = settings.product_master
+    if pm is not None:
+        master = str(settings.resolve(pm.path))
+        mreader = "read_parquet" if master.endswith(".parquet") else "read_csv_auto"
+        attrs = [a for a in pm.columns if a not in cols]
+        msel = ", ".join(f"CAST({q(pm.columns[a])} AS VARCHAR) AS {a}" for a in attrs)
+        join = (
+            f" LEFT JOIN (SELECT CAST({q(pm.key)} AS VARCHAR) AS _pid, {msel} "
+            f"FROM {mreader}({lit(master)})) m ON l.product_id = m._pid"
+        )
+        out_cols += [f"m.{a}" for a in attrs]
+    canonical = ("order_id", "customer_id", "ordered_at", "amount", "quantity", "product_id",
+                 "product_name", "category", "taste", "brand", "channel", "status")  # fmt: skip
+    order = {c.split(".")[1]: c for c in out_cols}
+    ordered = [order[c] for c in canonical if c in order]
+    out = folder / "canonical" / "orders.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.parquet")
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = {lit(str(OUT / 'duckdb-tmp'))}")
+    con.execute(
+        f"COPY (SELECT {', '.join(ordered)} FROM ({lines}) l{join} "
+        f"ORDER BY l.ordered_at, l.order_id) TO {lit(str(tmp))} "
+        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1048576)"
+    )
+    con.close()
+    tmp.replace(out)
+    return out
+
+
+def demo_orders_child(
+    customers: int, shop: str = "demo-apparel", *, standard: bool = False
+) -> Path:
+    """:func:`demo_orders`, made in a child process when missing.
+
+    Generating and ingesting a large shop needs several GB; in a child process
+    that memory never shows in the benchmark process's peak RSS.
+    """
+    suffix = f"-{customers}" + ("-std" if standard else "")
+    orders = OUT / f"{shop}{suffix}" / "canonical" / "orders.parquet"
+    if orders.is_file():
+        return orders
+    import multiprocessing
+
+    print(f"generating and ingesting {shop}{suffix} (cached in {OUT}) ...", flush=True)
+    start = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        path = pool.apply(demo_orders, (customers, shop), {"standard": standard})
+    print(f"  made in {time.perf_counter() - start:.0f} s", flush=True)
+    return Path(path)
+
+
+# ----------------------------------------------------------------------------- sizes
+
+
+def parse_size(text: str) -> int:
+    """``"0.1M"``, ``"30M"``, ``"500k"`` or ``"2000"`` → a number of order lines."""
+    t = text.strip().lower().replace("_", "").replace(",", "")
+    factor = {"k": 1_000, "m": 1_000_000}.get(t[-1:], 1)
+    number = t[:-1] if factor > 1 else t
+    try:
+        value = float(number) * factor
+    except ValueError:
+        raise ValueError(f"a size looks like 0.1M, 10M or 500k, got {text!r}") from None
+    if value < 1_000:
+        raise ValueError(f"sizes are order lines (at least 1k), got {text!r}")
+    return round(value)
+
+
+def parse_sizes(text: str) -> list[int]:
+    """A comma-separated list of sizes (see :func:`parse_size`)."""
+    return [parse_size(s) for s in text.split(",") if s.strip()]
+
+
+def size_label(lines: int) -> str:
+    """10_000_000 → ``"10M"``; 100_000 → ``"0.1M"``; 20_000 → ``"20k"``."""
+    if lines >= 100_000:
+        return f"{lines / 1e6:g}M"
+    return f"{lines / 1e3:g}k"
+
+
+def customers_for(lines: int) -> int:
+    """Apparel demo customers (3.8 lines per order) for about ``lines`` order lines."""
+    return max(1_000, lines // LINES_PER_CUSTOMER)
+
+
+def orders_for_lines(lines: int) -> Path:
+    """The apparel benchmark shop of about ``lines`` order lines (made once, cached)."""
+    return demo_orders_child(customers_for(lines))
+
+
+def parquet_rows(path: Path | str) -> int:
+    """Rows of a Parquet file, from its footer."""
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(str(path)).num_rows
+
+
+# ----------------------------------------------------------------------------- the floor
+
+FLOOR_SQL = (
+    "SELECT count(*), sum(n), sum(revenue), max(last_order) FROM ("
+    "SELECT customer_id, count(*) AS n, sum(amount) AS revenue, max(ordered_at) AS last_order "
+    "FROM read_parquet('{path}') GROUP BY 1)"
+)
+
+
+def duckdb_con():
+    """A cursor on the DuckDB database ecrm's analyses run on (Ibis's default backend).
+
+    Sets ecrm's memory limit and temp directory first (``ECRM_DUCKDB_MEMORY_LIMIT``,
+    ``ECRM_DUCKDB_TEMP_DIRECTORY``), so the floor runs under the same settings.
+    """
+    import ibis
+
+    from ecrm import engine
+
+    engine.configure_default_backend()
+    # a cursor: the same database (memory limit, threads, temp files), its own results
+    return ibis.get_backend().con.cursor()
+
+
+def floor(path: Path | str, *, repeat: int = 3) -> Measure:
+    """The DuckDB floor on ``path``: scan the columns and group the lines by customer.
+
+    ``SELECT customer_id, count(*), sum(amount), max(ordered_at) ... GROUP BY 1``
+    on ecrm's own DuckDB connection (same memory limit, same threads), its result
+    reduced to one row so that nothing but the scan and the grouping is timed.
+    Runs ``repeat`` times (the first also warms the file cache) and returns the
+    fastest run.
+    """
+    con = duckdb_con()
+    sql = FLOOR_SQL.format(path=str(path).replace("'", "''"))
+    best: Measure | None = None
+    for _ in range(repeat):
+        with measure() as m:
+            con.execute(sql).fetchall()
+        if best is None or m.seconds < best.seconds:
+            best = m
+    con.close()
+    assert best is not None
+    return best
+
+
+def duckdb_memory() -> tuple[int, int]:
+    """(bytes DuckDB holds in memory, bytes in its temporary files) on ecrm's connection."""
+    con = duckdb_con()
+    mem = con.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()")
+    mem = int(mem.fetchall()[0][0])
+    tmp = con.execute("SELECT coalesce(sum(size), 0) FROM duckdb_temporary_files()")
+    tmp = int(tmp.fetchall()[0][0])
+    con.close()
+    return mem, tmp
+
+
+def duckdb_settings() -> str:
+    """DuckDB's memory limit, threads and temp directory on ecrm's connection."""
+    con = duckdb_con()
+    rows = con.execute(
+        "SELECT name, value FROM duckdb_settings() "
+        "WHERE name IN ('memory_limit', 'threads', 'temp_directory')"
+    ).fetchall()
+    con.close()
+    d = dict(rows)
+    return (
+        f"DuckDB memory_limit {d.get('memory_limit')}, threads {d.get('threads')}, "
+        f"temp_directory {d.get('temp_directory') or '(default)'}"
+    )
 
 
 def machine() -> str:
@@ -86,6 +361,58 @@ def machine() -> str:
         f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"pandas {pd.__version__}, DuckDB {duckdb.__version__}, Ibis {ibis.__version__}"
     )
+
+
+def versions() -> str:
+    """Versions of ecrm and the libraries the tables compare (read without importing them)."""
+    out = []
+    for dist in ("ecrm", "duckdb", "ibis-framework", "pandas", "lifetimes", "pymc-marketing"):
+        try:
+            out.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            out.append(f"{dist} (not installed)")
+    return ", ".join(out)
+
+
+def load_text() -> str:
+    """The 1-, 5- and 15-minute load averages and the number of cores."""
+    a, b, c = os.getloadavg()
+    return f"load average {a:.2f} / {b:.2f} / {c:.2f} on {os.cpu_count()} cores"
+
+
+def cpu_seconds(children: bool = False) -> float:
+    """CPU seconds (user + system) of this process, or of its finished children."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def peak_rss_self() -> int:
+    """Peak RSS of this process so far (bytes; ``ru_maxrss``)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def gib(n: float) -> str:
+    return f"{n / 2**30:.2f}"
+
+
+def record(title: str, body: str, *, load_at_start: str = "") -> Path:
+    """Append ``body`` to benchmarks/RESULTS.md under a dated heading.
+
+    The heading carries the date and ``title``; then the machine, the load
+    average (at the start of the run when given, and now) and the versions.
+    """
+    start = f"at the start: {load_at_start}; " if load_at_start else ""
+    head = (
+        f"\n## {dt.date.today()} — {title}\n\n"
+        f"{machine()}.  \n{versions()}.  \nLoad {start}at the end: {load_text()}.\n\n"
+    )
+    with RESULTS.open("a", encoding="utf-8") as f:
+        f.write(head + body.rstrip() + "\n")
+    return RESULTS
 
 
 def table(rows: list[tuple], header: tuple[str, ...]) -> str:

@@ -1,0 +1,481 @@
+"""Benchmark: every ecrm analysis against the DuckDB floor and plain pandas, and its growth.
+
+For each size (order lines of the apparel demo shop, 3.8 lines per order: 10M
+lines ≈ the 1M-customer shop) a fresh child process — so that its peak RSS is
+that size's own — runs:
+
+1. **the floor**: DuckDB merely scanning the columns and grouping the lines by
+   customer (``common.floor``; fastest of three runs, the first warms the file
+   cache), on ecrm's own DuckDB connection;
+2. **every ecrm analysis** from the canonical Parquet path, as a report calls
+   it (public functions, default settings): RFM scores + grid, decile table,
+   CPM month ends, lifecycle month ends and transitions, KPIs, cohort table,
+   LTV transition, purchase ladder, F2 conversion, clustering (features + fit,
+   k chosen by silhouette as in the report), all CTB tables (``ctb_tables``).
+   Each gets wall and CPU seconds, peak RSS, and its multiple of the floor;
+3. **plain pandas** on the same file, in the same process after ecrm (so
+   ecrm's peak RSS is its own): the analyst-style implementations of
+   ``bench_segments.py`` for RFM…KPIs (their shared load + order totals counted
+   in every row, as there) and the references in ``tests/reference/`` for the
+   cohort/LTV tables (``cohort_ltv_pandas``, the file read counted in every
+   row) and CTB (``ctb_pandas``: a per-customer Python walk — a test oracle,
+   not what an analyst would write, so only up to ``--ctb-pandas-max``).
+   Clustering has no pandas reference.
+
+Then a growth table over the sizes: the full analysis set's seconds, CPU
+seconds, seconds per million lines, peak RSS, what DuckDB holds in memory
+(``duckdb_memory()``) and the most its temp directory held (DuckDB runs with
+``ECRM_DUCKDB_MEMORY_LIMIT``, default 3GB, and spills to
+``ECRM_DUCKDB_TEMP_DIRECTORY``, default ``benchmarks/out/duckdb-tmp``).
+
+Targets (scale issue): each analysis within 4× the floor and ≥ 3× faster than
+pandas at 10M lines; growth close to linear; 30M lines complete under the
+memory limit.
+
+Usage::
+
+    python benchmarks/bench_suite.py --sizes 0.1M,1M,10M,30M [--record]
+    python benchmarks/bench_suite.py --quick          # 10k and 20k lines, < 1 min
+    python benchmarks/bench_suite.py --sizes 1M --skip-pandas
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+for _p in (str(HERE), str(ROOT)):  # common / bench_segments, and tests.reference
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import common  # noqa: E402
+
+AS_OF = "2026-10-31"
+DEFAULT_SIZES = "0.1M,1M,10M,30M"
+QUICK_SIZES = "10k,20k"
+QUICK_CTB_PANDAS_MAX = "10k"  # the CTB reference walks customer by customer
+FLOOR_TARGET = 4.0
+PANDAS_TARGET = 3.0
+
+
+# ----------------------------------------------------------------------------- ecrm
+
+
+def ecrm_cases(path: Path) -> dict[str, Callable[[], Any]]:
+    """The analyses of a monthly report, each from the canonical Parquet path."""
+    from ecrm import cluster, cohort, cpm, ctb, decile, kpi, lifecycle, ltv, rfm
+
+    p, a = path, AS_OF
+    return {
+        "RFM (scores + grid)": lambda: rfm.rfm_grid(rfm.rfm(p, as_of=a)),
+        "decile table": lambda: decile.decile_table(p, as_of=a),
+        "CPM month ends (12)": lambda: cpm.cpm_monthly(p, as_of=a),
+        "lifecycle month ends (12)": lambda: lifecycle.lifecycle_monthly(p, as_of=a),
+        "lifecycle transitions (12)": lambda: lifecycle.lifecycle_transitions(p, as_of=a),
+        "KPIs (24 months)": lambda: kpi.kpi_table(p, as_of=a),
+        "cohort table": lambda: cohort.cohort_table(p, as_of=a),
+        "LTV transition": lambda: ltv.ltv_transition(p, as_of=a),
+        "purchase ladder": lambda: ltv.purchase_ladder(p, as_of=a),
+        "F2 conversion": lambda: ltv.f2_conversion(p, as_of=a),
+        "clusters (features + fit)": lambda: cluster.cluster_customers(p, as_of=a),
+        "CTB tables": lambda: ctb.ctb_tables(p, as_of=a),
+    }
+
+
+# ----------------------------------------------------------------------------- pandas
+
+
+PandasGroup = tuple[str, Callable[[], Any], dict[str, Callable[[Any], Any]]]
+
+
+def pandas_groups(path: Path) -> list[PandasGroup]:
+    """(group, load, {analysis: fn(loaded)}): the existing pandas implementations.
+
+    The load of a group (reading the file, and for the segment group the order
+    totals) is timed once and added to every row of the group.
+    """
+    import bench_segments as seg
+    import pandas as pd
+
+    from tests.reference import cohort_ltv_pandas as cl
+    from tests.reference import ctb_pandas as cp
+
+    as_of = dt.date.fromisoformat(AS_OF)
+
+    def load_segments() -> tuple[pd.DataFrame, pd.DataFrame]:
+        lines = pd.read_parquet(path, columns=["order_id", "customer_id", "ordered_at", "amount"])
+        lines["amount"] = lines["amount"].astype("float64")
+        return lines, seg.pd_orders(lines, seg.AS_OF)
+
+    def load_cohort() -> pd.DataFrame:
+        return cl.read_orders(path, ["order_id", "customer_id", "ordered_at", "amount"])
+
+    def load_ctb() -> pd.DataFrame:
+        cols = ["order_id", "customer_id", "ordered_at", "amount", "product_id"]
+        cols += ["category", "taste", "brand", "channel"]
+        return cl.read_orders(path, cols)
+
+    def ctb_all(lines: pd.DataFrame) -> None:
+        for level in ("category", "taste", "brand"):
+            cp.preferences(lines, as_of=as_of, level=level)
+        cp.first_purchase(lines, as_of=as_of, level="category", horizon_days=360)
+        for level in ("category", "brand"):
+            cp.transitions(lines, as_of=as_of, level=level)
+            cp.cross_purchase(lines, as_of=as_of, level=level, min_support=0.001)
+        cp.ctb_mix(lines, as_of=as_of, level="category")
+
+    return [
+        (
+            "segments (bench_segments.py: read + order totals)",
+            load_segments,
+            {
+                "RFM (scores + grid)": lambda d: seg.pd_rfm(d[1]),
+                "decile table": lambda d: seg.pd_decile(d[1]),
+                "CPM month ends (12)": lambda d: seg.pd_cpm_monthly(d[1]),
+                "lifecycle month ends (12)": lambda d: seg.pd_lifecycle_monthly(d[1]),
+                "lifecycle transitions (12)": lambda d: [
+                    seg.pd_transitions(d[1]) for _ in range(12)
+                ],
+                "KPIs (24 months)": lambda d: seg.pd_kpi(d[0]),
+            },
+        ),
+        (
+            "cohort/LTV (tests/reference/cohort_ltv_pandas.py: read)",
+            load_cohort,
+            {
+                "cohort table": lambda d: cl.cohort_table(d, as_of=AS_OF),
+                "LTV transition": lambda d: cl.ltv_transition(d, as_of=AS_OF),
+                "purchase ladder": lambda d: cl.purchase_ladder(d, as_of=AS_OF),
+                "F2 conversion": lambda d: cl.f2_conversion(d, as_of=AS_OF),
+            },
+        ),
+        (
+            "CTB (tests/reference/ctb_pandas.py: read)",
+            load_ctb,
+            {"CTB tables": ctb_all},
+        ),
+    ]
+
+
+# ----------------------------------------------------------------------------- child
+
+
+def run_size(path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: Path) -> dict:
+    """Time everything on one shop (in the child process); return a JSON-able dict."""
+    from ecrm import cluster, cohort, cpm, ctb, decile, kpi, lifecycle, ltv, rfm  # noqa: F401
+
+    lines = common.parquet_rows(path)
+    out: dict[str, Any] = {"lines": lines, "path": str(path), "rows": {}, "pandas": {}}
+    out["settings"] = common.duckdb_settings()
+    con = common.duckdb_con()
+    sql = f"SELECT count(DISTINCT customer_id) FROM read_parquet('{path}')"
+    out["customers"] = int(con.execute(sql).fetchall()[0][0])
+    con.close()
+    fl = common.floor(path)
+    out["floor"] = {"s": fl.seconds, "cpu": fl.cpu, "rss": fl.peak_rss, "load": fl.load}
+    print(f"  floor {fl.seconds:7.3f}s  cpu {fl.cpu:6.3f}s", flush=True)
+    mem_max = temp_max = 0
+    with common.measure(watch_dir=temp_dir) as whole:
+        for name, fn in ecrm_cases(path).items():
+            gc.collect()
+            with common.measure(watch_dir=temp_dir) as m:
+                fn()
+            mem, tmp = common.duckdb_memory()
+            mem_max, temp_max = max(mem_max, mem), max(temp_max, tmp, m.peak_temp)
+            out["rows"][name] = {
+                "s": m.seconds,
+                "cpu": m.cpu,
+                "rss": m.peak_rss,
+                "load": m.load,
+                "duckdb_mem": mem,
+            }
+            print(
+                f"  ecrm   {name:<28}{m.seconds:7.2f}s  cpu {m.cpu:6.2f}s  "
+                f"RSS {common.gib(m.peak_rss)} GiB  {m.seconds / fl.seconds:5.1f}× floor",
+                flush=True,
+            )
+    out["all"] = {"s": whole.seconds, "cpu": whole.cpu, "load": whole.load}
+    out["ecrm_peak_rss"] = common.peak_rss_self()
+    out["duckdb_mem_max"] = mem_max
+    out["duckdb_mem_end"] = common.duckdb_memory()[0]
+    out["temp_max"] = max(temp_max, whole.peak_temp)
+
+    if not with_pandas:
+        return out
+    for group, load, fns in pandas_groups(path):
+        if group.startswith("CTB") and not with_ctb_pandas:
+            continue
+        gc.collect()
+        with common.measure() as ml:
+            data = load()
+        print(f"  pandas load, {group:<50}{ml.seconds:7.2f}s", flush=True)
+        for name, fn in fns.items():
+            gc.collect()
+            with common.measure() as m:
+                fn(data)
+            out["pandas"][name] = {
+                "s": m.seconds + ml.seconds,
+                "cpu": m.cpu + ml.cpu,
+                "rss": max(m.peak_rss, ml.peak_rss),
+                "load": m.load,
+            }
+            print(f"  pandas {name:<28}{m.seconds:7.2f}s (+ load {ml.seconds:.2f}s)", flush=True)
+        del data
+    return out
+
+
+def child_main(args: argparse.Namespace) -> int:
+    temp = Path(os.environ.setdefault("ECRM_DUCKDB_TEMP_DIRECTORY", str(common.OUT / "duckdb-tmp")))
+    temp = temp / f"bench-{os.getpid()}"
+    temp.mkdir(parents=True, exist_ok=True)
+    os.environ["ECRM_DUCKDB_TEMP_DIRECTORY"] = str(temp)
+    try:
+        r = run_size(
+            Path(args.child),
+            with_pandas=args.with_pandas,
+            with_ctb_pandas=args.with_ctb_pandas,
+            temp_dir=temp,
+        )
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    r["peak_rss"] = common.peak_rss_self()
+    Path(args.json_out).write_text(json.dumps(r), encoding="utf-8")
+    return 0
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def size_table(r: dict) -> str:
+    """One size: every analysis with seconds, CPU, RSS, × floor, pandas and load."""
+    fl = r["floor"]
+    rows = [
+        (
+            "DuckDB floor (scan + group by customer)",
+            f"{fl['s']:.3f}",
+            f"{fl['cpu']:.3f}",
+            common.gib(fl["rss"]),
+            "1.0×",
+            "",
+            "",
+            f"{fl['load']:.1f}",
+        )
+    ]
+    tot_e = tot_p = 0.0
+    all_pandas = True
+    for name, e in r["rows"].items():
+        p = r["pandas"].get(name)
+        tot_e += e["s"]
+        if p:
+            tot_p += p["s"]
+        else:
+            all_pandas = False
+        rows.append(
+            (
+                name,
+                f"{e['s']:.2f}",
+                f"{e['cpu']:.2f}",
+                common.gib(e["rss"]),
+                f"{e['s'] / fl['s']:.1f}×",
+                f"{p['s']:.2f}" if p else "–",
+                f"{p['s'] / e['s']:.1f}×" if p else "–",
+                f"{e['load']:.1f}",
+            )
+        )
+    a = r["all"]
+    rows.append(
+        (
+            "**all analyses**",
+            f"{a['s']:.2f}",
+            f"{a['cpu']:.2f}",
+            common.gib(r["ecrm_peak_rss"]),
+            f"{a['s'] / fl['s']:.1f}×",
+            f"{tot_p:.2f}" + ("" if all_pandas else " (rows with pandas)") if tot_p else "–",
+            "",
+            f"{a['load']:.1f}",
+        )
+    )
+    head = (
+        "analysis",
+        "ecrm s",
+        "CPU s",
+        "peak RSS GiB",
+        "× floor",
+        "pandas s",
+        "ecrm faster",
+        "load",
+    )
+    title = (
+        f"**{common.size_label(r['size'])} lines** — {r['lines']:,} order lines, "
+        f"{r['customers']:,} customer ids ({r['settings']})"
+    )
+    return title + "\n\n" + common.table(rows, head)
+
+
+def growth_table(results: list[dict]) -> str:
+    """Across sizes: the whole analysis set, per million lines, memory and spill."""
+    rows = []
+    for r in results:
+        a = r["all"]
+        m = r["lines"] / 1e6
+        rows.append(
+            (
+                common.size_label(r["size"]),
+                f"{r['lines']:,}",
+                f"{r['floor']['s']:.3f}",
+                f"{a['s']:.1f}",
+                f"{a['cpu']:.1f}",
+                f"{a['s'] / m:.2f}",
+                f"{a['s'] / r['floor']['s']:.1f}×",
+                common.gib(r["ecrm_peak_rss"]),
+                common.gib(r["duckdb_mem_max"]),
+                common.gib(r["temp_max"]),
+                f"{a['load']:.1f}",
+            )
+        )
+    head = (
+        "size",
+        "lines",
+        "floor s",
+        "all analyses s",
+        "CPU s",
+        "s per M lines",
+        "× floor",
+        "peak RSS GiB",
+        "DuckDB mem max GiB",
+        "spill max GiB",
+        "load",
+    )
+    return common.table(rows, head)
+
+
+def verdicts(results: list[dict]) -> list[str]:
+    """Which targets are met at the largest size with pandas figures, and the growth."""
+    out = []
+    for r in results:
+        label = common.size_label(r["size"])
+        fl = r["floor"]["s"]
+        over = [n for n, e in r["rows"].items() if e["s"] > FLOOR_TARGET * fl]
+        out.append(
+            f"* {label}: {len(r['rows']) - len(over)} of {len(r['rows'])} analyses within "
+            f"{FLOOR_TARGET:g}× the floor" + (f" (not: {', '.join(over)})" if over else "")
+        )
+        if r["pandas"]:
+            slow = [n for n, p in r["pandas"].items() if p["s"] < PANDAS_TARGET * r["rows"][n]["s"]]
+            out.append(
+                f"* {label}: {len(r['pandas']) - len(slow)} of {len(r['pandas'])} analyses with a "
+                f"pandas reference ≥ {PANDAS_TARGET:g}× faster than it"
+                + (f" (not: {', '.join(slow)})" if slow else "")
+            )
+    for r in results:
+        out.append(
+            f"* {common.size_label(r['size'])}: DuckDB held at most "
+            f"{common.gib(r['duckdb_mem_max'])} GiB (`duckdb_memory()` after each analysis) "
+            f"and spilled at most {common.gib(r['temp_max'])} GiB to its temp directory; the "
+            f"process peaked at {common.gib(r['ecrm_peak_rss'])} GiB RSS before the pandas part "
+            f"({r['settings']})"
+        )
+    if len(results) > 1:
+        per = [r["all"]["s"] / (r["lines"] / 1e6) for r in results]
+        out.append(
+            "* seconds per million lines, smallest → largest size: "
+            + " → ".join(f"{p:.2f}" for p in per)
+            + f" (largest / second-largest: {per[-1] / per[-2]:.2f})"
+        )
+    return out
+
+
+# ----------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="Sizes are order lines: 0.1M, 1M, 10M, 30M (k and M suffixes).",
+    )
+    ap.add_argument("--sizes", default=DEFAULT_SIZES, help=f"default {DEFAULT_SIZES}")
+    ap.add_argument("--quick", action="store_true", help=f"tiny sizes ({QUICK_SIZES})")
+    ap.add_argument(
+        "--pandas-max", default="10M", help="largest size with the pandas comparison (10M)"
+    )
+    ap.add_argument(
+        "--ctb-pandas-max",
+        default="0.1M",
+        help="largest size with the CTB reference (0.1M: it took 553 s at 1M lines)",
+    )
+    ap.add_argument("--skip-pandas", action="store_true", help="only ecrm and the floor")
+    ap.add_argument("--record", action="store_true", help="append the tables to RESULTS.md")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--json-out", help=argparse.SUPPRESS)
+    ap.add_argument("--with-pandas", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--with-ctb-pandas", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        return child_main(args)
+    pandas_max = 0 if args.skip_pandas else common.parse_size(args.pandas_max)
+    ctb_max = common.parse_size(QUICK_CTB_PANDAS_MAX if args.quick else args.ctb_pandas_max)
+
+    sizes = common.parse_sizes(QUICK_SIZES if args.quick else args.sizes)
+    load_start = common.load_text()
+    print(f"{common.machine()}\n{common.versions()}\n{load_start}", flush=True)
+    results = []
+    started = time.perf_counter()
+    for lines in sizes:
+        path = common.orders_for_lines(lines)
+        print(f"\n== {common.size_label(lines)} lines: {path}", flush=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "result.json"
+            cmd = [sys.executable, __file__, "--child", str(path), "--json-out", str(out)]
+            if lines <= pandas_max:
+                cmd.append("--with-pandas")
+            if lines <= min(pandas_max, ctb_max):
+                cmd.append("--with-ctb-pandas")
+            env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+            subprocess.run(cmd, check=True, env=env)
+            r = json.loads(out.read_text(encoding="utf-8"))
+        r["size"] = lines
+        results.append(r)
+        print("\n" + size_table(r), flush=True)
+
+    body = ["### Every analysis against the DuckDB floor and pandas (`bench_suite.py`)", ""]
+    body += [
+        "Fresh process per size; the floor is the fastest of three runs of "
+        "`SELECT customer_id, count(*), sum(amount), max(ordered_at) … GROUP BY 1` on "
+        "ecrm's DuckDB connection; pandas rows include their group's load "
+        "(read + order totals for the segment analyses, read for the references). "
+        "Peak RSS is the process's, so later rows include what earlier ones left.",
+        "",
+    ]
+    for r in results:
+        body += [size_table(r), ""]
+    body += ["### Growth of the full analysis set", "", growth_table(results), ""]
+    body += verdicts(results)
+    body += ["", f"Run time of this benchmark: {time.perf_counter() - started:.0f} s."]
+    text = "\n".join(body)
+    print("\n" + text)
+    if args.record:
+        sizes_text = ", ".join(common.size_label(s) for s in sizes)
+        common.record(
+            f"analysis suite vs floor and pandas ({sizes_text} lines)",
+            text,
+            load_at_start=load_start,
+        )
+        print(f"\nrecorded in {common.RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
