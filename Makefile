@@ -51,9 +51,10 @@ lab: $(STAMP) ## open JupyterLab on notebooks/ for ad hoc work
 BENCH_CUSTOMERS ?= 1000000
 BENCH_SIZES ?= 0.1M,1M,10M,30M
 BENCH_RECORD := $(PY) benchmarks/run_and_record.py
-bench: $(STAMP) ## run every benchmark (~80 min on a quiet 2-core machine) and record it in benchmarks/RESULTS.md
-	@echo "make bench: about 80 min on a quiet 2-core machine, plus about 15 min the first"
-	@echo "time (demo shops of 10k..3M customers generated once into benchmarks/out)."
+bench: $(STAMP) ## run every benchmark (~45 min on a quiet 2-core machine) and record it in benchmarks/RESULTS.md
+	@echo "make bench: about 45 min on a quiet 2-core machine (20 of them bench_reports.py),"
+	@echo "plus about 10 min the first time: demo shops of 10k..3M customers are generated"
+	@echo "once into benchmarks/out (the 1M-customer ingest peaks at ~9 GB of RAM)."
 	$(PY) benchmarks/bench_segments.py --customers $(BENCH_CUSTOMERS) --record
 	$(BENCH_RECORD) "cohort and LTV tables (bench_retention.py)" -- $(PY) \
 		benchmarks/bench_retention.py --customers $(BENCH_CUSTOMERS) --shop demo-apparel \

@@ -36,6 +36,7 @@ Usage::
 
     python benchmarks/bench_reports.py [--record]
     python benchmarks/bench_reports.py --skip-big --batch-jobs 6
+    python benchmarks/bench_reports.py --parts big        # the 1M-customer shop only
     python benchmarks/bench_reports.py --quick   # 2,000 customers, one notebook
 """
 
@@ -60,6 +61,7 @@ import common  # noqa: E402
 MONTH = "2026-10"
 ROOT = common.OUT / "report-root"
 DEMO_TARGET_S = 20.0
+PARTS = {"imports", "demo", "big", "batch"}
 BIG_TARGET_S = 60.0
 
 
@@ -251,8 +253,11 @@ def breakdown(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def import_costs(repeat: int = 2) -> list[tuple[str, float]]:
-    """Seconds to import each part of the pipeline in a fresh Python (bare start deducted)."""
+def import_costs(repeat: int = 2, quick: bool = False) -> list[tuple[str, float]]:
+    """Seconds to import each part of the pipeline in a fresh Python (bare start deducted).
+
+    ``quick``: only Python's start, the renderer and papermill, once each.
+    """
     stmts = [
         ("Python start (deducted below)", "pass"),
         ("ecrm.report (the renderer)", "import ecrm.report"),
@@ -267,6 +272,8 @@ def import_costs(repeat: int = 2) -> list[tuple[str, float]]:
         ),
         ("ecrm.cluster (scikit-learn)", "import ecrm.cluster"),
     ]
+    if quick:
+        stmts, repeat = stmts[:2] + stmts[4:5], 1
     out = []
     bare = 0.0
     for label, stmt in stmts:
@@ -388,6 +395,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--demo-customers", type=int, default=30_000, help="demo shop (30000)")
     ap.add_argument("--big-customers", type=int, default=1_000_000, help="large shop (1M)")
+    ap.add_argument(
+        "--parts",
+        default=",".join(sorted(PARTS)),
+        help="what to run: imports, demo, big, batch (default all)",
+    )
     ap.add_argument("--skip-big", action="store_true", help="leave out the large shop")
     ap.add_argument("--batch-jobs", type=int, default=4, help="shop-months per batch (4)")
     ap.add_argument("--skip-dask", action="store_true", help="leave out the Dask cluster")
@@ -412,8 +424,15 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json_out).write_text(json.dumps(r), encoding="utf-8")
         return 0
 
+    parts = {x.strip() for x in args.parts.split(",") if x.strip()}
+    unknown = parts - PARTS
+    if unknown:
+        ap.error(f"unknown part(s) {sorted(unknown)}; choose from {sorted(PARTS)}")
+    if args.skip_big:
+        parts.discard("big")
     if args.quick:
-        args.demo_customers, args.skip_big, args.batch_jobs = 2_000, True, 2
+        args.demo_customers, args.batch_jobs = 2_000, 2
+        parts.discard("big")
         args.notebooks = args.notebooks or "00"
     only = args.notebooks.split(",") if args.notebooks else None
     load_start = common.load_text()
@@ -422,18 +441,25 @@ def main(argv: list[str] | None = None) -> int:
 
     n = args.demo_customers
     apparel = common.demo_orders_child(n, "demo-apparel", standard=True).parents[1]
-    food = common.demo_orders_child(n, "demo-food", standard=True).parents[1]
     demo = link_shop(apparel.name, apparel)
     shops = {demo: common.parquet_rows(apparel / "canonical" / "orders.parquet")}
     big = None
-    if not args.skip_big:
+    if "big" in parts:
         big_dir = common.demo_orders_child(args.big_customers).parents[1]
         big = link_shop(big_dir.name, big_dir)
         shops[big] = common.parquet_rows(big_dir / "canonical" / "orders.parquet")
-    batch = [
-        link_shop(f"batch-{i + 1}", apparel if i % 2 == 0 else food) for i in range(args.batch_jobs)
-    ]
+    batch: list[str] = []
+    if "batch" in parts:
+        food = common.demo_orders_child(n, "demo-food", standard=True).parents[1]
+        batch = [
+            link_shop(f"batch-{i + 1}", apparel if i % 2 == 0 else food)
+            for i in range(args.batch_jobs)
+        ]
 
+    imports: list[tuple[str, float]] = []
+    demo_runs: list[tuple[str, int, dict[str, Any]]] = []
+    big_runs: list[tuple[str, int, dict[str, Any]]] = []
+    batch_runs: list[tuple[str, int, dict[str, Any]]] = []
     tmp = Path(tempfile.mkdtemp(prefix="ecrm-bench-nb-"))
     try:
         sets = {k: notebook_set(k, only, tmp / k) for k in ("full", "empty", "setup")}
@@ -449,68 +475,93 @@ def main(argv: list[str] | None = None) -> int:
             )
             return r
 
-        print("\nimports in a fresh process", flush=True)
-        imports = import_costs(1 if args.quick else 2)
-        for label, sec in imports:
-            print(f"  {label:<58}{sec:6.2f}s", flush=True)
-        print(f"\nrendering {demo} ({shops[demo]:,} lines), report month {MONTH}", flush=True)
-        demo_runs = []
-        if args.quick:
-            plan = [("full", 2), ("empty", 2)]
-        else:
-            render(demo, "empty", 2)  # warm-up: file caches, compiled bytecode, fonts
-            plan = [(k, w) for k in ("full", "setup", "empty") for w in (1, 2)]
-        for kind, w in plan:
-            demo_runs.append((kind, w, render(demo, kind, w)))
-        full2 = next(r for k, w, r in demo_runs if k == "full" and w == 2)
-        demo_breakdown = breakdown_table(f"{demo}, 2 workers", full2)
-        big_runs = []
+        if "imports" in parts:
+            print("\nimports in a fresh process", flush=True)
+            imports = import_costs(quick=args.quick)
+            for label, sec in imports:
+                print(f"  {label:<58}{sec:6.2f}s", flush=True)
+        if "demo" in parts:
+            print(f"\nrendering {demo} ({shops[demo]:,} lines), month {MONTH}", flush=True)
+            if args.quick:
+                plan = [("full", 2), ("empty", 2)]
+            else:
+                render(demo, "empty", 2)  # warm-up: file caches, compiled bytecode, fonts
+                plan = [(k, w) for k in ("full", "setup", "empty") for w in (1, 2)]
+            for kind, w in plan:
+                demo_runs.append((kind, w, render(demo, kind, w)))
         if big:
             print(f"\nrendering {big} ({shops[big]:,} lines)", flush=True)
             big_runs.append(("full", 2, render(big, "full", 2)))
-        print(f"\nbatches of {len(batch)} shop-months", flush=True)
-        batch_runs = []
-        modes = [("process pool", 2, "pool")]
-        if not args.quick:
-            modes.insert(0, ("process pool", 1, "pool"))
-        if not args.skip_dask:
-            modes.append(("Dask LocalCluster", 2, "dask"))
-        for mode, w, key in modes:
-            nbdir = str(sets["full"]) if sets["full"] else "-"
-            r = run_child(["--child-batch", ",".join(batch), str(w), key, nbdir])
-            print(
-                f"  {mode:<18} workers {w}: {r['ok']}/{len(batch)} in {r['batch_s']:6.1f}s "
-                f"(cluster start {r['cluster_s']:.1f}s), load {r['load']:.1f}",
-                flush=True,
-            )
-            if r["failed"]:
-                print("    failed: " + "; ".join(r["failed"]))
-            batch_runs.append((mode, w, r))
+        if batch:
+            print(f"\nbatches of {len(batch)} shop-months", flush=True)
+            modes = [("process pool", 2, "pool")]
+            if not args.quick:
+                modes.insert(0, ("process pool", 1, "pool"))
+            if not args.skip_dask:
+                modes.append(("Dask LocalCluster", 2, "dask"))
+            for mode, w, key in modes:
+                nbdir = str(sets["full"]) if sets["full"] else "-"
+                r = run_child(["--child-batch", ",".join(batch), str(w), key, nbdir])
+                print(
+                    f"  {mode:<18} workers {w}: {r['ok']}/{len(batch)} in {r['batch_s']:6.1f}s "
+                    f"(cluster start {r['cluster_s']:.1f}s), load {r['load']:.1f}",
+                    flush=True,
+                )
+                if r["failed"]:
+                    print("    failed: " + "; ".join(r["failed"]))
+                batch_runs.append((mode, w, r))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    # ------------------------------------------------------------------ the tables
+    text = report_text(
+        args, only, demo, big, shops, imports, demo_runs, big_runs, batch_runs, len(batch)
+    )
+    text += f"\n\nRun time of this benchmark: {time.perf_counter() - started:.0f} s."
+    print("\n" + text)
+    if args.record:
+        what = [x for x in ("demo", "big", "batch", "imports") if x in parts]
+        names = {"demo": f"{n:,}-customer demo shop", "big": f"{args.big_customers:,}-customer "
+                 "shop", "batch": "batch throughput", "imports": "imports"}  # fmt: skip
+        title = "report rendering: " + ", ".join(names[x] for x in what)
+        common.record(title, text, load_at_start=load_start)
+    return 0
+
+
+def report_text(
+    args: argparse.Namespace,
+    only: list[str] | None,
+    demo: str,
+    big: str | None,
+    shops: dict[str, int],
+    imports: list[tuple[str, float]],
+    demo_runs: list[tuple[str, int, dict[str, Any]]],
+    big_runs: list[tuple[str, int, dict[str, Any]]],
+    batch_runs: list[tuple[str, int, dict[str, Any]]],
+    jobs: int,
+) -> str:
+    """The Markdown tables and verdicts of whatever parts ran."""
+
     def pick(kind: str, w: int) -> dict[str, Any] | None:
         return next((r for k, ww, r in demo_runs if k == kind and ww == w), None)
 
     nb_label = f"notebooks {','.join(only)}" if only else "all notebooks"
+    lines = ["### Monthly report rendering (`bench_reports.py`)", ""]
     rows = render_rows(f"{demo} ({shops[demo]:,} lines)", demo_runs)
-    if big_runs:
+    if big_runs and big:
         rows += render_rows(f"{big} ({shops[big]:,} lines)", big_runs)
-    lines = [
-        "### Monthly report rendering (`bench_reports.py`)",
-        "",
-        f"Report month {MONTH}, {nb_label}; *end to end* = a fresh Python process running "
-        "`ecrm.report.render` (what `ecrm report` does); CPU s and RSS cover every process "
-        "(workers, kernels). Stand-in notebooks: *empty* = parameters cell only (kernel, "
-        "papermill, nbconvert, page), *setup* = parameters + setup cell (adds imports and "
-        "`ecrm.notebook.context`).",
-        "",
-        common.table(rows, RENDER_HEAD),
-        "",
-    ]
-    e2, s2 = pick("empty", 2), pick("setup", 2)
-    if e2:
+    if rows:
+        lines += [
+            f"Report month {MONTH}, {nb_label}; *end to end* = a fresh Python process running "
+            "`ecrm.report.render` (what `ecrm report` does); CPU s and RSS cover every process "
+            "(workers, kernels). Stand-in notebooks: *empty* = parameters cell only (kernel, "
+            "papermill, nbconvert, page), *setup* = parameters + setup cell (adds imports and "
+            "`ecrm.notebook.context`).",
+            "",
+            common.table(rows, RENDER_HEAD),
+            "",
+        ]
+    full2, e2, s2 = pick("full", 2), pick("empty", 2), pick("setup", 2)
+    if full2 and e2:
         setup_part = f"setup-only notebooks {s2['wall_s']:.1f} s, " if s2 else ""
         lines += [
             f"Demo shop, 2 workers, end to end: empty notebooks {e2['wall_s']:.1f} s (the fixed "
@@ -519,43 +570,41 @@ def main(argv: list[str] | None = None) -> int:
             "load column); the per-notebook split below, from one run, is the steadier figure.",
             "",
         ]
-    lines += [
-        "Imports in a fresh Python process (best of two runs, one in quick mode; Python's own "
-        "start deducted): "
-        "every pool worker pays papermill and nbconvert once, every kernel its setup imports.",
-        "",
-        common.table([(label, f"{sec:.2f}") for label, sec in imports], ("import", "s")),
-        "",
-    ]
-    lines += [demo_breakdown, ""]
-    if big_runs:
+    if imports:
+        lines += [
+            "Imports in a fresh Python process (best of two runs; Python's own start "
+            "deducted): every pool worker pays papermill and nbconvert once, every kernel its "
+            "setup imports.",
+            "",
+            common.table([(label, f"{sec:.2f}") for label, sec in imports], ("import", "s")),
+            "",
+        ]
+    if full2:
+        lines += [breakdown_table(f"{demo}, 2 workers", full2), ""]
+    if big_runs and big:
         lines += [breakdown_table(f"{big}, 2 workers", big_runs[0][2]), ""]
-    lines += [
-        f"Batch throughput ({len(batch)} shop-months: the {n:,}-customer apparel and food demo "
-        "shops alternately; `ecrm.batch.run_batch`, each shop-month rendering its notebooks "
-        "one after another):",
-        "",
-        batch_table(batch_runs, len(batch)),
-        "",
-    ]
-    verdict = [
-        f"* demo shop-month end to end with 2 workers: {full2['wall_s']:.1f} s — target < "
-        f"{DEMO_TARGET_S:g} s {'met' if full2['wall_s'] < DEMO_TARGET_S else 'missed'}"
-        + (" (quick mode: tiny shop, one notebook)" if args.quick else "")
-    ]
+    if batch_runs:
+        lines += [
+            f"Batch throughput ({jobs} shop-months: the {args.demo_customers:,}-customer "
+            "apparel and food demo shops alternately; `ecrm.batch.run_batch`, each shop-month "
+            "rendering its notebooks one after another):",
+            "",
+            batch_table(batch_runs, jobs),
+            "",
+        ]
+    if full2:
+        lines.append(
+            f"* demo shop-month end to end with 2 workers: {full2['wall_s']:.1f} s — target < "
+            f"{DEMO_TARGET_S:g} s {'met' if full2['wall_s'] < DEMO_TARGET_S else 'missed'}"
+            + (" (quick mode: tiny shop, one notebook)" if args.quick else "")
+        )
     if big_runs:
         b = big_runs[0][2]["wall_s"]
-        verdict.append(
+        lines.append(
             f"* {args.big_customers:,}-customer shop-month, 2 workers: {b:.1f} s — target < "
             f"{BIG_TARGET_S:g} s {'met' if b < BIG_TARGET_S else 'missed'}"
         )
-    lines += verdict
-    lines += ["", f"Run time of this benchmark: {time.perf_counter() - started:.0f} s."]
-    text = "\n".join(lines)
-    print("\n" + text)
-    if args.record:
-        common.record("report rendering and batch throughput", text, load_at_start=load_start)
-    return 0
+    return "\n".join(lines).rstrip()
 
 
 if __name__ == "__main__":

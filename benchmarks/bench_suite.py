@@ -28,6 +28,12 @@ seconds, seconds per million lines, peak RSS, what DuckDB holds in memory
 ``ECRM_DUCKDB_MEMORY_LIMIT``, default 3GB, and spills to
 ``ECRM_DUCKDB_TEMP_DIRECTORY``, default ``benchmarks/out/duckdb-tmp``).
 
+Data: ``common.orders_for_lines`` generates each shop once into
+``benchmarks/out`` (about lines / 10 customers) and ingests it with
+``ecrm.ingest``; above 1M customers (10M lines) with DuckDB instead
+(``common.canonicalise_duckdb``, the same rows — ``bench_floor.py
+--check-canonical``), because ingest peaked at 9.3 GB on the 10M-line shop.
+
 Targets (scale issue): each analysis within 4× the floor and ≥ 3× faster than
 pandas at 10M lines; growth close to linear; 30M lines complete under the
 memory limit.
