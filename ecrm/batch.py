@@ -1,7 +1,11 @@
 """Render many shops' monthly reports: a process pool here, or a Dask cluster.
 
-Each shop-month is one job, run in its own process (one kernel per notebook,
-each on its own IPC socket path, so kernels never race for a port). One shop's
+Each shop-month is one job. A worker process owns one warm kernel (on its own
+IPC socket path, so kernels never race for a port) that runs the notebooks of
+its shop-months one after another, each notebook in a clean namespace (see
+:mod:`ecrm.kernel`); a pool worker keeps its kernel from one shop-month to the
+next, so the imports are paid once per worker. On Dask each job starts and
+stops its own kernel (a cluster worker lives on after the batch). One shop's
 failure is caught, logged and reported; it never stops the others. The batch
 writes ``reports/<YYYY-MM>-batch.html`` listing what succeeded and failed, and
 :func:`run_batch` returns the results so the command line can exit non-zero
@@ -62,9 +66,17 @@ def render_job(
     root: str,
     workers: int = 1,
     notebook_dir: str | None = None,
+    keep_kernel: bool = False,
 ) -> JobResult:
-    """Render one shop-month; never raises (errors come back in the result)."""
+    """Render one shop-month; never raises (errors come back in the result).
+
+    With ``keep_kernel`` the process keeps its warm kernel for its next job
+    (pool workers render many shop-months: imports are paid once per worker).
+    """
+    from ecrm import kernel
     from ecrm.report import render
+
+    kernel.keep_shared(keep_kernel)
 
     start = time.perf_counter()
     try:
@@ -166,14 +178,20 @@ def run_batch(
                     idx = futs.index(fut)
                     done(JobResult(names[idx], month, False, 0.0, error=f"worker failed: {e}"))
     elif workers == 1:
-        for s in names:
-            done(render_job(s, month, lang, str(root), 1, nbdir))
+        from ecrm import kernel
+
+        try:
+            for s in names:
+                done(render_job(s, month, lang, str(root), 1, nbdir, keep_kernel=True))
+        finally:
+            kernel.keep_shared(False)
+            kernel.close_shared()
     else:
         import multiprocessing as mp
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
             pending: dict[Future[JobResult], str] = {
-                ex.submit(render_job, s, month, lang, str(root), 1, nbdir): s for s in names
+                ex.submit(render_job, s, month, lang, str(root), 1, nbdir, True): s for s in names
             }
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

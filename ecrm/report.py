@@ -29,14 +29,16 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ecrm import paths, periods
 from ecrm.errors import EcrmError, ParameterError
+from ecrm.kernel import WarmKernel
 from ecrm.labels import check_lang
 from ecrm.settings import _SLUG, ShopSettings, load_settings
 
@@ -150,63 +152,26 @@ def _settings_digest(settings: ShopSettings) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-# ----------------------------------------------------------------------------- kernels
+# ----------------------------------------------------------------------------- pages
 
-
-def _kernel_manager_class() -> type:
-    """An async kernel manager on IPC sockets: no TCP port races between workers."""
-    from jupyter_client.manager import AsyncKernelManager
-    from traitlets import default
-
-    class IPCKernelManager(AsyncKernelManager):  # type: ignore[misc]
-        @default("transport")
-        def _default_transport(self) -> str:
-            return "ipc"
-
-        @default("ip")
-        def _default_ip(self) -> str:
-            # IPC socket files are "<ip>-<n>": a path unique to this kernel means two
-            # workers starting kernels at once can never pick the same socket.
-            import uuid
-
-            return os.path.join(tempfile.gettempdir(), f"ecrm-kernel-{uuid.uuid4().hex}")
-
-    return IPCKernelManager
-
-
-def _execute(nb: Path, out_nb: Path, params: dict[str, str], cwd: Path) -> tuple[bool, str]:
-    """Run one notebook with papermill; return (ok, message for the page)."""
-    import papermill as pm
-
-    kwargs: dict[str, Any] = {
-        "parameters": params,
-        "kernel_name": "python3",
-        "progress_bar": False,
-        "cwd": str(cwd),
-        "start_timeout": 120,
-    }
-    if os.name == "posix":
-        kwargs["kernel_manager_class"] = _kernel_manager_class()
-    for attempt in range(3):
-        try:
-            pm.execute_notebook(str(nb), str(out_nb), **kwargs)
-            return True, ""
-        except pm.PapermillExecutionError as e:
-            return False, f"{e.ename}: {e.evalue}"
-        except RuntimeError as e:  # a kernel that died while starting: try again
-            if attempt == 2:
-                return False, f"kernel failed to start: {e}"
-            time.sleep(1 + attempt)
-    return False, "kernel failed to start"
+#: Rough relative cost of each page, so that a pool starts the long pages first
+#: (longest-first scheduling keeps both workers busy until the end).
+_PAGE_COST = {"ltv": 6, "ctb": 5, "cluster": 5, "cohort": 2, "cpm": 2, "rfm": 2}
 
 
 def _render_page(
-    nb: Path, out_dir: Path, params: dict[str, str], cwd: Path, footer: str, lang: str
+    nb: Path,
+    out_dir: Path,
+    params: dict[str, str],
+    footer: str,
+    lang: str,
+    kern: WarmKernel,
 ) -> PageResult:
+    """Execute one notebook in ``kern`` and write its page."""
     name = _page_name(nb)
     start = time.perf_counter()
     out_nb = out_dir / "notebooks" / nb.name
-    ok, message = _execute(nb, out_nb, params, cwd)
+    ok, message = kern.execute(nb, out_nb, params)
     title = _PAGE_TITLES.get(name, (name, name))[0 if lang == "ja" else 1]
     body = _export_html(out_nb) if ok else _error_body(title, message, lang)
     page = _page(title, body, footer, lang)
@@ -415,6 +380,7 @@ def render(
     notebook_dir: Path | None = None,
     workers: int = 1,
     settings_path: Path | None = None,
+    fresh_kernels: bool | None = None,
 ) -> ReportResult:
     """Render one shop-month report into ``reports/<shop>/<YYYY-MM>/``.
 
@@ -430,9 +396,14 @@ def render(
     notebook_dir : Path, optional
         Notebook templates (default the project's ``notebooks/``).
     workers : int
-        Notebooks executed in parallel (each in its own process and kernel).
+        Notebooks executed in parallel: each worker process owns one warm kernel
+        that runs its share of the notebooks in turn, with a clean namespace per
+        notebook (see :mod:`ecrm.kernel`).
     settings_path : Path, optional
         Settings file (default ``data/<shop>/settings.yaml``).
+    fresh_kernels : bool, optional
+        Start a new kernel for every notebook instead of reusing a warm one
+        (slower; default from ``ECRM_FRESH_KERNELS``, else False).
 
     Returns
     -------
@@ -446,6 +417,11 @@ def render(
         The shop cannot be loaded or ingested.
     """
     shop, as_of, lang = validate_params(shop, month, lang)
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+    from ecrm.kernel import fresh_from_env
+
+    fresh = fresh_from_env() if fresh_kernels is None else bool(fresh_kernels)
     root = (root or paths.project_root()).resolve()
     spath = Path(settings_path) if settings_path else paths.settings_path(shop, root)
     settings = load_settings(spath)
@@ -482,14 +458,7 @@ def render(
         }
         _check_papermill_safe(params)
         footer = _footer(settings, as_of, quality, lang)
-        args = [(nb, tmp, params, root, footer, lang) for nb in nbs]
-        if workers > 1:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
-                pages = list(ex.map(_render_page, *zip(*args, strict=True)))
-        else:
-            pages = [_render_page(*a) for a in args]
+        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh)
         (tmp / "index.html").write_text(
             _index(settings, month, as_of, lang, pages, quality, footer, tmp), encoding="utf-8"
         )
@@ -498,6 +467,57 @@ def render(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReportResult(shop, month, final, pages, time.perf_counter() - start)
+
+
+def _render_pages(
+    nbs: list[Path],
+    out_dir: Path,
+    params: dict[str, str],
+    cwd: Path,
+    footer: str,
+    lang: str,
+    workers: int,
+    fresh: bool,
+) -> list[PageResult]:
+    """Render every page on ``workers`` kernels; pages come back in notebook order.
+
+    With one worker the pages run in turn on this process's warm kernel (kept
+    between reports in a batch worker). With more, each worker is a thread of
+    this process driving its own kernel process: the analysis runs in the
+    kernels, in parallel, while the threads only wait for them and convert the
+    finished notebooks to HTML. The long pages are taken first and a worker
+    takes the next page as soon as it is free.
+    """
+    from ecrm import kernel
+
+    if workers == 1 or len(nbs) == 1:
+        kern = kernel.shared(cwd, fresh=fresh)
+        try:
+            return [_render_page(nb, out_dir, params, footer, lang, kern) for nb in nbs]
+        finally:
+            kernel.close_shared(unless_kept=True)
+    n = min(workers, len(nbs))
+    queue = sorted(nbs, key=lambda nb: -_PAGE_COST.get(_page_name(nb), 1))
+    lock = threading.Lock()
+    done: dict[Path, PageResult] = {}
+    env = kernel.thread_limits(n)
+
+    def work(kern: kernel.WarmKernel) -> None:
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    nb = queue.pop(0)
+                done[nb] = _render_page(nb, out_dir, params, footer, lang, kern)
+        finally:
+            kern.close()
+
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="ecrm-page") as ex:
+        futures = [ex.submit(work, kernel.WarmKernel(cwd, fresh=fresh, env=env)) for _ in range(n)]
+        for f in futures:
+            f.result()
+    return [done[nb] for nb in nbs]
 
 
 def _swap_in(tmp: Path, final: Path) -> None:

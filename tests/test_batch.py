@@ -57,8 +57,8 @@ def test_cli_exit_code_is_non_zero_when_a_shop_failed(project, monkeypatch):
     monkeypatch.setattr(
         batch,
         "render_job",
-        lambda s, m, lang, r, w=1, nb=None, _orig=batch.render_job: _orig(
-            s, m, lang, r, w, str(nbs)
+        lambda s, m, lang, r, w=1, nb=None, keep_kernel=False, _orig=batch.render_job: _orig(
+            s, m, lang, r, w, str(nbs), keep_kernel=keep_kernel
         ),
     )
     res = CliRunner().invoke(app, ["batch", "--month", MONTH, "--workers", "1"])

@@ -1,0 +1,293 @@
+"""A warm Jupyter kernel that executes report notebooks one after another.
+
+Starting a kernel and importing pandas, Ibis, DuckDB and matplotlib into it
+costs about 3 s, more than most report pages spend on their analysis; and a
+fresh kernel also loses the engine's per-process caches (a shop's lines grouped
+into orders, :func:`ecrm.engine.memo` results), so every page of a 1M-customer
+shop would group its 10M lines again. :class:`WarmKernel` therefore keeps one
+kernel per rendering process and runs the pages through papermill in turn:
+
+* **one notebook at a time per kernel**: a kernel is never shared by two
+  notebooks running at once, and each rendering process (``--workers``, a batch
+  worker) owns its own kernel on its own IPC socket path, so kernels never race
+  for ports;
+* **a clean namespace per notebook**: before each notebook the kernel closes
+  every figure, returns to the project folder and resets IPython's namespace
+  (``InteractiveShell.reset(new_session=True)``: variables, history and the
+  execution count), so a page can never read a variable another page left
+  behind. Imported modules and the engine's caches survive the reset: that is
+  the point;
+* **a dead kernel is replaced**: a kernel that died (or failed to start) is
+  started again and the notebook is retried once in the new kernel; a notebook
+  that kills its kernel twice becomes a page with a message.
+
+``ECRM_FRESH_KERNELS=1`` (or ``render(..., fresh_kernels=True)``) restores one
+new kernel per notebook, e.g. to rule out state leaking between pages.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing.util
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["WarmKernel", "close_shared", "fresh_from_env", "keep_shared", "shared", "thread_limits"]
+
+_ENGINE = "ecrm-warm"
+_START_TIMEOUT = 120
+_RESET = """\
+import matplotlib.pyplot as _ecrm_plt
+_ecrm_plt.close("all")
+del _ecrm_plt
+import os as _ecrm_os
+_ecrm_os.chdir({cwd!r})
+del _ecrm_os
+get_ipython().reset(new_session=True)
+"""
+
+
+def _kernel_manager_class() -> type:
+    """An async kernel manager on IPC sockets: no TCP port races between workers."""
+    from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
+
+    class IPCKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        @default("transport")
+        def _default_transport(self) -> str:
+            return "ipc" if os.name == "posix" else "tcp"
+
+        @default("ip")
+        def _default_ip(self) -> str:
+            if os.name != "posix":
+                return "127.0.0.1"
+            # IPC socket files are "<ip>-<n>": a path unique to this kernel means two
+            # workers starting kernels at once can never pick the same socket.
+            import uuid
+
+            return os.path.join(tempfile.gettempdir(), f"ecrm-kernel-{uuid.uuid4().hex}")
+
+    return IPCKernelManager
+
+
+def _register_engine() -> None:
+    """Register the papermill engine that runs a notebook on a given, running kernel."""
+    from papermill.clientwrap import PapermillNotebookClient
+    from papermill.engines import NBClientEngine, papermill_engines
+    from papermill.log import logger
+
+    if _ENGINE in papermill_engines._engines:
+        return
+
+    class WarmEngine(NBClientEngine):  # type: ignore[misc]
+        @classmethod
+        def execute_managed_notebook(
+            cls,
+            nb_man: Any,
+            kernel_name: str,
+            log_output: bool = False,
+            stdout_file: Any = None,
+            stderr_file: Any = None,
+            start_timeout: int = _START_TIMEOUT,
+            execution_timeout: int | None = None,
+            **kwargs: Any,
+        ) -> Any:
+            client = PapermillNotebookClient(
+                nb_man,
+                km=kwargs["km"],
+                timeout=execution_timeout,
+                startup_timeout=start_timeout,
+                kernel_name=kernel_name,
+                log=logger,
+                log_output=log_output,
+                stdout_file=stdout_file,
+                stderr_file=stderr_file,
+            )
+            try:
+                return client.execute()
+            finally:
+                # the kernel stays up for the next notebook; this notebook's client goes
+                if client.kc is not None:
+                    client.kc.stop_channels()
+
+    papermill_engines.register(_ENGINE, WarmEngine)
+
+
+class WarmKernel:
+    """One kernel that executes notebooks in turn (see the module docstring).
+
+    Parameters
+    ----------
+    cwd : Path
+        Working directory of the kernel (the project root).
+    fresh : bool
+        Start a new kernel for every notebook instead (no state is kept).
+    env : dict, optional
+        Environment variables set in the kernel on top of this process's.
+    """
+
+    def __init__(
+        self, cwd: Path, *, fresh: bool = False, env: dict[str, str] | None = None
+    ) -> None:
+        self.cwd = Path(cwd).resolve()
+        self.fresh = fresh
+        self.env = dict(env or {})
+        self.km: Any = None
+        self.notebooks_run = 0
+        self.kernels_started = 0
+
+    # -- lifecycle -----------------------------------------------------------------
+    def _start(self) -> None:
+        from jupyter_core.utils import run_sync
+
+        km = _kernel_manager_class()(kernel_name="python3")
+        run_sync(km.start_kernel)(cwd=str(self.cwd), env={**os.environ, **self.env})
+        self.km = km
+        self.kernels_started += 1
+
+    def alive(self) -> bool:
+        """True when the kernel is running."""
+        from jupyter_core.utils import run_sync
+
+        if self.km is None:
+            return False
+        try:
+            return bool(run_sync(self.km.is_alive)())
+        except Exception:
+            return False
+
+    def close(self) -> None:
+        """Shut the kernel down (a no-op when none runs)."""
+        from jupyter_core.utils import run_sync
+
+        km, self.km = self.km, None
+        if km is None:
+            return
+        with contextlib.suppress(Exception):  # already gone: nothing left to stop
+            if run_sync(km.is_alive)():
+                run_sync(km.shutdown_kernel)(now=True)
+        with contextlib.suppress(Exception):
+            run_sync(km.cleanup_resources)()
+
+    def _reset(self) -> None:
+        """Give the next notebook a clean namespace in the running kernel."""
+        kc = self.km.blocking_client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=_START_TIMEOUT)
+            reply = kc.execute_interactive(
+                _RESET.format(cwd=str(self.cwd)),
+                silent=True,
+                store_history=False,
+                timeout=60,
+                output_hook=lambda msg: None,
+            )
+        finally:
+            kc.stop_channels()
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"could not reset the kernel: {reply['content'].get('evalue')}")
+
+    # -- work ----------------------------------------------------------------------
+    def execute(self, nb: Path, out_nb: Path, params: dict[str, str]) -> tuple[bool, str]:
+        """Run one notebook with papermill; return ``(ok, message for the page)``.
+
+        ``ok`` is False with the error's last line when a cell raised, or when the
+        kernel could not be started or died twice while running this notebook.
+        """
+        import papermill as pm
+
+        _register_engine()
+        last = ""
+        for attempt in range(2):
+            try:
+                if self.fresh or not self.alive():
+                    self.close()
+                    self._start()
+                else:
+                    self._reset()
+                pm.execute_notebook(
+                    str(nb),
+                    str(out_nb),
+                    parameters=params,
+                    engine_name=_ENGINE,
+                    kernel_name="python3",
+                    progress_bar=False,
+                    start_timeout=_START_TIMEOUT,
+                    km=self.km,
+                )
+                self.notebooks_run += 1
+                return True, ""
+            except pm.PapermillExecutionError as e:
+                self.notebooks_run += 1
+                return False, f"{e.ename}: {e.evalue}"
+            except (RuntimeError, TimeoutError) as e:  # the kernel died or did not start
+                last = str(e) or type(e).__name__
+                self.close()
+                time.sleep(0.5 + attempt)
+            finally:
+                if self.fresh:
+                    self.close()
+        return False, f"the notebook's kernel died or did not start: {last}"
+
+
+# ----------------------------------------------------------------------------- per process
+
+_SHARED: WarmKernel | None = None
+_KEEP = False
+_FINALIZER_SET = False
+
+
+def shared(cwd: Path, *, fresh: bool = False) -> WarmKernel:
+    """The warm kernel of this process, started lazily in ``cwd``.
+
+    A kernel started in another folder is replaced. The kernel is shut down when
+    the process exits (also in multiprocessing workers).
+    """
+    global _SHARED, _FINALIZER_SET
+    cwd = Path(cwd).resolve()
+    if _SHARED is not None and (_SHARED.cwd != cwd or _SHARED.fresh != fresh):
+        _SHARED.close()
+        _SHARED = None
+    if _SHARED is None:
+        _SHARED = WarmKernel(cwd, fresh=fresh)
+    if not _FINALIZER_SET:
+        multiprocessing.util.Finalize(None, close_shared, exitpriority=100)
+        _FINALIZER_SET = True
+    return _SHARED
+
+
+def close_shared(*, unless_kept: bool = False) -> None:
+    """Shut this process's warm kernel down (unless :func:`keep_shared` asked to keep it)."""
+    global _SHARED
+    if unless_kept and _KEEP:
+        return
+    if _SHARED is not None:
+        _SHARED.close()
+        _SHARED = None
+
+
+def keep_shared(keep: bool = True) -> None:
+    """Keep this process's kernel between reports (batch workers render many shops)."""
+    global _KEEP
+    _KEEP = keep
+
+
+def thread_limits(kernels: int) -> dict[str, str]:
+    """Environment giving each of ``kernels`` concurrent kernels its share of the cores.
+
+    scikit-learn's OpenMP loops and BLAS spin up one thread per core; two
+    kernels each running a full set on two cores slow each other down. Values
+    the user already set are kept. (DuckDB sizes its own thread pool and copes
+    with oversubscription; it is left alone.)
+    """
+    share = str(max(1, (os.cpu_count() or 1) // max(1, kernels)))
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    return {name: share for name in names if name not in os.environ}
+
+
+def fresh_from_env() -> bool:
+    """True when ``ECRM_FRESH_KERNELS`` asks for one new kernel per notebook."""
+    return os.environ.get("ECRM_FRESH_KERNELS", "").strip().lower() in {"1", "true", "yes"}

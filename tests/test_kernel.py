@@ -1,0 +1,123 @@
+"""ecrm.kernel: one warm kernel runs notebooks in turn, each in a clean namespace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ecrm import kernel
+
+
+def _notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell('tag: str = "default"')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, *(nbformat.v4.new_code_cell(s) for s in sources)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _outputs(path: Path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    texts = []
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.get("output_type") == "stream":
+                texts.append(o["text"].strip())
+    return texts
+
+
+@pytest.fixture()
+def kern(tmp_path: Path):
+    k = kernel.WarmKernel(tmp_path)
+    yield k
+    k.close()
+
+
+def test_notebooks_share_the_kernel_but_not_the_namespace(kern, tmp_path):
+    first = _notebook(
+        tmp_path / "a.ipynb",
+        "import os, json\nleft_behind = 42\njson._ecrm_marker = os.getpid()\nprint(os.getpid())",
+        "import matplotlib.pyplot as plt\nplt.figure()\nos.chdir('/')",
+    )
+    second = _notebook(
+        tmp_path / "b.ipynb",
+        "import os, json\nprint(os.getpid())",
+        "print('left_behind' in globals(), tag)",
+        "print(json._ecrm_marker == os.getpid())",  # modules survive: the point
+        "import matplotlib.pyplot as plt\nprint(len(plt.get_fignums()), os.getcwd())",
+    )
+    assert kern.execute(first, tmp_path / "a.out.ipynb", {"tag": "one"}) == (True, "")
+    assert kern.execute(second, tmp_path / "b.out.ipynb", {"tag": "two"}) == (True, "")
+    pid_a = _outputs(tmp_path / "a.out.ipynb")[0]
+    out = _outputs(tmp_path / "b.out.ipynb")
+    assert out[0] == pid_a  # the same kernel process
+    assert out[1] == "False two"  # the first notebook's variable is gone
+    assert out[2] == "True"
+    assert out[3] == f"0 {tmp_path.resolve()}"  # no figures, back in the project folder
+    counts = [c.execution_count for c in nbformat.read(tmp_path / "b.out.ipynb", 4).cells]
+    assert counts == list(range(1, len(counts) + 1))  # numbered from 1 for each notebook
+    assert kern.kernels_started == 1 and kern.notebooks_run == 2
+
+
+def test_a_failing_cell_is_a_message_and_the_kernel_stays(kern, tmp_path):
+    bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('no category column')")
+    ok, message = kern.execute(bad, tmp_path / "bad.out.ipynb", {})
+    assert not ok and message == "ValueError: no category column"
+    good = _notebook(tmp_path / "good.ipynb", "print(1 + 1)")
+    assert kern.execute(good, tmp_path / "good.out.ipynb", {})[0]
+    assert kern.kernels_started == 1
+
+
+def test_a_dead_kernel_is_replaced(kern, tmp_path):
+    killer = _notebook(tmp_path / "kill.ipynb", "import os\nos._exit(1)")
+    ok, message = kern.execute(killer, tmp_path / "kill.out.ipynb", {})
+    assert not ok and "kernel died" in message
+    after = _notebook(tmp_path / "after.ipynb", "print('alive')")
+    assert kern.execute(after, tmp_path / "after.out.ipynb", {}) == (True, "")
+    assert _outputs(tmp_path / "after.out.ipynb") == ["alive"]
+    assert kern.kernels_started == 3  # killer: first + one retry; after: a new one
+
+
+def test_fresh_kernels_start_one_kernel_per_notebook(tmp_path):
+    k = kernel.WarmKernel(tmp_path, fresh=True)
+    nb = _notebook(tmp_path / "n.ipynb", "import os\nprint(os.getpid())")
+    assert k.execute(nb, tmp_path / "1.ipynb", {})[0]
+    assert k.execute(nb, tmp_path / "2.ipynb", {})[0]
+    assert k.kernels_started == 2 and not k.alive()
+    assert _outputs(tmp_path / "1.ipynb") != _outputs(tmp_path / "2.ipynb")
+
+
+def test_shared_kernel_is_kept_only_when_asked(tmp_path):
+    k = kernel.shared(tmp_path)
+    assert kernel.shared(tmp_path) is k
+    kernel.keep_shared(True)
+    try:
+        kernel.close_shared(unless_kept=True)
+        assert kernel.shared(tmp_path) is k
+    finally:
+        kernel.keep_shared(False)
+    kernel.close_shared(unless_kept=True)
+    assert kernel.shared(tmp_path) is not k
+    kernel.close_shared()
+
+
+def test_thread_limits_share_the_cores_and_respect_the_user(monkeypatch):
+    monkeypatch.setattr(kernel.os, "cpu_count", lambda: 4)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    env = kernel.thread_limits(2)
+    assert env["OMP_NUM_THREADS"] == "2"
+    assert "MKL_NUM_THREADS" not in env
+    assert kernel.thread_limits(8)["OMP_NUM_THREADS"] == "1"
+
+
+def test_fresh_from_env(monkeypatch):
+    monkeypatch.setenv("ECRM_FRESH_KERNELS", "1")
+    assert kernel.fresh_from_env()
+    monkeypatch.setenv("ECRM_FRESH_KERNELS", "0")
+    assert not kernel.fresh_from_env()
