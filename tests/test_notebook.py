@@ -10,6 +10,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from ecrm.errors import MissingDependencyError, ModelFitError
@@ -76,3 +78,39 @@ def test_other_errors_propagate(shown: list[Any]) -> None:
     with pytest.raises(TypeError):
         _ctx("en").attempt(divmod, "a", "b")
     assert shown == []
+
+
+@pytest.mark.parametrize("rows", [10, 60_000])
+def test_write_csv_short_and_long_tables_read_back_equal(tmp_path, monkeypatch, rows) -> None:
+    from ecrm import notebook
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:06d}" for i in range(rows)],
+            "value": rng.choice(["トップス", 'say "hi"', "a,b", "line\nbreak"], rows),
+            "rank": rng.integers(1, 4, rows),
+            "score": rng.random(rows) * 1e-6,
+            "money": np.where(rng.random(rows) < 0.2, np.nan, rng.random(rows) * 1e6),
+        }
+    )
+    target = tmp_path / "t.csv"
+    notebook.write_csv(df, target)
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    back = pd.read_csv(target, encoding="utf-8-sig", dtype={"customer_id": str, "value": str})
+    pd.testing.assert_frame_equal(back, df, check_dtype=False, rtol=1e-15)
+    pandas_text = tmp_path / "p.csv"
+    df.to_csv(pandas_text, index=False, encoding="utf-8-sig")
+    same_text = raw == pandas_text.read_bytes()
+    assert same_text == (rows <= notebook._ARROW_CSV_ROWS)  # the long one went through Arrow
+
+
+def test_write_csv_keeps_pandas_for_dates_and_booleans(tmp_path) -> None:
+    from ecrm import notebook
+
+    n = notebook._ARROW_CSV_ROWS + 1
+    df = pd.DataFrame({"d": pd.to_datetime(["2026-10-31"] * n), "b": [True] * n})
+    notebook.write_csv(df, tmp_path / "t.csv")
+    df.to_csv(tmp_path / "p.csv", index=False, encoding="utf-8-sig")
+    assert (tmp_path / "t.csv").read_bytes() == (tmp_path / "p.csv").read_bytes()
