@@ -1278,9 +1278,9 @@ def evaluate_recommendations(
         raise ParameterError(f"horizon_days must be a positive number of days, got {h}")
     cut = engine.as_of_date(cutoff)
     end = cut + dt.timedelta(days=h)
-    with _Base(orders, cut) as fit, _Base(orders, end) as full:
+    with _Base(orders, cut) as fit:
         _check_level(fit.t, level, "CTB recommendation check")
-        g = _evaluate(fit, full, level, n, half_life_days, prior_strength, transition_weight)
+        g = _evaluate(fit, end, level, n, half_life_days, prior_strength, transition_weight)
     rows = []
     for group in ("all", "one_purchase", "repeat_buyers"):
         for method in ("model", "popularity"):
@@ -1301,9 +1301,32 @@ def evaluate_recommendations(
     return pd.DataFrame(rows)
 
 
+def _next_purchase_values(fit: _Base, end: dt.date, level: str) -> ir.Table:
+    """customer_id, value: the values of each customer's first purchase after the cutoff.
+
+    The first purchase (by ordered_at, then order_id) dated after ``fit.as_of``
+    and on or before ``end``; its values as in :meth:`_Base.purchase_values`
+    (net amount in the order > 0, lines up to ``end``). Only those orders' lines
+    are grouped, not the whole history again.
+    """
+    o = engine.order_totals(fit.t, as_of=end)
+    after = o.filter(o.is_purchase & (o.order_date > ibis.literal(fit.as_of, type="date")))
+    first = after.group_by("customer_id").agg(
+        _k=ibis.struct({"t": after.ordered_at, "o": after.order_id}).min()
+    )
+    nxt = first.select(_oid=first._k["o"])
+    lines = engine.upto(fit.t, end)
+    lines = lines.filter(lines.customer_id.notnull() & lines[level].notnull())
+    lines = lines.semi_join(nxt, lines.order_id == nxt._oid)
+    v = lines.group_by(["customer_id", "order_id", lines[level].cast("string").name("value")]).agg(
+        net=lines.amount.sum()
+    )
+    return v.filter(v.net > 0).select("customer_id", "value")
+
+
 def _evaluate(
     fit: _Base,
-    full: _Base,
+    end: dt.date,
     level: str,
     n: int,
     half_life_days: float,
@@ -1319,14 +1342,7 @@ def _evaluate(
         prior_strength=prior_strength,
         transition_weight=transition_weight,
     )
-    # the next purchase after the cutoff and its values
-    p = full.purchases
-    after = p.filter(p.order_date > ibis.literal(fit.as_of, type="date"))
-    w = ibis.window(group_by="customer_id", order_by="seq")
-    after = after.mutate(_r=ibis.row_number().over(w))
-    nxt = after.filter(after._r == 0).select("customer_id", "order_id")
-    pv = full.purchase_values(level)
-    nv = pv.inner_join(nxt, ["customer_id", "order_id"]).select("customer_id", "value")
+    nv = _next_purchase_values(fit, end, level).cache()
     freq = fit.customers.select("customer_id", _f="frequency")
     evaluated = nv.select("customer_id").distinct().inner_join(freq, "customer_id")
     model_hits = (
@@ -1348,13 +1364,16 @@ def _evaluate(
         _hm=e._hm.fill_null(0),
         _hb=e._hb.fill_null(0),
     )
-    g = engine.to_pandas(
-        e.group_by("group").agg(
-            customers=e.count().cast("int64"),
-            model=e._hm.sum().cast("int64"),
-            popularity=e._hb.sum().cast("int64"),
-        )
-    ).set_index("group")
+    try:
+        g = engine.to_pandas(
+            e.group_by("group").agg(
+                customers=e.count().cast("int64"),
+                model=e._hm.sum().cast("int64"),
+                popularity=e._hb.sum().cast("int64"),
+            )
+        ).set_index("group")
+    finally:
+        nv.release()
     g = g.reindex(["one_purchase", "repeat_buyers"]).fillna(0).astype("int64")
     g.loc["all"] = g.sum()
     return g
