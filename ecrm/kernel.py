@@ -31,6 +31,7 @@ import contextlib
 import multiprocessing.util
 import os
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,35 @@ def _kernel_manager_class() -> type:
             return os.path.join(tempfile.gettempdir(), f"ecrm-kernel-{uuid.uuid4().hex}")
 
     return IPCKernelManager
+
+
+_IMPORT_LOCK = threading.Lock()
+
+
+def _import_papermill() -> Any:
+    """Import papermill without the 1.4 s grammar build of an unused IRI checker.
+
+    papermill → nbformat → jsonschema, whose format checkers import the optional
+    ``rfc3987_syntax`` package, which builds a Lark grammar at import: 1.4 s of
+    every report's start, for "iri" formats that no notebook schema uses. It is
+    hidden while jsonschema loads (``sys.modules[name] = None`` makes its import
+    fail, so jsonschema leaves that checker out) and unhidden right after, so a
+    later ``import rfc3987_syntax`` elsewhere still works.
+    """
+    import sys
+
+    with _IMPORT_LOCK:  # two page threads must not see a half-imported papermill
+        if "papermill" in sys.modules:
+            return sys.modules["papermill"]
+        hide = "rfc3987_syntax" not in sys.modules and "jsonschema" not in sys.modules
+        if hide:
+            sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+        try:
+            import papermill
+        finally:
+            if hide and sys.modules.get("rfc3987_syntax", 0) is None:
+                del sys.modules["rfc3987_syntax"]
+        return papermill
 
 
 def _register_engine() -> None:
@@ -197,17 +227,17 @@ class WarmKernel:
         ``ok`` is False with the error's last line when a cell raised, or when the
         kernel could not be started or died twice while running this notebook.
         """
-        import papermill as pm
-
-        _register_engine()
         last = ""
         for attempt in range(2):
             try:
                 if self.fresh or not self.alive():
                     self.close()
-                    self._start()
+                    self._start()  # boots while papermill is imported below
+                    pm = _import_papermill()
                 else:
+                    pm = _import_papermill()
                     self._reset()
+                _register_engine()
                 pm.execute_notebook(
                     str(nb),
                     str(out_nb),
@@ -220,7 +250,7 @@ class WarmKernel:
                 )
                 self.notebooks_run += 1
                 return True, ""
-            except pm.PapermillExecutionError as e:
+            except _execution_error() as e:
                 self.notebooks_run += 1
                 return False, f"{e.ename}: {e.evalue}"
             except (RuntimeError, TimeoutError) as e:  # the kernel died or did not start
@@ -231,6 +261,10 @@ class WarmKernel:
                 if self.fresh:
                     self.close()
         return False, f"the notebook's kernel died or did not start: {last}"
+
+
+def _execution_error() -> type[Exception]:
+    return _import_papermill().PapermillExecutionError  # type: ignore[no-any-return]
 
 
 # ----------------------------------------------------------------------------- per process

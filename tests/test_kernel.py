@@ -121,3 +121,22 @@ def test_fresh_from_env(monkeypatch):
     assert kernel.fresh_from_env()
     monkeypatch.setenv("ECRM_FRESH_KERNELS", "0")
     assert not kernel.fresh_from_env()
+
+
+def test_papermill_is_imported_without_the_iri_grammar_and_the_package_stays_importable():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from ecrm.kernel import _import_papermill\n"
+        "pm = _import_papermill()\n"
+        "assert hasattr(pm, 'execute_notebook')\n"
+        "assert 'rfc3987_syntax' not in sys.modules\n"
+        "import importlib.util\n"
+        "if importlib.util.find_spec('rfc3987_syntax'):\n"
+        "    import rfc3987_syntax\n"  # still importable for anyone else
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
