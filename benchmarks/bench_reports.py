@@ -341,11 +341,11 @@ def breakdown_table(label: str, r: dict[str, Any]) -> str:
         "notebook",
         "page s",
         "papermill s",
-        "kernel start/stop + I/O s",
+        "papermill outside cells s (client, notebook I/O)",
         "setup cell s (imports + context)",
         "analysis + plot cells s",
         "export s (nbconvert + page, warm)",
-        "rest s (worker imports, first calls)",
+        "rest s (kernel start or reset, renderer imports)",
     )
     share = tot["analysis"] / tot["page"] if tot["page"] else 0.0
     return (
@@ -573,8 +573,8 @@ def report_text(
     if imports:
         lines += [
             "Imports in a fresh Python process (best of two runs; Python's own start "
-            "deducted): every pool worker pays papermill and nbconvert once, every kernel its "
-            "setup imports.",
+            "deducted): the rendering process pays papermill and nbconvert once (jsonschema's "
+            "IRI grammar is skipped by the renderer), every warm kernel its setup imports once.",
             "",
             common.table([(label, f"{sec:.2f}") for label, sec in imports], ("import", "s")),
             "",
