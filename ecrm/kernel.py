@@ -246,6 +246,9 @@ class WarmKernel:
                     kernel_name="python3",
                     progress_bar=False,
                     start_timeout=_START_TIMEOUT,
+                    # write the executed notebook once at the end, not twice per cell:
+                    # each write re-serialises and re-validates the whole notebook
+                    request_save_on_cell_execute=False,
                     km=self.km,
                 )
                 self.notebooks_run += 1
