@@ -177,34 +177,30 @@ def run_size(path: Path, repeat: int) -> dict[str, Any]:
     frame, returns = timed("preparation", lambda: prepare_orders(path))
     out["orders"] = len(frame)
     lt_kwargs = {"monetary_value_col": "amount", "observation_period_end": AS_OF, "freq": "D"}
-    lt = timed(
-        "lifetimes",
-        lambda: summary_data_from_transaction_data(frame, "customer_id", "ordered_at", **lt_kwargs),
-    )
-    pm = timed(
-        "pymc-marketing",
-        lambda: pm_rfm_summary(
-            frame, "customer_id", "ordered_at", "amount", observation_period_end=AS_OF
-        ),
-    )
-    out["agree_lifetimes"] = compare(ours, lt.reset_index(), returns)
-    out["agree_pymc"] = compare(ours, pm, returns)
-    frame = lt = pm = None  # free the order-level frames before the lines
+
+    def peers(data: Any, suffix: str, agree: str) -> None:
+        """Time both peers on ``data`` and check their summaries against ecrm's."""
+        lt = timed(
+            f"lifetimes{suffix}",
+            lambda: summary_data_from_transaction_data(
+                data, "customer_id", "ordered_at", **lt_kwargs
+            ),
+        )
+        pm = timed(
+            f"pymc-marketing{suffix}",
+            lambda: pm_rfm_summary(
+                data, "customer_id", "ordered_at", "amount", observation_period_end=AS_OF
+            ),
+        )
+        out[f"agree_lifetimes{agree}"] = compare(ours, lt.reset_index(), returns)
+        out[f"agree_pymc{agree}"] = compare(ours, pm, returns)
+
+    peers(frame, "", "")
+    frame = None  # free the order-level frame before the lines
     gc.collect()
     lines = timed("preparation (lines)", lambda: prepare_lines(path))
     out["purchase_lines"] = len(lines)
-    lt = timed(
-        "lifetimes (lines)",
-        lambda: summary_data_from_transaction_data(lines, "customer_id", "ordered_at", **lt_kwargs),
-    )
-    pm = timed(
-        "pymc-marketing (lines)",
-        lambda: pm_rfm_summary(
-            lines, "customer_id", "ordered_at", "amount", observation_period_end=AS_OF
-        ),
-    )
-    out["agree_lifetimes_lines"] = compare(ours, lt.reset_index(), returns)
-    out["agree_pymc_lines"] = compare(ours, pm, returns)
+    peers(lines, " (lines)", "_lines")
     out["customers_with_returns"] = len(returns)
     return out
 
