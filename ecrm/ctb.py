@@ -240,7 +240,7 @@ class _Base:
     def __init__(self, orders: engine.OrdersLike, as_of: Any) -> None:
         self.as_of = engine.as_of_date(as_of)
         self.t = engine.orders_table(orders)
-        key = engine._cache_key(orders)
+        key = engine.cache_key(orders)
         self._shared = key is not None
         self._memo: dict[tuple[str, ...], ir.Table] = (
             _shared_memo((key, self.as_of)) if key is not None else {}

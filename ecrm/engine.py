@@ -34,6 +34,7 @@ __all__ = [
     "OrdersLike",
     "all_order_totals",
     "as_of_date",
+    "cache_key",
     "configure_default_backend",
     "memo",
     "next_day",
@@ -138,7 +139,7 @@ def orders_table(orders: OrdersLike) -> ir.Table:
         if not p.is_file():
             raise ParameterError(f"no orders file at {p} (run `ecrm ingest` first)")
         configure_default_backend()
-        key = _cache_key(p)
+        key = cache_key(p)
         if key is not None and key in _FILE_CACHE:
             _FILE_CACHE.move_to_end(key)
             return _FILE_CACHE[key].lines
@@ -249,8 +250,23 @@ _FILE_CACHE: OrderedDict[tuple[str, int, int], _Cached] = OrderedDict()
 _FILE_CACHE_SIZE = 2
 
 
-def _cache_key(orders: Any) -> tuple[str, int, int] | None:
-    """(path, mtime, size) of a canonical file, or None (not a path, or caching off)."""
+def cache_key(orders: Any) -> tuple[str, int, int] | None:
+    """The key under which a canonical file's tables are kept in this process.
+
+    Analyses that keep their own intermediate tables per file (e.g.
+    :mod:`ecrm.ctb`) use it, so that a rewritten file is never served stale.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, str or Path
+        What an analysis was given.
+
+    Returns
+    -------
+    tuple of (str, int, int) or None
+        (resolved path, mtime in ns, size) of the canonical Parquet file; None
+        for DataFrames, other tables, missing files and with ``ECRM_CACHE=0``.
+    """
     if os.environ.get("ECRM_CACHE", "1") == "0":
         return None
     if isinstance(orders, ir.Table):  # the scan of a file seen before?
@@ -301,7 +317,7 @@ def all_order_totals(orders: OrdersLike) -> ir.Table:
     two most recent files are kept. ``ECRM_CACHE=0`` turns this off (each call
     then regroups the lines, as for DataFrames and Ibis tables).
     """
-    key = _cache_key(orders)
+    key = cache_key(orders)
     t = orders_table(orders)
     entry = _FILE_CACHE.get(key) if key is not None else None
     if entry is not None and entry.totals is not None:
@@ -346,7 +362,7 @@ def memo(orders: OrdersLike, key: tuple[Any, ...], build: Callable[[], ir.Table]
     build : callable
         Returns the Ibis expression.
     """
-    k = _cache_key(orders)
+    k = cache_key(orders)
     entry = _FILE_CACHE.get(k) if k is not None else None
     if entry is None:
         return build()

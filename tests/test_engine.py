@@ -54,8 +54,8 @@ def test_order_is_atomic_and_dated_by_its_first_line():
 def test_cached_file_matches_uncached(demo_root, monkeypatch):
     path = demo_root / "data" / "demo-food" / "canonical" / "orders.parquet"
     cached = customers.measures(path, as_of=AS_OF)
-    assert engine._cache_key(path) in engine._FILE_CACHE
-    assert engine._FILE_CACHE[engine._cache_key(path)].totals is not None
+    assert engine.cache_key(path) in engine._FILE_CACHE
+    assert engine._FILE_CACHE[engine.cache_key(path)].totals is not None
     monkeypatch.setenv("ECRM_CACHE", "0")
     plain = customers.measures(path, as_of=AS_OF)
     pd.testing.assert_frame_equal(cached, plain)
@@ -67,7 +67,7 @@ def test_snapshot_cache_shared_and_equal(demo_root, monkeypatch):
     path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
     monthly = lifecycle.lifecycle_monthly(path, as_of=AS_OF)
     trans = lifecycle.lifecycle_transitions(path, as_of=AS_OF)
-    entry = engine._FILE_CACHE[engine._cache_key(path)]
+    entry = engine._FILE_CACHE[engine.cache_key(path)]
     assert len([k for k in entry.memo if k[0] == "snapshot_states"]) == 1  # shared
     monkeypatch.setenv("ECRM_CACHE", "0")
     pd.testing.assert_frame_equal(monthly, lifecycle.lifecycle_monthly(path, as_of=AS_OF))
@@ -97,7 +97,7 @@ def test_cache_keeps_two_files(tmp_path):
     ]
     for p in paths:
         _totals(p)
-    keys = [engine._cache_key(p) for p in paths]
+    keys = [engine.cache_key(p) for p in paths]
     assert keys[0] not in engine._FILE_CACHE
     assert keys[1] in engine._FILE_CACHE and keys[2] in engine._FILE_CACHE
     assert _totals(paths[0]).amount.tolist() == [100.0]  # recomputed after eviction
