@@ -551,16 +551,15 @@ def first_purchase_ctb(
 
 
 def _first_attributes(b: _Base, lvls: Sequence[str]) -> ir.Table:
-    """customer_id, first_<level>: the first purchase's largest line (SPEC §2)."""
+    """customer_id, first_<level>: the first purchase's largest line (SPEC §2).
+
+    The pick of :func:`ecrm.customers.first_line`, as in the customer measures.
+    """
     p = b.purchases
     first = p.filter(p.seq == 1).select("customer_id", "order_id")
     lines = b.lines
-    fl = lines.inner_join(first, ["customer_id", "order_id"])
-    keys = [c for c in ("product_id", *customers.FIRST_ATTRIBUTES) if c in fl.columns]
-    w = ibis.window(group_by="customer_id", order_by=[ibis.desc("amount"), *keys])
-    fl = fl.mutate(_line=ibis.row_number().over(w))
-    fl = fl.filter(fl._line == 0)
-    return fl.select("customer_id", **{f"first_{lv}": fl[lv].cast("string") for lv in lvls})
+    top = customers.first_line(lines.inner_join(first, ["customer_id", "order_id"]), lvls)
+    return top.select("customer_id", **{f"first_{lv}": top[lv].cast("string") for lv in lvls})
 
 
 def _first_purchase(b: _Base, lvls: Sequence[str], h: int) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ecrm import engine
 
-__all__ = ["FIRST_ATTRIBUTES", "measures", "measures_table", "snapshots_table"]
+__all__ = ["FIRST_ATTRIBUTES", "first_line", "measures", "measures_table", "snapshots_table"]
 
 #: Line attributes reported for each customer's first purchase, as ``first_<name>``.
 FIRST_ATTRIBUTES: tuple[str, ...] = ("category", "taste", "brand", "channel", "product_id")
@@ -54,14 +54,42 @@ def measures_table(orders: engine.OrdersLike, *, as_of: Any, attributes: bool = 
     first_orders = first_orders.filter(first_orders._rank == 0).select("customer_id", "order_id")
     lines = engine.upto(t, as_of_d)
     lines = lines.filter(lines.customer_id.notnull())
-    fl = lines.inner_join(first_orders, ["customer_id", "order_id"])
-    order_by = [ibis.desc("amount")] + [c for c in ("product_id", *attrs) if c in fl.columns]
-    wl = ibis.window(group_by="customer_id", order_by=order_by)
-    fl = fl.mutate(_line=ibis.row_number().over(wl))
-    fl = fl.filter(fl._line == 0).select(
-        "customer_id", **{f"first_{'product' if c == 'product_id' else c}": c for c in attrs}
-    )
+    fl = first_line(lines.inner_join(first_orders, ["customer_id", "order_id"]), attrs)
+    fl = fl.rename({f"first_{'product' if c == 'product_id' else c}": c for c in attrs})
     return per.left_join(fl, "customer_id").drop("customer_id_right")
+
+
+def first_line(lines: ir.Table, columns: list[str] | tuple[str, ...]) -> ir.Table:
+    """Each customer's largest line of the given lines, as ``customer_id`` and ``columns``.
+
+    The largest line is the one with the largest amount; ties go to the smallest
+    product_id, then category, taste, brand, channel (those present), missing
+    values last. SPEC §2's first-purchase attributes are the ``columns`` of the
+    largest line of the first purchase.
+
+    One aggregate, not a window: the minimum of a struct of (−amount, the tie
+    keys, the columns), which DuckDB compares field by field with NULL greater
+    than any value, the order of ``ORDER BY amount DESC, product_id, … NULLS
+    LAST``. On a 1M-customer shop this is several times faster than ranking the
+    lines with ``row_number()``.
+
+    Parameters
+    ----------
+    lines : ibis Table
+        Order lines with customer_id, amount and ``columns``.
+    columns : sequence of str
+        Columns to return.
+
+    Returns
+    -------
+    ibis Table
+        One row per customer_id.
+    """
+    ties = [c for c in ("product_id", *FIRST_ATTRIBUTES) if c in lines.columns]
+    fields = {"_neg_amount": -lines.amount}
+    fields.update({c: lines[c] for c in dict.fromkeys([*ties, *columns])})
+    top = lines.group_by("customer_id").agg(_top=ibis.struct(fields).min())
+    return top.select("customer_id", **{c: top._top[c] for c in columns})
 
 
 def snapshots_table(

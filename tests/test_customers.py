@@ -113,3 +113,34 @@ def test_snapshot_period_revenue_is_revenue_since_previous_snapshot():
     assert float(oct_.loc["K", "period_revenue"]) == 20000
     assert float(oct_.loc["M", "period_revenue"]) == 10000
     assert float(oct_.loc["A", "period_revenue"]) == 0
+
+
+def test_first_line_breaks_ties_by_product_then_attributes_with_missing_last():
+    """The struct-min pick equals sorting by amount desc, then keys asc, NaN last."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    n = 400
+    pick = lambda vals: rng.choice(np.array(vals, dtype=object), n)  # noqa: E731
+    lines = pd.DataFrame(
+        {
+            "customer_id": pick([f"c{i}" for i in range(40)]),
+            "amount": rng.choice([100.0, 200.0, 300.0], n),  # many ties
+            "product_id": pick(["p1", "p2", None]),
+            "category": pick(["bag", "top", None]),
+            "taste": pick(["mode", None]),
+            "brand": pick(["A", "B", None]),
+        }
+    )
+    got = customers.first_line(ibis.memtable(lines), ["category", "brand"]).to_pandas()
+    keys = ["product_id", "category", "taste", "brand"]
+    want = (
+        lines.assign(_neg=-lines["amount"])
+        .sort_values(["customer_id", "_neg", *keys], na_position="last", kind="stable")
+        .groupby("customer_id", as_index=False)
+        .head(1)[["customer_id", "category", "brand"]]
+    )
+    got = got.sort_values("customer_id").reset_index(drop=True)
+    want = want.sort_values("customer_id").reset_index(drop=True)
+    norm = lambda df: df.astype(object).where(df.notna(), None)  # noqa: E731
+    pd.testing.assert_frame_equal(norm(got), norm(want))
