@@ -6,7 +6,12 @@ The summary buy-till-you-die models start from — per customer frequency
 * **ecrm**: ``ecrm.predict.rfm_summary(path, as_of=…, purchases="periods")``
   from the canonical Parquet path (the order lines): DuckDB builds the order
   totals, the purchase periods and the summary (``purchases="periods"`` is the
-  lifetimes convention: purchases on one day count once);
+  lifetimes convention: purchases on one day count once). Timed twice: from the
+  lines (``ECRM_CACHE=0``, so that every run groups the lines into orders, as
+  the first analysis of a process does) — compared with the peers given the
+  lines (input B) — and with the file's order totals already kept in the engine
+  (as every later analysis of a report finds them) — compared with the peers
+  given order totals (input A);
 * **lifetimes** 0.11: ``lifetimes.utils.summary_data_from_transaction_data``;
 * **pymc-marketing**: ``pymc_marketing.clv.rfm_summary`` (lifetimes' algorithm);
 
@@ -172,8 +177,23 @@ def run_size(path: Path, repeat: int) -> dict[str, Any]:
               f"peak {common.gib(m.peak_rss)} GiB", flush=True)  # fmt: skip
         return result
 
-    ours = timed("ecrm", lambda: predict.rfm_summary(path, as_of=AS_OF, purchases="periods"))
-    timed("ecrm (purchases=orders)", lambda: predict.rfm_summary(path, as_of=AS_OF))
+    def cold(fn: Any) -> Any:
+        """``fn()`` with ECRM_CACHE=0: the lines are grouped into orders afresh every run."""
+        before = os.environ.get("ECRM_CACHE")
+        os.environ["ECRM_CACHE"] = "0"
+        try:
+            return fn()
+        finally:
+            if before is None:
+                del os.environ["ECRM_CACHE"]
+            else:
+                os.environ["ECRM_CACHE"] = before
+
+    summary = lambda **kw: predict.rfm_summary(path, as_of=AS_OF, **kw)  # noqa: E731
+    ours = timed("ecrm", lambda: cold(lambda: summary(purchases="periods")))
+    timed("ecrm (purchases=orders)", lambda: cold(summary))
+    summary(purchases="periods")  # the engine now keeps the file's order totals
+    timed("ecrm (totals kept)", lambda: summary(purchases="periods"))
     frame, returns = timed("preparation", lambda: prepare_orders(path))
     out["orders"] = len(frame)
     lt_kwargs = {"monetary_value_col": "amount", "observation_period_end": AS_OF, "freq": "D"}
@@ -205,14 +225,26 @@ def run_size(path: Path, repeat: int) -> dict[str, Any]:
     return out
 
 
+def _ecrm_for(r: dict[str, Any], *, lines: bool) -> dict[str, Any]:
+    """The ecrm run a peer's input is compared with.
+
+    Input B (purchase lines) against ecrm from the lines (``ECRM_CACHE=0``: it
+    groups them into orders every run); input A (order totals, prepared before
+    the clock starts) against ecrm with the file's order totals already kept in
+    the engine — each side starting from order totals. Results recorded before
+    the "totals kept" row existed compared input A with the first.
+    """
+    return r["ecrm"] if lines else r.get("ecrm (totals kept)", r["ecrm"])
+
+
 def tables(results: list[dict[str, Any]]) -> str:
     rows = []
     for r in results:
-        e = r["ecrm"]
         label = common.size_label(r["size"])
         for key, tool in (
-            ("ecrm", "ecrm `rfm_summary(purchases='periods')`, from Parquet"),
+            ("ecrm", "ecrm `rfm_summary(purchases='periods')`, from the Parquet lines"),
             ("ecrm (purchases=orders)", "ecrm `rfm_summary()` (SPEC: every order counts)"),
+            ("ecrm (totals kept)", "ecrm `rfm_summary(purchases='periods')`, order totals kept"),
             ("preparation", "peers' input A: read + order totals (pandas)"),
             ("lifetimes", "lifetimes `summary_data_from_transaction_data`, input A"),
             ("pymc-marketing", "pymc-marketing `clv.rfm_summary`, input A"),
@@ -225,6 +257,7 @@ def tables(results: list[dict[str, Any]]) -> str:
             m = r[key]
             peer = key.startswith(("lifetimes", "pymc-marketing"))
             prep = r["preparation (lines)" if key.endswith("(lines)") else "preparation"]
+            e = _ecrm_for(r, lines=key.endswith("(lines)"))
             rows.append(
                 (
                     label,
@@ -295,7 +328,7 @@ def tables(results: list[dict[str, Any]]) -> str:
             if f"lifetimes{suffix}" not in r:
                 continue
             worst = min(r[f"lifetimes{suffix}"]["s"], r[f"pymc-marketing{suffix}"]["s"])
-            worst /= r["ecrm"]["s"]
+            worst /= _ecrm_for(r, lines=bool(suffix))["s"]
             verdict = "met" if worst >= TARGET else "missed"
             notes.append(
                 f"* {common.size_label(r['size'])}: ecrm {worst:.1f}× faster than the faster "
