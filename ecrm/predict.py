@@ -271,41 +271,75 @@ def rfm_summary_table(
     time_unit: TimeUnit = "D",
     purchases: PurchaseCount = "orders",
 ) -> ir.Table:
-    """Ibis expression of :func:`rfm_summary` (unordered)."""
+    """Ibis expression of :func:`rfm_summary` (unordered).
+
+    Set-based and without a window over the orders: the purchases give each
+    customer's count, first and last period and total value in one aggregate,
+    and the first purchase's value (``purchases="orders"``: the minimum of a
+    struct of ordered_at, order_id and value; ``"periods"``: the value of the
+    earliest period). Only the non-purchase orders (returns, cancellations; a
+    few percent of the orders) are joined to the customer's purchases to find
+    the purchase each one is charged to: the latest before it in (ordered_at,
+    order_id) order.
+    """
     _check_choice("time_unit", time_unit, TIME_UNITS)
     _check_choice("purchases", purchases, PURCHASE_COUNTS)
     as_of_d = engine.as_of_date(as_of)
     unit = float(TIME_UNITS[time_unit])
     o = engine.order_totals(orders, as_of=as_of_d)
-    # k = number of purchases so far: a purchase opens group k, the returns and
-    # other non-purchase orders after it join that group; k = 0 is before any purchase.
-    cum = ibis.window(
-        group_by="customer_id", order_by=["ordered_at", "order_id"], preceding=None, following=0
-    )
-    o = o.mutate(_k=o.is_purchase.cast("int64").sum().over(cum))
-    o = o.filter(o._k > 0)
-    p = o.group_by(["customer_id", "_k"]).agg(
-        _date=o.order_date.min(where=o.is_purchase),
-        _value=o.amount.sum().cast(engine.AMOUNT),
-    )
     if time_unit == "W":
-        p = p.mutate(_period=p._date.truncate("W"))
+        period = o.order_date.truncate("W")
         end = as_of_d - dt.timedelta(days=as_of_d.weekday())
     else:
-        p = p.mutate(_period=p._date)
+        period = o.order_date
         end = as_of_d
+    o = o.mutate(_period=period)
+    p = o.filter(o.is_purchase)
     if purchases == "periods":
-        p = p.group_by(["customer_id", "_period"]).agg(_value=p._value.sum().cast(engine.AMOUNT))
-        p = p.mutate(_seq=p._period)
+        d = p.group_by(["customer_id", "_period"]).agg(_value=p.amount.sum().cast(engine.AMOUNT))
+        per = d.group_by("customer_id").agg(
+            _n=d.count(),
+            _first=d._period.min(),
+            _last=d._period.max(),
+            _total=d._value.sum().cast(engine.AMOUNT),
+            _first_value=d._value.argmin(d._period),  # one row per period
+        )
     else:
-        p = p.mutate(_seq=p._k)
-    p = p.mutate(_first_seq=p._seq.min().over(ibis.window(group_by="customer_id")))
-    per = p.group_by("customer_id").agg(
-        _n=p.count(),
-        _first=p._period.min(),
-        _last=p._period.max(),
-        _repeat_value=p._value.sum(where=p._seq > p._first_seq).cast(engine.AMOUNT),
+        key = ibis.struct({"t": p.ordered_at, "o": p.order_id, "v": p.amount})
+        per = p.group_by("customer_id").agg(
+            _n=p.count(),
+            _first=p._period.min(),
+            _last=p._period.max(),
+            _total=p.amount.sum().cast(engine.AMOUNT),
+            _fk=key.min(),
+        )
+        per = per.mutate(_first_value=per._fk["v"])
+    # non-purchase orders, each charged to the customer's latest purchase before it
+    r = o.filter(~o.is_purchase & (o.amount != 0))
+    r = r.select(_rc="customer_id", _rt="ordered_at", _ro="order_id", _ra="amount")
+    pk = p.select("customer_id", "ordered_at", "order_id", "_period")
+    j = r.join(
+        pk,
+        [
+            r._rc == pk.customer_id,
+            (pk.ordered_at < r._rt) | ((pk.ordered_at == r._rt) & (pk.order_id < r._ro)),
+        ],
     )
+    prec = ibis.struct({"t": j.ordered_at, "o": j.order_id, "p": j._period})
+    rj = j.group_by(["_rc", "_ro"]).agg(_ra=j._ra.min(), _prec=prec.max())
+    if purchases == "orders":  # the first purchase's key, to tell its returns apart
+        fk = per.select(_fc="customer_id", _fk="_fk")
+        rj = rj.inner_join(fk, rj._rc == fk._fc)
+        repeat = (rj._prec["t"] != rj._fk["t"]) | (rj._prec["o"] != rj._fk["o"])
+    else:
+        first = per.select(_fc="customer_id", _fp="_first")
+        rj = rj.inner_join(first, rj._rc == first._fc)
+        repeat = rj._prec["p"] != rj._fp
+    ret = rj.group_by(customer_id=rj._rc).agg(_ret=rj._ra.sum(where=repeat).cast(engine.AMOUNT))
+    per = per.left_join(ret, "customer_id").drop("customer_id_right")
+    if purchases == "orders":
+        per = per.drop("_fk")
+    repeat_value = (per._total - per._first_value).cast(engine.AMOUNT) + per._ret.fill_null(0)
     freq = (per._n - 1).cast("int64")
     end_lit = ibis.literal(end, type="date")
     return per.select(
@@ -314,7 +348,7 @@ def rfm_summary_table(
         recency=(per._last.delta(per._first, unit="day").cast("float64") / unit),
         T=(end_lit.delta(per._first, unit="day").cast("float64") / unit),
         monetary_value=ibis.ifelse(
-            freq > 0, per._repeat_value.cast("float64") / freq.cast("float64"), 0.0
+            freq > 0, repeat_value.cast("float64") / freq.cast("float64"), 0.0
         ),
     )
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from matplotlib.axes import Axes
 
@@ -176,6 +176,97 @@ def test_rfm_summary_invariants(rows: list[tuple[str, int, int, int]]) -> None:
     assert by_day["customer_id"].tolist() == by_order["customer_id"].tolist()
     assert (by_day["frequency"] <= by_order["frequency"]).all()
     assert (by_day[["recency", "T"]] == by_order[["recency", "T"]]).all().all()
+
+
+def summary_by_walk(lines: pd.DataFrame, as_of: dt.date, unit: str, purchases: str) -> pd.DataFrame:
+    """The module docstring's definitions, written as a walk through each customer's orders.
+
+    Orders sorted by (ordered_at, order_id); a purchase opens a group, the
+    non-purchase orders after it join the group; groups (or, with periods,
+    their purchase days / weeks) after the first are the repeat purchases.
+    """
+    lines = lines.assign(amount=lines["amount"].astype(float))
+    o = lines.groupby("order_id", as_index=False).agg(
+        customer_id=("customer_id", "first"), ordered_at=("ordered_at", "min"),
+        amount=("amount", "sum"),
+    )  # fmt: skip
+    o = o[o["customer_id"].notna() & (o["ordered_at"].dt.date <= as_of)]
+    o = o.sort_values(["customer_id", "ordered_at", "order_id"])
+    day = o["ordered_at"].dt.normalize()
+    o["period"] = day - pd.to_timedelta(day.dt.day_of_week, unit="D") if unit == "W" else day
+    end = pd.Timestamp(as_of) - pd.Timedelta(days=as_of.weekday() if unit == "W" else 0)
+    rows = []
+    for cid, g in o.groupby("customer_id"):
+        groups: list[list] = []  # [period, value]
+        for _, row in g.iterrows():
+            if row["amount"] > 0:
+                groups.append([row["period"], row["amount"]])
+            elif groups:
+                groups[-1][1] += row["amount"]
+        if not groups:
+            continue
+        if purchases == "periods":
+            merged: dict = {}
+            for per, v in groups:
+                merged[per] = merged.get(per, 0.0) + v
+            groups = [[per, v] for per, v in sorted(merged.items())]
+        first, last = groups[0][0], max(per for per, _ in groups)
+        freq = len(groups) - 1
+        rows.append((
+            cid, freq, (last - first).days / (7 if unit == "W" else 1),
+            (end - first).days / (7 if unit == "W" else 1),
+            sum(v for _, v in groups[1:]) / freq if freq else 0.0,
+        ))  # fmt: skip
+    return expected(rows)
+
+
+@settings(max_examples=60, deadline=None)
+@example(  # a return charged to the second purchase day
+    rows=[("a", 0, 9, 1000, 1), ("a", 2, 9, 500, 2), ("a", 3, 9, -300, 3)],
+    unit="D",
+    purchases="periods",
+)
+@example(  # equal times: o1 (a return) comes before the purchase o2, o4 after o3
+    rows=[("a", 0, 9, -300, 1), ("a", 0, 9, 1000, 2), ("a", 0, 12, 700, 3), ("a", 0, 12, -700, 4)],
+    unit="D",
+    purchases="orders",
+)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["a", "b", "c"]),
+            st.integers(0, 20),  # day
+            st.sampled_from([9, 12]),  # hour: equal times are common
+            st.sampled_from([-700, -300, 0, 300, 1000, 2500]),
+            st.integers(1, 30),  # order number: its string order differs from time order
+        ),
+        min_size=1,
+        max_size=30,
+    ),
+    unit=st.sampled_from(["D", "W"]),
+    purchases=st.sampled_from(["orders", "periods"]),
+)
+def test_rfm_summary_equals_a_walk_through_the_orders(
+    rows: list[tuple[str, int, int, int, int]], unit: str, purchases: str
+) -> None:
+    """Returns charged to the latest purchase before them, ties in time broken by order_id."""
+    start = dt.datetime(2026, 1, 1)
+    seen: set[int] = set()
+    lines = []
+    for c, d, h, a, n in rows:
+        if n in seen:  # one customer and time per order
+            continue
+        seen.add(n)
+        lines.append((f"o{n}", c, str(start + dt.timedelta(days=d, hours=h)), str(a), None))
+    as_of = dt.date(2026, 1, 18)
+    orders = hand_orders(lines)
+    got = predict.rfm_summary(orders, as_of=as_of, time_unit=unit, purchases=purchases)
+    want = summary_by_walk(orders, as_of, unit, purchases)
+    pd.testing.assert_frame_equal(
+        got.assign(customer_id=got["customer_id"].astype(object)).reset_index(drop=True),
+        want.assign(customer_id=want["customer_id"].astype(object)),
+        check_exact=False, rtol=1e-12,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- value deciles
