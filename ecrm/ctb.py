@@ -15,9 +15,11 @@ Shared definitions (SPEC §1, and where SPEC is silent, the choices below):
   transitions and pairs, and shown as ``"(unknown)"`` in the segment mix;
 * a customer **bought** a value when that net revenue is > 0;
 * the **values of a purchase** are the values whose net amount within that
-  order is > 0; its **main value** is the one with the largest net amount (ties
-  by value name), so every purchase counts once in a transition matrix and each
-  row of the matrix is a probability distribution;
+  order is > 0; its **main value** is the value of its largest line among the
+  lines that have one (ties by value name) — SPEC §2's rule for the first
+  purchase's attributes, applied to every purchase — so every purchase counts
+  once in a transition matrix and each row of the matrix is a probability
+  distribution;
 * a customer's purchases are ordered by (ordered_at, order_id), like
   :mod:`ecrm.ltv`; a second order on the same day is the next purchase.
 
@@ -79,6 +81,7 @@ DEFAULT_EVAL_HORIZON_DAYS = 180
 
 _MAX_MASK_VALUES = 62  # cross-purchase pairs by bit masks up to this many values
 _RHO_MIN, _RHO_MAX = 0.001, 0.999  # bounds of the estimated intra-class correlation
+_PAIR_LEVELS = ("category", "brand")  # main values built together (ctb_tables' pair levels)
 _NO_LAST = "\x00"  # key of customers without a last main value (never a real value)
 
 #: Display labels (Japanese, English) of the columns and codes of this module.
@@ -354,20 +357,41 @@ class _Base:
 
         return self._keep(("purchase_values", level), build)
 
-    def mains(self, level: str) -> ir.Table:
-        """Every purchase with its main value: customer_id, order_id, seq, main (or null)."""
+    def _order_mains(self, level: str) -> ir.Table:
+        """Every purchase with the main value of ``level`` and of the pair levels.
+
+        customer_id, order_id, ordered_at, seq and ``_m_<level>`` (a struct
+        whose ``v`` is the main value). One pass over the lines for category
+        and brand together (the levels of the transition matrices), with the
+        purchases' order: the main value of each order is the minimum of a
+        (−amount, value) struct over its lines that have a value.
+        """
+        for key, table in self._memo.items():
+            if key[0] == "order_mains" and level in key[1:]:
+                return table
+        lvls = tuple(dict.fromkeys([*(lv for lv in _PAIR_LEVELS if lv in self.t.columns), level]))
 
         def build() -> ir.Table:
-            pv = self.order_values(level)
-            pv = pv.filter(pv.value.notnull() & (pv.net > 0))
-            main = pv.group_by(["customer_id", "order_id"]).agg(_k=_largest(pv.net, pv.value).min())
-            main = main.select("customer_id", "order_id", main=main._k["v"])
-            p = self.purchases.select("customer_id", "order_id", "ordered_at", "seq")
-            return p.left_join(main, ["customer_id", "order_id"]).drop(
-                "customer_id_right", "order_id_right"
+            lines = self.lines
+            tops = {
+                f"_m_{lv}": _largest(lines.amount, lines[lv].cast("string")).min(
+                    where=lines[lv].notnull()
+                )
+                for lv in lvls
+            }
+            o = lines.group_by(["customer_id", "order_id"]).agg(
+                ordered_at=lines.ordered_at.min(), _net=lines.amount.sum(), **tops
             )
+            o = o.filter(o._net > 0).drop("_net")
+            w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
+            return o.mutate(seq=(ibis.row_number().over(w) + 1).cast("int64"))
 
-        return self._keep(("mains", level), build)
+        return self._keep(("order_mains", *lvls), build)
+
+    def mains(self, level: str) -> ir.Table:
+        """Every purchase with its main value: customer_id, order_id, ordered_at, seq, main."""
+        m = self._order_mains(level)
+        return m.select("customer_id", "order_id", "ordered_at", "seq", main=m[f"_m_{level}"]["v"])
 
     def pairs(self, level: str) -> ir.Table:
         """Consecutive purchases: customer_id, main, next_order, next_main (both mains set)."""
@@ -615,9 +639,10 @@ def transitions(orders: engine.OrdersLike, *, as_of: Any, level: str = "category
 
     Every pair of consecutive purchases of a customer (ordered by ordered_at,
     then order_id) counts once, from the first purchase's main value (the value
-    with the largest net amount in the order, ties by value name) to the
-    next's. A purchase without any value (all its lines empty) breaks the chain:
-    its pairs are left out.
+    of its largest line among those with a value, ties by value name: SPEC §2's
+    first-purchase rule applied to every purchase) to the next's. A purchase
+    without any value (all its lines empty) breaks the chain: its pairs are
+    left out.
 
     Parameters
     ----------
@@ -962,8 +987,6 @@ def ctb_tables(
     with _Base(orders, as_of) as b:
         lvls = _levels(b.t, None, "CTB analysis")
         pairs = [lv for lv in pair_levels if lv in lvls]
-        for lv in pairs:  # shared by customer values, transitions and pairs
-            b.order_values(lv)
         out = {
             "preferences": _preferences(b, lvls),
             "first_purchase": _first_purchase(b, lvls, h),

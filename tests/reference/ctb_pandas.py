@@ -106,15 +106,25 @@ def preferences(lines: pd.DataFrame, *, as_of: dt.date, level: str) -> pd.DataFr
 
 
 def main_values(df: pd.DataFrame, level: str) -> pd.DataFrame:
-    """Purchases in customer order with their main value (None when no value)."""
+    """Purchases in customer order with their main value (None when no value).
+
+    The main value is the value of the purchase's largest line among its lines
+    with a value, ties by value name.
+    """
     o = orders(df)
     o = o[o["purchase"]].copy()
-    pv = purchase_values(df, level)
-    mains = []
-    for c, oid in zip(o["customer_id"], o["order_id"], strict=True):
-        vals = pv.get((c, oid), {})
-        mains.append(sorted(vals.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if vals else None)
-    o["main"] = mains
+    known = df[df[level].notna()]
+    best: dict[tuple[str, str], tuple[int, str]] = {}
+    for c, oid, units, v in zip(
+        known["customer_id"], known["order_id"], known["_units"], known[level], strict=True
+    ):
+        key = (-int(units), str(v))
+        if (c, oid) not in best or key < best[(c, oid)]:
+            best[(c, oid)] = key
+    o["main"] = [
+        best[(c, oid)][1] if (c, oid) in best else None
+        for c, oid in zip(o["customer_id"], o["order_id"], strict=True)
+    ]
     return o
 
 
