@@ -65,6 +65,8 @@ bench: $(STAMP) ## run every benchmark (~45 min on a quiet 2-core machine) and r
 	$(PY) benchmarks/bench_suite.py --sizes $(BENCH_SIZES) --record
 	$(PY) benchmarks/bench_peers.py --sizes 1M,10M --record
 	$(PY) benchmarks/bench_reports.py --big-customers $(BENCH_CUSTOMERS) --record
+	$(BENCH_RECORD) "where the time of the missed scale targets goes (profile_misses.py)" -- \
+		$(PY) benchmarks/profile_misses.py --size 10M
 
 lock: ## re-pin requirements.lock from pyproject.toml (after `make env`)
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra dev --extra lab \
