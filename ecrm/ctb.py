@@ -81,7 +81,6 @@ DEFAULT_EVAL_HORIZON_DAYS = 180
 
 _MAX_MASK_VALUES = 62  # cross-purchase pairs by bit masks up to this many values
 _RHO_MIN, _RHO_MAX = 0.001, 0.999  # bounds of the estimated intra-class correlation
-_PAIR_LEVELS = ("category", "brand")  # main values built together (ctb_tables' pair levels)
 _NO_LAST = "\x00"  # key of customers without a last main value (never a real value)
 
 #: Display labels (Japanese, English) of the columns and codes of this module.
@@ -319,7 +318,7 @@ class _Base:
             lines = self.lines
             return lines.group_by(
                 ["customer_id", "order_id", lines[level].cast("string").name("value")]
-            ).agg(net=lines.amount.sum().cast(engine.AMOUNT))
+            ).agg(net=lines.amount.sum().cast(engine.AMOUNT), top=lines.amount.max())
 
         return self._keep(("order_values", level), build)
 
@@ -357,19 +356,14 @@ class _Base:
 
         return self._keep(("purchase_values", level), build)
 
-    def _order_mains(self, level: str) -> ir.Table:
-        """Every purchase with the main value of ``level`` and of the pair levels.
+    def order_mains(self, levels: Sequence[str]) -> ir.Table:
+        """Every purchase with the main value of each of ``levels``, from one pass over the lines.
 
         customer_id, order_id, ordered_at, seq and ``_m_<level>`` (a struct
-        whose ``v`` is the main value). One pass over the lines for category
-        and brand together (the levels of the transition matrices), with the
-        purchases' order: the main value of each order is the minimum of a
-        (−amount, value) struct over its lines that have a value.
+        whose ``v`` is the main value): the minimum of a (−amount, value)
+        struct over the order's lines that have a value.
         """
-        for key, table in self._memo.items():
-            if key[0] == "order_mains" and level in key[1:]:
-                return table
-        lvls = tuple(dict.fromkeys([*(lv for lv in _PAIR_LEVELS if lv in self.t.columns), level]))
+        lvls = tuple(levels)
 
         def build() -> ir.Table:
             lines = self.lines
@@ -389,9 +383,40 @@ class _Base:
         return self._keep(("order_mains", *lvls), build)
 
     def mains(self, level: str) -> ir.Table:
-        """Every purchase with its main value: customer_id, order_id, ordered_at, seq, main."""
-        m = self._order_mains(level)
-        return m.select("customer_id", "order_id", "ordered_at", "seq", main=m[f"_m_{level}"]["v"])
+        """Every purchase with its main value: customer_id, order_id, ordered_at, seq, main.
+
+        The main value is the value of the purchase's largest line among those
+        with a value, ties by value name (null: no line with a value). Taken
+        from main values built for several levels in one pass when the run
+        holds them (:meth:`order_mains`, what :func:`ctb_tables` does: it needs
+        no order values), else from the order values (each (order, value)
+        carries its largest line, ``top``), which the same run's customer
+        values and recommendations reuse. Both ways give the same values.
+        """
+        if ("mains", level) in self._memo:
+            return self._memo[("mains", level)]
+        for key, table in self._memo.items():
+            if key[0] == "order_mains" and level in key[1:]:
+                return self.mains_of(table, level)
+
+        def from_values() -> ir.Table:
+            ov = self.order_values(level)
+            ov = ov.filter(ov.value.notnull())
+            main = ov.group_by(["customer_id", "order_id"]).agg(_k=_largest(ov.top, ov.value).min())
+            main = main.select("customer_id", "order_id", main=main._k["v"])
+            p = self.purchases.select("customer_id", "order_id", "ordered_at", "seq")
+            return p.left_join(main, ["customer_id", "order_id"]).drop(
+                "customer_id_right", "order_id_right"
+            )
+
+        return self._keep(("mains", level), from_values)
+
+    @staticmethod
+    def mains_of(table: ir.Table, level: str) -> ir.Table:
+        """The :meth:`mains` columns of an :meth:`order_mains` table."""
+        return table.select(
+            "customer_id", "order_id", "ordered_at", "seq", main=table[f"_m_{level}"]["v"]
+        )
 
     def pairs(self, level: str) -> ir.Table:
         """Consecutive purchases: customer_id, main, next_order, next_main (both mains set)."""
@@ -987,6 +1012,8 @@ def ctb_tables(
     with _Base(orders, as_of) as b:
         lvls = _levels(b.t, None, "CTB analysis")
         pairs = [lv for lv in pair_levels if lv in lvls]
+        if pairs:  # the main values of every pair level in one pass
+            b.order_mains(pairs)
         out = {
             "preferences": _preferences(b, lvls),
             "first_purchase": _first_purchase(b, lvls, h),

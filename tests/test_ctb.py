@@ -385,6 +385,22 @@ def test_transitions_match_reference(apparel_small):
     np.testing.assert_allclose(got.probability, want.probability, rtol=1e-12)
 
 
+@pytest.mark.parametrize("path", ["alone", "several levels", "order values"])
+def test_main_values_are_the_same_whichever_table_they_come_from(apparel_small, path):
+    """Main values from the lines alone, with brand in one pass, or from the order values."""
+    with ctb._Base(apparel_small, REF_AS_OF) as b:
+        if path == "several levels":
+            b.order_mains(["brand", "category"])
+        elif path == "order values":
+            b.order_values("category")
+        got = ctb._transitions(b, "category")
+    want = ref.transitions(apparel_small, as_of=REF_AS_OF, level="category")
+    assert (
+        got[["from_value", "to_value", "pairs"]].values.tolist()
+        == want[["from_value", "to_value", "pairs"]].values.tolist()
+    )
+
+
 def test_cross_purchase_matches_reference(food):
     got = ctb.cross_purchase(food, as_of=REF_AS_OF, level="category", min_support=0.01)
     want = ref.cross_purchase(food, as_of=REF_AS_OF, level="category", min_support=0.01)
