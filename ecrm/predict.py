@@ -318,6 +318,7 @@ def rfm_summary_table(
     r = o.filter(~o.is_purchase & (o.amount != 0))
     r = r.select(_rc="customer_id", _rt="ordered_at", _ro="order_id", _ra="amount")
     pk = p.select("customer_id", "ordered_at", "order_id", "_period")
+    pk = pk.semi_join(r, pk.customer_id == r._rc)  # only customers with such an order
     j = r.join(
         pk,
         [
