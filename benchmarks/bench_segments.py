@@ -106,30 +106,40 @@ def pd_cpm_monthly(o: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(out)
 
 
+def _pd_lifecycle(o: pd.DataFrame, d: pd.Timestamp) -> pd.Series:
+    """Each customer's lifecycle segment at month end ``d`` (SPEC defaults)."""
+    m = pd_measures(o, d.date())
+    rep = m.frequency - 1
+    seg = np.select(
+        [m.recency_days > 360, m.recency_days > 120, rep == 0, rep == 1, rep <= 4],
+        ["churned", "dormant", "new", "first_repeat", "repeat"],
+        "vip",
+    )
+    return pd.Series(seg, index=m.index)
+
+
 def pd_lifecycle_monthly(o: pd.DataFrame) -> pd.DataFrame:
     out = []
     for d in _month_ends():
-        m = pd_measures(o, d.date())
-        rep = m.frequency - 1
-        seg = np.select(
-            [m.recency_days > 360, m.recency_days > 120, rep == 0, rep == 1, rep <= 4],
-            ["churned", "dormant", "new", "first_repeat", "repeat"],
-            "vip",
-        )
-        out.append(
-            pd.Series(seg).value_counts().rename_axis("segment").reset_index().assign(month_end=d)
-        )
+        seg = _pd_lifecycle(o, d)
+        out.append(seg.value_counts().rename_axis("segment").reset_index().assign(month_end=d))
     return pd.concat(out)
 
 
 def pd_transitions(o: pd.DataFrame) -> pd.DataFrame:
-    ends = _month_ends()
-    a = pd_measures(o, ends[-2].date())
-    b = pd_measures(o, ends[-1].date())
-    sa = np.where(a.recency_days > 120, "x", "y")
-    sb = np.where(b.recency_days > 120, "x", "y")
-    j = pd.DataFrame({"to": sb}, index=b.index).join(pd.DataFrame({"frm": sa}, index=a.index))
-    return j.fillna("none").groupby(["frm", "to"]).size()
+    """Customers moving between lifecycle segments from each month end to the next (12 pairs).
+
+    A customer without a purchase yet at a month end is in ``none``.
+    """
+    ends = [_month_ends()[0] - pd.offsets.MonthEnd(1), *_month_ends()]
+    segs = [_pd_lifecycle(o, d) for d in ends]
+    out = []
+    for a, b, sa, sb in zip(ends, ends[1:], segs, segs[1:], strict=False):
+        j = pd.DataFrame({"to_segment": sb}).join(pd.DataFrame({"from_segment": sa}), how="left")
+        j["from_segment"] = j["from_segment"].fillna("none")
+        g = j.groupby(["from_segment", "to_segment"]).size().rename("customers").reset_index()
+        out.append(g.assign(from_date=a.date(), to_date=b.date()))
+    return pd.concat(out, ignore_index=True)
 
 
 def pd_kpi(lines: pd.DataFrame) -> pd.DataFrame:
@@ -146,8 +156,8 @@ def pd_kpi(lines: pd.DataFrame) -> pd.DataFrame:
     g = o.groupby("month").agg(
         revenue=("amount", "sum"),
         orders=("amount", lambda s: int((s > 0).sum())),
-        customers=("customer_id", "nunique"),
     )
+    g["customers"] = o[o.amount > 0].groupby("month").customer_id.nunique()  # buyers (SPEC)
     g["new_customers"] = o[o.new].groupby("month").customer_id.nunique()
     return g.tail(36)
 
@@ -202,7 +212,7 @@ def main() -> None:
         "decile table": lambda: pd_decile(o),
         "cpm month ends (12)": lambda: pd_cpm_monthly(o),
         "lifecycle month ends (12)": lambda: pd_lifecycle_monthly(o),
-        "lifecycle transitions (12)": lambda: [pd_transitions(o) for _ in range(12)],
+        "lifecycle transitions (12)": lambda: pd_transitions(o),
         "kpi (24 months)": lambda: pd_kpi(lines),
     }
     total_e = total_p = 0.0

@@ -20,7 +20,10 @@ that size's own — runs:
    cohort/LTV tables (``cohort_ltv_pandas``, the file read counted in every
    row) and CTB (``ctb_pandas``: a per-customer Python walk — a test oracle,
    not what an analyst would write, so only up to ``--ctb-pandas-max``).
-   Clustering has no pandas reference.
+   Clustering has no pandas reference. Each pandas output is compared with
+   ecrm's (``agreement``: counts exactly, money to a relative 1e-9; the
+   cohort/LTV tables with the tests' own comparison) and the table says
+   whether they agree;
 
 Then a growth table over the sizes: the full analysis set's seconds, CPU
 seconds, seconds per million lines, peak RSS, what DuckDB holds in memory
@@ -152,9 +155,7 @@ def pandas_groups(path: Path) -> list[PandasGroup]:
                 "decile table": lambda d: seg.pd_decile(d[1]),
                 "CPM month ends (12)": lambda d: seg.pd_cpm_monthly(d[1]),
                 "lifecycle month ends (12)": lambda d: seg.pd_lifecycle_monthly(d[1]),
-                "lifecycle transitions (12)": lambda d: [
-                    seg.pd_transitions(d[1]) for _ in range(12)
-                ],
+                "lifecycle transitions (12)": lambda d: seg.pd_transitions(d[1]),
                 "KPIs (24 months)": lambda d: seg.pd_kpi(d[0]),
             },
         ),
@@ -176,6 +177,87 @@ def pandas_groups(path: Path) -> list[PandasGroup]:
     ]
 
 
+# ----------------------------------------------------------------------------- agreement
+
+
+def _cells(e: Any, p: Any, keys: list[str], pairs: dict[str, str], money: set[str]) -> str:
+    """Join ecrm's and pandas' tables on ``keys``; counts must be equal, money close."""
+    import numpy as np
+
+    p = p.reset_index()
+    for k in keys:  # dates and periods compared as text
+        e, p = e.assign(**{k: e[k].astype(str)}), p.assign(**{k: p[k].astype(str)})
+    m = e.merge(p, on=keys, how="outer", suffixes=("", "_pd"))
+    for ours, theirs in pairs.items():
+        a = m[ours].fillna(0).to_numpy("float64")
+        b = m[theirs if theirs != ours else f"{ours}_pd"].fillna(0).to_numpy("float64")
+        differ = ~np.isclose(a, b, rtol=1e-9, atol=1e-6) if ours in money else a != b
+        if differ.any():
+            where = m.loc[differ, keys].head(1).to_dict("records")
+            return f"no: {ours} differs in {int(differ.sum())} of {len(m)} cells, e.g. {where}"
+    return f"yes ({len(m)} cells)"
+
+
+def agreement(name: str, ecrm_out: Any, pandas_out: Any) -> str:
+    """Whether an analysis's ecrm output and its pandas implementation's output agree.
+
+    Compared where the definitions coincide: every count exactly, money to a
+    relative 1e-9 (the cohort/LTV tables with the tests' own comparison, which
+    also checks which cells are empty). ``n/a`` says why a pair is not compared.
+    """
+    import pandas as pd
+
+    if name == "CTB tables":
+        return "n/a: checked table by table in tests/test_ctb.py"
+    if ecrm_out is None or pandas_out is None:
+        return "n/a"
+    try:
+        if name == "RFM (scores + grid)":
+            return _cells(ecrm_out, pandas_out, ["r", "f"], {"customers": "customers",
+                          "revenue": "revenue"}, {"revenue"})  # fmt: skip
+        if name == "decile table":
+            return _cells(ecrm_out, pandas_out, ["decile"], {"customers": "customers",
+                          "revenue": "revenue"}, {"revenue"})  # fmt: skip
+        if name == "lifecycle transitions (12)":
+            e = ecrm_out[ecrm_out["customers"] > 0]
+            keys = ["from_date", "to_date", "from_segment", "to_segment"]
+            return _cells(e, pandas_out, keys, {"customers": "customers"}, set())
+        if name in ("CPM month ends (12)", "lifecycle month ends (12)"):
+            e = ecrm_out[ecrm_out["customers"] > 0]
+            return _cells(e, pandas_out, ["month_end", "segment"], {"customers": "count"}, set())
+        if name == "KPIs (24 months)":
+            e = ecrm_out[ecrm_out["kpi"].isin(["revenue", "orders", "customers", "new_customers"])]
+            e = e.pivot(index="month", columns="kpi", values="value").reset_index()
+            e["month"] = pd.to_datetime(e["month"]).dt.to_period("M")
+            p = pandas_out.reset_index()
+            p = p[p["month"].isin(set(e["month"]))]
+            e = e[e["month"].isin(set(p["month"]))]
+            cols = {"revenue": "revenue", "orders": "orders", "customers": "customers",
+                    "new_customers": "new_customers"}  # fmt: skip
+            return _cells(e, p, ["month"], cols, {"revenue"})
+        if name in COHORT_LTV_TABLES:
+            counts, money = COHORT_LTV_TABLES[name]
+            from tests.test_cohort import assert_same_table
+
+            assert_same_table(ecrm_out, pandas_out, counts, money)
+            return f"yes ({len(ecrm_out)} rows)"
+    except AssertionError as e:
+        return f"no: {str(e).splitlines()[0][:80]}"
+    return "n/a: not the same table (a timing stand-in)"
+
+
+#: the tests' comparison of each cohort/LTV table: (count columns, money columns)
+COHORT_LTV_TABLES = {
+    "cohort table": (("period", "cohort_size", "active"), ("revenue", "cum_revenue_per_customer")),
+    "LTV transition": (("days", "cohort_size", "repeaters"), ("revenue", "ltv")),
+    "purchase ladder": (
+        ("n", "reached", "continued", "lapsed", "pending", "customers"),
+        ("revenue", "revenue_per_customer"),
+    ),
+    "F2 conversion": (("days", "cohort_size", "repeaters"), ()),
+}
+
+
 # ----------------------------------------------------------------------------- child
 
 
@@ -194,11 +276,15 @@ def run_size(path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: 
     out["floor"] = {"s": fl.seconds, "cpu": fl.cpu, "rss": fl.peak_rss, "load": fl.load}
     print(f"  floor {fl.seconds:7.3f}s  cpu {fl.cpu:6.3f}s", flush=True)
     mem_max = temp_max = 0
+    kept: dict[str, Any] = {}  # outputs to compare with pandas
     with common.measure(watch_dir=temp_dir) as whole:
         for name, fn in ecrm_cases(path).items():
             gc.collect()
             with common.measure(watch_dir=temp_dir) as m:
-                fn()
+                result = fn()
+            if with_pandas and name not in ("clusters (features + fit)", "CTB tables"):
+                kept[name] = result
+            result = None
             mem, tmp = common.duckdb_memory()
             mem_max, temp_max = max(mem_max, mem), max(temp_max, tmp, m.peak_temp)
             out["rows"][name] = {
@@ -231,14 +317,20 @@ def run_size(path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: 
         for name, fn in fns.items():
             gc.collect()
             with common.measure() as m:
-                fn(data)
+                theirs = fn(data)
+            agree = agreement(name, kept.pop(name, None), theirs)
+            theirs = None
             out["pandas"][name] = {
                 "s": m.seconds + ml.seconds,
                 "cpu": m.cpu + ml.cpu,
                 "rss": max(m.peak_rss, ml.peak_rss),
                 "load": m.load,
+                "agree": agree,
             }
-            print(f"  pandas {name:<28}{m.seconds:7.2f}s (+ load {ml.seconds:.2f}s)", flush=True)
+            print(
+                f"  pandas {name:<28}{m.seconds:7.2f}s (+ load {ml.seconds:.2f}s)  agree: {agree}",
+                flush=True,
+            )
         del data
     return out
 
@@ -277,6 +369,7 @@ def size_table(r: dict) -> str:
             "1.0×",
             "",
             "",
+            "",
             f"{fl['load']:.1f}",
         )
     ]
@@ -298,6 +391,7 @@ def size_table(r: dict) -> str:
                 f"{e['s'] / fl['s']:.1f}×",
                 f"{p['s']:.2f}" if p else "–",
                 f"{p['s'] / e['s']:.1f}×" if p else "–",
+                p.get("agree", "–") if p else "–",
                 f"{e['load']:.1f}",
             )
         )
@@ -311,6 +405,7 @@ def size_table(r: dict) -> str:
             f"{a['s'] / fl['s']:.1f}×",
             f"{tot_p:.2f}" + ("" if all_pandas else " (rows with pandas)") if tot_p else "–",
             "",
+            "",
             f"{a['load']:.1f}",
         )
     )
@@ -322,6 +417,7 @@ def size_table(r: dict) -> str:
         "× floor",
         "pandas s",
         "ecrm faster",
+        "outputs agree",
         "load",
     )
     title = (
