@@ -455,6 +455,15 @@ def tiny_shops(draw: st.DrawFn) -> pd.DataFrame:
 @settings(max_examples=8, deadline=None)
 @given(tiny_shops())
 def test_tiny_shops_match_the_reference(orders: pd.DataFrame) -> None:
+    check_tiny_shop(orders)
+
+
+def test_a_shop_without_customers_matches_the_reference() -> None:
+    """Found by the test above: one guest return and nothing else (empty tables)."""
+    check_tiny_shop(hand_orders([("o00", None, "2025-10-01 10:00", "-500", None)]))
+
+
+def check_tiny_shop(orders: pd.DataFrame) -> None:
     as_of = "2026-02-15"
     with cohort.purchase_history(orders, as_of=as_of) as h:
         lad = ltv.purchase_ladder(h, as_of=as_of, max_n=3, lapse_days=60)

@@ -90,6 +90,7 @@ def customer_orders(orders: pd.DataFrame, as_of) -> pd.DataFrame:
     o["purchase"] = o["units"] > 0
     first = o[o["purchase"]].groupby("customer_id")["date"].min().rename("first")
     o = o.merge(first, left_on="customer_id", right_index=True, how="inner")
+    o = o.reset_index(drop=True)  # an empty merge keeps customer_id as the index name
     o["day"] = (o["date"] - o["first"]).dt.days
     o["cohort"] = month_no(o["first"])
     return o
