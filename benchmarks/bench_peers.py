@@ -178,16 +178,8 @@ def run_size(path: Path, repeat: int) -> dict[str, Any]:
         return result
 
     def cold(fn: Any) -> Any:
-        """``fn()`` with ECRM_CACHE=0: the lines are grouped into orders afresh every run."""
-        before = os.environ.get("ECRM_CACHE")
-        os.environ["ECRM_CACHE"] = "0"
-        try:
+        with common.no_engine_cache():  # the lines are grouped into orders every run
             return fn()
-        finally:
-            if before is None:
-                del os.environ["ECRM_CACHE"]
-            else:
-                os.environ["ECRM_CACHE"] = before
 
     summary = lambda **kw: predict.rfm_summary(path, as_of=AS_OF, **kw)  # noqa: E731
     ours = timed("ecrm", lambda: cold(lambda: summary(purchases="periods")))

@@ -103,6 +103,23 @@ def measure(interval: float = 0.005, watch_dir: Path | str | None = None):
 INGEST_MAX_CUSTOMERS = 1_000_000
 
 
+@contextmanager
+def no_engine_cache():
+    """Run the block with ``ECRM_CACHE=0``: ecrm groups the lines into orders afresh.
+
+    What the first analysis of a process pays; restores the variable after.
+    """
+    before = os.environ.get("ECRM_CACHE")
+    os.environ["ECRM_CACHE"] = "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["ECRM_CACHE"]
+        else:
+            os.environ["ECRM_CACHE"] = before
+
+
 def demo_orders(customers: int, shop: str = "demo-apparel", *, standard: bool = False) -> Path:
     """The canonical orders of a demo shop of ``customers`` customers (made once, cached).
 

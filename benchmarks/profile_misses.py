@@ -159,11 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     floor_s = common.floor(path).seconds
 
     def cold_summary() -> Any:
-        os.environ["ECRM_CACHE"] = "0"
-        try:
+        with common.no_engine_cache():
             return predict.rfm_summary(path, as_of=AS_OF, purchases="periods")
-        finally:
-            del os.environ["ECRM_CACHE"]
 
     cases: list[tuple[str, Callable[[], Any]]] = [
         ("customer summary from the lines (rfm_summary, ECRM_CACHE=0)", cold_summary),
