@@ -312,7 +312,11 @@ class _Base:
         return self._keep(("customers",), build)
 
     def order_values(self, level: str) -> ir.Table:
-        """customer_id, order_id, value (null for lines without one), net — every order."""
+        """customer_id, order_id, value (null for lines without one), net, top — every order.
+
+        ``top`` is the largest line of the (order, value): the main values follow
+        from it (:meth:`mains`).
+        """
 
         def build() -> ir.Table:
             lines = self.lines
@@ -345,7 +349,7 @@ class _Base:
     def purchase_values(self, level: str) -> ir.Table:
         """The values of each purchase (net > 0), with the purchase's columns.
 
-        customer_id, order_id, ordered_at, order_date, seq, value, net.
+        customer_id, order_id, ordered_at, order_date, seq, value, net, top.
         """
 
         def build() -> ir.Table:

@@ -363,8 +363,9 @@ def rfm_summary(
 ) -> pd.DataFrame:
     """Per-customer frequency, recency, T and monetary value for buy-till-you-die models.
 
-    The module docstring defines each measure. Computed in the engine (one
-    windowed pass over the orders); orders after ``as_of`` are ignored.
+    The module docstring defines each measure. Computed in the engine
+    without a window over the orders (see :func:`rfm_summary_table`); orders
+    after ``as_of`` are ignored.
 
     Parameters
     ----------
