@@ -179,6 +179,33 @@ def test_transitions_by_hand():
     assert t.groupby("from_value")["probability"].sum().tolist() == pytest.approx([1.0, 1.0])
 
 
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_main_value_is_the_largest_line_not_the_largest_value_net(one_pass):
+    """D's second order: bag 600 + bag 600 (net 1,200) and top 1,000 → main top.
+
+    The largest line is top's 1,000 (SPEC §2's rule); bag's net 1,200 would pick
+    bag. D's orders: d1 shoes → d2 top → d3 bag, so the pairs are shoes→top and
+    top→bag — from the order values and from the one-pass main values alike.
+    """
+    rows = [
+        ("d1", "D", "2026-01-10 10:00", 900, "shoes"),
+        ("d2", "D", "2026-02-10 10:00", 600, "bag"),
+        ("d2", "D", "2026-02-10 10:00", 600, "bag"),
+        ("d2", "D", "2026-02-10 10:00", 1000, "top"),
+        ("d3", "D", "2026-03-10 10:00", 500, "bag"),
+    ]
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    with ctb._Base(df, AS_OF) as b:
+        if one_pass:
+            b.order_mains(["category"])
+        t = ctb._transitions(b, "category")
+    assert t[["from_value", "to_value", "pairs"]].values.tolist() == [
+        ["shoes", "top", 1],
+        ["top", "bag", 1],
+    ]
+
+
 def test_cross_purchase_by_hand():
     c = ctb.cross_purchase(tiny(), as_of=AS_OF, min_support=0)
     got = c.set_index(["value_a", "value_b"])
