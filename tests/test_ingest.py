@@ -117,9 +117,15 @@ def make_shop(folder: Path, files: dict[str, bytes], **settings: Any) -> Path:
 
 
 def run(folder: Path, today: date = TODAY) -> tuple[ecrm.IngestResult, list[dict[str, Any]]]:
-    """Ingest and return the result and the canonical order lines as dicts."""
+    """Ingest and return the result and the canonical order lines as dicts.
+
+    The lines in time order (ordered_at, order_id, then the file's order), which
+    the tests below read most easily; the file's own order (by customer) is
+    checked by ``test_lines_are_written_by_customer_then_time``.
+    """
     result = ecrm.ingest(folder, today=today)
-    return result, pq.read_table(result.orders_path).to_pylist()
+    lines = pq.read_table(result.orders_path).to_pylist()
+    return result, sorted(lines, key=lambda r: (r["ordered_at"], r["order_id"]))
 
 
 def problems(folder: Path, today: date = TODAY) -> list[InputProblem]:
@@ -1415,3 +1421,27 @@ def test_complete_journey_with_its_product_master(tmp_path: Path) -> None:
     raw_quantities = pd.read_csv(io.StringIO(text), dtype=str, usecols=["quantity"])["quantity"]
     assert raw_quantities.str.fullmatch(r"\d+\.0").all()
     assert pc.sum(table.column("quantity")).as_py() == raw_quantities.astype(float).sum()
+
+
+def test_lines_are_written_by_customer_then_time(tmp_path: Path) -> None:
+    """Canonical line order: customer_id (guests last), ordered_at, order_id, raw order."""
+    rows = [
+        line("A5", "C2", "2024-01-03", "100", pid="P9"),
+        line("A1", "", "2024-01-01", "100"),  # guest
+        line("A4", "C2", "2024-01-02", "100", pid="P2"),
+        line("A3", "C1", "2024-01-05", "100"),
+        line("A4", "C2", "2024-01-02", "100", pid="P1"),  # same order: raw order kept
+        line("A2", "C1", "2024-01-05", "100"),  # same time as A3: order_id first
+        line("A0", "", "2024-01-04", "100"),  # guest
+    ]
+    result = ecrm.ingest(make_shop(tmp_path, {ORDERS: csv_bytes(rows)}), today=TODAY)
+    got = pq.read_table(result.orders_path).to_pylist()
+    assert [(r["order_id"], r["product_id"]) for r in got] == [
+        ("A2", "P1"),
+        ("A3", "P1"),
+        ("A4", "P2"),
+        ("A4", "P1"),
+        ("A5", "P9"),
+        ("A1", "P1"),
+        ("A0", "P1"),
+    ]
