@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import shutil
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -203,6 +204,48 @@ def test_main_value_is_the_largest_line_not_the_largest_value_net(one_pass):
     assert t[["from_value", "to_value", "pairs"]].values.tolist() == [
         ["shoes", "top", 1],
         ["top", "bag", 1],
+    ]
+
+
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_main_value_edge_cases_by_hand(one_pass):
+    """Negative, nearly equal, tied, huge and missing values pick the right main value.
+
+    E: e1 (no-category 1,000, bag −200, top −300: net 500, a purchase) → bag, the
+    largest line with a value; e2 (b 100.0001, a 100) → b; e3 (b 100, a 100) → a,
+    the tie by name; e4 has no category and breaks the chain; e5 → x.
+    F: f1 (z 12,345,678,901,234.5 and y 5) → z; f2 → y.
+    G: g1 (バッグ 100, トップス 100) → トップス (name order: ト < バ); g2 → バッグ.
+    """
+    rows = [
+        ("e1", "E", "2026-01-01 10:00", "1000", None),
+        ("e1", "E", "2026-01-01 10:00", "-200", "bag"),
+        ("e1", "E", "2026-01-01 10:00", "-300", "top"),
+        ("e2", "E", "2026-01-02 10:00", "100.0001", "b"),
+        ("e2", "E", "2026-01-02 10:00", "100", "a"),
+        ("e3", "E", "2026-01-03 10:00", "100", "b"),
+        ("e3", "E", "2026-01-03 10:00", "100", "a"),
+        ("e4", "E", "2026-01-04 10:00", "100", None),
+        ("e5", "E", "2026-01-05 10:00", "100", "x"),
+        ("f1", "F", "2026-01-01 10:00", "12345678901234.5", "z"),
+        ("f1", "F", "2026-01-01 10:00", "5", "y"),
+        ("f2", "F", "2026-01-02 10:00", "1", "y"),
+        ("g1", "G", "2026-01-01 10:00", "100", "バッグ"),
+        ("g1", "G", "2026-01-01 10:00", "100", "トップス"),
+        ("g2", "G", "2026-01-02 10:00", "100", "バッグ"),
+    ]
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    df["amount"] = df["amount"].map(Decimal)
+    with ctb._Base(df, AS_OF) as b:
+        if one_pass:
+            b.order_mains(["category"])
+        t = ctb._transitions(b, "category")
+    assert t[["from_value", "to_value", "pairs"]].values.tolist() == [
+        ["b", "a", 1],
+        ["bag", "b", 1],
+        ["z", "y", 1],
+        ["トップス", "バッグ", 1],
     ]
 
 
@@ -618,3 +661,18 @@ def test_plots_draw_on_the_given_axes():
         assert ax.get_title()
         en = draw(table, lang="en")
         assert en.get_title().isascii()
+
+
+def test_recommendations_are_the_same_when_the_run_holds_one_pass_main_values(apparel_small):
+    """recommend after ctb_tables on one file takes the last purchase and pairs from order_mains."""
+    kw = {"level": "category", "top_n": 3, "half_life_days": 365.0, "prior_strength": None}
+    kw["transition_weight"] = 0.5
+    frames = []
+    for one_pass in (False, True):
+        with ctb._Base(apparel_small, REF_AS_OF) as b:
+            if one_pass:
+                b.order_mains(["brand", "category"])
+            recs, _ = ctb._recommend_table(b, **kw)
+            frames.append(recs.to_pandas().sort_values(["customer_id", "rank"], ignore_index=True))
+    assert len(frames[0]) > 1000
+    pd.testing.assert_frame_equal(frames[0], frames[1])
