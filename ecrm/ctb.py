@@ -80,6 +80,7 @@ DEFAULT_TRANSITION_WEIGHT = 0.5
 DEFAULT_EVAL_HORIZON_DAYS = 180
 
 _MAX_MASK_VALUES = 62  # cross-purchase pairs by bit masks up to this many values
+_WIDE_MAX_VALUES = 16  # per-customer revenue by value in one wide row up to this many values
 _RHO_MIN, _RHO_MAX = 0.001, 0.999  # bounds of the estimated intra-class correlation
 _NO_LAST = "\x00"  # key of customers without a last main value (never a real value)
 
@@ -247,6 +248,7 @@ class _Base:
         self._memo: dict[tuple[str, ...], ir.Table] = (
             _shared_memo((key, self.as_of)) if key is not None else {}
         )
+        self._names: dict[str, list[str]] = {}
 
     def __enter__(self) -> _Base:
         return self
@@ -346,6 +348,105 @@ class _Base:
 
         return self._keep(("customer_values", level), build)
 
+    def customer_wide(self, levels: Sequence[str]) -> ir.Table:
+        """Each customer's net revenue in every value of ``levels``, one row per customer.
+
+        customer_id (every non-guest customer_id with lines up to as_of) and,
+        for each level L and each value i of :meth:`names`, ``_r_L_i`` (net
+        revenue of its lines with the value; null when it has none, as a sum
+        over no rows is) and ``_r_L_x`` for its lines without a value. One
+        aggregate over the lines
+        for all the levels: for levels of at most :data:`_WIDE_MAX_VALUES` values
+        cheaper than a (customer, value) table per level and a second
+        aggregate over it (each filtered sum costs about a twelfth of a
+        group-by of the lines by customer and value).
+        """
+        lvls = tuple(levels)
+
+        def build() -> ir.Table:
+            lines = self.lines
+            aggs = {}
+            for lv in lvls:
+                col = lines[lv].cast("string")
+                for i, v in [*enumerate(self.names(lv)), ("x", None)]:
+                    hit = col == v if v is not None else col.isnull()
+                    aggs[f"_r_{lv}_{i}"] = lines.amount.sum(where=hit).cast(engine.AMOUNT)
+            return lines.group_by("customer_id").agg(**aggs)
+
+        return self._keep(("customer_wide", *lvls), build)
+
+    def _wide_of(self, level: str) -> ir.Table | None:
+        """A :meth:`customer_wide` table holding ``level``: the run's, or a new one."""
+        if len(self.names(level)) > _WIDE_MAX_VALUES:
+            return None
+        for key, table in self._memo.items():
+            if key[0] == "customer_wide" and level in key[1:]:
+                return table
+        return self.customer_wide([level])
+
+    def customer_levels(self, level: str) -> ir.Table:
+        """Per customer, its revenue by value of ``level`` summed up in one row.
+
+        customer_id (every non-guest customer_id with lines up to as_of; in
+        the long form, those with a value), ``_pref`` (the value of the
+        largest net revenue, ties by name; read it only where ``_max`` > 0),
+        ``_tot``, ``_max`` (sum and largest of the positive net revenues by
+        value, 0 when none), ``_sq`` (sum of their squares, float), ``_n``
+        (values with net revenue > 0) and ``_mask``: the values with net
+        revenue > 0 as bits (bit i for code i of :meth:`codes`), null when the
+        level has more than :data:`_MAX_MASK_VALUES` values.
+        :func:`preferences` reads the measures, :func:`cross_purchase` the masks.
+
+        Levels of at most :data:`_WIDE_MAX_VALUES` values come from
+        :meth:`customer_wide`, larger ones from :meth:`customer_values`.
+        """
+
+        def from_wide(w: ir.Table) -> ir.Table:
+            k = len(self.names(level))
+            rev = [w[f"_r_{level}_{i}"] for i in range(k)]
+            pos = [ibis.ifelse(r > 0, r, 0).cast(engine.AMOUNT) for r in rev]
+            mx = ibis.greatest(*pos) if k > 1 else pos[0]
+            bought = [(r > 0).fill_null(False) for r in rev]
+            one = ibis.literal(1, type="int64")
+            mask = sum((ibis.ifelse(b, one << i, 0) for i, b in enumerate(bought)), start=one - 1)
+            pref = ibis.cases(
+                *[(r == mx, v) for r, v in zip(rev, self.names(level), strict=True)],
+                else_=ibis.null("string"),
+            )
+            return w.select(
+                "customer_id",
+                _pref=pref,
+                _tot=sum(pos[1:], start=pos[0]).cast(engine.AMOUNT),
+                _max=mx,
+                _sq=sum(p.cast("float64") * p.cast("float64") for p in pos),
+                _n=sum(b.cast("int64") for b in bought),
+                _mask=mask if k <= _MAX_MASK_VALUES else ibis.null("int64"),
+            )
+
+        w = self._wide_of(level)
+        if w is not None:  # a projection of the wide table: not worth keeping
+            return from_wide(w)
+
+        def build() -> ir.Table:
+            g = self.customer_values(level)
+            c = self.codes(level)
+            small = len(self.names(level)) <= _MAX_MASK_VALUES
+            bit = (ibis.literal(1, type="int64") << c.code) if small else ibis.null("int64")
+            g = g.inner_join(c.select("value", _bit=bit), "value")  # drops null values
+            pos = ibis.ifelse(g.revenue > 0, g.revenue, 0).cast(engine.AMOUNT)
+            posf = pos.cast("float64")
+            s = g.group_by("customer_id").agg(
+                _top=_largest(g.revenue, g.value).min(),
+                _tot=pos.sum(),
+                _max=pos.max(),
+                _sq=(posf * posf).sum(),
+                _n=(g.revenue > 0).cast("int64").sum(),
+                _mask=g._bit.bit_or(where=g.revenue > 0),
+            )
+            return s.select("customer_id", *s.columns[2:], _pref=s._top["v"])
+
+        return self._keep(("customer_levels", level), build)
+
     def purchase_values(self, level: str) -> ir.Table:
         """The values of each purchase (net > 0), with the purchase's columns.
 
@@ -360,17 +461,27 @@ class _Base:
 
         return self._keep(("purchase_values", level), build)
 
-    def codes(self, level: str) -> ir.Table:
-        """value, code: the level's values numbered 0, 1, … in name order.
+    def names(self, level: str) -> list[str]:
+        """The level's values in name order (code-point order, DuckDB's byte order).
 
         All values of the file (also of guests and of lines after as_of, a
-        superset): a small in-memory table, built once per run.
+        superset of those the run sees), read once per run.
         """
+        if level not in self._names:
+            if ("codes", level) in self._memo:
+                names = self._memo[("codes", level)].value.to_pyarrow().to_pylist()
+            else:
+                col = self.t[level].cast("string")
+                vals = self.t.select(v=col).filter(col.notnull()).distinct().v.to_pyarrow()
+                names = vals.to_pylist()
+            self._names[level] = sorted(names)
+        return self._names[level]
+
+    def codes(self, level: str) -> ir.Table:
+        """value, code: :meth:`names` numbered 0, 1, … (a small in-memory table)."""
         key = ("codes", level)
         if key not in self._memo:
-            col = self.t[level].cast("string")
-            vals = self.t.select(v=col).filter(col.notnull()).distinct().v.to_pyarrow()
-            names = sorted(vals.to_pylist())  # code-point order = DuckDB's byte order
+            names = self.names(level)
             self._memo[key] = ibis.memtable(
                 {"value": names, "code": list(range(len(names)))},
                 schema={"value": "string", "code": "int64"},
@@ -396,7 +507,7 @@ class _Base:
 
         def build() -> ir.Table:
             lines = self.lines
-            sizes = {lv: max(int(self.codes(lv).count().to_pyarrow().as_py()), 1) for lv in lvls}
+            sizes = {lv: max(len(self.names(lv)), 1) for lv in lvls}
             top = self.t.amount.abs().max().to_pyarrow().as_py()
             top = float(top) if top is not None else 0.0
             if top < 1e10 and top * 1e4 * max(sizes.values(), default=1) < 2.0**62:
@@ -568,25 +679,15 @@ def preferences(
 def _preferences(b: _Base, lvls: Sequence[str]) -> pd.DataFrame:
     out = b.customers.select("customer_id")
     for lv in lvls:
-        g = b.customer_values(lv)
-        g = g.filter(g.value.notnull())
-        pos = ibis.ifelse(g.revenue > 0, g.revenue, 0).cast(engine.AMOUNT)
-        posf = pos.cast("float64")
-        per = g.group_by("customer_id").agg(
-            _top=_largest(g.revenue, g.value).min(),
-            _tot=pos.sum(),
-            _max=pos.max(),
-            _sq=(posf * posf).sum(),
-            **{f"{lv}_values": (g.revenue > 0).cast("int64").sum()},
-        )
+        per = b.customer_levels(lv)
         tot = per._tot.cast("float64")
         per = per.select(
             "customer_id",
             **{
-                lv: ibis.ifelse(per._max > 0, per._top["v"], None),
+                lv: ibis.ifelse(per._max > 0, per._pref, None),
                 f"{lv}_share": ibis.ifelse(tot > 0, per._max.cast("float64") / tot, None),
                 f"{lv}_hhi": ibis.ifelse(tot > 0, per._sq / (tot * tot), None),
-                f"{lv}_values": per[f"{lv}_values"],
+                f"{lv}_values": per._n,
             },
         )
         out = out.left_join(per, "customer_id").drop("customer_id_right")
@@ -846,19 +947,13 @@ def cross_purchase(
         return _cross_purchase(b, level, ms)
 
 
-def _pair_counts(
-    g: ir.Table, min_support: float, values: Sequence[str] | None = None
-) -> tuple[int, pd.DataFrame]:
+def _pair_counts(g: ir.Table, min_support: float) -> tuple[int, pd.DataFrame]:
     """Customers (N) and, per ordered pair of values, customers who bought both.
 
-    ``g`` holds one row per (customer_id, value) bought. With at most
-    :data:`_MAX_MASK_VALUES` values each customer's basket is a bit mask:
-    customers are counted per distinct mask in the engine (a few thousand
-    masks for millions of customers) and the pair counts follow from a small
-    matrix product; with more values, a self-join of ``g`` on customer_id
-    (keeping, in the engine, the pairs that can reach ``min_support``).
-    ``values``, when given, is a superset of the values of ``g`` in name order
-    (saves a query over ``g``); a value nobody bought yields no pair.
+    ``g`` holds one row per (customer_id, value) bought: a self-join on
+    customer_id, keeping in the engine the pairs that can reach
+    ``min_support``. For levels of more than :data:`_MAX_MASK_VALUES` values;
+    smaller ones count bit masks (:func:`_mask_pairs`).
 
     Returns
     -------
@@ -866,37 +961,6 @@ def _pair_counts(
     pairs : DataFrame
         value_a, value_b, customers_both (> 0), customers_a, customers_b.
     """
-    if values is None:
-        vals = g.select("value").distinct().order_by("value").value.to_pyarrow().to_pylist()
-    else:
-        vals = list(values)
-    if len(vals) <= _MAX_MASK_VALUES:
-        codes = ibis.memtable(
-            {"value": vals, "_bit": [1 << i for i in range(len(vals))]},
-            schema={"value": "string", "_bit": "int64"},
-        )
-        j = g.inner_join(codes, "value")
-        masks = j.group_by("customer_id").agg(_mask=j._bit.sum())
-        combos = engine.to_pandas(masks.group_by("_mask").agg(_n=masks.count().cast("int64")))
-        bits = (combos["_mask"].to_numpy()[:, None] >> np.arange(len(vals))) & 1
-        weighted = bits * combos["_n"].to_numpy()[:, None]
-        both = weighted.T @ bits  # both[a, b]: customers who bought a and b
-        n = int(combos["_n"].sum())
-        ia, ib = np.nonzero(both)
-        keep = ia != ib
-        ia, ib = ia[keep], ib[keep]
-        diag = np.diag(both)
-        names = np.array(vals, dtype=object)
-        pairs = pd.DataFrame(
-            {
-                "value_a": names[ia],
-                "value_b": names[ib],
-                "customers_both": both[ia, ib].astype("int64"),
-                "customers_a": diag[ia].astype("int64"),
-                "customers_b": diag[ib].astype("int64"),
-            }
-        )
-        return n, pairs
     n = int(g.customer_id.nunique().to_pyarrow().as_py())
     counts = g.group_by("value").agg(_n=g.count().cast("int64"))
     a = g.select("customer_id", value_a="value")
@@ -910,10 +974,37 @@ def _pair_counts(
     return n, engine.to_pandas(both)
 
 
+def _mask_pairs(masks: ir.Table, vals: Sequence[str]) -> tuple[int, pd.DataFrame]:
+    """Customers (N) and pair counts, as :func:`_pair_counts`, from one bit mask per customer.
+
+    ``masks`` has a ``_mask`` > 0 per customer who bought a value; bit i stands
+    for ``vals[i]``. Customers are counted per distinct mask in the engine (a
+    few thousand masks for millions of customers); ``both[a, b]``, the
+    customers who bought a and b, is then a small matrix product.
+    """
+    combos = engine.to_pandas(masks.group_by("_mask").agg(_n=masks.count().cast("int64")))
+    bits = (combos["_mask"].to_numpy()[:, None] >> np.arange(len(vals))) & 1
+    weighted = bits * combos["_n"].to_numpy()[:, None]
+    both = weighted.T @ bits  # both[a, b]: customers who bought a and b
+    n = int(combos["_n"].sum())
+    ia, ib = np.nonzero(both)
+    keep = ia != ib
+    ia, ib = ia[keep], ib[keep]
+    diag = np.diag(both)
+    names = np.array(vals, dtype=object)
+    pairs = pd.DataFrame(
+        {
+            "value_a": names[ia],
+            "value_b": names[ib],
+            "customers_both": both[ia, ib].astype("int64"),
+            "customers_a": diag[ia].astype("int64"),
+            "customers_b": diag[ib].astype("int64"),
+        }
+    )
+    return n, pairs
+
+
 def _cross_purchase(b: _Base, level: str, ms: float) -> pd.DataFrame:
-    g = b.customer_values(level)
-    g = g.filter(g.value.notnull() & (g.revenue > 0)).select("customer_id", "value")
-    g = g.inner_join(b.customers.select("customer_id"), "customer_id")
     cols = [
         "level",
         "value_a",
@@ -926,7 +1017,15 @@ def _cross_purchase(b: _Base, level: str, ms: float) -> pd.DataFrame:
         "lift",
     ]
     vals = sorted(b.codes(level).value.to_pyarrow().to_pylist())
-    n, df = _pair_counts(g, ms, vals)
+    if len(vals) <= _MAX_MASK_VALUES:  # the masks of the customer summaries
+        m = b.customer_levels(level)
+        m = m.filter(m._mask > 0).semi_join(b.customers, "customer_id")
+        n, df = _mask_pairs(m.select("_mask"), vals)
+    else:
+        g = b.customer_values(level)
+        g = g.filter(g.value.notnull() & (g.revenue > 0)).select("customer_id", "value")
+        g = g.inner_join(b.customers.select("customer_id"), "customer_id")
+        n, df = _pair_counts(g, ms)
     if not n or df.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype="float64" if c in cols[6:] else "object") for c in cols}
@@ -1008,13 +1107,41 @@ def _mix(
 ) -> pd.DataFrame:
     m = b.customers
     seg = m.select("customer_id", segment=rule(m))
-    g = b.customer_values(level)
-    g = g.mutate(value=g.value.fill_null(UNKNOWN)).inner_join(seg, "customer_id")
-    agg = g.group_by(["segment", "value"]).agg(
-        customers=(g.revenue > 0).cast("int64").sum(), revenue=g.revenue.sum().cast(engine.AMOUNT)
-    )
+    w = b._wide_of(level)
+    if w is None:
+        g = b.customer_values(level)
+        g = g.mutate(value=g.value.fill_null(UNKNOWN)).inner_join(seg, "customer_id")
+        agg = g.group_by(["segment", "value"]).agg(
+            customers=(g.revenue > 0).cast("int64").sum(),
+            revenue=g.revenue.sum().cast(engine.AMOUNT),
+        )
+        df = engine.to_pandas(agg)
+    else:  # the same sums from the customers' wide rows, then one row per (segment, value)
+        names = [*b.names(level), UNKNOWN]
+        keys = [*range(len(names) - 1), "x"]
+        g = w.inner_join(seg, "customer_id")
+        aggs = {}
+        for j, i in enumerate(keys):
+            r = g[f"_r_{level}_{i}"]
+            aggs[f"n{j}"] = (r > 0).fill_null(False).cast("int64").sum()
+            aggs[f"r{j}"] = r.sum().cast(engine.AMOUNT)
+            aggs[f"k{j}"] = r.count()  # customers with lines of the value
+        wide = engine.to_pandas(g.group_by("segment").agg(**aggs))
+        parts = [
+            pd.DataFrame(
+                {
+                    "segment": wide["segment"],
+                    "value": name,
+                    "customers": wide[f"n{j}"],
+                    "revenue": wide[f"r{j}"],
+                    "_k": wide[f"k{j}"],
+                }
+            )
+            for j, name in enumerate(names)
+        ]
+        df = pd.concat(parts, ignore_index=True)
+        df = df[df["_k"] > 0].drop(columns="_k")  # values some customer of the segment bought
     sizes = seg.group_by("segment").agg(segment_customers=seg.count().cast("int64"))
-    df = engine.to_pandas(agg)
     sz = engine.to_pandas(sizes).set_index("segment")["segment_customers"]
     df["segment_revenue"] = df.groupby("segment")["revenue"].transform("sum")
     df["revenue_share"] = df["revenue"] / df["segment_revenue"].where(df["segment_revenue"] != 0)
@@ -1098,6 +1225,9 @@ def ctb_tables(
         pairs = [lv for lv in pair_levels if lv in lvls]
         if pairs:  # the main values of every pair level in one pass
             b.order_mains(pairs)
+        small = [lv for lv in lvls if len(b.names(lv)) <= _WIDE_MAX_VALUES]
+        if small:  # revenue by value of every small level in one pass
+            b.customer_wide(small)
         out = {
             "preferences": _preferences(b, lvls),
             "first_purchase": _first_purchase(b, lvls, h),

@@ -676,3 +676,45 @@ def test_recommendations_are_the_same_when_the_run_holds_one_pass_main_values(ap
             frames.append(recs.to_pandas().sort_values(["customer_id", "rank"], ignore_index=True))
     assert len(frames[0]) > 1000
     pd.testing.assert_frame_equal(frames[0], frames[1])
+
+
+def test_wide_and_long_customer_revenues_give_the_same_tables(food, monkeypatch):
+    """Levels of few values go through one wide row per customer; the long way agrees."""
+    as_of = dt.date(2026, 6, 30)
+    with ctb._Base(food, as_of) as b:
+        assert all(len(b.names(lv)) <= ctb._WIDE_MAX_VALUES for lv in ("category", "brand"))
+    wide = ctb.ctb_tables(food, as_of=as_of)
+    cpm_wide = ctb.ctb_mix(food, as_of=as_of, level="brand", segmentation="cpm")
+    monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)
+    long = ctb.ctb_tables(food, as_of=as_of)
+    for name in ("preferences", "cross_purchase", "mix"):
+        pd.testing.assert_frame_equal(wide[name], long[name])
+    cpm_long = ctb.ctb_mix(food, as_of=as_of, level="brand", segmentation="cpm")
+    pd.testing.assert_frame_equal(cpm_wide, cpm_long)
+
+
+@pytest.mark.parametrize("wide", [True, False])
+def test_preferences_with_negative_value_revenue_by_hand(wide, monkeypatch):
+    """A value with negative net revenue counts 0; a customer with none positive has no preference.
+
+    P: top 3,000 and bag 1,000, then a bag refund of 1,500 → bag −500: top's share
+    3,000 / 3,000 = 1, one value bought. Q: an order of 1,000 without a category
+    and a −100 line of bag (net 900, a purchase) → no preferred category.
+    """
+    if not wide:
+        monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)
+    rows = [
+        ("p1", "P", "2026-01-10 10:00", "3000", "top"),
+        ("p1", "P", "2026-01-10 10:00", "1000", "bag"),
+        ("p2", "P", "2026-02-10 10:00", "-1500", "bag"),
+        ("q1", "Q", "2026-01-10 10:00", "1000", None),
+        ("q1", "Q", "2026-01-10 10:00", "-100", "bag"),
+    ]
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    df["amount"] = df["amount"].map(Decimal)
+    got = ctb.preferences(df, as_of=AS_OF, levels=["category"]).set_index("customer_id")
+    assert got.loc["P"].tolist() == ["top", 1.0, 1.0, 1]
+    assert got.loc["Q", "category"] is None or pd.isna(got.loc["Q", "category"])
+    assert pd.isna(got.loc["Q", "category_share"]) and pd.isna(got.loc["Q", "category_hhi"])
+    assert got.loc["Q", "category_values"] == 0
