@@ -33,7 +33,7 @@ import contextlib
 import datetime as dt
 import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import ibis
@@ -375,14 +375,23 @@ class _Base:
 
         return self._keep(("customer_wide", *lvls), build)
 
-    def _wide_of(self, level: str) -> ir.Table | None:
-        """A :meth:`customer_wide` table holding ``level``: the run's, or a new one."""
-        if len(self.names(level)) > _WIDE_MAX_VALUES:
-            return None
+    def small(self, levels: Sequence[str]) -> list[str]:
+        """The levels of at most :data:`_WIDE_MAX_VALUES` values (see :meth:`customer_wide`)."""
+        return [lv for lv in levels if len(self.names(lv)) <= _WIDE_MAX_VALUES]
+
+    def wide_for(self, levels: Sequence[str]) -> ir.Table:
+        """A :meth:`customer_wide` table holding every level of ``levels`` (all small).
+
+        The run's when one holds them all, else a new one for ``levels``.
+        """
         for key, table in self._memo.items():
-            if key[0] == "customer_wide" and level in key[1:]:
+            if key[0] == "customer_wide" and set(levels) <= set(key[1:]):
                 return table
-        return self.customer_wide([level])
+        return self.customer_wide(levels)
+
+    def _wide_of(self, level: str) -> ir.Table | None:
+        """A :meth:`customer_wide` table holding ``level``, or None for a large level."""
+        return self.wide_for([level]) if self.small([level]) else None
 
     def customer_levels(self, level: str) -> ir.Table:
         """Per customer, its revenue by value of ``level`` summed up in one row.
@@ -401,31 +410,9 @@ class _Base:
         :meth:`customer_wide`, larger ones from :meth:`customer_values`.
         """
 
-        def from_wide(w: ir.Table) -> ir.Table:
-            k = len(self.names(level))
-            rev = [w[f"_r_{level}_{i}"] for i in range(k)]
-            pos = [ibis.ifelse(r > 0, r, 0).cast(engine.AMOUNT) for r in rev]
-            mx = ibis.greatest(*pos) if k > 1 else pos[0]
-            bought = [(r > 0).fill_null(False) for r in rev]
-            one = ibis.literal(1, type="int64")
-            mask = sum((ibis.ifelse(b, one << i, 0) for i, b in enumerate(bought)), start=one - 1)
-            pref = ibis.cases(
-                *[(r == mx, v) for r, v in zip(rev, self.names(level), strict=True)],
-                else_=ibis.null("string"),
-            )
-            return w.select(
-                "customer_id",
-                _pref=pref,
-                _tot=sum(pos[1:], start=pos[0]).cast(engine.AMOUNT),
-                _max=mx,
-                _sq=sum(p.cast("float64") * p.cast("float64") for p in pos),
-                _n=sum(b.cast("int64") for b in bought),
-                _mask=mask if k <= _MAX_MASK_VALUES else ibis.null("int64"),
-            )
-
         w = self._wide_of(level)
         if w is not None:  # a projection of the wide table: not worth keeping
-            return from_wide(w)
+            return w.select("customer_id", **_wide_measures(w, level, self.names(level)))
 
         def build() -> ir.Table:
             g = self.customer_values(level)
@@ -676,22 +663,59 @@ def preferences(
         return _preferences(b, lvls)
 
 
+def _wide_measures(w: ir.Table, level: str, names: Sequence[str]) -> dict[str, ir.Value]:
+    """:meth:`_Base.customer_levels`' measures as expressions over a customer's wide row.
+
+    ``w`` holds the ``_r_<level>_<i>`` columns of :meth:`_Base.customer_wide`
+    (null: no lines with value i, as for a customer missing from a left join).
+    """
+    k = len(names)
+    rev = [w[f"_r_{level}_{i}"] for i in range(k)]
+    pos = [ibis.ifelse(r > 0, r, 0).cast(engine.AMOUNT) for r in rev]
+    mx = ibis.greatest(*pos) if k > 1 else pos[0]
+    bought = [(r > 0).fill_null(False) for r in rev]
+    one = ibis.literal(1, type="int64")
+    mask = sum((ibis.ifelse(b, one << i, 0) for i, b in enumerate(bought)), start=one - 1)
+    pref = ibis.cases(
+        *[(r == mx, v) for r, v in zip(rev, names, strict=True)], else_=ibis.null("string")
+    )
+    return {
+        "_pref": pref,
+        "_tot": sum(pos[1:], start=pos[0]).cast(engine.AMOUNT),
+        "_max": mx,
+        "_sq": sum(p.cast("float64") * p.cast("float64") for p in pos),
+        "_n": sum(b.cast("int64") for b in bought),
+        "_mask": mask if k <= _MAX_MASK_VALUES else ibis.null("int64"),
+    }
+
+
+def _preference_columns(level: str, m: Mapping[str, ir.Value] | ir.Table) -> dict[str, ir.Value]:
+    """The :func:`preferences` columns of a level from its customer measures ``m``."""
+    tot = m["_tot"].cast("float64")
+    return {
+        level: ibis.ifelse(m["_max"] > 0, m["_pref"], None),
+        f"{level}_share": ibis.ifelse(tot > 0, m["_max"].cast("float64") / tot, None),
+        f"{level}_hhi": ibis.ifelse(tot > 0, m["_sq"] / (tot * tot), None),
+        f"{level}_values": m["_n"],
+    }
+
+
 def _preferences(b: _Base, lvls: Sequence[str]) -> pd.DataFrame:
     out = b.customers.select("customer_id")
+    small = b.small(lvls)
+    if small:  # every small level from one join to the wide rows
+        j = out.left_join(b.wide_for(small), "customer_id")
+        cols: dict[str, ir.Value] = {}
+        for lv in small:
+            cols.update(_preference_columns(lv, _wide_measures(j, lv, b.names(lv))))
+        out = j.select("customer_id", **cols)
     for lv in lvls:
-        per = b.customer_levels(lv)
-        tot = per._tot.cast("float64")
-        per = per.select(
-            "customer_id",
-            **{
-                lv: ibis.ifelse(per._max > 0, per._pref, None),
-                f"{lv}_share": ibis.ifelse(tot > 0, per._max.cast("float64") / tot, None),
-                f"{lv}_hhi": ibis.ifelse(tot > 0, per._sq / (tot * tot), None),
-                f"{lv}_values": per._n,
-            },
-        )
-        out = out.left_join(per, "customer_id").drop("customer_id_right")
-    df = engine.to_pandas(out.order_by("customer_id"))
+        if lv not in small:
+            per = b.customer_levels(lv)
+            per = per.select("customer_id", **_preference_columns(lv, per))
+            out = out.left_join(per, "customer_id").drop("customer_id_right")
+    order = [c for lv in lvls for c in (lv, f"{lv}_share", f"{lv}_hhi", f"{lv}_values")]
+    df = engine.to_pandas(out.select("customer_id", *order).order_by("customer_id"))
     for lv in lvls:
         df[f"{lv}_values"] = df[f"{lv}_values"].fillna(0).astype("int64")
     return df.reset_index(drop=True)
@@ -974,15 +998,14 @@ def _pair_counts(g: ir.Table, min_support: float) -> tuple[int, pd.DataFrame]:
     return n, engine.to_pandas(both)
 
 
-def _mask_pairs(masks: ir.Table, vals: Sequence[str]) -> tuple[int, pd.DataFrame]:
-    """Customers (N) and pair counts, as :func:`_pair_counts`, from one bit mask per customer.
+def _mask_pairs(combos: pd.DataFrame, vals: Sequence[str]) -> tuple[int, pd.DataFrame]:
+    """Customers (N) and pair counts, as :func:`_pair_counts`, from the customers' bit masks.
 
-    ``masks`` has a ``_mask`` > 0 per customer who bought a value; bit i stands
-    for ``vals[i]``. Customers are counted per distinct mask in the engine (a
-    few thousand masks for millions of customers); ``both[a, b]``, the
-    customers who bought a and b, is then a small matrix product.
+    ``combos`` counts the customers (``_n``) of each distinct ``_mask`` > 0 (a
+    few thousand masks for millions of customers); bit i stands for
+    ``vals[i]``. ``both[a, b]``, the customers who bought a and b, is then a
+    small matrix product.
     """
-    combos = engine.to_pandas(masks.group_by("_mask").agg(_n=masks.count().cast("int64")))
     bits = (combos["_mask"].to_numpy()[:, None] >> np.arange(len(vals))) & 1
     weighted = bits * combos["_n"].to_numpy()[:, None]
     both = weighted.T @ bits  # both[a, b]: customers who bought a and b
@@ -1004,7 +1027,35 @@ def _mask_pairs(masks: ir.Table, vals: Sequence[str]) -> tuple[int, pd.DataFrame
     return n, pairs
 
 
-def _cross_purchase(b: _Base, level: str, ms: float) -> pd.DataFrame:
+def _mask_counts(b: _Base, levels: Sequence[str]) -> dict[str, pd.DataFrame]:
+    """Customers per distinct bit mask (``_mask``, ``_n``) of each level, in one query.
+
+    ``levels``: one level of at most :data:`_MAX_MASK_VALUES` values, or
+    several small ones (:meth:`_Base.small`), whose masks come from one wide row
+    per customer. Customers are counted per combination of their masks of all
+    ``levels``; each level's counts are then sums over the others' masks.
+    """
+    lvls = list(levels)
+    if len(lvls) == 1:
+        s = b.customer_levels(lvls[0])
+        m = s.select("customer_id", _m0=s._mask)
+    else:
+        w = b.wide_for(lvls)
+        masks = {f"_m{i}": _wide_measures(w, lv, b.names(lv))["_mask"] for i, lv in enumerate(lvls)}
+        m = w.select("customer_id", **masks)
+    m = m.semi_join(b.customers, "customer_id")
+    keys = [f"_m{i}" for i in range(len(lvls))]
+    combos = engine.to_pandas(m.group_by(keys).agg(_n=m.count().cast("int64")))
+    out = {}
+    for key, lv in zip(keys, lvls, strict=True):
+        c = combos[combos[key].fillna(0) > 0].groupby(key, as_index=False)["_n"].sum()
+        out[lv] = c.rename(columns={key: "_mask"}).astype("int64")
+    return out
+
+
+def _cross_purchase(
+    b: _Base, level: str, ms: float, masks: pd.DataFrame | None = None
+) -> pd.DataFrame:
     cols = [
         "level",
         "value_a",
@@ -1018,9 +1069,8 @@ def _cross_purchase(b: _Base, level: str, ms: float) -> pd.DataFrame:
     ]
     vals = sorted(b.codes(level).value.to_pyarrow().to_pylist())
     if len(vals) <= _MAX_MASK_VALUES:  # the masks of the customer summaries
-        m = b.customer_levels(level)
-        m = m.filter(m._mask > 0).semi_join(b.customers, "customer_id")
-        n, df = _mask_pairs(m.select("_mask"), vals)
+        masks = _mask_counts(b, [level])[level] if masks is None else masks
+        n, df = _mask_pairs(masks, vals)
     else:
         g = b.customer_values(level)
         g = g.filter(g.value.notnull() & (g.revenue > 0)).select("customer_id", "value")
@@ -1225,15 +1275,17 @@ def ctb_tables(
         pairs = [lv for lv in pair_levels if lv in lvls]
         if pairs:  # the main values of every pair level in one pass
             b.order_mains(pairs)
-        small = [lv for lv in lvls if len(b.names(lv)) <= _WIDE_MAX_VALUES]
+        small = b.small(lvls)
         if small:  # revenue by value of every small level in one pass
-            b.customer_wide(small)
+            b.wide_for(small)
+        masked = b.small(pairs)  # their cross-purchase masks in one query
+        masks = _mask_counts(b, masked) if len(masked) > 1 else {}
         out = {
             "preferences": _preferences(b, lvls),
             "first_purchase": _first_purchase(b, lvls, h),
             "transitions": pd.concat([_transitions(b, lv) for lv in pairs], ignore_index=True),
             "cross_purchase": pd.concat(
-                [_cross_purchase(b, lv, ms) for lv in pairs], ignore_index=True
+                [_cross_purchase(b, lv, ms, masks.get(lv)) for lv in pairs], ignore_index=True
             ),
         }
         if mix_level in lvls:
