@@ -7,7 +7,9 @@ code, a minute or more, once).
 
 Steps, each timed in this process (peak RSS is the process's so far):
 
-* ``import pymc_marketing``: the optional extra, imported lazily by ecrm;
+* ``import pymc_marketing``: the optional extra, imported lazily by ecrm and
+  only for ``fit_method="mcmc"`` (the MAP fit is :mod:`ecrm.btyd`'s): shown
+  for comparison with the fit times;
 * ``rfm_summary``: the per-customer summary in the engine (DuckDB);
 * ``predict_value``: summary + both fits + predictions (the target figure);
 * with ``--calibration``: :func:`ecrm.predict.calibration` (fit at the cutoff,

@@ -37,7 +37,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from matplotlib.axes import Axes
 
-from ecrm import demo, engine, predict
+from ecrm import btyd, demo, engine, predict
 from ecrm.errors import EcrmError, ModelFitError, ParameterError
 from ecrm.ingest import ingest
 from ecrm.plotting import predict as plots
@@ -295,21 +295,59 @@ def test_value_deciles_equal_sizes_larger_first_ties_by_id() -> None:
 
 
 def test_missing_pymc_marketing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only MCMC needs pymc-marketing: the point estimate is ecrm.btyd's."""
     monkeypatch.setitem(sys.modules, "pymc_marketing", None)  # import now fails
     with pytest.raises(predict.MissingDependencyError, match=r"pip install 'ecrm\[predict\]'") as e:
-        predict.predict_value(hand_orders(), as_of=AS_OF)
+        predict._fit_models(synthetic_rfm(), fit_method="mcmc", random_state=0, fit_kwargs=None)
     assert isinstance(e.value, EcrmError) and isinstance(e.value, ImportError)
-    with pytest.raises(predict.MissingDependencyError):
-        predict.calibration(hand_orders(), cutoff="2026-01-31", as_of=AS_OF)
+    fit = predict._fit_models(synthetic_rfm(), fit_method="map", random_state=0, fit_kwargs=None)
+    assert fit.bg is None and set(fit.params) == {"r", "alpha", "a", "b", "p", "q", "v"}
     # the summary itself needs no model
     assert len(predict.rfm_summary(hand_orders(), as_of=AS_OF)) == 6
 
 
-def test_pymc_is_imported_only_when_a_model_is_fitted() -> None:
+def synthetic_rfm(n: int = 2000, seed: int = 3) -> pd.DataFrame:
+    """An RFM summary simulated from the BG/NBD and Gamma-Gamma stories (no orders needed).
+
+    Rates λ ~ Gamma(r = 0.5, α = 20), dropout p ~ Beta(a = 2, b = 6) after each
+    purchase, ages T uniform on 30–700 days; spend per purchase Gamma(p = 3, ν)
+    with ν ~ Gamma(q = 4, v = 2000).
+    """
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(30, 700, n).round()
+    lam = rng.gamma(0.5, 1 / 20, n)
+    drop = rng.beta(2.0, 6.0, n)
+    t, x, tx = np.zeros(n), np.zeros(n), np.zeros(n)
+    alive = np.ones(n, dtype=bool)
+    for _ in range(200):  # one repeat purchase per step, for every customer at once
+        nxt = t + rng.exponential(1 / lam)
+        buy = alive & (nxt <= T)
+        x += buy
+        tx = np.where(buy, np.floor(nxt), tx)
+        t = np.where(buy, nxt, t)
+        alive = buy & (rng.random(n) >= drop)
+    nu = rng.gamma(4.0, 1 / 2000.0, n)
+    k = np.maximum(x, 1)
+    m = np.where(x > 0, rng.gamma(3.0 * k, 1 / (nu * k)), 0.0)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i:05d}" for i in range(n)],
+            "frequency": x,
+            "recency": tx,
+            "T": T,
+            "monetary_value": m,
+        }
+    )
+
+
+def test_pymc_is_imported_only_for_mcmc() -> None:
     import subprocess
 
     code = (
         "import sys, ecrm.predict, ecrm.plotting.predict; "
+        "from tests.test_predict import synthetic_rfm; "
+        "ecrm.predict._fit_models(synthetic_rfm(), fit_method='map', random_state=0, "
+        "fit_kwargs=None); "
         "print(sorted(m for m in ('pymc', 'pymc_marketing', 'pytensor') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -364,24 +402,44 @@ def test_calibration_cutoff_defaults_to_the_prediction_horizon(
 
 
 def test_a_failing_fit_becomes_a_model_fit_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An optimiser error inside the library is reported as ModelFitError, cause kept."""
+    """An optimiser error is reported as ModelFitError, cause kept: MAP and MCMC alike."""
+
+    def no_maximum(*args: object, **kwargs: object) -> None:
+        raise btyd.FitError("no finite maximum of the likelihood (ABNORMAL)")
+
+    monkeypatch.setattr(btyd, "fit_bgnbd", no_maximum)
+    msg = r"purchase \(BG/NBD\) model could not be fitted: no finite maximum"
+    with pytest.raises(ModelFitError, match=msg) as e:
+        predict.predict_value(hand_orders(), as_of=AS_OF, min_repeat_customers=1)
+    assert isinstance(e.value.__cause__, btyd.FitError)
+    monkeypatch.undo()
 
     class Failing:
         def __init__(self, model_config: dict) -> None:
             self.model_config = model_config
 
         def fit(self, **kwargs: object) -> None:
-            raise ValueError("Optimization failed: the log-likelihood is NaN")
+            raise ValueError("Sampling failed: the log-likelihood is NaN")
 
     clv = types.SimpleNamespace(BetaGeoModel=Failing, GammaGammaModel=Failing)
     prior = types.ModuleType("pymc_extras.prior")
     prior.Prior = lambda name: name  # type: ignore[attr-defined]
     monkeypatch.setattr(predict, "_pymc_clv", lambda: clv)
     monkeypatch.setitem(sys.modules, "pymc_extras.prior", prior)
-    msg = r"purchase \(BG/NBD\) model could not be fitted: Optimization failed"
+    msg = r"purchase \(BG/NBD\) model could not be fitted: Sampling failed"
     with pytest.raises(ModelFitError, match=msg) as e:
-        predict.predict_value(hand_orders(), as_of=AS_OF, min_repeat_customers=1)
+        predict._fit_models(synthetic_rfm(), fit_method="mcmc", random_state=0, fit_kwargs=None)
     assert isinstance(e.value.__cause__, ValueError)
+
+
+def test_map_fit_kwargs_are_scipy_options() -> None:
+    with pytest.raises(ParameterError, match="only 'options'"):
+        predict._fit_models(
+            synthetic_rfm(), fit_method="map", random_state=0, fit_kwargs={"draws": 5}
+        )
+    few = {"options": {"maxiter": 1}}  # stops far from the maximum
+    with pytest.raises(ModelFitError, match="stopped before the maximum"):
+        predict._fit_models(synthetic_rfm(), fit_method="map", random_state=0, fit_kwargs=few)
 
 
 # --------------------------------------------------------------------------- plots

@@ -157,8 +157,12 @@ def test_per_customer_predictions_only_in_tables(rendered):
         assert not found & ids, page.name
 
 
-def test_predicted_value_without_pymc_marketing_is_a_message(demo_root, tmp_path, monkeypatch):
-    """The LTV page still renders; only the model's sections say why they are missing."""
+def test_predicted_value_that_cannot_be_fitted_is_a_message(demo_root, tmp_path, monkeypatch):
+    """The LTV page still renders; only the model's sections say why they are missing.
+
+    The shop asks for more repeat customers than it has, and pymc-marketing is
+    hidden from the kernel: the point estimate never needs it (only MCMC does).
+    """
     hidden = tmp_path / "hide"
     (hidden / "pymc_marketing").mkdir(parents=True)
     (hidden / "pymc_marketing" / "__init__.py").write_text(
@@ -170,12 +174,16 @@ def test_predicted_value_without_pymc_marketing_is_a_message(demo_root, tmp_path
     shutil.copy(Path(report.NOTEBOOK_DIR) / "06_ltv.ipynb", folder / "06_ltv.ipynb")
     root = tmp_path / "project"  # its own reports/: the shared demo root keeps one month
     shutil.copytree(demo_root / "data" / SHOP, root / "data" / SHOP)
+    settings = root / "data" / SHOP / "settings.yaml"
+    text = settings.read_text(encoding="utf-8")
+    text += "analysis:\n  ltv:\n    predict_min_repeat_customers: 10000000\n"
+    settings.write_text(text, encoding="utf-8")
     r = report.render(SHOP, MONTH, root=root, notebook_dir=folder, lang="en")
     assert r.ok, r.pages
     text = (r.path / "ltv.html").read_text(encoding="utf-8")
     assert "LTV by days since the first purchase" in text  # the rest of the page
     assert text.count("This analysis could not be shown.") == 2  # prediction, hold-out check
-    assert "ecrm[predict]" in text and "hidden for a test" in text
+    assert "at least 10,000,000" in text and "hidden for a test" not in text
     assert "Traceback" not in text and "Probability alive" not in text
     assert not list((r.path / "tables").glob("predicted_value*"))
 
