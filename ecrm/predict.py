@@ -474,6 +474,11 @@ def _fit_models(
             f"{len(spend)} customer(s) with positive repeat spend: the spend model needs more"
         )
     extra = dict(fit_kwargs or {})
+    if fit_method == "map" and set(extra) - {"options"}:
+        raise ParameterError(
+            "fit_kwargs of the MAP fit: only 'options' (of scipy.optimize.minimize), "
+            f"got {sorted(set(extra) - {'options'})}"
+        )
     mle: dict[str, float] = {}
     for which, fit in (
         ("purchase (BG/NBD)", lambda o: btyd.fit_bgnbd(*_bg_arrays(rfm), options=o)),
@@ -484,12 +489,6 @@ def _fit_models(
         except (ValueError, ArithmeticError) as e:
             raise ModelFitError(f"the {which} model could not be fitted: {e}") from e
     if fit_method == "map":
-        unknown = set(extra) - {"options"}
-        if unknown:
-            raise ParameterError(
-                f"fit_kwargs of the MAP fit: only 'options' (of scipy.optimize.minimize), "
-                f"got {sorted(unknown)}"
-            )
         return _checked_fit(_Fit(None, None, mle, {}, 1))
 
     clv = _pymc_clv()
