@@ -202,7 +202,10 @@ class LtvSettings(_Strict):
 class ClusterSettings(_Strict):
     k: int | None = Field(None, ge=2, le=30, description="fixed k; None chooses by silhouette")
     k_range: tuple[int, int] = (2, 8)
-    silhouette_sample: int = Field(20_000, ge=100)
+    # 10,000: on the 30,000-customer demo shops the same k as with 20,000 and
+    # silhouettes within 0.01 for the chosen k, in a quarter of the time
+    # (the silhouette is quadratic in the sample)
+    silhouette_sample: int = Field(10_000, ge=100)
     random_state: int = 0
 
     _k_ascending = field_validator("k_range")(_check_ascending)
