@@ -154,9 +154,20 @@ def _settings_digest(settings: ShopSettings) -> str:
 
 # ----------------------------------------------------------------------------- pages
 
-#: Rough relative cost of each page, so that a pool starts the long pages first
-#: (longest-first scheduling keeps both workers busy until the end).
-_PAGE_COST = {"ltv": 6, "ctb": 5, "cluster": 5, "cohort": 2, "cpm": 2, "rfm": 2}
+#: Relative cost of each page (seconds of a demo shop-month, bench_reports), so
+#: that a pool starts the long pages first (longest-first scheduling keeps both
+#: workers busy until the end).
+_PAGE_COST = {
+    "ltv": 8.0,
+    "cluster": 7.9,
+    "ctb": 4.6,
+    "cohort": 3.9,
+    "cpm": 3.0,
+    "rfm": 2.5,
+    "lifecycle": 2.3,
+    "overview": 2.0,
+    "decile": 1.9,
+}
 
 
 def _render_page(
