@@ -180,6 +180,22 @@ def test_transitions_by_hand():
     assert t.groupby("from_value")["probability"].sum().tolist() == pytest.approx([1.0, 1.0])
 
 
+def _main_pairs(rows: list[tuple], one_pass: bool) -> list[list]:
+    """Transition pairs (category) of hand lines (order_id, customer_id, time, amount, category).
+
+    ``one_pass``: the main values from :meth:`ctb._Base.order_mains`, else from
+    the order values.
+    """
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    df["amount"] = df["amount"].map(lambda a: Decimal(str(a)))
+    with ctb._Base(df, AS_OF) as b:
+        if one_pass:
+            b.order_mains(["category"])
+        t = ctb._transitions(b, "category")
+    return t[["from_value", "to_value", "pairs"]].values.tolist()
+
+
 @pytest.mark.parametrize("one_pass", [False, True])
 def test_main_value_is_the_largest_line_not_the_largest_value_net(one_pass):
     """D's second order: bag 600 + bag 600 (net 1,200) and top 1,000 → main top.
@@ -195,13 +211,7 @@ def test_main_value_is_the_largest_line_not_the_largest_value_net(one_pass):
         ("d2", "D", "2026-02-10 10:00", 1000, "top"),
         ("d3", "D", "2026-03-10 10:00", 500, "bag"),
     ]
-    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
-    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
-    with ctb._Base(df, AS_OF) as b:
-        if one_pass:
-            b.order_mains(["category"])
-        t = ctb._transitions(b, "category")
-    assert t[["from_value", "to_value", "pairs"]].values.tolist() == [
+    assert _main_pairs(rows, one_pass) == [
         ["shoes", "top", 1],
         ["top", "bag", 1],
     ]
@@ -234,14 +244,7 @@ def test_main_value_edge_cases_by_hand(one_pass):
         ("g1", "G", "2026-01-01 10:00", "100", "トップス"),
         ("g2", "G", "2026-01-02 10:00", "100", "バッグ"),
     ]
-    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
-    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
-    df["amount"] = df["amount"].map(Decimal)
-    with ctb._Base(df, AS_OF) as b:
-        if one_pass:
-            b.order_mains(["category"])
-        t = ctb._transitions(b, "category")
-    assert t[["from_value", "to_value", "pairs"]].values.tolist() == [
+    assert _main_pairs(rows, one_pass) == [
         ["b", "a", 1],
         ["bag", "b", 1],
         ["z", "y", 1],
