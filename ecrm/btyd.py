@@ -47,6 +47,9 @@ import numpy as np
 from scipy import optimize, special
 
 __all__ = [
+    "BG_PARAMS",
+    "GG_PARAMS",
+    "FitError",
     "bgnbd_loglik",
     "expected_purchases",
     "expected_spend",
@@ -191,7 +194,10 @@ def fit_gamma_gamma(
     return _maximise(lambda p: gamma_gamma_loglik(p, xu, mu), GG_PARAMS, start, w, options)
 
 
-def _alive_odds(params: Mapping[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray):
+def _alive_odds(
+    params: Mapping[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """a/(b+x−1) · ((α+T)/(α+tx))^(r+x) for repeat buyers, 0 for one-time buyers."""
     r, alpha, a, b = (np.float64(params[k]) for k in BG_PARAMS)
     rep = x > 0
     bx1 = np.where(rep, b + x - 1, 1.0)

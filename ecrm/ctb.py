@@ -1067,7 +1067,7 @@ def _cross_purchase(
         "confidence",
         "lift",
     ]
-    vals = sorted(b.codes(level).value.to_pyarrow().to_pylist())
+    vals = b.names(level)
     if len(vals) <= _MAX_MASK_VALUES:  # the masks of the customer summaries
         masks = _mask_counts(b, [level])[level] if masks is None else masks
         n, df = _mask_pairs(masks, vals)
