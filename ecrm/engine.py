@@ -144,10 +144,14 @@ def orders_table(orders: OrdersLike) -> ir.Table:
             _FILE_CACHE.move_to_end(key)
             return _FILE_CACHE[key].lines
         t = ibis.read_parquet(str(p))
+        require_columns(t, ("order_id", "customer_id", "ordered_at", "amount"), "orders")
+        t = _canonical_types(t)
+        _CANONICAL[t.op()] = None
+        while len(_CANONICAL) > _CANONICAL_SIZE:
+            _CANONICAL.popitem(last=False)
         if key is not None:
-            require_columns(t, ("order_id", "customer_id", "ordered_at", "amount"), "orders")
-            _remember(key, _Cached(lines=_canonical_types(t)))
-            return _FILE_CACHE[key].lines
+            _remember(key, _Cached(lines=t))
+        return t
     elif isinstance(orders, pd.DataFrame):
         configure_default_backend()
         t = ibis.memtable(orders)
@@ -202,9 +206,26 @@ def has_values(t: ir.Table, column: str) -> bool:
     return bool(t[column].notnull().any().to_pyarrow().as_py())
 
 
+#: Tables read from canonical Parquet files by :func:`orders_table` (their plans).
+_CANONICAL: OrderedDict[Any, None] = OrderedDict()
+_CANONICAL_SIZE = 64
+
+
 def upto(t: ir.Table, as_of: Any) -> ir.Table:
-    """Lines ordered on or before ``as_of`` (inclusive, shop-local calendar day)."""
-    return t.filter(t.ordered_at < ibis.literal(next_day(as_of)))
+    """The lines of the orders placed on or before ``as_of`` (shop-local calendar day).
+
+    Orders are atomic, as in :func:`order_totals`: an order placed by as_of
+    (its earliest line) brings every line, also one stamped after midnight.
+    In a canonical file (a path given to :func:`orders_table`) every line of
+    an order carries the order's time (``ecrm ingest`` writes them so), so
+    the plain cut on ``ordered_at`` is the same and is what runs. For
+    DataFrames and Ibis tables, whose lines may be stamped apart, lines
+    after as_of are kept when their order has a line on or before it.
+    """
+    before = t.ordered_at < ibis.literal(next_day(as_of))
+    if t.op() in _CANONICAL:
+        return t.filter(before)
+    return t.filter(before | t.order_id.isin(t.filter(before).order_id))
 
 
 def order_totals(orders: OrdersLike, *, as_of: Any, customers_only: bool = True) -> ir.Table:

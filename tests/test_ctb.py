@@ -252,6 +252,29 @@ def test_main_value_edge_cases_by_hand(one_pass):
     ]
 
 
+@pytest.mark.parametrize("one_pass", [False, True])
+def test_an_order_placed_just_before_midnight_on_as_of_counts_whole(one_pass):
+    """h2 is placed 23:50 on as_of with a return line; its shoes line is stamped 00:10.
+
+    Orders are atomic (as in the order totals): h2's net is −100 + 1,000 = 900,
+    a purchase whose main value is shoes, so H's pairs are top→shoes, and its
+    preferred category is shoes (1,000 against top's 900). Cutting the lines
+    at midnight instead would leave h2 a −100 return and no pair.
+    """
+    rows = [
+        ("h1", "H", "2026-06-01 10:00", 900, "top"),
+        ("h2", "H", "2026-06-30 23:50", -100, "bag"),
+        ("h2", "H", "2026-07-01 00:10", 1000, "shoes"),
+        ("h3", "H", "2026-07-01 09:00", 5000, "bag"),  # after as_of
+    ]
+    assert _main_pairs(rows, one_pass) == [["top", "shoes", 1]]
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    p = ctb.preferences(df, as_of=AS_OF, levels=["category"]).iloc[0]
+    assert (p["category"], p["category_values"]) == ("shoes", 2)
+    assert p["category_share"] == pytest.approx(1000 / 1900)
+
+
 def test_cross_purchase_by_hand():
     c = ctb.cross_purchase(tiny(), as_of=AS_OF, min_support=0)
     got = c.set_index(["value_a", "value_b"])

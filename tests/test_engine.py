@@ -51,6 +51,28 @@ def test_order_is_atomic_and_dated_by_its_first_line():
     assert list(with_guests.order_id) == ["1", "3", "4"]
 
 
+def test_upto_keeps_every_line_of_an_order_placed_by_as_of(tmp_path):
+    """The lines behind the order totals: order 1's 00:10 line stays, order 2 goes.
+
+    A canonical file's lines carry their order's time (ingestion writes them so):
+    there the plain cut on ordered_at is the same.
+    """
+    df = _lines(
+        [
+            ("1", "a", "2026-10-31 23:50", 1000),
+            ("1", "a", "2026-11-01 00:10", 500),
+            ("2", "a", "2026-11-01 09:00", 700),
+            ("3", "b", "2026-10-02 12:00", 800),
+        ]
+    )
+    got = engine.to_pandas(engine.upto(engine.orders_table(df), AS_OF).order_by("amount"))
+    assert got[["order_id", "amount"]].values.tolist() == [["1", 500], ["3", 800], ["1", 1000]]
+    canonical = df.assign(ordered_at=df.groupby("order_id")["ordered_at"].transform("min"))
+    t = engine.orders_table(_write(canonical, tmp_path / "canonical" / "orders.parquet"))
+    got = engine.to_pandas(engine.upto(t, AS_OF).order_by("amount"))
+    assert got[["order_id", "amount"]].values.tolist() == [["1", 500], ["3", 800], ["1", 1000]]
+
+
 def test_cached_file_matches_uncached(demo_root, monkeypatch):
     path = demo_root / "data" / "demo-food" / "canonical" / "orders.parquet"
     cached = customers.measures(path, as_of=AS_OF)
