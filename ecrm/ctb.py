@@ -268,6 +268,7 @@ class _Base:
 
     @property
     def lines(self) -> ir.Table:
+        """The customers' lines of the orders placed by as_of (:func:`ecrm.engine.upto`)."""
         lines = engine.upto(self.t, self.as_of)
         return lines.filter(lines.customer_id.notnull())
 
@@ -278,7 +279,16 @@ class _Base:
 
     @property
     def purchases(self) -> ir.Table:
-        """customer_id, order_id, ordered_at, order_date, amount, seq (1 = first)."""
+        """customer_id, order_id, ordered_at, order_date, amount, seq (1 = first).
+
+        A projection of the run's :meth:`order_mains` table when it holds one
+        (the same purchases, numbered by the same window), else a window over
+        :attr:`orders`.
+        """
+        for key, table in self._memo.items():
+            if key[0] == "order_mains":
+                cols = ("customer_id", "order_id", "ordered_at", "order_date", "amount", "seq")
+                return table.select(*cols)
 
         def build() -> ir.Table:
             o = self.orders
@@ -348,50 +358,56 @@ class _Base:
 
         return self._keep(("customer_values", level), build)
 
-    def customer_wide(self, levels: Sequence[str]) -> ir.Table:
+    def customer_wide(self, levels: Sequence[str], unknown: Sequence[str] = ()) -> ir.Table:
         """Each customer's net revenue in every value of ``levels``, one row per customer.
 
         customer_id (every non-guest customer_id with lines up to as_of) and,
         for each level L and each value i of :meth:`names`, ``_r_L_i`` (net
         revenue of its lines with the value; null when it has none, as a sum
-        over no rows is) and ``_r_L_x`` for its lines without a value. One
-        aggregate over the lines
-        for all the levels: for levels of at most :data:`_WIDE_MAX_VALUES` values
-        cheaper than a (customer, value) table per level and a second
-        aggregate over it (each filtered sum costs about a twelfth of a
-        group-by of the lines by customer and value).
+        over no rows is); for the levels in ``unknown`` also ``_r_L_x``, its
+        lines without a value (only the segment mix reads them). One aggregate
+        over the lines for all the levels: for levels of at most
+        :data:`_WIDE_MAX_VALUES` values cheaper than a (customer, value) table
+        per level and a second aggregate over it (each filtered sum costs about
+        a twelfth of a group-by of the lines by customer and value).
         """
-        lvls = tuple(levels)
+        lvls, unk = tuple(levels), tuple(lv for lv in levels if lv in unknown)
 
         def build() -> ir.Table:
             lines = self.lines
             aggs = {}
             for lv in lvls:
                 col = lines[lv].cast("string")
-                for i, v in [*enumerate(self.names(lv)), ("x", None)]:
+                values: list[tuple[int | str, str | None]] = list(enumerate(self.names(lv)))
+                for i, v in values + ([("x", None)] if lv in unk else []):
                     hit = col == v if v is not None else col.isnull()
                     aggs[f"_r_{lv}_{i}"] = lines.amount.sum(where=hit).cast(engine.AMOUNT)
             return lines.group_by("customer_id").agg(**aggs)
 
-        return self._keep(("customer_wide", *lvls), build)
+        return self._keep(("customer_wide", lvls, unk), build)
 
     def small(self, levels: Sequence[str]) -> list[str]:
         """The levels of at most :data:`_WIDE_MAX_VALUES` values (see :meth:`customer_wide`)."""
         return [lv for lv in levels if len(self.names(lv)) <= _WIDE_MAX_VALUES]
 
-    def wide_for(self, levels: Sequence[str]) -> ir.Table:
+    def wide_for(self, levels: Sequence[str], unknown: Sequence[str] = ()) -> ir.Table:
         """A :meth:`customer_wide` table holding every level of ``levels`` (all small).
 
-        The run's when one holds them all, else a new one for ``levels``.
+        The run's when one holds them all (and the ``unknown`` sums), else a
+        new one for ``levels``.
         """
         for key, table in self._memo.items():
-            if key[0] == "customer_wide" and set(levels) <= set(key[1:]):
+            if key[0] != "customer_wide":
+                continue
+            if set(levels) <= set(key[1]) and set(unknown) <= set(key[2]):
                 return table
-        return self.customer_wide(levels)
+        return self.customer_wide(levels, unknown)
 
-    def _wide_of(self, level: str) -> ir.Table | None:
+    def _wide_of(self, level: str, unknown: bool = False) -> ir.Table | None:
         """A :meth:`customer_wide` table holding ``level``, or None for a large level."""
-        return self.wide_for([level]) if self.small([level]) else None
+        if not self.small([level]):
+            return None
+        return self.wide_for([level], [level] if unknown else [])
 
     def customer_levels(self, level: str) -> ir.Table:
         """Per customer, its revenue by value of ``level`` summed up in one row.
@@ -478,8 +494,11 @@ class _Base:
     def order_mains(self, levels: Sequence[str]) -> ir.Table:
         """Every purchase with the main value of each of ``levels``, from one pass over the lines.
 
-        customer_id, order_id, ordered_at, seq and ``_c_<level>``, the code of
-        the main value (:meth:`codes`; null: no line with a value). The pick is
+        customer_id, order_id, ordered_at, order_date, amount, seq (the
+        columns of :attr:`purchases`, which then reads them from here) and
+        ``_c_<level>``, the code of the main value (:meth:`codes`; null: no
+        line with a value). Orders are atomic, as in
+        :func:`ecrm.engine.order_totals` (see :attr:`lines`). The pick is
         :func:`_largest`'s, computed on numbers: a struct minimum costs DuckDB
         about twice a numeric one. With the values coded 0 … K−1 in name order
         and the amount in exact units of 0.0001, the minimum of
@@ -519,6 +538,8 @@ class _Base:
                 "customer_id",
                 "order_id",
                 "ordered_at",
+                order_date=o.ordered_at.date(),
+                amount=o._net.cast(engine.AMOUNT),
                 **{
                     f"_c_{lv}": (o[f"_k_{lv}"] + o[f"_u_{lv}"] * sizes[lv]).cast("int64")
                     for lv in lvls
@@ -1157,7 +1178,7 @@ def _mix(
 ) -> pd.DataFrame:
     m = b.customers
     seg = m.select("customer_id", segment=rule(m))
-    w = b._wide_of(level)
+    w = b._wide_of(level, unknown=True)
     if w is None:
         g = b.customer_values(level)
         g = g.mutate(value=g.value.fill_null(UNKNOWN)).inner_join(seg, "customer_id")
@@ -1277,7 +1298,7 @@ def ctb_tables(
             b.order_mains(pairs)
         small = b.small(lvls)
         if small:  # revenue by value of every small level in one pass
-            b.wide_for(small)
+            b.wide_for(small, [mix_level])
         masked = b.small(pairs)  # their cross-purchase masks in one query
         masks = _mask_counts(b, masked) if len(masked) > 1 else {}
         out = {
