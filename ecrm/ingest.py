@@ -82,12 +82,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 
@@ -100,6 +99,9 @@ from ecrm.settings import (
     ShopSettings,
     load_settings,
 )
+
+if TYPE_CHECKING:  # pandera loads with the first validation: pages never ingest
+    import pandera.pandas as pa
 
 __all__ = [
     "AMOUNT_TYPE",
@@ -540,6 +542,8 @@ def _raw_schema(parser: _Parser, columns: set[str]) -> pa.DataFrameSchema:
     ordered_at and the amount (or unit_price) are required in every line; quantity
     is too when the amount is computed from it.
     """
+    import pandera.pandas as pa
+
     derive_amount = "amount" not in columns and "unit_price" in columns
     quantity_checks = [pa.Check(parser.quantity_ok, error="unparseable quantity")]
     if derive_amount:
@@ -633,9 +637,11 @@ def _load_file(
     parser = _Parser(settings.timezone, today)
     schema = _raw_schema(parser, set(mapped.columns))
     row_offset = 1 if info["encoding"] == "parquet" else 2
+    from pandera.errors import SchemaErrors
+
     try:
         schema.validate(mapped, lazy=True)
-    except pa.errors.SchemaErrors as e:
+    except SchemaErrors as e:
         fc = e.failure_cases
         for rec in fc.itertuples(index=False):
             canon = str(rec.column)
