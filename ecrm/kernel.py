@@ -106,12 +106,35 @@ def _import_papermill() -> Any:
 
 def _register_engine() -> None:
     """Register the papermill engine that runs a notebook on a given, running kernel."""
+    from jupyter_core.utils import ensure_async
+    from nbclient.util import run_hook
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
     from papermill.log import logger
 
     if _ENGINE in papermill_engines._engines:
         return
+
+    class WarmClient(PapermillNotebookClient):  # type: ignore[misc]
+        async def async_start_new_kernel_client(self) -> Any:
+            """nbclient's, with a handshake that does not wait 0.2 s for nothing.
+
+            The client's ``wait_for_ready`` ends by reading IOPub until it has
+            been quiet for 0.2 s, to drop the status messages of its own
+            kernel_info request. nbclient reads only the messages of the cells
+            it sends, so those can stay: the handshake (kernel_info answered on
+            shell, a message seen on IOPub, so the subscription is live) is kept.
+            """
+            self.kc = self.km.client()
+            await ensure_async(self.kc.start_channels())
+            try:
+                await _handshake(self.kc, self.startup_timeout)
+            except Exception:
+                await self._async_cleanup_kernel()
+                raise
+            self.kc.allow_stdin = False
+            await run_hook(self.on_notebook_start, notebook=self.nb)
+            return self.kc
 
     class WarmEngine(NBClientEngine):  # type: ignore[misc]
         @classmethod
@@ -126,7 +149,7 @@ def _register_engine() -> None:
             execution_timeout: int | None = None,
             **kwargs: Any,
         ) -> Any:
-            client = PapermillNotebookClient(
+            client = WarmClient(
                 nb_man,
                 km=kwargs["km"],
                 timeout=execution_timeout,
@@ -145,6 +168,46 @@ def _register_engine() -> None:
                     client.kc.stop_channels()
 
     papermill_engines.register(_ENGINE, WarmEngine)
+
+
+async def _handshake(kc: Any, timeout: float) -> None:
+    """Wait until the kernel answers kernel_info on shell and IOPub delivers.
+
+    ``jupyter_client``'s ``wait_for_ready`` without its final 0.2 s of
+    listening for leftover IOPub messages (see :func:`_register_engine`).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        kc.kernel_info()
+        try:
+            msg = await _get_msg(kc.shell_channel, 1.0)
+        except queue.Empty:
+            msg = None
+        if msg is not None and msg["msg_type"] == "kernel_info_reply":
+            try:
+                await _get_msg(kc.iopub_channel, 0.2)
+            except queue.Empty:
+                pass  # IOPub not subscribed yet: ask again
+            else:
+                kc._handle_kernel_info_reply(msg)
+                return
+        if not await _alive(kc):
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
+
+
+async def _get_msg(channel: Any, timeout: float) -> Any:
+    """``channel.get_msg(timeout=...)`` for blocking and asyncio channels alike."""
+    from jupyter_core.utils import ensure_async
+
+    return await ensure_async(channel.get_msg(timeout=timeout))
+
+
+async def _alive(kc: Any) -> bool:
+    from jupyter_core.utils import ensure_async
+
+    return bool(await ensure_async(kc.is_alive()))
 
 
 class WarmKernel:
