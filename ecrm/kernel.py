@@ -106,7 +106,7 @@ def _import_papermill() -> Any:
 
 def _register_engine() -> None:
     """Register the papermill engine that runs a notebook on a given, running kernel."""
-    from jupyter_core.utils import ensure_async
+    from jupyter_core.utils import ensure_async, run_sync
     from nbclient.util import run_hook
     from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
@@ -135,6 +135,9 @@ def _register_engine() -> None:
             self.kc.allow_stdin = False
             await run_hook(self.on_notebook_start, notebook=self.nb)
             return self.kc
+
+        # nbclient binds the synchronous twin to its own coroutine: bind it to this one
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     class WarmEngine(NBClientEngine):  # type: ignore[misc]
         @classmethod
