@@ -12,7 +12,8 @@ kernel per rendering process and runs the pages through papermill in turn:
   worker) owns its own kernel on its own IPC socket path, so kernels never race
   for ports;
 * **a clean namespace per notebook**: before each notebook the kernel closes
-  every figure, returns to the project folder and resets IPython's namespace
+  every pyplot figure (if a page imported pyplot; ecrm's plots do not),
+  returns to the project folder and resets IPython's namespace
   (``InteractiveShell.reset(new_session=True)``: variables, history and the
   execution count), so a page can never read a variable another page left
   behind. Imported modules and the engine's caches survive the reset: that is
@@ -42,12 +43,11 @@ __all__ = ["WarmKernel", "close_shared", "fresh_from_env", "keep_shared", "share
 _ENGINE = "ecrm-warm"
 _START_TIMEOUT = 120
 _RESET = """\
-import matplotlib.pyplot as _ecrm_plt
-_ecrm_plt.close("all")
-del _ecrm_plt
-import os as _ecrm_os
+import os as _ecrm_os, sys as _ecrm_sys
+if "matplotlib.pyplot" in _ecrm_sys.modules:  # a page used pyplot: close its figures
+    _ecrm_sys.modules["matplotlib.pyplot"].close("all")
 _ecrm_os.chdir({cwd!r})
-del _ecrm_os
+del _ecrm_os, _ecrm_sys
 get_ipython().reset(new_session=True)
 """
 
