@@ -1369,9 +1369,8 @@ def _recommend_table(
 
     # each customer's key: the main value of the last purchase that has one
     m = b.mains(level)
-    last = m.filter(m.main.notnull())
-    last = last.mutate(_r=ibis.row_number().over(group_by="customer_id", order_by=ibis.desc("seq")))
-    last = last.filter(last._r == 0).select("customer_id", _last="main")
+    last = m.filter(m.main.notnull())  # seq is unique per customer: an aggregate, no window
+    last = last.group_by("customer_id").agg(_last=last.main.argmax(last.seq))
     cust = b.customers.select("customer_id").left_join(last, "customer_id")
     cust = cust.drop("customer_id_right")
     fr = froms.view()
@@ -1382,12 +1381,11 @@ def _recommend_table(
     wp = ibis.window(group_by="key", order_by=[ibis.desc("_prior"), "value"])
     top_prior = prior.mutate(_r=ibis.row_number().over(wp))
     top_prior = top_prior.filter(top_prior._r < top_n).select("key", "value")
-    cand = cust.inner_join(top_prior.view(), "key").select("customer_id", "value")
-    cand = cand.union(hist.select("customer_id", "value"), distinct=True).view()
-    cand = cand.inner_join(cust.view(), "customer_id")
-    cand = cand.left_join(hist.view(), ["customer_id", "value"]).select(
-        "customer_id", "key", "value", _num=ibis._._num.fill_null(0.0)
-    )
+    # (two disjoint parts: no distinct over millions of pairs, no second join to hist)
+    own = hist.inner_join(cust.view(), "customer_id").select("customer_id", "key", "value", "_num")
+    new = cust.inner_join(top_prior.view(), "key").select("customer_id", "key", "value")
+    new = new.anti_join(hist.view(), ["customer_id", "value"])
+    cand = own.union(new.mutate(_num=ibis.literal(0.0))).view()
     cand = cand.left_join(den.view(), "customer_id").select(
         "customer_id", "key", "value", "_num", _den=ibis._._den.fill_null(0.0)
     )
