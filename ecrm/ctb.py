@@ -1325,8 +1325,14 @@ def _recommend_table(
     half_life_days: float,
     prior_strength: float | None,
     transition_weight: float,
+    only: ir.Table | None = None,
 ) -> tuple[ir.Table, ir.Table]:
-    """The recommendations and the popularity table as Ibis expressions."""
+    """The recommendations and the popularity table as Ibis expressions.
+
+    ``only``: a table with customer_id; recommendations for those customers
+    alone (the same rows as for everyone: a customer's scores read its own
+    history and the shop-level tables only).
+    """
     values = b.purchase_values(level)
     asof = ibis.literal(b.as_of, type="date")
 
@@ -1375,7 +1381,10 @@ def _recommend_table(
     cust = cust.drop("customer_id_right")
     fr = froms.view()
     cust = cust.left_join(fr, cust._last == fr.key)
-    cust = cust.select("customer_id", key=cust.key.fill_null(_NO_LAST)).view()
+    cust = cust.select("customer_id", key=cust.key.fill_null(_NO_LAST))
+    if only is not None:
+        cust = cust.semi_join(only, "customer_id")
+    cust = cust.view()
 
     # candidates: the values in the customer's history and the top-N of its prior
     wp = ibis.window(group_by="key", order_by=[ibis.desc("_prior"), "value"])
@@ -1667,7 +1676,12 @@ def _evaluate(
     prior_strength: float | None,
     transition_weight: float,
 ) -> pd.DataFrame:
-    """Customers, model hits and popularity hits per group (one_purchase, repeat_buyers, all)."""
+    """Customers, model hits and popularity hits per group (one_purchase, repeat_buyers, all).
+
+    Recommendations are made for the customers with a next purchase only:
+    nobody else is scored.
+    """
+    nv = _next_purchase_values(fit, end, level).cache()
     recs, pop = _recommend_table(
         fit,
         level=level,
@@ -1675,8 +1689,8 @@ def _evaluate(
         half_life_days=half_life_days,
         prior_strength=prior_strength,
         transition_weight=transition_weight,
+        only=nv,
     )
-    nv = _next_purchase_values(fit, end, level).cache()
     freq = fit.customers.select("customer_id", _f="frequency")
     evaluated = nv.select("customer_id").distinct().inner_join(freq, "customer_id")
     model_hits = (
