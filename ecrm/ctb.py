@@ -566,15 +566,17 @@ class _Base:
 
         The main value is the value of the purchase's largest line among those
         with a value, ties by value name (null: no line with a value). Taken
-        from main values built for several levels in one pass when the run
-        holds them (:meth:`order_mains`, what :func:`ctb_tables` does: it needs
-        no order values), else from the order values (each (order, value)
-        carries its largest line, ``top``), which the same run's customer
-        values and recommendations reuse. Both ways give the same values.
+        from the run's :meth:`order_mains` table when it holds the level, else
+        from the run's order values when it has them (each (order, value)
+        carries its largest line, ``top``; the recommendations build them
+        anyway), else from a new one-level :meth:`order_mains` (one pass over
+        the lines, numeric keys). Every way gives the same values.
         """
         if ("mains", level) in self._memo:
             return self._memo[("mains", level)]
         table = self._order_mains_of(level)
+        if table is None and ("order_values", level) not in self._memo:
+            table = self.order_mains([level])
         if table is not None:
             return self.mains_of(table, level)
 
@@ -1332,7 +1334,12 @@ def _recommend_table(
     ``only``: a table with customer_id; recommendations for those customers
     alone (the same rows as for everyone: a customer's scores read its own
     history and the shop-level tables only).
+
+    The purchases, their main values and the consecutive pairs come from one
+    :meth:`_Base.order_mains` pass unless the run already holds main values.
     """
+    if b._order_mains_of(level) is None and ("mains", level) not in b._memo:
+        b.order_mains([level])
     values = b.purchase_values(level)
     asof = ibis.literal(b.as_of, type="date")
 

@@ -192,6 +192,8 @@ def _main_pairs(rows: list[tuple], one_pass: bool) -> list[list]:
     with ctb._Base(df, AS_OF) as b:
         if one_pass:
             b.order_mains(["category"])
+        else:
+            b.order_values("category")
         t = ctb._transitions(b, "category")
     return t[["from_value", "to_value", "pairs"]].values.tolist()
 
@@ -690,7 +692,11 @@ def test_plots_draw_on_the_given_axes():
 
 
 def test_recommendations_are_the_same_when_the_run_holds_one_pass_main_values(apparel_small):
-    """recommend after ctb_tables on one file takes the last purchase and pairs from order_mains."""
+    """Recommendations are the same with main values from one pass or from the order values.
+
+    (``recommend`` builds the one-pass table itself; after ``ctb_tables`` on
+    the same file it reuses that one, which holds brand too.)
+    """
     kw = {"level": "category", "top_n": 3, "half_life_days": 365.0, "prior_strength": None}
     kw["transition_weight"] = 0.5
     frames = []
@@ -698,6 +704,9 @@ def test_recommendations_are_the_same_when_the_run_holds_one_pass_main_values(ap
         with ctb._Base(apparel_small, REF_AS_OF) as b:
             if one_pass:
                 b.order_mains(["brand", "category"])
+            else:  # main values and pairs from the order values, purchases from the orders
+                b.order_values("category")
+                b.mains("category")
             recs, _ = ctb._recommend_table(b, **kw)
             frames.append(recs.to_pandas().sort_values(["customer_id", "rank"], ignore_index=True))
     assert len(frames[0]) > 1000
