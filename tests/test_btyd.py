@@ -86,6 +86,18 @@ def test_gradients_match_finite_differences() -> None:
     assert optimize.check_grad(ll2, grad2, v0, epsilon=1e-5) < 1e-4 * np.linalg.norm(grad2(v0))
 
 
+def test_compressed_rows_are_numpys_unique_rows() -> None:
+    """Distinct (x, tx, T) rows and their counts, in np.unique's lexicographic order."""
+    rng = np.random.default_rng(3)
+    cols = [rng.integers(0, k, 5_000).astype(float) for k in (4, 30, 50)]
+    cols[1][:7] = 2.5  # a fraction, and rows that differ in the last column only
+    (a, b, c), w = btyd._compress(*cols)
+    uniq, counts = np.unique(np.column_stack(cols), axis=0, return_counts=True)
+    assert len(w) < 5_000 and w.sum() == 5_000
+    np.testing.assert_array_equal(np.column_stack([a, b, c]), uniq)
+    np.testing.assert_array_equal(w, counts)
+
+
 def test_maximum_likelihood_recovers_a_simulation() -> None:
     """20,000 customers simulated with r 0.5, α 20, a 2, b 6 and p 3, q 4, v 2000."""
     rfm = synthetic_rfm(20_000, seed=11)
