@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from ecrm import paths, periods
 from ecrm.errors import EcrmError, ParameterError
 from ecrm.kernel import WarmKernel
@@ -156,35 +154,20 @@ def _settings_digest(settings: ShopSettings) -> str:
 
 # ----------------------------------------------------------------------------- pages
 
-#: Seconds each page takes with two workers (bench_reports.py), on the
-#: 30,000-customer demo shop and on the 1,000,000-customer shop, so that a pool
-#: starts the long pages first (longest-first scheduling keeps both workers
-#: busy until the end). The order differs with size: the CTB page's
-#: recommendations grow fastest, so on a large shop it goes first.
+#: Relative cost of each page (seconds of a demo shop-month, bench_reports), so
+#: that a pool starts the long pages first (longest-first scheduling keeps both
+#: workers busy until the end).
 _PAGE_COST = {
-    "ltv": 6.7,
-    "cluster": 6.7,
-    "ctb": 4.7,
-    "cohort": 3.5,
-    "cpm": 2.9,
-    "rfm": 2.0,
-    "lifecycle": 1.8,
-    "overview": 1.7,
-    "decile": 1.5,
+    "ltv": 8.0,
+    "cluster": 7.9,
+    "ctb": 4.6,
+    "cohort": 3.9,
+    "cpm": 3.0,
+    "rfm": 2.5,
+    "lifecycle": 2.3,
+    "overview": 2.0,
+    "decile": 1.9,
 }
-_PAGE_COST_LARGE = {
-    "ctb": 55.7,
-    "ltv": 25.6,
-    "cluster": 20.5,
-    "cpm": 13.9,
-    "overview": 7.7,
-    "rfm": 7.0,
-    "lifecycle": 5.8,
-    "cohort": 5.1,
-    "decile": 3.4,
-}
-#: From this many order lines on, pages are ordered by :data:`_PAGE_COST_LARGE`.
-_LARGE_LINES = 2_000_000
 
 
 def _render_page(
@@ -486,9 +469,7 @@ def render(
         }
         _check_papermill_safe(params)
         footer = _footer(settings, as_of, quality, lang)
-        lines = pq.ParquetFile(paths.orders_path(settings.shop_dir)).metadata.num_rows
-        cost = _PAGE_COST_LARGE if lines >= _LARGE_LINES else _PAGE_COST
-        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh, cost)
+        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh)
         (tmp / "index.html").write_text(
             _index(settings, month, as_of, lang, pages, quality, footer, tmp), encoding="utf-8"
         )
@@ -508,7 +489,6 @@ def _render_pages(
     lang: str,
     workers: int,
     fresh: bool,
-    cost: dict[str, float] | None = None,
 ) -> list[PageResult]:
     """Render every page on ``workers`` kernels; pages come back in notebook order.
 
@@ -516,9 +496,8 @@ def _render_pages(
     between reports in a batch worker). With more, each worker is a thread of
     this process driving its own kernel process: the analysis runs in the
     kernels, in parallel, while the threads only wait for them and convert the
-    finished notebooks to HTML. The long pages are taken first (by ``cost``,
-    seconds per page name; default :data:`_PAGE_COST`) and a worker takes the
-    next page as soon as it is free.
+    finished notebooks to HTML. The long pages are taken first and a worker
+    takes the next page as soon as it is free.
     """
     from ecrm import kernel
 
@@ -529,8 +508,7 @@ def _render_pages(
         finally:
             kernel.close_shared(unless_kept=True)
     n = min(workers, len(nbs))
-    cost = _PAGE_COST if cost is None else cost
-    queue = sorted(nbs, key=lambda nb: -cost.get(_page_name(nb), 1))
+    queue = sorted(nbs, key=lambda nb: -_PAGE_COST.get(_page_name(nb), 1))
     lock = threading.Lock()
     done: dict[Path, PageResult] = {}
     env = kernel.thread_limits(n)

@@ -208,23 +208,6 @@ def test_rerender_replaces_the_month_atomically(demo_root, monkeypatch, rendered
     assert [p.name for p in rendered.path.parent.iterdir()] == [MONTH]
 
 
-@pytest.mark.parametrize(("large_from", "first"), [(10**9, "ltv"), (1, "ctb")])
-def test_pages_start_longest_first_by_the_shop_size(demo_root, monkeypatch, large_from, first):
-    """The demo's page costs put LTV first; from _LARGE_LINES lines on, CTB leads."""
-    seen = {}
-
-    def fake_pages(nbs, out_dir, params, cwd, footer, lang, workers, fresh, cost):
-        seen["order"] = sorted((report._page_name(nb) for nb in nbs), key=lambda n: -cost[n])
-        raise RuntimeError("stop before rendering")
-
-    monkeypatch.setattr(report, "_LARGE_LINES", large_from)
-    monkeypatch.setattr(report, "_render_pages", fake_pages)
-    with pytest.raises(RuntimeError, match="stop before rendering"):
-        report.render(SHOP, MONTH, root=demo_root, workers=2)
-    assert seen["order"][0] == first
-    assert len(seen["order"]) == len(report.notebooks())
-
-
 def _one_notebook(root: Path) -> Path:
     folder = root / "nb-one"
     if not folder.exists():
