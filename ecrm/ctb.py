@@ -199,18 +199,18 @@ def _largest(amount: ir.NumericValue, value: ir.StringValue) -> ir.StructValue:
 
 #: Intermediate tables of the latest CTB runs on canonical files, by
 #: ((path, mtime, size), as_of), newest last: see :class:`_Base`.
-_SHARED: OrderedDict[tuple[Any, dt.date], dict[tuple[str, ...], ir.Table]] = OrderedDict()
+_SHARED: OrderedDict[tuple[Any, dt.date], dict[tuple[Any, ...], ir.Table]] = OrderedDict()
 _SHARED_SIZE = 2
 
 
-def _release(memo: dict[tuple[str, ...], ir.Table]) -> None:
+def _release(memo: dict[tuple[Any, ...], ir.Table]) -> None:
     for table in memo.values():
         with contextlib.suppress(Exception):
             table.release()  # type: ignore[attr-defined]
     memo.clear()
 
 
-def _shared_memo(key: tuple[Any, dt.date]) -> dict[tuple[str, ...], ir.Table]:
+def _shared_memo(key: tuple[Any, dt.date]) -> dict[tuple[Any, ...], ir.Table]:
     """The intermediate tables kept for a canonical file at an as_of.
 
     Least recently used first out, two kept: on a 1M-customer shop the tables of
@@ -245,7 +245,7 @@ class _Base:
         self.t = engine.orders_table(orders)
         key = engine.cache_key(orders)
         self._shared = key is not None
-        self._memo: dict[tuple[str, ...], ir.Table] = (
+        self._memo: dict[tuple[Any, ...], ir.Table] = (
             _shared_memo((key, self.as_of)) if key is not None else {}
         )
         self._names: dict[str, list[str]] = {}
@@ -261,7 +261,7 @@ class _Base:
         if not self._shared:
             _release(self._memo)
 
-    def _keep(self, key: tuple[str, ...], build: Callable[[], ir.Table]) -> ir.Table:
+    def _keep(self, key: tuple[Any, ...], build: Callable[[], ir.Table]) -> ir.Table:
         if key not in self._memo:
             self._memo[key] = build().cache()
         return self._memo[key]
