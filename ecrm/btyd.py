@@ -169,7 +169,7 @@ def _compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct rows of the columns and how often each occurs (the likelihood is a sum).
 
     In the rows' lexicographic order, as ``np.unique(..., axis=0)`` gives
-    them, by hashing (a tenth of its time at 1M customers: it sorts rows as
+    them, by hashing (a sixth of its time at 1M customers: it sorts rows as
     byte strings).
     """
     import pandas as pd

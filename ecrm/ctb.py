@@ -285,10 +285,10 @@ class _Base:
         (the same purchases, numbered by the same window), else a window over
         :attr:`orders`.
         """
-        for key, table in self._memo.items():
-            if key[0] == "order_mains":
-                cols = ("customer_id", "order_id", "ordered_at", "order_date", "amount", "seq")
-                return table.select(*cols)
+        table = self._order_mains_of(None)
+        if table is not None:
+            cols = ("customer_id", "order_id", "ordered_at", "order_date", "amount", "seq")
+            return table.select(*cols)
 
         def build() -> ir.Table:
             o = self.orders
@@ -554,10 +554,10 @@ class _Base:
 
         return self._keep(("order_mains", *lvls), build)
 
-    def _order_mains_of(self, level: str) -> ir.Table | None:
-        """The run's :meth:`order_mains` table that holds ``level``, if any."""
+    def _order_mains_of(self, level: str | None) -> ir.Table | None:
+        """The run's :meth:`order_mains` table that holds ``level`` (None: any), if any."""
         for key, table in self._memo.items():
-            if key[0] == "order_mains" and level in key[1:]:
+            if key[0] == "order_mains" and (level is None or level in key[1:]):
                 return table
         return None
 
@@ -1689,37 +1689,40 @@ def _evaluate(
     nobody else is scored.
     """
     nv = _next_purchase_values(fit, end, level).cache()
-    recs, pop = _recommend_table(
-        fit,
-        level=level,
-        top_n=n,
-        half_life_days=half_life_days,
-        prior_strength=prior_strength,
-        transition_weight=transition_weight,
-        only=nv,
-    )
-    freq = fit.customers.select("customer_id", _f="frequency")
-    evaluated = nv.select("customer_id").distinct().inner_join(freq, "customer_id")
-    model_hits = (
-        nv.inner_join(recs.select("customer_id", "value"), ["customer_id", "value"])
-        .select("customer_id")
-        .distinct()
-        .mutate(_hm=ibis.literal(1))
-    )
-    wp = ibis.window(order_by=[ibis.desc("_pop"), "value"])
-    popular = pop.mutate(_r=ibis.row_number().over(wp))
-    popular = popular.filter(popular._r < n).select("value")
-    base_hits = (
-        nv.inner_join(popular, "value").select("customer_id").distinct().mutate(_hb=ibis.literal(1))
-    )
-    e = evaluated.left_join(model_hits, "customer_id").drop("customer_id_right")
-    e = e.left_join(base_hits, "customer_id").drop("customer_id_right")
-    e = e.mutate(
-        group=ibis.ifelse(e._f >= 2, "repeat_buyers", "one_purchase"),
-        _hm=e._hm.fill_null(0),
-        _hb=e._hb.fill_null(0),
-    )
     try:
+        recs, pop = _recommend_table(
+            fit,
+            level=level,
+            top_n=n,
+            half_life_days=half_life_days,
+            prior_strength=prior_strength,
+            transition_weight=transition_weight,
+            only=nv,
+        )
+        freq = fit.customers.select("customer_id", _f="frequency")
+        evaluated = nv.select("customer_id").distinct().inner_join(freq, "customer_id")
+        model_hits = (
+            nv.inner_join(recs.select("customer_id", "value"), ["customer_id", "value"])
+            .select("customer_id")
+            .distinct()
+            .mutate(_hm=ibis.literal(1))
+        )
+        wp = ibis.window(order_by=[ibis.desc("_pop"), "value"])
+        popular = pop.mutate(_r=ibis.row_number().over(wp))
+        popular = popular.filter(popular._r < n).select("value")
+        base_hits = (
+            nv.inner_join(popular, "value")
+            .select("customer_id")
+            .distinct()
+            .mutate(_hb=ibis.literal(1))
+        )
+        e = evaluated.left_join(model_hits, "customer_id").drop("customer_id_right")
+        e = e.left_join(base_hits, "customer_id").drop("customer_id_right")
+        e = e.mutate(
+            group=ibis.ifelse(e._f >= 2, "repeat_buyers", "one_purchase"),
+            _hm=e._hm.fill_null(0),
+            _hb=e._hb.fill_null(0),
+        )
         g = engine.to_pandas(
             e.group_by("group").agg(
                 customers=e.count().cast("int64"),
