@@ -364,8 +364,9 @@ class _Base:
         customer_id (every non-guest customer_id with lines up to as_of) and,
         for each level L and each value i of :meth:`names`, ``_r_L_i`` (net
         revenue of its lines with the value; null when it has none, as a sum
-        over no rows is); for the levels in ``unknown`` also ``_r_L_x``, its
-        lines without a value (only the segment mix reads them). One aggregate
+        over no rows is); ``_m_L``, the largest of them and 0; for the levels
+        in ``unknown`` also ``_r_L_x``, its lines without a value (only the
+        segment mix reads them). One aggregate
         over the lines for all the levels: for levels of at most
         :data:`_WIDE_MAX_VALUES` values cheaper than a (customer, value) table
         per level and a second aggregate over it (each filtered sum costs about
@@ -382,7 +383,16 @@ class _Base:
                 for i, v in values + ([("x", None)] if lv in unk else []):
                     hit = col == v if v is not None else col.isnull()
                     aggs[f"_r_{lv}_{i}"] = lines.amount.sum(where=hit).cast(engine.AMOUNT)
-            return lines.group_by("customer_id").agg(**aggs)
+            w = lines.group_by("customer_id").agg(**aggs)
+            zero = ibis.literal(0, type=engine.AMOUNT)
+            return w.mutate(  # the largest revenue by value, read several times per level
+                **{
+                    f"_m_{lv}": ibis.greatest(
+                        *[w[f"_r_{lv}_{i}"] for i in range(len(self.names(lv)))], zero
+                    )
+                    for lv in lvls
+                }
+            )
 
         return self._keep(("customer_wide", lvls, unk), build)
 
@@ -689,14 +699,17 @@ def preferences(
 def _wide_measures(w: ir.Table, level: str, names: Sequence[str]) -> dict[str, ir.Value]:
     """:meth:`_Base.customer_levels`' measures as expressions over a customer's wide row.
 
-    ``w`` holds the ``_r_<level>_<i>`` columns of :meth:`_Base.customer_wide`
-    (null: no lines with value i, as for a customer missing from a left join).
+    ``w`` holds the ``_r_<level>_<i>`` and ``_m_<level>`` columns of
+    :meth:`_Base.customer_wide` (null: no lines with value i, as for a customer
+    missing from a left join). The largest revenue comes computed with the
+    wide rows: inlined, it would be evaluated once per value for the pick.
+    ``_tot`` and ``_sq`` are float sums (the shares read them as floats).
     """
     k = len(names)
     rev = [w[f"_r_{level}_{i}"] for i in range(k)]
-    pos = [ibis.ifelse(r > 0, r, 0).cast(engine.AMOUNT) for r in rev]
-    mx = ibis.greatest(*pos) if k > 1 else pos[0]
+    mx = w[f"_m_{level}"].fill_null(0)
     bought = [(r > 0).fill_null(False) for r in rev]
+    posf = [ibis.ifelse(b, r.cast("float64"), 0.0) for b, r in zip(bought, rev, strict=True)]
     one = ibis.literal(1, type="int64")
     mask = sum((ibis.ifelse(b, one << i, 0) for i, b in enumerate(bought)), start=one - 1)
     pref = ibis.cases(
@@ -704,9 +717,9 @@ def _wide_measures(w: ir.Table, level: str, names: Sequence[str]) -> dict[str, i
     )
     return {
         "_pref": pref,
-        "_tot": sum(pos[1:], start=pos[0]).cast(engine.AMOUNT),
+        "_tot": sum(posf[1:], start=posf[0]),
         "_max": mx,
-        "_sq": sum(p.cast("float64") * p.cast("float64") for p in pos),
+        "_sq": sum(p * p for p in posf),
         "_n": sum(b.cast("int64") for b in bought),
         "_mask": mask if k <= _MAX_MASK_VALUES else ibis.null("int64"),
     }
