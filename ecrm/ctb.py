@@ -837,13 +837,17 @@ def _first_attributes(b: _Base, lvls: Sequence[str], h: int) -> ir.Table:
 
     The pick of :func:`ecrm.customers.first_line`, as in the customer measures,
     for the customers of the cohort only (first purchase at least ``h`` days
-    before as_of): only their first orders' lines are read.
+    before as_of): only their first orders' lines are read, and in a canonical
+    file (:func:`ecrm.engine.is_canonical`) only lines dated h days back or more.
     """
     p = b.purchases
     asof = ibis.literal(b.as_of, type="date")
     first = p.filter((p.seq == 1) & (asof.delta(p.order_date, unit="day") >= h))
     first = first.select("customer_id", "order_id")
     lines = b.lines
+    if engine.is_canonical(b.t):  # a cohort's first orders, and so their lines, are h days back
+        cut = engine.next_day(b.as_of - dt.timedelta(days=h))
+        lines = lines.filter(lines.ordered_at < ibis.literal(cut))
     top = customers.first_line(lines.inner_join(first, ["customer_id", "order_id"]), lvls)
     return top.select("customer_id", **{f"first_{lv}": top[lv].cast("string") for lv in lvls})
 

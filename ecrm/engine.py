@@ -36,6 +36,7 @@ __all__ = [
     "as_of_date",
     "cache_key",
     "configure_default_backend",
+    "is_canonical",
     "memo",
     "next_day",
     "order_totals",
@@ -211,6 +212,15 @@ _CANONICAL: OrderedDict[Any, None] = OrderedDict()
 _CANONICAL_SIZE = 64
 
 
+def is_canonical(t: ir.Table) -> bool:
+    """True for a table :func:`orders_table` read from a canonical Parquet file.
+
+    Its lines carry their order's time (``ecrm ingest`` writes them so), which
+    lets a query cut lines by time where it means orders.
+    """
+    return t.op() in _CANONICAL
+
+
 def upto(t: ir.Table, as_of: Any) -> ir.Table:
     """The lines of the orders placed on or before ``as_of`` (shop-local calendar day).
 
@@ -223,7 +233,7 @@ def upto(t: ir.Table, as_of: Any) -> ir.Table:
     after as_of are kept when their order has a line on or before it.
     """
     before = t.ordered_at < ibis.literal(next_day(as_of))
-    if t.op() in _CANONICAL:
+    if is_canonical(t):
         return t.filter(before)
     return t.filter(before | t.order_id.isin(t.filter(before).order_id))
 

@@ -327,6 +327,22 @@ def test_first_purchase_by_hand_and_horizon_boundary():
     assert (top54.repeaters, top54.revenue) == (1, 8000)
 
 
+@pytest.mark.parametrize("h", [149, 150])
+def test_first_purchase_from_a_canonical_file_at_the_cohort_boundary(tmp_path, h):
+    """C's first purchase (02-01) is exactly 149 days before as_of: in the cohort at 149.
+
+    A canonical file cuts its lines by date before reading the first orders;
+    the result equals the DataFrame's, which reads every line.
+    """
+    path = tmp_path / "canonical" / "orders.parquet"
+    path.parent.mkdir()
+    tiny().to_parquet(path, index=False)
+    got = ctb.first_purchase_ctb(path, as_of=AS_OF, levels=["category"], horizon_days=h)
+    want = ctb.first_purchase_ctb(tiny(), as_of=AS_OF, levels=["category"], horizon_days=h)
+    pd.testing.assert_frame_equal(got, want)
+    assert ("bag" in set(got["value"])) == (h == 149)
+
+
 def test_first_purchase_cohort_must_be_observable():
     # default horizon (360 days): nobody's first purchase is 360 days before as_of
     f = ctb.first_purchase_ctb(tiny(), as_of=AS_OF, levels=["category"])
