@@ -129,8 +129,9 @@ def segment_list(
         raise ParameterError(f"kind must be one of {sorted(ACTIONS)}, got {kind!r}")
     i = 0 if lang == "ja" else 1
     out = per_customer[["customer_id", "segment"]].copy()
-    out["segment_label"] = out["segment"].map(lambda s: label(s, lang))
-    out["action"] = out["segment"].map(lambda s: table.get(s, ("", ""))[i])
+    segs = out["segment"].drop_duplicates()  # a handful of codes: label each once
+    out["segment_label"] = out["segment"].map({s: label(s, lang) for s in segs})
+    out["action"] = out["segment"].map({s: table.get(s, ("", ""))[i] for s in segs})
     if settings is not None and settings.exports.include_email:
         cpath = paths.customers_path(settings.shop_dir)
         if cpath.is_file():
