@@ -104,9 +104,13 @@ def cpm(
     [{'tenure_days': 212, 'segment': 'loyal_active'}]
     """
     df = segments.classify(orders, as_of=as_of, rule=cpm_rule(settings), attributes=attributes)
-    parts = df["segment"].str.rsplit("_", n=1, expand=True)
-    df.insert(df.columns.get_loc("segment"), "stage", parts[0] if len(df) else [])
-    df.insert(df.columns.get_loc("segment"), "state", parts[1] if len(df) else [])
+    # stage_state codes, split once per distinct code (ten), not once per customer
+    codes = df["segment"].drop_duplicates()
+    parts = codes.str.rsplit("_", n=1, expand=True).set_axis(codes.to_numpy())
+    stage = df["segment"].map(parts[0]) if len(df) else []
+    state = df["segment"].map(parts[1]) if len(df) else []
+    df.insert(df.columns.get_loc("segment"), "stage", stage)
+    df.insert(df.columns.get_loc("segment"), "state", state)
     return df.reset_index(drop=True)
 
 
