@@ -179,38 +179,27 @@ async def _handshake(kc: Any, timeout: float) -> None:
     ``jupyter_client``'s ``wait_for_ready`` without its final 0.2 s of
     listening for leftover IOPub messages (see :func:`_register_engine`).
     """
+    from jupyter_core.utils import ensure_async
+
     deadline = time.monotonic() + timeout
     while True:
         kc.kernel_info()
         try:
-            msg = await _get_msg(kc.shell_channel, 1.0)
+            msg = await ensure_async(kc.shell_channel.get_msg(timeout=1.0))
         except queue.Empty:
             msg = None
         if msg is not None and msg["msg_type"] == "kernel_info_reply":
             try:
-                await _get_msg(kc.iopub_channel, 0.2)
+                await ensure_async(kc.iopub_channel.get_msg(timeout=0.2))
             except queue.Empty:
                 pass  # IOPub not subscribed yet: ask again
             else:
                 kc._handle_kernel_info_reply(msg)
                 return
-        if not await _alive(kc):
+        if not await ensure_async(kc.is_alive()):
             raise RuntimeError("Kernel died before replying to kernel_info")
         if time.monotonic() > deadline:
             raise RuntimeError(f"Kernel didn't respond in {timeout:.0f} seconds")
-
-
-async def _get_msg(channel: Any, timeout: float) -> Any:
-    """``channel.get_msg(timeout=...)`` for blocking and asyncio channels alike."""
-    from jupyter_core.utils import ensure_async
-
-    return await ensure_async(channel.get_msg(timeout=timeout))
-
-
-async def _alive(kc: Any) -> bool:
-    from jupyter_core.utils import ensure_async
-
-    return bool(await ensure_async(kc.is_alive()))
 
 
 class WarmKernel:
