@@ -64,6 +64,31 @@ def test_notebooks_share_the_kernel_but_not_the_namespace(kern, tmp_path):
     assert kern.kernels_started == 1 and kern.notebooks_run == 2
 
 
+def test_pages_skip_the_clients_quiet_iopub_wait(kern, tmp_path, monkeypatch):
+    """The warm client's own handshake runs, not jupyter_client's wait_for_ready.
+
+    wait_for_ready ends by listening 0.2 s for leftover IOPub messages on every
+    page; papermill starts the client through nbclient's synchronous method,
+    which must be bound to the warm client's coroutine for the handshake to
+    replace it.
+    """
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.blocking.client import BlockingKernelClient
+
+    async def refuse(self, timeout=None):
+        raise AssertionError("wait_for_ready ran")
+
+    def refuse_blocking(self, timeout=None):
+        raise AssertionError("wait_for_ready ran")
+
+    monkeypatch.setattr(AsyncKernelClient, "wait_for_ready", refuse)
+    monkeypatch.setattr(BlockingKernelClient, "wait_for_ready", refuse_blocking)
+    nb = _notebook(tmp_path / "c.ipynb", "print('out', tag)")
+    for i in range(2):  # a fresh kernel, then the warm one after a reset
+        assert kern.execute(nb, tmp_path / f"c{i}.out.ipynb", {"tag": str(i)}) == (True, "")
+        assert _outputs(tmp_path / f"c{i}.out.ipynb") == [f"out {i}"]
+
+
 def test_a_failing_cell_is_a_message_and_the_kernel_stays(kern, tmp_path):
     bad = _notebook(tmp_path / "bad.ipynb", "raise ValueError('no category column')")
     ok, message = kern.execute(bad, tmp_path / "bad.out.ipynb", {})
