@@ -19,6 +19,20 @@ def test_segments_on_the_thresholds(per_customer):
     assert got == {cid: e[7] for cid, e in fx.EXPECTED.items()}
 
 
+def test_stage_and_state_columns_by_hand(per_customer):
+    """stage and state stand just before segment and spell it: loyal_lapsed = loyal + lapsed."""
+    cols = per_customer.columns.tolist()
+    assert cols[cols.index("segment") - 2 : cols.index("segment")] == ["stage", "state"]
+    got = per_customer.set_index("customer_id")
+    for cid, e in fx.EXPECTED.items():
+        stage, state = e[7].rsplit("_", 1)
+        assert (got.loc[cid, "stage"], got.loc[cid, "state"]) == (stage, state)
+    assert set(per_customer.stage) <= {"first", "toddler", "steady", "fad", "loyal"}
+    assert set(per_customer.state) <= {"active", "lapsed"}
+    empty = cpm.cpm(fx.orders(), as_of=dt.date(2000, 1, 31))
+    assert empty.empty and {"stage", "state"} <= set(empty.columns)
+
+
 def test_summary_has_ten_segments_adding_up(per_customer):
     s = cpm.cpm_summary(per_customer)
     assert s.segment.tolist() == list(cpm.SEGMENTS)
