@@ -461,16 +461,24 @@ class _Base:
         return self._keep(("customer_levels", level), build)
 
     def purchase_values(self, level: str) -> ir.Table:
-        """The values of each purchase (net > 0), with the purchase's columns.
+        """The values of each purchase: customer_id, order_id, order_date, value.
 
-        customer_id, order_id, ordered_at, order_date, seq, value, net, top.
+        One row per purchase (:attr:`purchases`) and value whose lines have a
+        net amount > 0 in it; order_date is the purchase's. One aggregate of the
+        lines with a value, joined to the purchases.
         """
 
         def build() -> ir.Table:
-            ov = self.order_values(level)
-            ov = ov.filter(ov.value.notnull() & (ov.net > 0))
-            p = self.purchases.select("customer_id", "order_id", "ordered_at", "order_date", "seq")
-            return ov.inner_join(p, ["customer_id", "order_id"])
+            lines = self.lines
+            col = lines[level].cast("string")
+            lines = lines.filter(col.notnull())
+            v = lines.group_by(["customer_id", "order_id", col.name("value")]).agg(
+                _net=lines.amount.sum()
+            )
+            v = v.filter(v._net > 0)
+            p = self.purchases.select("customer_id", "order_id", "order_date")
+            v = v.inner_join(p, ["customer_id", "order_id"])
+            return v.select("customer_id", "order_id", "order_date", "value")
 
         return self._keep(("purchase_values", level), build)
 
@@ -1361,11 +1369,14 @@ def _recommend_table(
     asof = ibis.literal(b.as_of, type="date")
 
     # own history: recency-weighted share of the customer's purchases holding the value
+    def weight(date: ir.DateColumn) -> ir.FloatingValue:
+        age = asof.delta(date, unit="day").cast("float64")
+        return ibis.literal(0.5) ** (age / float(half_life_days))
+
     known = values.select("customer_id", "order_id", "order_date").distinct()
-    age = asof.delta(known.order_date, unit="day").cast("float64")
-    known = known.mutate(_w=ibis.literal(0.5) ** (age / float(half_life_days)))
+    known = known.mutate(_w=weight(known.order_date))
     den = known.group_by("customer_id").agg(_den=known._w.sum(), _n=known.count())
-    hist = values.inner_join(known, ["customer_id", "order_id"])
+    hist = values.mutate(_w=weight(values.order_date))  # (customer, order, value) is unique
     hist = hist.group_by(["customer_id", "value"]).agg(_num=hist._w.sum(), _k=hist.count())
     hist = hist.cache()
     b._memo[("hist", level, str(half_life_days))] = hist
