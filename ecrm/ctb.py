@@ -240,10 +240,10 @@ class _Base:
     enter.
     """
 
-    def __init__(self, orders: engine.OrdersLike, as_of: Any) -> None:
+    def __init__(self, orders: engine.OrdersLike, as_of: Any, *, share: bool = True) -> None:
         self.as_of = engine.as_of_date(as_of)
         self.t = engine.orders_table(orders)
-        key = engine.cache_key(orders)
+        key = engine.cache_key(orders) if share else None
         self._shared = key is not None
         self._memo: dict[tuple[Any, ...], ir.Table] = (
             _shared_memo((key, self.as_of)) if key is not None else {}
@@ -515,7 +515,8 @@ class _Base:
         customer_id, order_id, ordered_at, order_date, amount, seq (the
         columns of :attr:`purchases`, which then reads them from here) and
         ``_c_<level>``, the code of the main value (:meth:`codes`; null: no
-        line with a value). Orders are atomic, as in
+        line with a value); of the customer's next purchase: ``_next_order``,
+        ``_next_at`` (its time) and ``_n_<level>``. Orders are atomic, as in
         :func:`ecrm.engine.order_totals` (see :attr:`lines`). The pick is
         :func:`_largest`'s, computed on numbers: a struct minimum costs DuckDB
         about twice a numeric one. With the values coded 0 … K−1 in name order
@@ -567,6 +568,7 @@ class _Base:
             return o.mutate(
                 seq=(ibis.row_number().over(w) + 1).cast("int64"),
                 _next_order=o.order_id.lead().over(w),
+                _next_at=o.ordered_at.lead().over(w),
                 **{f"_n_{lv}": o[f"_c_{lv}"].lead().over(w) for lv in lvls},
             )
 
@@ -1619,7 +1621,13 @@ def evaluate_recommendations(
     least one value, it is a **hit** when any value of that purchase is among
     the customer's top-N. The baseline recommends the same N values to
     everyone: the most popular at the cutoff (share of purchases holding the
-    value, ties by name). Orders after cutoff + horizon_days are not read.
+    value, ties by name). Orders after cutoff + horizon_days do not change the
+    result.
+
+    The tables at the cutoff are cut from a run at a later date, not grouped
+    again: from the kept run of an earlier call on the same canonical file (a
+    report checks the recommendations it has just made, at as_of) when its
+    date is on or after cutoff + horizon_days, else from a run at that date.
 
     Parameters
     ----------
@@ -1656,9 +1664,14 @@ def evaluate_recommendations(
         raise ParameterError(f"horizon_days must be a positive number of days, got {h}")
     cut = engine.as_of_date(cutoff)
     end = cut + dt.timedelta(days=h)
-    with _Base(orders, cut) as fit:
+    with _Base(orders, cut, share=False) as fit:
         _check_level(fit.t, level, "CTB recommendation check")
-        g = _evaluate(fit, end, level, n, half_life_days, prior_strength, transition_weight)
+        src = _history_run(fit.t, end, level)
+        try:
+            nv = _cut_at(fit, src, end, level)
+            g = _evaluate(fit, nv, level, n, half_life_days, prior_strength, transition_weight)
+        finally:
+            src.release()
     rows = []
     for group in ("all", "one_purchase", "repeat_buyers"):
         for method in ("model", "popularity"):
@@ -1679,32 +1692,68 @@ def evaluate_recommendations(
     return pd.DataFrame(rows)
 
 
-def _next_purchase_values(fit: _Base, end: dt.date, level: str) -> ir.Table:
-    """customer_id, value: the values of each customer's first purchase after the cutoff.
+def _history_run(t: ir.Table, end: dt.date, level: str) -> _Base:
+    """A run on ``t`` at an as_of on or after ``end``, for the hold-out check to cut from.
 
-    The first purchase (by ordered_at, then order_id) dated after ``fit.as_of``
-    and on or before ``end``; its values as in :meth:`_Base.purchase_values`
-    (net amount in the order > 0, lines up to ``end``). Only those orders' lines
-    are grouped, not the whole history again.
+    A kept run of the same canonical file (:class:`_Base`) when there is one
+    (one holding the level's main values first: a report page checks the
+    recommendations it has just made), else a new run at ``end`` that is
+    released after the check.
     """
-    o = engine.order_totals(fit.t, as_of=end)
-    after = o.filter(o.is_purchase & (o.order_date > ibis.literal(fit.as_of, type="date")))
-    first = after.group_by("customer_id").agg(
-        _k=ibis.struct({"t": after.ordered_at, "o": after.order_id}).min()
+    key = engine.cache_key(t)
+    if key is not None:
+        runs = [(k, memo) for k, memo in reversed(_SHARED.items()) if k[0] == key and k[1] >= end]
+        has = [k for k, memo in runs if any(m[0] == "order_mains" and level in m[1:] for m in memo)]
+        pick = has[0] if has else runs[0][0] if runs else None
+        if pick is not None:
+            return _Base(t, pick[1])
+    return _Base(t, end, share=False)
+
+
+def _cut_at(fit: _Base, src: _Base, end: dt.date, level: str) -> ir.Table:
+    """Give ``fit`` the purchases and values at its as_of, cut from ``src``; the next values.
+
+    ``src`` is a run at an as_of on or after ``end`` (:func:`_history_run`).
+    A purchase's number, main value and values do not change with later
+    orders (orders are atomic: :func:`ecrm.engine.upto`), so the run at the
+    cutoff is ``src``'s purchases placed by then, with the next purchase
+    forgotten where it came later; nothing is grouped again. ``fit``'s memo
+    gets these views (its order totals and customers are its own).
+
+    Returns
+    -------
+    ibis.Table
+        customer_id, value: the values of the first purchase after the cutoff
+        (by ordered_at, then order_id) of each customer with a purchase by
+        then, when it is placed on or before ``end``; its values as in
+        :meth:`_Base.purchase_values`.
+    """
+    fit._names.update(src._names)  # the file's values: the same codes in both runs
+    om = src._order_mains_of(level)
+    om = om if om is not None else src.order_mains([level])
+    pv = src.purchase_values(level)
+    day = ibis.literal(engine.next_day(fit.as_of))
+    placed = om.filter(om.ordered_at < day)
+    known = placed._next_at < day  # null (no next purchase) keeps null
+    cols = ["customer_id", "order_id", "ordered_at", "order_date", "amount", "seq", f"_c_{level}"]
+    fit._memo[("order_mains", level)] = placed.select(
+        *cols,
+        _next_order=ibis.ifelse(known, placed._next_order, ibis.null("string")),
+        _next_at=ibis.ifelse(known, placed._next_at, ibis.null("timestamp")),
+        **{f"_n_{level}": ibis.ifelse(known, placed[f"_n_{level}"], ibis.null("int64"))},
     )
-    nxt = first.select(_oid=first._k["o"])
-    lines = engine.upto(fit.t, end)
-    lines = lines.filter(lines.customer_id.notnull() & lines[level].notnull())
-    lines = lines.semi_join(nxt, lines.order_id == nxt._oid)
-    v = lines.group_by(["customer_id", "order_id", lines[level].cast("string").name("value")]).agg(
-        net=lines.amount.sum()
-    )
-    return v.filter(v.net > 0).select("customer_id", "value")
+    cutoff = ibis.literal(fit.as_of, type="date")
+    fit._memo[("purchase_values", level)] = pv.filter(pv.order_date <= cutoff)
+    # the last purchase by the cutoff points at the first one after it
+    edge = placed.filter(~known & (placed._next_at < ibis.literal(engine.next_day(end))))
+    edge = edge.select("customer_id", order_id="_next_order")
+    after = pv.filter((pv.order_date > cutoff) & (pv.order_date <= ibis.literal(end, type="date")))
+    return after.semi_join(edge, ["customer_id", "order_id"]).select("customer_id", "value")
 
 
 def _evaluate(
     fit: _Base,
-    end: dt.date,
+    next_values: ir.Table,
     level: str,
     n: int,
     half_life_days: float,
@@ -1716,7 +1765,7 @@ def _evaluate(
     Recommendations are made for the customers with a next purchase only:
     nobody else is scored.
     """
-    nv = _next_purchase_values(fit, end, level).cache()
+    nv = next_values.cache()
     try:
         recs, pop = _recommend_table(
             fit,

@@ -593,6 +593,47 @@ def test_evaluation_matches_reference(apparel_small):
         assert got.loc[("all", method), ["customers", "hits"]].tolist() == list(want[method][:2])
 
 
+@pytest.mark.parametrize("level", ["category", "brand"])
+def test_evaluation_cut_from_a_later_run_is_the_same(demo_root, monkeypatch, level):
+    """The check cuts its cutoff tables from a kept run at a later as_of.
+
+    (A report page checks the recommendations it has just made.) Without one
+    it makes a run of its own at the horizon's end; both agree with each other
+    and with the pandas reference.
+    """
+    path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    cutoff, horizon = dt.date(2026, 4, 30), 120
+    kw = {"half_life_days": 365.0, "transition_weight": 0.5, "prior_strength": 2.0}
+    kw |= {"cutoff": cutoff, "horizon_days": horizon, "level": level}
+    while ctb._SHARED:  # no kept runs from other tests
+        ctb._release(ctb._SHARED.popitem()[1])
+    runs: list[ctb._Base] = []
+    history_run = ctb._history_run
+    monkeypatch.setattr(ctb, "_history_run", lambda *a: runs.append(history_run(*a)) or runs[-1])
+
+    own = ctb.evaluate_recommendations(path, **kw)
+    assert runs[-1].as_of == cutoff + dt.timedelta(days=horizon) and not runs[-1]._shared
+    ctb.recommend(path, as_of="2026-10-31", level=level)
+    kept = ctb.evaluate_recommendations(path, **kw)
+    assert runs[-1].as_of == dt.date(2026, 10, 31) and runs[-1]._shared
+    pd.testing.assert_frame_equal(kept, own)
+
+    want = ref.hit_rates(
+        pd.read_parquet(path),
+        cutoff=cutoff,
+        horizon_days=horizon,
+        level=level,
+        n=3,
+        half_life_days=365.0,
+        beta=0.5,
+        alpha=2.0,
+    )
+    got = kept.set_index(["group", "method"])
+    for method in ("model", "popularity"):
+        assert got.loc[("all", method), ["customers", "hits"]].tolist() == list(want[method][:2])
+    assert got.loc[("all", "model"), "customers"] > 100
+
+
 # --------------------------------------------------------------------------- hold-out checks
 
 
