@@ -243,6 +243,11 @@ def history(
 ) -> Iterator[PurchaseHistory]:
     """``orders`` itself if it is a history for ``as_of``, else a temporary one.
 
+    For a canonical Parquet path the history is kept in the engine with the
+    file's order totals (:func:`ecrm.engine.memo`), so that the cohort table
+    and the LTV tables of one as_of (a report's cohort and LTV pages call five)
+    number the purchases once; ``ECRM_CACHE=0`` turns this off.
+
     ``cache``: materialise the temporary history (worth it when it is read more
     than once).
     """
@@ -255,6 +260,13 @@ def history(
                 f"the purchase history was built for as_of {orders.as_of}, not {as_of_d}"
             )
         yield orders
+        return
+    if engine.cache_key(orders) is not None:
+        lines = engine.orders_table(orders)
+        base = engine.memo(
+            orders, ("purchase_history", as_of_d), lambda: _history_base(lines, as_of=as_of_d)
+        )
+        yield PurchaseHistory(as_of=as_of_d, table=_derive(base), lines=lines)
         return
     with purchase_history(orders, as_of=as_of_d, cache=cache) as h:
         yield h

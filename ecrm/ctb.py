@@ -1416,7 +1416,7 @@ def _recommend_table(
     last = last.group_by("customer_id").agg(_last=last.main.argmax(last.seq))
     cust = b.customers.select("customer_id").left_join(last, "customer_id")
     cust = cust.drop("customer_id_right")
-    fr = froms.view()
+    fr = prior.filter(prior.key != _NO_LAST).select("key").distinct()  # froms, computed
     cust = cust.left_join(fr, cust._last == fr.key)
     cust = cust.select("customer_id", key=cust.key.fill_null(_NO_LAST))
     if only is not None:

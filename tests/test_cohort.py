@@ -236,6 +236,38 @@ def test_purchase_history_is_shared_and_checked() -> None:
     assert set(rows.customer_id) == {"A", "B", "C", "D", "E", "F"}
 
 
+def test_a_canonical_file_numbers_its_purchases_once_per_as_of(tmp_path, monkeypatch) -> None:
+    """The cohort and LTV tables of a file and as_of share one kept history."""
+    from ecrm import ltv
+
+    path = tmp_path / "orders.parquet"
+    hand_orders().to_parquet(path)
+    builds: list[dt.date] = []
+    base = cohort._history_base
+    monkeypatch.setattr(
+        cohort, "_history_base", lambda o, as_of: builds.append(as_of) or base(o, as_of=as_of)
+    )
+
+    def tables(orders: object) -> list[pd.DataFrame]:
+        return [
+            cohort.cohort_table(orders, as_of=AS_OF),
+            ltv.purchase_ladder(orders, as_of=AS_OF),
+            ltv.f2_conversion(orders, as_of=AS_OF, windows=(30, 60)),
+            cohort.cohort_table(orders, as_of="2026-02-28"),
+        ]
+
+    kept = tables(path)
+    assert builds == [AS_OF, dt.date(2026, 2, 28)]
+    tables(path)
+    assert len(builds) == 2
+    for got, want in zip(kept, tables(hand_orders()), strict=True):  # a DataFrame: not kept
+        pd.testing.assert_frame_equal(got, want)
+    builds.clear()
+    monkeypatch.setenv("ECRM_CACHE", "0")
+    tables(path)
+    assert len(builds) == 4
+
+
 def test_plots(table: pd.DataFrame) -> None:
     from matplotlib.axes import Axes
 
