@@ -67,10 +67,34 @@ class FitError(ArithmeticError):
     """The optimiser found no finite maximum."""
 
 
+def _by_x(
+    x: np.ndarray, levels: tuple[np.ndarray, np.ndarray] | None
+) -> Callable[[Callable[[np.ndarray], np.ndarray]], np.ndarray]:
+    """``f ↦ f(x)``, evaluating ``f`` once per distinct x (purchase counts repeat a lot).
+
+    ``levels``: ``np.unique(x, return_inverse=True)``, when the caller keeps it.
+    """
+    xv, xi = np.unique(x, return_inverse=True) if levels is None else levels
+
+    def apply(f: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+        return f(xv)[xi]
+
+    return apply
+
+
 def bgnbd_loglik(
-    params: Mapping[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray
+    params: Mapping[str, float],
+    x: np.ndarray,
+    tx: np.ndarray,
+    T: np.ndarray,
+    *,
+    x_levels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-customer BG/NBD log-likelihood and its gradient (rows: r, alpha, a, b).
+
+    The special functions of x alone are evaluated once per distinct x;
+    ``x_levels`` (``np.unique(x, return_inverse=True)``) saves finding them
+    again at every step of a fit.
 
     Returns
     -------
@@ -79,6 +103,7 @@ def bgnbd_loglik(
         ∂ll/∂(r, α, a, b) for each customer.
     """
     r, alpha, a, b = (np.float64(params[k]) for k in BG_PARAMS)
+    by_x = _by_x(x, x_levels)
     rx = r + x
     rep = x > 0
     la_T, la_tx = np.log(alpha + T), np.log(alpha + tx)
@@ -89,45 +114,60 @@ def bgnbd_loglik(
     w4 = np.exp(a4 - lse)  # 0 where x = 0
     w3 = 1.0 - w4
     ll = (
-        special.gammaln(rx)
+        by_x(lambda v: special.gammaln(r + v))
         - special.gammaln(r)
         + r * np.log(alpha)
-        + special.betaln(a, b + x)
+        + by_x(lambda v: special.betaln(a, b + v))
         - special.betaln(a, b)
         + lse
     )
-    psi_ab, psi_abx = special.digamma(a + b), special.digamma(a + b + x)
+    psi_ab, psi_abx = special.digamma(a + b), by_x(lambda v: special.digamma(a + b + v))
     grad = np.stack(
         [
-            special.digamma(rx) - special.digamma(r) + np.log(alpha) - w3 * la_T - w4 * la_tx,
+            by_x(lambda v: special.digamma(r + v))
+            - special.digamma(r)
+            + np.log(alpha)
+            - w3 * la_T
+            - w4 * la_tx,
             r / alpha - rx * (w3 / (alpha + T) + w4 / (alpha + tx)),
             psi_ab - psi_abx + w4 / a,
-            psi_ab + special.digamma(b + x) - special.digamma(b) - psi_abx - w4 / bx1,
+            psi_ab
+            + by_x(lambda v: special.digamma(b + v))
+            - special.digamma(b)
+            - psi_abx
+            - w4 / bx1,
         ]
     )
     return ll, grad
 
 
 def gamma_gamma_loglik(
-    params: Mapping[str, float], x: np.ndarray, m: np.ndarray
+    params: Mapping[str, float],
+    x: np.ndarray,
+    m: np.ndarray,
+    *,
+    x_levels: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-customer Gamma-Gamma log-likelihood and its gradient (rows: p, q, v); x, m > 0."""
+    """Per-customer Gamma-Gamma log-likelihood and its gradient (rows: p, q, v); x, m > 0.
+
+    ``x_levels`` as in :func:`bgnbd_loglik`.
+    """
     p, q, v = (np.float64(params[k]) for k in GG_PARAMS)
+    by_x = _by_x(x, x_levels)
     px = p * x
     lxmv = np.log(x * m + v)
     ll = (
-        special.gammaln(px + q)
-        - special.gammaln(px)
+        by_x(lambda u: special.gammaln(p * u + q) - special.gammaln(p * u))
         - special.gammaln(q)
         + q * np.log(v)
         + (px - 1) * np.log(m)
         + px * np.log(x)
         - (px + q) * lxmv
     )
-    psi = special.digamma(px + q)
+    psi = by_x(lambda u: special.digamma(p * u + q))
     grad = np.stack(
         [
-            x * (psi - special.digamma(px) + np.log(m) + np.log(x) - lxmv),
+            x * (psi - by_x(lambda u: special.digamma(p * u)) + np.log(m) + np.log(x) - lxmv),
             psi - special.digamma(q) + np.log(v) - lxmv,
             q / v - (px + q) / (x * m + v),
         ]
@@ -190,7 +230,10 @@ def fit_bgnbd(
     """
     (xu, txu, Tu), w = _compress(np.asarray(x, float), np.asarray(tx, float), np.asarray(T, float))
     start = {"r": 1.0, "alpha": max(float(np.average(Tu, weights=w)), 1.0), "a": 1.0, "b": 1.0}
-    return _maximise(lambda p: bgnbd_loglik(p, xu, txu, Tu), BG_PARAMS, start, w, options)
+    lv = np.unique(xu, return_inverse=True)
+    return _maximise(
+        lambda p: bgnbd_loglik(p, xu, txu, Tu, x_levels=lv), BG_PARAMS, start, w, options
+    )
 
 
 def fit_gamma_gamma(
@@ -199,7 +242,10 @@ def fit_gamma_gamma(
     """Maximum-likelihood Gamma-Gamma parameters p, q, v (customers with x > 0, m > 0)."""
     (xu, mu), w = _compress(np.asarray(x, float), np.asarray(m, float))
     start = {"p": 1.0, "q": 2.0, "v": max(float(np.average(mu, weights=w)), 1e-6)}
-    return _maximise(lambda p: gamma_gamma_loglik(p, xu, mu), GG_PARAMS, start, w, options)
+    lv = np.unique(xu, return_inverse=True)
+    return _maximise(
+        lambda p: gamma_gamma_loglik(p, xu, mu, x_levels=lv), GG_PARAMS, start, w, options
+    )
 
 
 def _alive_odds(

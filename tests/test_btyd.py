@@ -60,6 +60,30 @@ def test_gamma_gamma_loglik_by_hand() -> None:
     np.testing.assert_allclose(ll, [_gg_by_hand(*c, **GG) for c in cases], rtol=1e-12)
 
 
+def test_terms_of_x_alone_are_gathered_back_to_their_rows() -> None:
+    """Special functions of x run once per distinct x; each row gets its own back.
+
+    Shuffled, repeated x: every row's likelihood and gradient equal those of the
+    row evaluated alone, with the levels found or given.
+    """
+    rfm = synthetic_rfm(200).sample(frac=1.0, random_state=3)
+    x, tx, T = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
+    assert len(np.unique(x)) < len(x) / 4
+    lv = np.unique(x, return_inverse=True)
+    for ll, grad in (btyd.bgnbd_loglik(BG, x, tx, T), btyd.bgnbd_loglik(BG, x, tx, T, x_levels=lv)):
+        alone = [
+            btyd.bgnbd_loglik(BG, x[i : i + 1], tx[i : i + 1], T[i : i + 1]) for i in range(len(x))
+        ]
+        np.testing.assert_array_equal(ll, [a[0][0] for a in alone])
+        np.testing.assert_array_equal(grad, np.hstack([a[1] for a in alone]))
+    s = rfm[rfm["frequency"] > 0]
+    xs, ms = s["frequency"].to_numpy(float), s["monetary_value"].to_numpy(float)
+    ll, grad = btyd.gamma_gamma_loglik(GG, xs, ms)
+    alone = [btyd.gamma_gamma_loglik(GG, xs[i : i + 1], ms[i : i + 1]) for i in range(len(xs))]
+    np.testing.assert_array_equal(ll, [a[0][0] for a in alone])
+    np.testing.assert_array_equal(grad, np.hstack([a[1] for a in alone]))
+
+
 def test_gradients_match_finite_differences() -> None:
     rfm = synthetic_rfm(300)
     x, tx, T = (rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))
