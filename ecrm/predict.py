@@ -407,7 +407,7 @@ def rfm_summary(
     [{'customer_id': 'a', 'frequency': 2, 'recency': 36.0, 'T': 85.0, 'monetary_value': 1250.0}]
     """
     expr = rfm_summary_table(orders, as_of=as_of, time_unit=time_unit, purchases=purchases)
-    df = expr.order_by("customer_id").to_pandas()
+    df = engine.to_pandas(expr.order_by("customer_id"))
     df["customer_id"] = df["customer_id"].astype(str)
     df["frequency"] = df["frequency"].astype("int64")
     for c in ("recency", "T", "monetary_value"):
