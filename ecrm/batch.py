@@ -59,6 +59,11 @@ def configured_shops(root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in d.glob("*/settings.yaml"))
 
 
+def _share_cores(env: dict[str, str]) -> None:
+    """Pool initializer: the thread limits (:func:`ecrm.kernel.thread_limits`) for the kernels."""
+    os.environ.update(env)
+
+
 def render_job(
     shop: str,
     month: str,
@@ -189,7 +194,14 @@ def run_batch(
     else:
         import multiprocessing as mp
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as ex:
+        from ecrm import kernel
+
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_share_cores,  # each worker's kernel gets its share of the cores
+            initargs=(kernel.thread_limits(workers),),
+        ) as ex:
             pending: dict[Future[JobResult], str] = {
                 ex.submit(render_job, s, month, lang, str(root), 1, nbdir, True): s for s in names
             }

@@ -61,7 +61,10 @@ def configure_default_backend() -> None:
 
     ``ECRM_DUCKDB_MEMORY_LIMIT`` (default ``3GB``) caps DuckDB's buffer memory so
     that large shops spill to disk instead of growing without bound;
-    ``ECRM_DUCKDB_TEMP_DIRECTORY`` sets where it spills. Called on first use of
+    ``ECRM_DUCKDB_TEMP_DIRECTORY`` sets where it spills; ``ECRM_DUCKDB_THREADS``
+    (default: one per core) the threads of its queries — the report renderer
+    gives each of its parallel kernels its share of the cores
+    (:func:`ecrm.kernel.thread_limits`). Called on first use of
     :func:`orders_table` with a pandas frame or a path, never at import.
     """
     con = ibis.get_backend()
@@ -75,6 +78,11 @@ def configure_default_backend() -> None:
     # the bar is only cosmetic, so a refusal is fine.
     with contextlib.suppress(Exception):  # duckdb.InvalidInputException
         con.raw_sql("SET enable_progress_bar = false")
+    threads = os.environ.get("ECRM_DUCKDB_THREADS", "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise ParameterError(f"ECRM_DUCKDB_THREADS must be a positive number, got {threads!r}")
+        con.raw_sql(f"SET threads = {int(threads)}")
     temp = os.environ.get("ECRM_DUCKDB_TEMP_DIRECTORY")
     if temp:
         if "'" in temp:

@@ -104,3 +104,58 @@ def test_first_weekday_of_the_month():
     assert first_weekday(dt.date(2026, 11, 23)) == dt.date(2026, 11, 2)  # 1 Nov is a Sunday
     assert first_weekday(dt.date(2026, 8, 31)) == dt.date(2026, 8, 3)  # 1 Aug is a Saturday
     assert first_weekday(dt.date(2026, 10, 5)) == dt.date(2026, 10, 1)  # a Thursday
+
+
+def _threads_notebooks(folder: Path) -> Path:
+    """Two pages that save the DuckDB threads their kernel's queries use."""
+    import nbformat
+
+    folder.mkdir()
+    for name in ("01_first", "02_second"):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {
+            "display_name": "Python 3",
+            "language": "python",
+            "name": "python3",
+        }
+        nb.metadata["language_info"] = {"name": "python"}
+        params = nbformat.v4.new_code_cell(
+            'shop = "demo-food"\nmonth = "2026-10"\nlang = "ja"\nsettings_path = ""\n'
+            'output_dir = ""'
+        )
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [
+            params,
+            nbformat.v4.new_code_cell(
+                "import ecrm, ibis, pandas as pd\n"
+                "ctx = ecrm.notebook.context(shop, month, lang, settings_path, output_dir)\n"
+                'ctx.title("スレッド", "Threads")'
+            ),
+            nbformat.v4.new_code_cell(
+                "ecrm.engine.orders_table(ctx.orders)\n"
+                "con = ibis.get_backend()\n"
+                "n = con.raw_sql(\"SELECT current_setting('threads')\").fetchone()[0]\n"
+                f'ctx.save(pd.DataFrame({{"threads": [n]}}), "threads_{name}")'
+            ),
+        ]
+        nbformat.write(nb, folder / f"{name}.ipynb")
+    return folder
+
+
+def test_parallel_kernels_share_the_cores(project, tmp_path, monkeypatch):
+    """Two workers' kernels run DuckDB on their share of the cores, in a batch and a report."""
+    root, _ = project
+    nbs = _threads_notebooks(tmp_path / "nbs")
+    monkeypatch.delenv("ECRM_DUCKDB_THREADS", raising=False)
+    monkeypatch.setattr(batch.os, "cpu_count", lambda: 2)  # the pool's share, as on CI
+    share = "1"
+    report.render("demo-food", MONTH, root=root, workers=2, notebook_dir=nbs)
+    results = batch.run_batch(
+        MONTH, root=root, shops=["demo-food", "demo-apparel"], workers=2, notebook_dir=nbs
+    )
+    assert all(r.ok for r in results), [r.error for r in results]
+    for shop in ("demo-food", "demo-apparel"):
+        tables = root / "reports" / shop / MONTH / "tables"
+        for name in ("01_first", "02_second"):
+            got = (tables / f"threads_{name}.csv").read_text(encoding="utf-8-sig").split()
+            assert got == ["threads", share], (shop, name)

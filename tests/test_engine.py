@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import ibis
 import pandas as pd
 import pytest
 
 from ecrm import customers, engine, lifecycle
-from ecrm.errors import DataError
+from ecrm.errors import DataError, ParameterError
 
 AS_OF = "2026-10-31"
 
@@ -130,3 +131,27 @@ def test_zone_aware_times_are_refused():
     df["ordered_at"] = df["ordered_at"].dt.tz_localize("Asia/Tokyo")
     with pytest.raises(DataError, match=r"time zone 'Asia/Tokyo'.*tz_convert"):
         engine.order_totals(df, as_of=AS_OF)
+
+
+def test_duckdb_threads_and_memory_come_from_the_environment(monkeypatch):
+    """ECRM_DUCKDB_THREADS and _MEMORY_LIMIT reach the default backend; bad values fail."""
+    con = ibis.get_backend()
+
+    def setting(name: str) -> str:
+        return str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0])
+
+    threads, memory = setting("threads"), setting("memory_limit")
+    monkeypatch.setenv("ECRM_DUCKDB_THREADS", "1")
+    monkeypatch.setenv("ECRM_DUCKDB_MEMORY_LIMIT", "1GB")
+    try:
+        engine.configure_default_backend.__wrapped__()
+        assert setting("threads") == "1"
+        assert setting("memory_limit") != memory
+        for bad in ("0", "two", "-1"):
+            monkeypatch.setenv("ECRM_DUCKDB_THREADS", bad)
+            with pytest.raises(ParameterError, match="ECRM_DUCKDB_THREADS"):
+                engine.configure_default_backend.__wrapped__()
+    finally:
+        con.raw_sql(f"SET threads = {int(threads)}")
+        con.raw_sql(f"SET memory_limit = '{memory}'")
+    assert setting("threads") == threads

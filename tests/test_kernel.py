@@ -135,8 +135,9 @@ def test_thread_limits_share_the_cores_and_respect_the_user(monkeypatch):
     monkeypatch.setattr(kernel.os, "cpu_count", lambda: 4)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    monkeypatch.delenv("ECRM_DUCKDB_THREADS", raising=False)
     env = kernel.thread_limits(2)
-    assert env["OMP_NUM_THREADS"] == "2"
+    assert env["OMP_NUM_THREADS"] == env["ECRM_DUCKDB_THREADS"] == "2"
     assert "MKL_NUM_THREADS" not in env
     assert kernel.thread_limits(8)["OMP_NUM_THREADS"] == "1"
 
