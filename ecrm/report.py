@@ -154,20 +154,32 @@ def _settings_digest(settings: ShopSettings) -> str:
 
 # ----------------------------------------------------------------------------- pages
 
-#: Relative cost of each page (seconds of a demo shop-month, bench_reports), so
-#: that a pool starts the long pages first (longest-first scheduling keeps both
-#: workers busy until the end).
-_PAGE_COST = {
-    "ltv": 8.0,
-    "cluster": 7.9,
-    "ctb": 4.6,
-    "cohort": 3.9,
-    "cpm": 3.0,
-    "rfm": 2.5,
-    "lifecycle": 2.3,
-    "overview": 2.0,
-    "decile": 1.9,
+#: Cost of each page for longest-first scheduling (keeps both workers busy
+#: until the end): seconds on the demo apparel shop (30,000 customers, 0.16M
+#: order lines) and seconds more per million lines, from bench_reports with two
+#: workers there and on its 1M-customer version (9.8M lines). The CTB page
+#: grows fastest: from about 1.2M lines on it goes first.
+_PAGE_COST: dict[str, tuple[float, float]] = {
+    "ltv": (7.8, 1.35),
+    "cluster": (7.7, 1.3),
+    "ctb": (3.9, 4.35),
+    "cohort": (3.9, 0.0),
+    "cpm": (2.9, 0.86),
+    "rfm": (2.4, 0.36),
+    "lifecycle": (2.2, 0.29),
+    "overview": (1.9, 0.67),
+    "decile": (1.9, 0.17),
 }
+
+
+def _page_order(nbs: list[Path], lines: int) -> list[Path]:
+    """The notebooks, most expensive first for a shop of ``lines`` order lines."""
+
+    def cost(nb: Path) -> float:
+        base, per_million = _PAGE_COST.get(_page_name(nb), (1.0, 0.0))
+        return base + per_million * lines / 1e6
+
+    return sorted(nbs, key=lambda nb: -cost(nb))
 
 
 def _render_page(
@@ -469,7 +481,11 @@ def render(
         }
         _check_papermill_safe(params)
         footer = _footer(settings, as_of, quality, lang)
-        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh)
+        import pyarrow.parquet as pq
+
+        lines = pq.ParquetFile(paths.orders_path(settings.shop_dir)).metadata.num_rows
+        order = _page_order(nbs, lines)
+        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh, order)
         (tmp / "index.html").write_text(
             _index(settings, month, as_of, lang, pages, quality, footer, tmp), encoding="utf-8"
         )
@@ -489,6 +505,7 @@ def _render_pages(
     lang: str,
     workers: int,
     fresh: bool,
+    order: list[Path] | None = None,
 ) -> list[PageResult]:
     """Render every page on ``workers`` kernels; pages come back in notebook order.
 
@@ -497,7 +514,7 @@ def _render_pages(
     this process driving its own kernel process: the analysis runs in the
     kernels, in parallel, while the threads only wait for them and convert the
     finished notebooks to HTML. The long pages are taken first and a worker
-    takes the next page as soon as it is free.
+    takes the next page as soon as it is free, in ``order`` (:func:`_page_order`).
     """
     from ecrm import kernel
 
@@ -508,7 +525,7 @@ def _render_pages(
         finally:
             kernel.close_shared(unless_kept=True)
     n = min(workers, len(nbs))
-    queue = sorted(nbs, key=lambda nb: -_PAGE_COST.get(_page_name(nb), 1))
+    queue = list(order or nbs)
     lock = threading.Lock()
     done: dict[Path, PageResult] = {}
     env = kernel.thread_limits(n)

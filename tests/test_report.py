@@ -316,3 +316,15 @@ def test_pages_open_in_headless_chromium_without_console_errors(rendered, tmp_pa
         assert hi - lo > 100, f"{page.name}: blank screenshot"
         colours = len(img.getcolors(maxcolors=1 << 16) or [])
         assert colours > 20, f"{page.name}: screenshot has almost no content"
+
+
+def test_pages_are_taken_longest_first_for_the_shops_size():
+    """Small shops start with the LTV and cluster pages, large ones with CTB."""
+    nbs = report.notebooks()
+    small = [report._page_name(nb) for nb in report._page_order(nbs, 158_000)]
+    large = [report._page_name(nb) for nb in report._page_order(nbs, 9_800_000)]
+    assert sorted(small) == sorted(large) == sorted(report._page_name(nb) for nb in nbs)
+    assert small[:3] == ["ltv", "cluster", "ctb"]
+    assert large[:3] == ["ctb", "ltv", "cluster"]
+    assert large[-1] == "decile"
+    assert set(report._PAGE_COST) == set(small)  # every page has a cost
