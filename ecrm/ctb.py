@@ -323,21 +323,6 @@ class _Base:
 
         return self._keep(("customers",), build)
 
-    def order_values(self, level: str) -> ir.Table:
-        """customer_id, order_id, value (null for lines without one), net, top — every order.
-
-        ``top`` is the largest line of the (order, value): the main values follow
-        from it (:meth:`mains`).
-        """
-
-        def build() -> ir.Table:
-            lines = self.lines
-            return lines.group_by(
-                ["customer_id", "order_id", lines[level].cast("string").name("value")]
-            ).agg(net=lines.amount.sum().cast(engine.AMOUNT), top=lines.amount.max())
-
-        return self._keep(("order_values", level), build)
-
     def customer_values(self, level: str) -> ir.Table:
         """customer_id, value (null: lines without one), revenue.
 
@@ -346,11 +331,6 @@ class _Base:
         """
 
         def build() -> ir.Table:
-            if ("order_values", level) in self._memo:  # already in memory: fewer rows
-                ov = self.order_values(level)
-                return ov.group_by(["customer_id", "value"]).agg(
-                    revenue=ov.net.sum().cast(engine.AMOUNT)
-                )
             lines = self.lines
             return lines.group_by(["customer_id", lines[level].cast("string").name("value")]).agg(
                 revenue=lines.amount.sum().cast(engine.AMOUNT)
@@ -585,32 +565,12 @@ class _Base:
         """Every purchase with its main value: customer_id, order_id, ordered_at, seq, main.
 
         The main value is the value of the purchase's largest line among those
-        with a value, ties by value name (null: no line with a value). Taken
-        from the run's :meth:`order_mains` table when it holds the level, else
-        from the run's order values when it has them (each (order, value)
-        carries its largest line, ``top``; the recommendations build them
-        anyway), else from a new one-level :meth:`order_mains` (one pass over
-        the lines, numeric keys). Every way gives the same values.
+        with a value, ties by value name (null: no line with a value): from the
+        run's :meth:`order_mains` table that holds the level, else from a new
+        one-level one.
         """
-        if ("mains", level) in self._memo:
-            return self._memo[("mains", level)]
         table = self._order_mains_of(level)
-        if table is None and ("order_values", level) not in self._memo:
-            table = self.order_mains([level])
-        if table is not None:
-            return self.mains_of(table, level)
-
-        def from_values() -> ir.Table:
-            ov = self.order_values(level)
-            ov = ov.filter(ov.value.notnull())
-            main = ov.group_by(["customer_id", "order_id"]).agg(_k=_largest(ov.top, ov.value).min())
-            main = main.select("customer_id", "order_id", main=main._k["v"])
-            p = self.purchases.select("customer_id", "order_id", "ordered_at", "seq")
-            return p.left_join(main, ["customer_id", "order_id"]).drop(
-                "customer_id_right", "order_id_right"
-            )
-
-        return self._keep(("mains", level), from_values)
+        return self.mains_of(table if table is not None else self.order_mains([level]), level)
 
     def mains_of(self, table: ir.Table, level: str) -> ir.Table:
         """The :meth:`mains` columns of an :meth:`order_mains` table."""
@@ -621,23 +581,18 @@ class _Base:
     def pairs(self, level: str) -> ir.Table:
         """Consecutive purchases: customer_id, main, next_order, next_main (both mains set).
 
-        From :meth:`order_mains` when the run holds it (its window already
-        looked one purchase ahead), else a window over :meth:`mains`.
+        From the run's :meth:`order_mains` table that holds the level (its
+        window already looked one purchase ahead), else from a new one.
         """
         table = self._order_mains_of(level)
-        if table is not None:
-            s = table.filter(table[f"_c_{level}"].notnull() & table[f"_n_{level}"].notnull())
-            c = self.codes(level)
-            a = c.select(_a="code", main="value")
-            n = c.select(_b="code", next_main="value")
-            s = s.inner_join(a, s[f"_c_{level}"] == a._a)
-            s = s.inner_join(n, s[f"_n_{level}"] == n._b)
-            return s.select("customer_id", "main", next_order="_next_order", next_main="next_main")
-        m = self.mains(level)
-        w = ibis.window(group_by="customer_id", order_by="seq")
-        s = m.mutate(next_order=m.order_id.lead().over(w), next_main=m.main.lead().over(w))
-        s = s.filter(s.main.notnull() & s.next_main.notnull())
-        return s.select("customer_id", "main", "next_order", "next_main")
+        table = table if table is not None else self.order_mains([level])
+        s = table.filter(table[f"_c_{level}"].notnull() & table[f"_n_{level}"].notnull())
+        c = self.codes(level)
+        a = c.select(_a="code", main="value")
+        n = c.select(_b="code", next_main="value")
+        s = s.inner_join(a, s[f"_c_{level}"] == a._a)
+        s = s.inner_join(n, s[f"_n_{level}"] == n._b)
+        return s.select("customer_id", "main", next_order="_next_order", next_main="next_main")
 
 
 def _transition_table(b: _Base, level: str) -> ir.Table:
@@ -1278,7 +1233,7 @@ def ctb_tables(
     """Every CTB table of a report in one run, sharing the engine's intermediate tables.
 
     The same tables as the single functions (and equal to them), computed
-    together so that order totals, order values and customer values are built
+    together so that order totals, main values and customer values are built
     once: the way to call CTB on a large shop.
 
     Parameters
@@ -1363,9 +1318,9 @@ def _recommend_table(
     history and the shop-level tables only).
 
     The purchases, their main values and the consecutive pairs come from one
-    :meth:`_Base.order_mains` pass unless the run already holds main values.
+    :meth:`_Base.order_mains` pass (the run's, when it holds the level).
     """
-    if b._order_mains_of(level) is None and ("mains", level) not in b._memo:
+    if b._order_mains_of(level) is None:
         b.order_mains([level])
     values = b.purchase_values(level)
     asof = ibis.literal(b.as_of, type="date")

@@ -180,26 +180,17 @@ def test_transitions_by_hand():
     assert t.groupby("from_value")["probability"].sum().tolist() == pytest.approx([1.0, 1.0])
 
 
-def _main_pairs(rows: list[tuple], one_pass: bool) -> list[list]:
-    """Transition pairs (category) of hand lines (order_id, customer_id, time, amount, category).
-
-    ``one_pass``: the main values from :meth:`ctb._Base.order_mains`, else from
-    the order values.
-    """
+def _main_pairs(rows: list[tuple]) -> list[list]:
+    """Transition pairs (category) of hand lines (order_id, customer_id, time, amount, category)."""
     df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
     df["ordered_at"] = pd.to_datetime(df["ordered_at"])
     df["amount"] = df["amount"].map(lambda a: Decimal(str(a)))
     with ctb._Base(df, AS_OF) as b:
-        if one_pass:
-            b.order_mains(["category"])
-        else:
-            b.order_values("category")
         t = ctb._transitions(b, "category")
     return t[["from_value", "to_value", "pairs"]].values.tolist()
 
 
-@pytest.mark.parametrize("one_pass", [False, True])
-def test_main_value_is_the_largest_line_not_the_largest_value_net(one_pass):
+def test_main_value_is_the_largest_line_not_the_largest_value_net():
     """D's second order: bag 600 + bag 600 (net 1,200) and top 1,000 → main top.
 
     The largest line is top's 1,000 (SPEC §2's rule); bag's net 1,200 would pick
@@ -213,14 +204,13 @@ def test_main_value_is_the_largest_line_not_the_largest_value_net(one_pass):
         ("d2", "D", "2026-02-10 10:00", 1000, "top"),
         ("d3", "D", "2026-03-10 10:00", 500, "bag"),
     ]
-    assert _main_pairs(rows, one_pass) == [
+    assert _main_pairs(rows) == [
         ["shoes", "top", 1],
         ["top", "bag", 1],
     ]
 
 
-@pytest.mark.parametrize("one_pass", [False, True])
-def test_main_value_edge_cases_by_hand(one_pass):
+def test_main_value_edge_cases_by_hand():
     """Negative, nearly equal, tied, huge and missing values pick the right main value.
 
     E: e1 (no-category 1,000, bag −200, top −300: net 500, a purchase) → bag, the
@@ -246,7 +236,7 @@ def test_main_value_edge_cases_by_hand(one_pass):
         ("g1", "G", "2026-01-01 10:00", "100", "トップス"),
         ("g2", "G", "2026-01-02 10:00", "100", "バッグ"),
     ]
-    assert _main_pairs(rows, one_pass) == [
+    assert _main_pairs(rows) == [
         ["b", "a", 1],
         ["bag", "b", 1],
         ["z", "y", 1],
@@ -254,8 +244,7 @@ def test_main_value_edge_cases_by_hand(one_pass):
     ]
 
 
-@pytest.mark.parametrize("one_pass", [False, True])
-def test_an_order_placed_just_before_midnight_on_as_of_counts_whole(one_pass):
+def test_an_order_placed_just_before_midnight_on_as_of_counts_whole():
     """h2 is placed 23:50 on as_of with a return line; its shoes line is stamped 00:10.
 
     Orders are atomic (as in the order totals): h2's net is −100 + 1,000 = 900,
@@ -269,7 +258,7 @@ def test_an_order_placed_just_before_midnight_on_as_of_counts_whole(one_pass):
         ("h2", "H", "2026-07-01 00:10", 1000, "shoes"),
         ("h3", "H", "2026-07-01 09:00", 5000, "bag"),  # after as_of
     ]
-    assert _main_pairs(rows, one_pass) == [["top", "shoes", 1]]
+    assert _main_pairs(rows) == [["top", "shoes", 1]]
     df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
     df["ordered_at"] = pd.to_datetime(df["ordered_at"])
     p = ctb.preferences(df, as_of=AS_OF, levels=["category"]).iloc[0]
@@ -499,14 +488,12 @@ def test_transitions_match_reference(apparel_small):
     np.testing.assert_allclose(got.probability, want.probability, rtol=1e-12)
 
 
-@pytest.mark.parametrize("path", ["alone", "several levels", "order values"])
+@pytest.mark.parametrize("path", ["alone", "several levels"])
 def test_main_values_are_the_same_whichever_table_they_come_from(apparel_small, path):
-    """Main values from the lines alone, with brand in one pass, or from the order values."""
+    """Main values from the lines alone or with brand in one pass."""
     with ctb._Base(apparel_small, REF_AS_OF) as b:
         if path == "several levels":
             b.order_mains(["brand", "category"])
-        elif path == "order values":
-            b.order_values("category")
         got = ctb._transitions(b, "category")
     want = ref.transitions(apparel_small, as_of=REF_AS_OF, level="category")
     assert (
@@ -748,22 +735,18 @@ def test_plots_draw_on_the_given_axes():
         assert en.get_title().isascii()
 
 
-def test_recommendations_are_the_same_when_the_run_holds_one_pass_main_values(apparel_small):
-    """Recommendations are the same with main values from one pass or from the order values.
+def test_recommendations_are_the_same_when_the_run_holds_several_levels(apparel_small):
+    """Recommendations are the same with main values of the level alone or with brand.
 
-    (``recommend`` builds the one-pass table itself; after ``ctb_tables`` on
+    (``recommend`` builds the one-level table itself; after ``ctb_tables`` on
     the same file it reuses that one, which holds brand too.)
     """
     kw = {"level": "category", "top_n": 3, "half_life_days": 365.0, "prior_strength": None}
     kw["transition_weight"] = 0.5
     frames = []
-    for one_pass in (False, True):
+    for levels in (["category"], ["brand", "category"]):
         with ctb._Base(apparel_small, REF_AS_OF) as b:
-            if one_pass:
-                b.order_mains(["brand", "category"])
-            else:  # main values and pairs from the order values, purchases from the orders
-                b.order_values("category")
-                b.mains("category")
+            b.order_mains(levels)
             recs, _ = ctb._recommend_table(b, **kw)
             frames.append(recs.to_pandas().sort_values(["customer_id", "rank"], ignore_index=True))
     assert len(frames[0]) > 1000
