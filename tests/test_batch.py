@@ -134,7 +134,7 @@ def _threads_notebooks(folder: Path) -> Path:
             nbformat.v4.new_code_cell(
                 "ecrm.engine.orders_table(ctx.orders)\n"
                 "con = ibis.get_backend()\n"
-                "n = con.raw_sql(\"SELECT current_setting('threads')\").fetchone()[0]\n"
+                "n = con.raw_sql(\"SELECT current_setting('threads')\").fetchall()[0][0]\n"
                 f'ctx.save(pd.DataFrame({{"threads": [n]}}), "threads_{name}")'
             ),
         ]

@@ -138,7 +138,7 @@ def test_duckdb_threads_and_memory_come_from_the_environment(monkeypatch):
     con = ibis.get_backend()
 
     def setting(name: str) -> str:
-        return str(con.raw_sql(f"SELECT current_setting('{name}')").fetchone()[0])
+        return str(con.raw_sql(f"SELECT current_setting('{name}')").fetchall()[0][0])
 
     threads, memory = setting("threads"), setting("memory_limit")
     monkeypatch.setenv("ECRM_DUCKDB_THREADS", "1")
