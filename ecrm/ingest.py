@@ -4,8 +4,10 @@
 columns, validates them declaratively (a pandera schema, checked lazily so one
 error lists every problem with file, row and column), applies the documented
 repairs, and writes ``canonical/orders.parquet`` plus ``canonical/quality.json``
-(the data-quality summary) atomically. Raw files are opened read-only and never
-modified.
+(the data-quality summary) atomically, then ``canonical/order_totals.parquet``
+(the orders grouped from the lines, which the analyses read instead of
+grouping them again: :func:`ecrm.engine.write_order_totals`). Raw files are
+opened read-only and never modified.
 
 Rules and documented repairs (each counted in the data-quality summary):
 
@@ -984,6 +986,10 @@ def ingest(
     _atomic_write(writes, paths.quality_path(settings.shop_dir), summary)
     if customers is None:  # a customers table of earlier settings must not linger
         paths.customers_path(settings.shop_dir).unlink(missing_ok=True)
+    from ecrm import engine
+
+    if engine.cache_key(paths.orders_path(settings.shop_dir)) is not None:  # not ECRM_CACHE=0
+        engine.write_order_totals(paths.orders_path(settings.shop_dir))
     if not quiet:
         print(summary.render())
     return IngestResult(

@@ -155,3 +155,38 @@ def test_duckdb_threads_and_memory_come_from_the_environment(monkeypatch):
         con.raw_sql(f"SET threads = {int(threads)}")
         con.raw_sql(f"SET memory_limit = '{memory}'")
     assert setting("threads") == threads
+
+
+def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, monkeypatch):
+    """Ingestion stores the order totals; a later process reads them, unless the file changed."""
+    rows = [("1", "a", "2026-10-01 10:00", 1000), ("1", "a", "2026-10-01 10:05", -200)]
+    rows += [
+        ("2", "b", "2026-10-02 09:00", 10),
+        ("3", None, "2026-10-03 09:00", 50),
+        ("4", "b", "2026-10-04 09:00", -10),
+    ]
+    path = _write(_lines(rows), tmp_path / "canonical" / "orders.parquet")
+    want = engine.to_pandas(engine.all_order_totals(pd.read_parquet(path)).order_by("order_id"))
+    stored = engine.write_order_totals(path)
+    assert stored == path.with_name("order_totals.parquet")
+
+    def fresh() -> pd.DataFrame:
+        engine._FILE_CACHE.clear()  # as in a new process
+        return engine.to_pandas(engine.all_order_totals(path).order_by("order_id"))
+
+    reads: list[object] = []
+    real = engine._stored_totals
+    monkeypatch.setattr(engine, "_stored_totals", lambda k: reads.append(real(k)) or reads[-1])
+    pd.testing.assert_frame_equal(fresh(), want)
+    assert reads[-1] is not None  # read, not grouped
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    pd.testing.assert_frame_equal(fresh(), want)
+    assert reads[-1] is None  # a touched orders file: grouped again
+    stored.write_bytes(b"not parquet")
+    engine.write_order_totals(path)  # rewritten for the new time
+    pd.testing.assert_frame_equal(fresh(), want)
+    assert reads[-1] is not None
+    stored.write_bytes(b"not parquet")
+    pd.testing.assert_frame_equal(fresh(), want)
+    assert reads[-1] is None
+    engine._FILE_CACHE.clear()

@@ -1081,7 +1081,7 @@ def test_failed_ingestion_keeps_the_previous_canonical_files(tmp_path: Path) -> 
     canonical = shop / "canonical"
     assert result.orders_path.parent == canonical
     before = tree_hashes(canonical)
-    assert sorted(before) == ["orders.parquet", "quality.json"]
+    assert sorted(before) == ["order_totals.parquet", "orders.parquet", "quality.json"]
     (shop / "raw/orders_3.csv").write_bytes(csv_bytes([line("B1", "C1", "2024-01-07", "x")]))
     problems(shop)
     assert tree_hashes(canonical) == before  # same files, same bytes, no temp files
@@ -1185,6 +1185,7 @@ def test_customers_table_of_earlier_settings_is_removed(tmp_path: Path) -> None:
     result, _ = run(shop)
     assert result.customers_path is None
     assert sorted(p.name for p in (shop / "canonical").iterdir()) == [
+        "order_totals.parquet",
         "orders.parquet",
         "quality.json",
     ]
@@ -1445,3 +1446,19 @@ def test_lines_are_written_by_customer_then_time(tmp_path: Path) -> None:
         ("A1", "P1"),
         ("A0", "P1"),
     ]
+
+
+def test_ingestion_stores_the_order_totals_the_analyses_read(tmp_path: Path) -> None:
+    from ecrm import engine
+
+    shop = _good_shop(tmp_path)
+    result, _ = run(shop)
+    side = result.orders_path.with_name("order_totals.parquet")
+    stored = engine.to_pandas(engine.ibis.read_parquet(str(side)))
+    grouped = engine.to_pandas(engine.all_order_totals(pd.read_parquet(result.orders_path)))
+    key = ["order_id"]
+    pd.testing.assert_frame_equal(
+        stored.sort_values(key, ignore_index=True),
+        grouped.sort_values(key, ignore_index=True),
+    )
+    assert engine._stored_totals(engine.cache_key(result.orders_path)) is not None
