@@ -235,9 +235,10 @@ class _Base:
     them. They are keyed by the file's path, size and modification time (a
     rewritten file is never served stale), only the two latest (file, as_of)
     pairs are kept, and ``ECRM_CACHE=0`` turns the sharing off. Tables of
-    DataFrames and Ibis tables are released when the run ends (:meth:`release`,
-    or leaving the ``with`` block). Guest lines and orders after as_of never
-    enter.
+    DataFrames and Ibis tables, and of a run made with ``share=False`` (the
+    hold-out check's own runs), are released when the run ends
+    (:meth:`release`, or leaving the ``with`` block). Guest lines and orders
+    after as_of never enter.
     """
 
     def __init__(self, orders: engine.OrdersLike, as_of: Any, *, share: bool = True) -> None:
