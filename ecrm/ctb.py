@@ -1658,11 +1658,11 @@ def _history_run(t: ir.Table, end: dt.date, level: str) -> _Base:
     """
     key = engine.cache_key(t)
     if key is not None:
-        runs = [(k, memo) for k, memo in reversed(_SHARED.items()) if k[0] == key and k[1] >= end]
-        has = [k for k, memo in runs if any(m[0] == "order_mains" and level in m[1:] for m in memo)]
-        pick = has[0] if has else runs[0][0] if runs else None
-        if pick is not None:
-            return _Base(t, pick[1])
+        runs = [(k[1], memo) for k, memo in reversed(_SHARED.items()) if k[0] == key]
+        runs = [(as_of, memo) for as_of, memo in runs if as_of >= end]
+        holding = [r for r in runs if any(m[0] == "order_mains" and level in m[1:] for m in r[1])]
+        if holding or runs:
+            return _Base(t, (holding or runs)[0][0])
     return _Base(t, end, share=False)
 
 

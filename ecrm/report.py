@@ -484,8 +484,7 @@ def render(
         import pyarrow.parquet as pq
 
         lines = pq.ParquetFile(paths.orders_path(settings.shop_dir)).metadata.num_rows
-        order = _page_order(nbs, lines)
-        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh, order)
+        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh, lines)
         (tmp / "index.html").write_text(
             _index(settings, month, as_of, lang, pages, quality, footer, tmp), encoding="utf-8"
         )
@@ -505,7 +504,7 @@ def _render_pages(
     lang: str,
     workers: int,
     fresh: bool,
-    order: list[Path] | None = None,
+    lines: int = 0,
 ) -> list[PageResult]:
     """Render every page on ``workers`` kernels; pages come back in notebook order.
 
@@ -514,7 +513,8 @@ def _render_pages(
     this process driving its own kernel process: the analysis runs in the
     kernels, in parallel, while the threads only wait for them and convert the
     finished notebooks to HTML. The long pages are taken first and a worker
-    takes the next page as soon as it is free, in ``order`` (:func:`_page_order`).
+    takes the next page as soon as it is free, longest first for a shop of
+    ``lines`` order lines (:func:`_page_order`).
     """
     from ecrm import kernel
 
@@ -525,7 +525,7 @@ def _render_pages(
         finally:
             kernel.close_shared(unless_kept=True)
     n = min(workers, len(nbs))
-    queue = list(order or nbs)
+    queue = _page_order(nbs, lines)
     lock = threading.Lock()
     done: dict[Path, PageResult] = {}
     env = kernel.thread_limits(n)

@@ -167,12 +167,16 @@ def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, mon
     ]
     path = _write(_lines(rows), tmp_path / "canonical" / "orders.parquet")
     want = engine.to_pandas(engine.all_order_totals(pd.read_parquet(path)).order_by("order_id"))
+    engine._FILE_CACHE.clear()
+    schema = engine.all_order_totals(path).schema()  # grouped from the file's lines
     stored = engine.write_order_totals(path)
     assert stored == path.with_name("order_totals.parquet")
 
     def fresh() -> pd.DataFrame:
         engine._FILE_CACHE.clear()  # as in a new process
-        return engine.to_pandas(engine.all_order_totals(path).order_by("order_id"))
+        totals = engine.all_order_totals(path)
+        assert totals.schema() == schema  # exact decimals and timestamps, as grouped
+        return engine.to_pandas(totals.order_by("order_id"))
 
     reads: list[object] = []
     real = engine._stored_totals

@@ -1462,3 +1462,13 @@ def test_ingestion_stores_the_order_totals_the_analyses_read(tmp_path: Path) -> 
         grouped.sort_values(key, ignore_index=True),
     )
     assert engine._stored_totals(engine.cache_key(result.orders_path)) is not None
+
+
+def test_ingestion_without_the_cache_leaves_no_stale_order_totals(tmp_path, monkeypatch) -> None:
+    shop = _good_shop(tmp_path)
+    result, _ = run(shop)
+    side = result.orders_path.with_name("order_totals.parquet")
+    assert side.is_file()
+    monkeypatch.setenv("ECRM_CACHE", "0")
+    run(shop)
+    assert not side.exists()
