@@ -496,8 +496,11 @@ class _Base:
         customer_id, order_id, ordered_at, order_date, amount, seq (the
         columns of :attr:`purchases`, which then reads them from here) and
         ``_c_<level>``, the code of the main value (:meth:`codes`; null: no
-        line with a value); of the customer's next purchase: ``_next_order``,
-        ``_next_at`` (its time) and ``_n_<level>``. Orders are atomic, as in
+        line with a value); for each level of at most :data:`_WIDE_MAX_VALUES`
+        values, ``_b_<level>``: the purchase's values (:meth:`purchase_values`)
+        as bits (bit i for code i; 0: none); of the customer's next purchase:
+        ``_next_order``, ``_next_at`` (its time), ``_n_<level>`` and
+        ``_nb_<level>``. Orders are atomic, as in
         :func:`ecrm.engine.order_totals` (see :attr:`lines`). The pick is
         :func:`_largest`'s, computed on numbers: a struct minimum costs DuckDB
         about twice a numeric one. With the values coded 0 … K−1 in name order
@@ -508,52 +511,108 @@ class _Base:
         and K·max |amount| under about 4.6·10¹⁴: any real shop), else in
         ``decimal(38, 0)``, exact for any amount but about twice as slow (DuckDB
         aggregates 128-bit decimals no faster than structs).
+
+        The value bits are those of the positive lines, as a bitwise or in the
+        same aggregate: a value's net amount in an order is > 0 when its lines
+        are all ≥ 0 and one is > 0. Purchases with a negative line with a value
+        (rare: returns are usually orders of their own) are corrected from
+        their lines' net amounts by value (:meth:`_net_bits`).
         """
         lvls = tuple(levels)
 
-        def build() -> ir.Table:
-            lines = self.lines
-            sizes = {lv: max(len(self.names(lv)), 1) for lv in lvls}
-            top = self.t.amount.abs().max().to_pyarrow().as_py()
-            top = float(top) if top is not None else 0.0
-            if top < 1e10 and top * 1e4 * max(sizes.values(), default=1) < 2.0**62:
-                units = (lines.amount * 10_000).cast("int64")
-            else:
-                units = (lines.amount.cast("decimal(38, 4)") * 10_000).cast("decimal(38, 0)")
-            lines = lines.mutate(_units=units)
-            for lv in lvls:
-                c = self.codes(lv)
-                c = c.select(**{f"_v_{lv}": "value", f"_c_{lv}": "code"})
-                lines = lines.left_join(c, lines[lv].cast("string") == c[f"_v_{lv}"])
-            aggs = {}
-            for lv in lvls:
-                code, has = lines[f"_c_{lv}"], lines[f"_c_{lv}"].notnull()
-                aggs[f"_k_{lv}"] = (-lines._units * sizes[lv] + code).min(where=has)
-                aggs[f"_u_{lv}"] = lines._units.max(where=has)
-            o = lines.group_by(["customer_id", "order_id"]).agg(
-                ordered_at=lines.ordered_at.min(), _net=lines.amount.sum(), **aggs
-            )
-            o = o.filter(o._net > 0)
-            o = o.select(
-                "customer_id",
-                "order_id",
-                "ordered_at",
-                order_date=o.ordered_at.date(),
-                amount=o._net.cast(engine.AMOUNT),
-                **{
-                    f"_c_{lv}": (o[f"_k_{lv}"] + o[f"_u_{lv}"] * sizes[lv]).cast("int64")
-                    for lv in lvls
-                },
-            )
+        key = ("order_mains", *lvls)
+        if key in self._memo:
+            return self._memo[key]
+        lines = self.lines
+        sizes = {lv: max(len(self.names(lv)), 1) for lv in lvls}
+        top = self.t.amount.abs().max().to_pyarrow().as_py()
+        top = float(top) if top is not None else 0.0
+        if top < 1e10 and top * 1e4 * max(sizes.values(), default=1) < 2.0**62:
+            units = (lines.amount * 10_000).cast("int64")
+        else:
+            units = (lines.amount.cast("decimal(38, 4)") * 10_000).cast("decimal(38, 0)")
+        lines = lines.mutate(_units=units)
+        for lv in lvls:
+            c = self.codes(lv)
+            c = c.select(**{f"_v_{lv}": "value", f"_c_{lv}": "code"})
+            lines = lines.left_join(c, lines[lv].cast("string") == c[f"_v_{lv}"])
+        aggs = {}
+        one = ibis.literal(1, type="int64")
+        bits = self.small(lvls)
+        for lv in lvls:
+            code, has = lines[f"_c_{lv}"], lines[f"_c_{lv}"].notnull()
+            aggs[f"_k_{lv}"] = (-lines._units * sizes[lv] + code).min(where=has)
+            aggs[f"_u_{lv}"] = lines._units.max(where=has)
+            if lv in bits:
+                aggs[f"_p_{lv}"] = (one << code).bit_or(where=has & (lines.amount > 0))
+                aggs[f"_q_{lv}"] = (one << code).bit_or(where=has & (lines.amount < 0))
+        o = lines.group_by(["customer_id", "order_id"]).agg(
+            ordered_at=lines.ordered_at.min(), _net=lines.amount.sum(), **aggs
+        )
+        o = o.filter(o._net > 0)
+        o = o.select(
+            "customer_id",
+            "order_id",
+            "ordered_at",
+            order_date=o.ordered_at.date(),
+            amount=o._net.cast(engine.AMOUNT),
+            **{
+                f"_c_{lv}": (o[f"_k_{lv}"] + o[f"_u_{lv}"] * sizes[lv]).cast("int64") for lv in lvls
+            },
+            **{f"_b_{lv}": o[f"_p_{lv}"].fill_null(0) for lv in bits},
+            **{f"_q_{lv}": o[f"_q_{lv}"] for lv in bits},
+        )
+        kept = o.cache() if bits else None  # read twice: checked for negative lines, then numbered
+        try:
+            if kept is not None:
+                o = kept
+                negative = o.aggregate(**{lv: o[f"_q_{lv}"].notnull().any() for lv in bits})
+                negative = negative.to_pyarrow().to_pylist()[0]
+                for lv in bits:  # purchases with a negative line with a value: net by value
+                    if negative[lv]:
+                        fix = self._net_bits(lv, o.filter(o[f"_q_{lv}"].notnull()))
+                        j = o.left_join(fix, ["customer_id", "order_id"])
+                        b = ibis.ifelse(j._lines.notnull(), j._bits.fill_null(0), j[f"_b_{lv}"])
+                        o = j.mutate(**{f"_b_{lv}": b})
+                        o = o.drop("customer_id_right", "order_id_right", "_lines", "_bits")
+                o = o.drop(*[f"_q_{lv}" for lv in bits])
             w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
-            return o.mutate(
+            table = o.mutate(
                 seq=(ibis.row_number().over(w) + 1).cast("int64"),
                 _next_order=o.order_id.lead().over(w),
                 _next_at=o.ordered_at.lead().over(w),
                 **{f"_n_{lv}": o[f"_c_{lv}"].lead().over(w) for lv in lvls},
-            )
+                **{f"_nb_{lv}": o[f"_b_{lv}"].lead().over(w) for lv in bits},
+            ).cache()
+        finally:
+            if kept is not None:
+                kept.release()
+        self._memo[key] = table
+        return table
 
-        return self._keep(("order_mains", *lvls), build)
+    def _net_bits(self, level: str, orders: ir.Table) -> ir.Table:
+        """The values of ``orders`` (customer_id, order_id) as bits, from their lines' net amounts.
+
+        customer_id, order_id, _lines (their lines with a value), _bits (the
+        values whose lines' net amount in the order is > 0, bit i for code i
+        of :meth:`codes`; null: none): :meth:`order_mains`'s correction of the
+        value bits it takes from the positive lines, for the orders with a
+        negative line with a value.
+        """
+        lines = self.lines
+        lines = lines.mutate(value=lines[level].cast("string"))
+        lines = lines.filter(lines.value.notnull())
+        lines = lines.semi_join(
+            orders.select("customer_id", "order_id"), ["customer_id", "order_id"]
+        )
+        g = lines.group_by(["customer_id", "order_id", "value"]).agg(
+            _v=lines.amount.sum(), _k=lines.count()
+        )
+        g = g.inner_join(self.codes(level), "value")
+        one = ibis.literal(1, type="int64")
+        return g.group_by(["customer_id", "order_id"]).agg(
+            _lines=g._k.sum(), _bits=(one << g.code).bit_or(where=g._v > 0)
+        )
 
     def _order_mains_of(self, level: str | None) -> ir.Table | None:
         """The run's :meth:`order_mains` table that holds ``level`` (None: any), if any."""
@@ -1319,10 +1378,23 @@ def _recommend_table(
     history and the shop-level tables only).
 
     The purchases, their main values and the consecutive pairs come from one
-    :meth:`_Base.order_mains` pass (the run's, when it holds the level).
+    :meth:`_Base.order_mains` pass (the run's, when it holds the level). A
+    level of at most :data:`_WIDE_MAX_VALUES` values is scored in one row per
+    customer (:func:`_recommend_wide`), a larger one in (customer, value) rows.
     """
-    if b._order_mains_of(level) is None:
-        b.order_mains([level])
+    om = b._order_mains_of(level)
+    om = om if om is not None else b.order_mains([level])
+    if f"_b_{level}" in om.columns:
+        return _recommend_wide(
+            b,
+            om,
+            level=level,
+            top_n=top_n,
+            half_life_days=half_life_days,
+            prior_strength=prior_strength,
+            transition_weight=transition_weight,
+            only=only,
+        )
     values = b.purchase_values(level)
     asof = ibis.literal(b.as_of, type="date")
 
@@ -1393,8 +1465,7 @@ def _recommend_table(
     )
     cand = cand.inner_join(prior.view(), ["key", "value"])
     if prior_strength is None:
-        alpha_t = _prior_strength(den, hist)
-        alpha = ibis.literal(float(alpha_t.to_pyarrow().column("_alpha")[0].as_py()))
+        alpha = ibis.literal(_prior_strength(*_alpha_sums(den, hist)))
     else:
         alpha = ibis.literal(float(prior_strength))
     cand = cand.mutate(score=(cand._num + alpha * cand._prior) / (cand._den + alpha))
@@ -1407,7 +1478,26 @@ def _recommend_table(
     return recs, pop
 
 
-def _prior_strength(den: ir.Table, hist: ir.Table) -> ir.Table:
+def _alpha_sums(
+    den: ir.Table, hist: ir.Table
+) -> tuple[np.ndarray, np.ndarray, float, float, float]:
+    """The sums :func:`_prior_strength` reads, from the (customer, value) history.
+
+    ``den``: customer_id, _n (purchases with a value); ``hist``: customer_id,
+    value, _k (those of them holding the value).
+    """
+    d = den.select("customer_id", _n=den._n.cast("float64"))
+    h = hist.inner_join(d, "customer_id")
+    v = h.group_by("value").agg(
+        _kk=h._k.cast("float64").sum(), _q=(h._k.cast("float64") ** 2 / h._n).sum()
+    )
+    tot = d.aggregate(_c=d.count().cast("float64"), _nn=d._n.sum(), _n2=(d._n * d._n).sum())
+    v = engine.to_pandas(v)
+    c, nn, n2 = engine.to_pandas(tot).iloc[0].fillna(0.0)
+    return v._kk.to_numpy(float), v._q.to_numpy(float), float(c), float(nn), float(n2)
+
+
+def _prior_strength(kk: np.ndarray, q: np.ndarray, c: float, nn: float, n2: float) -> float:
     """Empirical-Bayes prior strength α (beta-binomial moments, pooled over values).
 
     Customer c has n_c purchases with a value, k_cv of them holding v. With
@@ -1416,31 +1506,171 @@ def _prior_strength(den: ir.Table, hist: ir.Table) -> ir.Table:
     = Σ_c k_cv²/n_c − μ_v Σ_c k_cv has expectation
     μ_v(1 − μ_v) [(C − 1) + ρ (N − Σ n_c²/N)] when each customer's share of v is
     drawn from a Beta with mean μ_v and intra-class correlation ρ = 1/(α + 1).
-    Summing over values and solving for ρ (clipped to [0.001, 0.999]) gives α:
-    small when customers differ a lot in what they buy (trust the history),
-    large when they all buy alike (trust the prior).
+    Summing over values and solving for ρ (clipped to [0.001, 0.999]; 0.001
+    when the sum is 0) gives α: small when customers differ a lot in what they
+    buy (trust the history), large when they all buy alike (trust the prior).
 
-    Returns
-    -------
-    ibis.Table
-        One row: _alpha (float64).
+    Parameters
+    ----------
+    kk, q : ndarray
+        Per value bought at all: Σ_c k_cv and Σ_c k_cv²/n_c (over the
+        customers with n_c > 0).
+    c, nn, n2 : float
+        C, N and Σ_c n_c².
     """
-    d = den.select("customer_id", _n=den._n.cast("float64"))
-    tot = d.aggregate(_c=d.count().cast("float64"), _nn=d._n.sum(), _n2=(d._n * d._n).sum())
-    h = hist.inner_join(d, "customer_id")
-    v = h.group_by("value").agg(
-        _kk=h._k.cast("float64").sum(), _q=(h._k.cast("float64") ** 2 / h._n).sum()
+    if len(kk) == 0 or nn <= 0:
+        return 1 / _RHO_MIN - 1
+    mu = kk / nn
+    var = mu * (1 - mu)
+    num = float(((q - mu * kk) - (c - 1) * var).sum())
+    den = float((var * (nn - n2 / nn)).sum())
+    rho = num / den if den != 0 else _RHO_MIN
+    return 1 / min(max(rho, _RHO_MIN), _RHO_MAX) - 1
+
+
+def _recommend_wide(
+    b: _Base,
+    om: ir.Table,
+    *,
+    level: str,
+    top_n: int,
+    half_life_days: float,
+    prior_strength: float | None,
+    transition_weight: float,
+    only: ir.Table | None = None,
+) -> tuple[ir.Table, ir.Table]:
+    """:func:`_recommend_table` for a level of few values, one row per customer.
+
+    The same model and the same numbers as the (customer, value) rows, from
+    the value bits of :meth:`_Base.order_mains` (``om``): one aggregate of the
+    purchases by customer gives the recency-weighted count of purchases holding
+    each value, the purchase counts and the last main value; the popularity,
+    the transitions (from the next purchase's bits) and α are sums over it
+    and over the consecutive purchases, a few numbers read into Python. Each
+    customer's scores of every value bought at all are columns of its row, a
+    value's rank is the number of values scoring higher (ties by name: codes
+    are in name order), and the recommendations are the (customer, value)
+    cells ranked within the top N. All values are scored: the top N of all of
+    them are those of the history and the prior's top N that the long way
+    ranks (a value outside both scores below the prior's N-th and every value
+    of the history above it).
+    """
+    names = b.names(level)
+    one = ibis.literal(1, type="int64")
+
+    def holds(mask: ir.IntegerValue, i: int) -> ir.BooleanValue:
+        return ((mask >> i) & one) == one
+
+    def build() -> ir.Table:
+        mask, main = om[f"_b_{level}"], om[f"_c_{level}"]
+        age = ibis.literal(b.as_of, type="date").delta(om.order_date, unit="day")
+        w = ibis.literal(0.5) ** (age.cast("float64") / float(half_life_days))
+        aggs: dict[str, ir.Value] = {
+            "_den": w.sum(where=mask != 0),
+            "_n": (mask != 0).cast("int64").sum(),
+            "_last": main.argmax(om.seq, where=main.notnull()),
+        }
+        for i in range(len(names)):
+            aggs[f"_w{i}"] = w.sum(where=holds(mask, i))
+            aggs[f"_k{i}"] = holds(mask, i).cast("int64").sum()
+        return om.group_by("customer_id").agg(**aggs)
+
+    c = b._keep(("history", level, str(half_life_days)), build)
+
+    # the shop-level numbers: popularity, transitions and α's sums
+    k = range(len(names))
+    n = c._n.cast("float64")
+    sums = c.aggregate(
+        _c=(c._n > 0).cast("int64").sum(),
+        _nn=c._n.sum(),
+        _n2=(n * n).sum(),
+        **{f"_kk{i}": c[f"_k{i}"].sum() for i in k},
+        **{f"_q{i}": (c[f"_k{i}"].cast("float64") ** 2 / n).sum(where=c._n > 0) for i in k},
     )
-    v = v.cross_join(tot)
-    mu = v._kk / v._nn
-    v = v.mutate(_var=mu * (1 - mu), _spread=v._q - mu * v._kk)
-    pooled = v.aggregate(
-        _num=(v._spread - (v._c - 1) * v._var).sum(),
-        _den=(v._var * (v._nn - v._n2 / v._nn)).sum(),
+    sums = sums.to_pyarrow().to_pylist()[0]
+    nn = float(sums["_nn"] or 0)
+    bought = [i for i in k if (sums[f"_kk{i}"] or 0) > 0]
+    pop = {i: float(sums[f"_kk{i}"]) / nn for i in bought}
+    s = om.filter(om[f"_c_{level}"].notnull() & om[f"_n_{level}"].notnull())
+    nxt = s[f"_nb_{level}"]
+    tr = s.group_by(_key=s[f"_c_{level}"]).agg(
+        _pairs=s.count(), **{f"_h{i}": holds(nxt, i).cast("int64").sum() for i in bought}
     )
-    rho = (pooled._num / pooled._den.nullif(0)).fill_null(_RHO_MIN)
-    rho = rho.clip(lower=_RHO_MIN, upper=_RHO_MAX)
-    return pooled.select(_alpha=1 / rho - 1)
+    tr = engine.to_pandas(tr)
+    beta = float(transition_weight)
+    rows = [{"_key": -1, **{f"_P{i}": pop[i] for i in bought}, **{f"_T{i}": 0.0 for i in bought}}]
+    for r in tr.to_dict("records"):  # one row per main value: a handful
+        t = {i: r[f"_h{i}"] / float(r["_pairs"]) for i in bought}
+        rows.append(
+            {
+                "_key": int(r["_key"]),
+                **{f"_P{i}": beta * t[i] + (1 - beta) * pop[i] for i in bought},
+                **{f"_T{i}": t[i] for i in bought},
+            }
+        )
+    prior = ibis.memtable(
+        pd.DataFrame(rows),
+        schema={"_key": "int64", **{f"_{x}{i}": "float64" for i in bought for x in "PT"}},
+    )
+    pop_t = ibis.memtable(
+        {"value": [names[i] for i in bought], "_pop": [pop[i] for i in bought]},
+        schema={"value": "string", "_pop": "float64"},
+    )
+    if not bought:
+        empty = {"customer_id": "string", "rank": "int64", "value": "string"}
+        empty |= {"score": "float64", "reason": "string"}
+        return ibis.memtable(pd.DataFrame({c: [] for c in empty}), schema=empty), pop_t
+    if prior_strength is None:
+        kk = np.array([float(sums[f"_kk{i}"]) for i in bought])
+        q = np.array([float(sums[f"_q{i}"]) for i in bought])
+        alpha = _prior_strength(kk, q, float(sums["_c"]), nn, float(sums["_n2"] or 0))
+    else:
+        alpha = float(prior_strength)
+
+    # each customer's key: the main value of its last purchase that has one, if it had a successor
+    froms = [int(x) for x in tr._key]
+    cust = c if only is None else c.semi_join(only, "customer_id")
+    key = ibis.ifelse(cust._last.isin(froms), cust._last, -1) if froms else ibis.literal(-1)
+    cust = cust.mutate(_key=key.cast("int64")).inner_join(prior, "_key")
+    a = ibis.literal(alpha)
+    den = cust._den.fill_null(0.0) + a
+    num = {i: cust[f"_w{i}"].fill_null(0.0) for i in bought}
+    score = {i: (num[i] + a * cust[f"_P{i}"]) / den for i in bought}
+    rank = {  # values scoring higher; ties by name, i.e. by code
+        i: sum(
+            ((score[u] >= score[i]) if u < i else (score[u] > score[i])).cast("int64")
+            for u in bought
+            if u != i
+        )
+        + 1
+        for i in bought
+    }
+    ranked = cust.select(
+        "customer_id",
+        **{f"_s{i}": score[i] for i in bought},
+        **{f"_r{i}": ibis.literal(1, type="int64") * rank[i] for i in bought},
+        **{f"_h{i}": num[i] > 0 for i in bought},
+        **{f"_t{i}": cust[f"_T{i}"] > 0 for i in bought},
+    )
+    if only is None:  # read once per value: computed once (a few customers: again each time)
+        key = ("ranked", level, str(half_life_days), str(alpha), str(beta))
+        ranked = b._keep(key, lambda: ranked)
+    parts = []
+    for i in bought:
+        part = ranked.filter(ranked[f"_r{i}"] <= top_n)
+        reason = ibis.cases(
+            (part[f"_h{i}"], "history"), (part[f"_t{i}"], "transition"), else_="popular"
+        )
+        parts.append(
+            part.select(
+                "customer_id",
+                rank=part[f"_r{i}"],
+                value=ibis.literal(names[i], type="string"),
+                score=part[f"_s{i}"],
+                reason=reason,
+            )
+        )
+    return ibis.union(*parts), pop_t
 
 
 def _check_model(
@@ -1687,21 +1917,28 @@ def _cut_at(fit: _Base, src: _Base, end: dt.date, level: str) -> ir.Table:
     fit._names.update(src._names)  # the file's values: the same codes in both runs
     om = src._order_mains_of(level)
     om = om if om is not None else src.order_mains([level])
-    pv = src.purchase_values(level)
     day = ibis.literal(engine.next_day(fit.as_of))
     placed = om.filter(om.ordered_at < day)
     known = placed._next_at < day  # null (no next purchase) keeps null
     cols = ["customer_id", "order_id", "ordered_at", "order_date", "amount", "seq", f"_c_{level}"]
+    nexts = {"_next_order": "string", "_next_at": "timestamp", f"_n_{level}": "int64"}
+    wide = f"_b_{level}" in om.columns  # the purchases' values as bits
+    if wide:
+        cols.append(f"_b_{level}")
+        nexts[f"_nb_{level}"] = "int64"
     fit._memo[("order_mains", level)] = placed.select(
-        *cols,
-        _next_order=ibis.ifelse(known, placed._next_order, ibis.null("string")),
-        _next_at=ibis.ifelse(known, placed._next_at, ibis.null("timestamp")),
-        **{f"_n_{level}": ibis.ifelse(known, placed[f"_n_{level}"], ibis.null("int64"))},
+        *cols, **{c: ibis.ifelse(known, placed[c], ibis.null(t)) for c, t in nexts.items()}
     )
-    cutoff = ibis.literal(fit.as_of, type="date")
-    fit._memo[("purchase_values", level)] = pv.filter(pv.order_date <= cutoff)
     # the last purchase by the cutoff points at the first one after it
     edge = placed.filter(~known & (placed._next_at < ibis.literal(engine.next_day(end))))
+    if wide:
+        codes = fit.codes(level)
+        edge = edge.select("customer_id", _bits=f"_nb_{level}").cross_join(codes)
+        edge = edge.filter(((edge._bits >> edge.code) & 1) == 1)
+        return edge.select("customer_id", "value")
+    pv = src.purchase_values(level)
+    cutoff = ibis.literal(fit.as_of, type="date")
+    fit._memo[("purchase_values", level)] = pv.filter(pv.order_date <= cutoff)
     edge = edge.select("customer_id", order_id="_next_order")
     after = pv.filter((pv.order_date > cutoff) & (pv.order_date <= ibis.literal(end, type="date")))
     return after.semi_join(edge, ["customer_id", "order_id"]).select("customer_id", "value")
