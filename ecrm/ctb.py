@@ -385,14 +385,16 @@ class _Base:
         """A :meth:`customer_wide` table holding every level of ``levels`` (all small).
 
         The run's when one holds them all (and the ``unknown`` sums), else a
-        new one for ``levels``.
+        new one for ``levels``, with the unknown sums of all of them: they cost
+        little next to the grouping, and a later segment mix of one of these
+        levels (a report page's last table) then reads the same table.
         """
         for key, table in self._memo.items():
             if key[0] != "customer_wide":
                 continue
             if set(levels) <= set(key[1]) and set(unknown) <= set(key[2]):
                 return table
-        return self.customer_wide(levels, unknown)
+        return self.customer_wide(levels, levels)
 
     def _wide_of(self, level: str, unknown: bool = False) -> ir.Table | None:
         """A :meth:`customer_wide` table holding ``level``, or None for a large level."""

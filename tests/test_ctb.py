@@ -857,3 +857,27 @@ def test_wide_and_long_recommendations_are_the_same(apparel_small, monkeypatch, 
         assert len(wide) == 4 * wide.customer_id.nunique() > 4_000
         pd.testing.assert_frame_equal(wide, long, check_exact=False, rtol=1e-12)
         pd.testing.assert_frame_equal(got["wide", level, "check"], got["long", level, "check"])
+
+
+def test_segment_mix_reads_the_wide_table_of_the_cross_purchase_pairs(demo_root, monkeypatch):
+    """A report page's cross-purchase pairs, then its segment mix: one wide table, not two."""
+    path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    while ctb._SHARED:  # no kept runs from other tests
+        ctb._release(ctb._SHARED.popitem()[1])
+    built: list[tuple] = []
+    wide = ctb._Base.customer_wide
+
+    def counted(self, levels, unknown=()):
+        key = ("customer_wide", tuple(levels), tuple(unknown))
+        if key not in self._memo:
+            built.append(key)
+        return wide(self, levels, unknown)
+
+    monkeypatch.setattr(ctb._Base, "customer_wide", counted)
+    ctb.cross_purchase(path, as_of=REF_AS_OF, level="category")
+    mix = ctb.ctb_mix(path, as_of=REF_AS_OF, level="category")
+    assert len(built) == 1
+    while ctb._SHARED:
+        ctb._release(ctb._SHARED.popitem()[1])
+    alone = ctb.ctb_mix(path, as_of=REF_AS_OF, level="category")
+    pd.testing.assert_frame_equal(mix, alone)
