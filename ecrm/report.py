@@ -162,7 +162,7 @@ def _settings_digest(settings: ShopSettings) -> str:
 _PAGE_COST: dict[str, tuple[float, float]] = {
     "ltv": (7.8, 1.35),
     "cluster": (7.7, 1.3),
-    "ctb": (3.9, 4.35),
+    "ctb": (3.9, 3.05),
     "cohort": (3.9, 0.0),
     "cpm": (2.9, 0.86),
     "rfm": (2.4, 0.36),
