@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
@@ -121,7 +122,30 @@ def _settings(settings: ShopSettings | ClusterSettings | None) -> ClusterSetting
 # --------------------------------------------------------------------------- features
 
 
+def _wide(b: _Base, level: str) -> ir.Table | None:
+    """The run's wide revenue table holding ``level`` (:meth:`ecrm.ctb._Base.customer_wide`).
+
+    One row per customer with the revenue of each value of category and of
+    brand (those of the two with values, at most ``_WIDE_MAX_VALUES`` each) and
+    of the lines without one: one grouping of the lines by customer serves the
+    category shares, the top categories and the clusters' top values. None
+    when ``level`` has more values (then (customer, value) rows are grouped).
+    """
+    if not b.small([level]):
+        return None
+    levels = [lv for lv in ("category", "brand") if engine.has_values(b.t, lv)]
+    return b.wide_for(b.small(levels))
+
+
 def _top_categories(b: _Base, n: int) -> list[str]:
+    w = _wide(b, "category")
+    if w is not None:
+        names = b.names("category")
+        w = w.semi_join(b.customers, "customer_id")
+        sums = w.aggregate(**{f"_{i}": w[f"_r_category_{i}"].sum() for i in range(len(names))})
+        row = sums.to_pyarrow().to_pylist()[0]
+        revenue = [(row[f"_{i}"], v) for i, v in enumerate(names) if (row[f"_{i}"] or 0) > 0]
+        return [v for _, v in sorted(revenue, key=lambda r: (-r[0], r[1]))[:n]]
     g = b.customer_values("category")
     g = g.filter(g.value.notnull()).inner_join(b.customers.select("customer_id"), "customer_id")
     top = g.group_by("value").agg(revenue=g.revenue.sum())
@@ -224,17 +248,34 @@ def _features(b: _Base, top_categories: int) -> pd.DataFrame:
     cat_cols: list[str] = []
     if engine.has_values(b.t, "category"):
         top = _top_categories(b, top_categories)
-        g = b.customer_values("category")
-        bucket = ibis.cases(*[(g.value == c, c) for c in top], else_=OTHER_CATEGORY)
-        g = g.mutate(_b=bucket)
-        g = g.group_by(["customer_id", "_b"]).agg(_rev=g.revenue.sum())
-        g = g.mutate(_pos=ibis.ifelse(g._rev > 0, g._rev, 0).cast("float64"))
         names = [*top, OTHER_CATEGORY]
         cat_cols = [f"cat_{c}" for c in names]
-        mix = g.group_by("customer_id").agg(
-            _tot=g._pos.sum(),
-            **{col: g._pos.sum(where=g._b == c) for col, c in zip(cat_cols, names, strict=True)},
-        )
+        w = _wide(b, "category")
+        if w is not None:  # the buckets' net revenues from the wide row, exact
+            code = {v: i for i, v in enumerate(b.names("category"))}
+            zero = ibis.literal(0, type=engine.AMOUNT)
+            rev = {v: w[f"_r_category_{i}"].fill_null(zero) for v, i in code.items()}
+            other = sum(
+                (r for v, r in rev.items() if v not in top), w["_r_category_x"].fill_null(0)
+            )
+            pos = [ibis.greatest(rev[c], zero) for c in top] + [ibis.greatest(other, zero)]
+            mix = w.select(
+                "customer_id",
+                _tot=sum(pos[1:], pos[0]).cast("float64"),
+                **{c: p.cast("float64") for c, p in zip(cat_cols, pos, strict=True)},
+            )
+        else:
+            g = b.customer_values("category")
+            bucket = ibis.cases(*[(g.value == c, c) for c in top], else_=OTHER_CATEGORY)
+            g = g.mutate(_b=bucket)
+            g = g.group_by(["customer_id", "_b"]).agg(_rev=g.revenue.sum())
+            g = g.mutate(_pos=ibis.ifelse(g._rev > 0, g._rev, 0).cast("float64"))
+            mix = g.group_by("customer_id").agg(
+                _tot=g._pos.sum(),
+                **{
+                    col: g._pos.sum(where=g._b == c) for col, c in zip(cat_cols, names, strict=True)
+                },
+            )
         shares = {
             c: ibis.ifelse(mix._tot > 0, mix[c].fill_null(0) / mix._tot, 0.0) for c in cat_cols
         }
@@ -649,10 +690,22 @@ def _labels(
 
 
 def _top_values(b: _Base, level: str, clusters: pd.DataFrame) -> pd.Series:
-    """Per cluster, the value with the largest net revenue of its customers."""
+    """Per cluster, the value with the largest net revenue of its customers (ties by name)."""
+    cl = ibis.memtable(clusters[["customer_id", "cluster"]])
+    w = _wide(b, level)
+    if w is not None:
+        names = b.names(level)
+        j = w.inner_join(cl, "customer_id")
+        sums = j.group_by("cluster").agg(
+            **{str(i): j[f"_r_{level}_{i}"].sum() for i in range(len(names))}
+        )
+        long = engine.to_pandas(sums).melt(id_vars="cluster", var_name="_i", value_name="revenue")
+        long["value"] = long["_i"].astype(int).map(dict(enumerate(names)))
+        agg = long[long["revenue"].notna() & (long["revenue"] > 0)]
+        agg = agg.sort_values(["cluster", "revenue", "value"], ascending=[True, False, True])
+        return agg.drop_duplicates("cluster").set_index("cluster")["value"]
     g = b.customer_values(level)
     g = g.filter(g.value.notnull())
-    cl = ibis.memtable(clusters[["customer_id", "cluster"]])
     j = g.inner_join(cl, "customer_id")
     agg = j.group_by(["cluster", "value"]).agg(revenue=j.revenue.sum())
     agg = engine.to_pandas(agg.filter(agg.revenue > 0))

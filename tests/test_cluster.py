@@ -224,3 +224,24 @@ def test_plots_draw_on_the_given_axes(result):
     ax = cluster_plots.plot_snake(result.snake)
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert "購入回数（対数）" in ticks and any(t.endswith("比率") for t in ticks)
+
+
+@pytest.mark.parametrize("top", [1, 5])
+def test_wide_and_long_category_revenues_give_the_same_clusters(apparel, result, monkeypatch, top):
+    """Few categories and brands are read from one wide row per customer; the long way agrees.
+
+    The features (shares to float precision), the clusters, labels and profile
+    (top category and brand per cluster) are the same either way.
+    """
+    from ecrm import ctb
+
+    wide = cluster.customer_features(apparel, as_of="2026-10-31", top_categories=top)
+    monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)
+    long = cluster.customer_features(apparel, as_of="2026-10-31", top_categories=top)
+    assert [c for c in wide.columns if c.startswith("cat_")][-1] == "cat_other"
+    pd.testing.assert_frame_equal(wide, long, check_exact=False, rtol=1e-12, atol=1e-15)
+    if top == 5:
+        again = cluster.cluster_customers(apparel, as_of="2026-10-31", settings=FAST)
+        pd.testing.assert_frame_equal(result.assignments, again.assignments)
+        pd.testing.assert_frame_equal(result.profile, again.profile)
+        assert result.profile.top_brand.notna().all()
