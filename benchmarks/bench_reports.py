@@ -436,6 +436,7 @@ def main(argv: list[str] | None = None) -> int:
         args.notebooks = args.notebooks or "00"
     only = args.notebooks.split(",") if args.notebooks else None
     load_start = common.load_text()
+    speed_start = common.speed_text()
     print(f"{common.machine()}\n{common.versions()}\n{load_start}", flush=True)
     started = time.perf_counter()
 
@@ -523,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         names = {"demo": f"{n:,}-customer demo shop", "big": f"{args.big_customers:,}-customer "
                  "shop", "batch": "batch throughput", "imports": "imports"}  # fmt: skip
         title = "report rendering: " + ", ".join(names[x] for x in what)
-        common.record(title, text, load_at_start=load_start)
+        common.record(title, text, load_at_start=load_start, speed_at_start=speed_start)
     return 0
 
 

@@ -397,6 +397,28 @@ def load_text() -> str:
     return f"load average {a:.2f} / {b:.2f} / {c:.2f} on {os.cpu_count()} cores"
 
 
+def speed_probe() -> float:
+    """Seconds of a fixed pure-Python loop (5M additions, best of 3): the machine's pace.
+
+    This shared 2-core machine runs at very different speeds from hour to hour
+    (the same report has taken 1.7x as long in a slow spell); the probe, taken
+    with each record, tells which spell a figure comes from. Lower is faster.
+    """
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        s = 0
+        for i in range(5_000_000):
+            s += i
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def speed_text() -> str:
+    """The :func:`speed_probe` as text for a record's heading."""
+    return f"speed probe {speed_probe():.2f} s (5M-addition Python loop; lower is faster)"
+
+
 def cpu_seconds(children: bool = False) -> float:
     """CPU seconds (user + system) of this process, or of its finished children."""
     import resource
@@ -416,16 +438,19 @@ def gib(n: float) -> str:
     return f"{n / 2**30:.2f}"
 
 
-def record(title: str, body: str, *, load_at_start: str = "") -> Path:
+def record(title: str, body: str, *, load_at_start: str = "", speed_at_start: str = "") -> Path:
     """Append ``body`` to benchmarks/RESULTS.md under a dated heading.
 
     The heading carries the date and ``title``; then the machine, the load
-    average (at the start of the run when given, and now) and the versions.
+    average and the :func:`speed_probe` (at the start of the run when given,
+    and now) and the versions.
     """
     start = f"at the start: {load_at_start}; " if load_at_start else ""
+    pace = f"at the start: {speed_at_start}; " if speed_at_start else ""
     head = (
         f"\n## {dt.date.today()} — {title}\n\n"
-        f"{machine()}.  \n{versions()}.  \nLoad {start}at the end: {load_text()}.\n\n"
+        f"{machine()}.  \n{versions()}.  \nLoad {start}at the end: {load_text()}.  \n"
+        f"Pace {pace}at the end: {speed_text()}.\n\n"
     )
     with RESULTS.open("a", encoding="utf-8") as f:
         f.write(head + body.rstrip() + "\n")
