@@ -1363,6 +1363,16 @@ def ctb_tables(
 # --------------------------------------------------------------------------- recommendation
 
 
+def _weight(as_of: dt.date, date: ir.DateValue, half_life_days: float) -> ir.FloatingValue:
+    """A purchase's recency weight: 0.5 ^ (days from ``date`` to as_of / half-life).
+
+    The one formula of both scoring ways (:func:`_recommend_table`), which
+    must give the same floats for the same purchases.
+    """
+    age = ibis.literal(as_of, type="date").delta(date, unit="day").cast("float64")
+    return ibis.literal(0.5) ** (age / float(half_life_days))
+
+
 def _recommend_table(
     b: _Base,
     *,
@@ -1398,17 +1408,13 @@ def _recommend_table(
             only=only,
         )
     values = b.purchase_values(level)
-    asof = ibis.literal(b.as_of, type="date")
 
     # own history: recency-weighted share of the customer's purchases holding the value
-    def weight(date: ir.DateColumn) -> ir.FloatingValue:
-        age = asof.delta(date, unit="day").cast("float64")
-        return ibis.literal(0.5) ** (age / float(half_life_days))
-
     known = values.select("customer_id", "order_id", "order_date").distinct()
-    known = known.mutate(_w=weight(known.order_date))
+    known = known.mutate(_w=_weight(b.as_of, known.order_date, half_life_days))
     den = known.group_by("customer_id").agg(_den=known._w.sum(), _n=known.count())
-    hist = values.mutate(_w=weight(values.order_date))  # (customer, order, value) is unique
+    # (customer, order, value) is unique
+    hist = values.mutate(_w=_weight(b.as_of, values.order_date, half_life_days))
     hist = hist.group_by(["customer_id", "value"]).agg(_num=hist._w.sum(), _k=hist.count())
     hist = hist.cache()
     b._memo[("hist", level, str(half_life_days))] = hist
@@ -1565,8 +1571,7 @@ def _recommend_wide(
 
     def build() -> ir.Table:
         mask, main = om[f"_b_{level}"], om[f"_c_{level}"]
-        age = ibis.literal(b.as_of, type="date").delta(om.order_date, unit="day")
-        w = ibis.literal(0.5) ** (age.cast("float64") / float(half_life_days))
+        w = _weight(b.as_of, om.order_date, half_life_days)
         aggs: dict[str, ir.Value] = {
             "_den": w.sum(where=mask != 0),
             "_n": (mask != 0).cast("int64").sum(),
