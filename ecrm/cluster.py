@@ -133,7 +133,7 @@ def _wide(b: _Base, level: str) -> ir.Table | None:
     """
     if not b.small([level]):
         return None
-    levels = [lv for lv in ("category", "brand") if engine.has_values(b.t, lv)]
+    levels = [lv for lv in ("category", "brand") if b.has_values(lv)]
     return b.wide_for(b.small(levels))
 
 
@@ -246,7 +246,7 @@ def _features(b: _Base, top_categories: int) -> pd.DataFrame:
         log_monetary=(ibis.greatest(mon, 0.0) + 1).ln(),
     )
     cat_cols: list[str] = []
-    if engine.has_values(b.t, "category"):
+    if b.has_values("category"):
         top = _top_categories(b, top_categories)
         names = [*top, OTHER_CATEGORY]
         cat_cols = [f"cat_{c}" for c in names]
@@ -693,22 +693,21 @@ def _top_values(b: _Base, level: str, clusters: pd.DataFrame) -> pd.Series:
     """Per cluster, the value with the largest net revenue of its customers (ties by name)."""
     cl = ibis.memtable(clusters[["customer_id", "cluster"]])
     w = _wide(b, level)
-    if w is not None:
+    if w is not None:  # (cluster, value) sums from the wide rows
         names = b.names(level)
         j = w.inner_join(cl, "customer_id")
         sums = j.group_by("cluster").agg(
             **{str(i): j[f"_r_{level}_{i}"].sum() for i in range(len(names))}
         )
-        long = engine.to_pandas(sums).melt(id_vars="cluster", var_name="_i", value_name="revenue")
-        long["value"] = long["_i"].astype(int).map(dict(enumerate(names)))
-        agg = long[long["revenue"].notna() & (long["revenue"] > 0)]
-        agg = agg.sort_values(["cluster", "revenue", "value"], ascending=[True, False, True])
-        return agg.drop_duplicates("cluster").set_index("cluster")["value"]
-    g = b.customer_values(level)
-    g = g.filter(g.value.notnull())
-    j = g.inner_join(cl, "customer_id")
-    agg = j.group_by(["cluster", "value"]).agg(revenue=j.revenue.sum())
-    agg = engine.to_pandas(agg.filter(agg.revenue > 0))
+        agg = engine.to_pandas(sums).melt(id_vars="cluster", var_name="_i", value_name="revenue")
+        agg["value"] = agg["_i"].astype(int).map(dict(enumerate(names)))
+        agg = agg[agg["revenue"].notna() & (agg["revenue"] > 0)]
+    else:
+        g = b.customer_values(level)
+        g = g.filter(g.value.notnull())
+        j = g.inner_join(cl, "customer_id")
+        agg = j.group_by(["cluster", "value"]).agg(revenue=j.revenue.sum())
+        agg = engine.to_pandas(agg.filter(agg.revenue > 0))
     agg = agg.sort_values(["cluster", "revenue", "value"], ascending=[True, False, True])
     return agg.drop_duplicates("cluster").set_index("cluster")["value"]
 
@@ -731,7 +730,7 @@ def _profile(
         prof[f"{m}_median"] = g[m].median()
     clusters = feats[["customer_id", "cluster"]]
     for level in ("category", "brand"):
-        if engine.has_values(b.t, level):
+        if b.has_values(level):
             prof[f"top_{level}"] = _top_values(b, level, clusters)
         else:
             prof[f"top_{level}"] = pd.Series(pd.NA, index=prof.index, dtype="string")

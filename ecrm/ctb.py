@@ -250,6 +250,7 @@ class _Base:
             _shared_memo((key, self.as_of)) if key is not None else {}
         )
         self._names: dict[str, list[str]] = {}
+        self._has: dict[str, bool] = {}
 
     def __enter__(self) -> _Base:
         return self
@@ -376,6 +377,12 @@ class _Base:
             )
 
         return self._keep(("customer_wide", lvls, unk), build)
+
+    def has_values(self, level: str) -> bool:
+        """:func:`ecrm.engine.has_values` of the file's ``level``, read once per run."""
+        if level not in self._has:
+            self._has[level] = engine.has_values(self.t, level)
+        return self._has[level]
 
     def small(self, levels: Sequence[str]) -> list[str]:
         """The levels of at most :data:`_WIDE_MAX_VALUES` values (see :meth:`customer_wide`)."""
