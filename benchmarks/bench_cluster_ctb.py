@@ -7,7 +7,7 @@ Targets (1,000,000-customer demo apparel shop, ≈ 5 M order lines):
   transitions and cross-purchase pairs, CTB mix by segment) under 10 s;
 * peak memory under 4 GB.
 
-The shop is generated with :mod:`ecrm.demo` (Parquet raw files) and ingested
+The shop is generated with :mod:`ecrm.io.demo` (Parquet raw files) and ingested
 once into a work folder; the analyses then run in a fresh child process so that
 its peak resident memory (``ru_maxrss``) measures the analyses alone. Prints
 one line per step; exits non-zero if a target is missed with ``--check``.
@@ -40,8 +40,8 @@ TARGETS = {"cluster_s": 20.0, "ctb_s": 10.0, "peak_gb": 4.0}
 
 def _prepare(n: int, workdir: Path) -> Path:
     """Generate and ingest the demo apparel shop (reused when already there)."""
-    from ecrm import demo
-    from ecrm.ingest import ingest
+    from ecrm.io import demo
+    from ecrm.io.ingest import ingest
 
     folder = workdir / f"demo-apparel-{n}"
     orders = folder / "canonical" / "orders.parquet"
@@ -75,7 +75,7 @@ def _analyse(orders: str, k: int) -> dict[str, float]:
     """Run the analyses on ``orders`` and return the timings (child process)."""
     import pyarrow.parquet as pq
 
-    from ecrm import cluster, ctb
+    from ecrm.analysis import cluster, ctb
 
     out: dict[str, float] = {"lines": float(pq.ParquetFile(orders).metadata.num_rows)}
     _timed(out, "features_s", lambda: cluster.customer_features(orders, as_of=AS_OF))

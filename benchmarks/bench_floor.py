@@ -13,8 +13,8 @@ floor alone per size, with a second reference: the order totals (lines grouped
 by customer and order), the step every analysis starts from.
 
 ``--check-canonical`` checks that the DuckDB canonicalisation used for shops
-above 1M customers (``common.canonicalise_duckdb``; ``ecrm.ingest`` needs
-~0.9 GB per million lines) gives the very rows ``ecrm.ingest`` gives, on a
+above 1M customers (``common.canonicalise_duckdb``; ``ecrm.io.ingest`` needs
+~0.9 GB per million lines) gives the very rows ``ecrm.io.ingest`` gives, on a
 small Parquet demo shop.
 
 Usage::
@@ -56,11 +56,11 @@ def order_totals(path: Path, repeat: int = 3) -> common.Measure:
 
 
 def check_canonical(customers: int = 3_000) -> int:
-    """Rows of canonicalise_duckdb and ecrm.ingest on one small Parquet shop: mismatches."""
+    """Rows of canonicalise_duckdb and ecrm.io.ingest on one small Parquet shop: mismatches."""
     import duckdb
 
-    from ecrm import demo
-    from ecrm.ingest import ingest
+    from ecrm.io import demo
+    from ecrm.io.ingest import ingest
 
     with tempfile.TemporaryDirectory() as tmp:
         a = demo.write_demo_shops(
@@ -83,7 +83,7 @@ def check_canonical(customers: int = 3_000) -> int:
             duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{y}')").fetchall()
         )
     print(
-        f"canonicalise_duckdb vs ecrm.ingest, {customers:,} customers: {n:,} rows, "
+        f"canonicalise_duckdb vs ecrm.io.ingest, {customers:,} customers: {n:,} rows, "
         f"{diff} rows differ, same schema: {same_schema}"
     )
     return int(diff) + (0 if same_schema else 1)

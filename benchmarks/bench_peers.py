@@ -3,7 +3,7 @@
 The summary buy-till-you-die models start from — per customer frequency
 (repeat purchase periods), recency, T and mean repeat value — computed by
 
-* **ecrm**: ``ecrm.predict.rfm_summary(path, as_of=…, purchases="periods")``
+* **ecrm**: ``ecrm.models.predict.rfm_summary(path, as_of=…, purchases="periods")``
   from the canonical Parquet path (the order lines): DuckDB builds the order
   totals, the purchase periods and the summary (``purchases="periods"`` is the
   lifetimes convention: purchases on one day count once). Timed twice: from the
@@ -152,7 +152,7 @@ def run_size(path: Path, repeat: int) -> dict[str, Any]:
     from lifetimes.utils import summary_data_from_transaction_data
     from pymc_marketing.clv import rfm_summary as pm_rfm_summary
 
-    from ecrm import predict
+    from ecrm.models import predict
 
     tiny = pd.DataFrame(
         {"order_id": ["1", "2"], "customer_id": ["a", "a"], "amount": [1.0, 2.0],

@@ -1,6 +1,6 @@
-"""Benchmark: the predicted-value fit (BG/NBD + Gamma-Gamma, ecrm.predict) on a demo shop.
+"""Benchmark: the predicted-value fit (BG/NBD + Gamma-Gamma, ecrm.models.predict) on a demo shop.
 
-Target: :func:`ecrm.predict.predict_value` (MAP) on 100,000 customers in under
+Target: :func:`ecrm.models.predict.predict_value` (MAP) on 100,000 customers in under
 60 s on 2 cores, the one-off import of pymc-marketing excluded (it is reported
 on its own line: PyMC's first import on a machine also compiles and caches C
 code, a minute or more, once).
@@ -8,17 +8,17 @@ code, a minute or more, once).
 Steps, each timed in this process (peak RSS is the process's so far):
 
 * ``import pymc_marketing``: the optional extra, imported lazily by ecrm and
-  only for ``fit_method="mcmc"`` (the MAP fit is :mod:`ecrm.btyd`'s): shown
+  only for ``fit_method="mcmc"`` (the MAP fit is :mod:`ecrm.models.btyd`'s): shown
   for comparison with the fit times;
 * ``rfm_summary``: the per-customer summary in the engine (DuckDB);
 * ``predict_value``: summary + both fits + predictions (the target figure);
-* with ``--calibration``: :func:`ecrm.predict.calibration` (fit at the cutoff,
+* with ``--calibration``: :func:`ecrm.models.predict.calibration` (fit at the cutoff,
   hold-out to as_of) and its total predicted vs actual purchases;
 * with ``--compare-rfm``: ``pymc_marketing.clv.rfm_summary`` (the lifetimes
   algorithm, in pandas) on the same purchases, and whether it agrees with
   ``rfm_summary(..., purchases="periods")``.
 
-The demo shop is generated with :mod:`ecrm.demo` (Parquet raw files) and
+The demo shop is generated with :mod:`ecrm.io.demo` (Parquet raw files) and
 ingested once into ``--workdir`` (default ``benchmarks/out``), then reused.
 
 Usage::
@@ -50,8 +50,8 @@ def peak_rss_gb() -> float:
 
 def prepare(shop: str, n: int, workdir: Path) -> Path:
     """Generate and ingest the demo shop (reused when already there)."""
-    from ecrm import demo
-    from ecrm.ingest import ingest
+    from ecrm.io import demo
+    from ecrm.io.ingest import ingest
 
     folder = workdir / f"{shop}-{n}"
     orders = folder / "canonical" / "orders.parquet"
@@ -99,7 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     orders = prepare(args.shop, args.customers, args.workdir)
 
-    from ecrm import engine, predict
+    from ecrm import engine
+    from ecrm.models import predict
 
     t = time.perf_counter()
     import pymc

@@ -1,11 +1,11 @@
-"""Benchmark: rendering monthly reports (ecrm.report, ecrm.batch) — time, overhead, throughput.
+"""Benchmark: rendering monthly reports (ecrm.render.report, .batch) — time, overhead, throughput.
 
 Measures, on a benchmark project folder ``benchmarks/out/report-root/`` (its
 ``data/`` links to shops cached in ``benchmarks/out``; reports go to its
 ``reports/``):
 
 1. **one shop-month end to end**: a fresh Python process running
-   ``ecrm.report.render`` (what ``ecrm report SHOP --month M --workers W``
+   ``ecrm.render.report.render`` (what ``ecrm report SHOP --month M --workers W``
    does), for the 30,000-customer apparel demo shop (the data of ``make demo``)
    with 1 and 2 workers and for the 1,000,000-customer shop (≈ 10M lines) with
    2 workers. Wall seconds of the process, CPU seconds of the whole process
@@ -15,14 +15,14 @@ Measures, on a benchmark project folder ``benchmarks/out/report-root/`` (its
    * the same pipeline on stand-in notebooks: *empty* (each notebook reduced
      to its parameters cell: process start, kernel start-up, papermill,
      nbconvert, page assembly — the fixed cost) and *setup only* (parameters +
-     the setup cell: adds the imports and ``ecrm.notebook.context``), so
+     the setup cell: adds the imports and ``ecrm.render.context.context``), so
      ``full − setup only`` is the analysis, plotting and table output;
    * per notebook, from the papermill metadata of the executed notebooks:
      papermill's duration minus the cells' (kernel start and shutdown,
      notebook I/O), the setup cell (imports + context), the other cells
      (analysis + plots), and the page time minus papermill's (nbconvert
      export and page writing);
-3. **batch throughput** in shop-months per minute: ``ecrm.batch.run_batch``
+3. **batch throughput** in shop-months per minute: ``ecrm.render.batch.run_batch``
    over ``--batch-jobs`` shop-months (the apparel and food demo shops at
    30,000 customers, alternately, under distinct names) with a process pool of
    1 and 2 workers, and on a local Dask cluster (``distributed.LocalCluster``,
@@ -88,7 +88,7 @@ def notebook_set(kind: str, only: list[str] | None, dest: Path) -> Path | None:
     """
     import nbformat
 
-    from ecrm.report import notebooks
+    from ecrm.render.report import notebooks
 
     nbs = [p for p in notebooks() if not only or any(p.name.startswith(o) for o in only)]
     if kind == "full" and not only:
@@ -110,7 +110,7 @@ def notebook_set(kind: str, only: list[str] | None, dest: Path) -> Path | None:
 def child_render(slug: str, workers: int, notebook_dir: str) -> dict[str, Any]:
     """In a fresh process: render one shop-month as ``ecrm report`` does."""
     t0 = time.perf_counter()
-    from ecrm.report import render
+    from ecrm.render.report import render
 
     imported = time.perf_counter() - t0
     r = render(
@@ -132,7 +132,7 @@ def child_render(slug: str, workers: int, notebook_dir: str) -> dict[str, Any]:
 
 def child_batch(slugs: list[str], workers: int, dask: bool, notebook_dir: str) -> dict[str, Any]:
     """In a fresh process: one batch with a process pool or a local Dask cluster."""
-    from ecrm.batch import run_batch
+    from ecrm.render.batch import run_batch
 
     out: dict[str, Any] = {"cluster_s": 0.0}
     cluster = None
@@ -201,13 +201,13 @@ def breakdown(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Per page, from the executed notebooks' papermill metadata (read right after a run).
 
     The nbconvert export and page assembly are timed again here, in a warm
-    process (``ecrm.report._export_html`` and ``_page``, the renderer's own
+    process (``ecrm.render.report._export_html`` and ``_page``, the renderer's own
     steps), so that what is left of the page time — imports of papermill and
     nbconvert in the worker, first calls — shows on its own.
     """
     import nbformat
 
-    from ecrm import report as rp
+    from ecrm.render import report as rp
 
     folder = Path(report["path"]) / "notebooks"
     pages = {p["name"]: p for p in report["pages"]}
@@ -227,7 +227,7 @@ def breakdown(report: dict[str, Any]) -> list[dict[str, Any]]:
             if "parameters" in tags or "injected-parameters" in tags:
                 setup += d
             elif not setup_done:
-                setup += d  # the setup cell: imports + ecrm.notebook.context
+                setup += d  # the setup cell: imports + ecrm.render.context.context
                 setup_done = True
             else:
                 analysis += d
@@ -260,7 +260,7 @@ def import_costs(repeat: int = 2, quick: bool = False) -> list[tuple[str, float]
     """
     stmts = [
         ("Python start (deducted below)", "pass"),
-        ("ecrm.report (the renderer)", "import ecrm.report"),
+        ("ecrm.render.report (the renderer)", "import ecrm.render.report"),
         ("jsonschema (via nbformat; compiles rfc3987 grammars)", "import jsonschema"),
         ("nbformat", "import nbformat"),
         ("papermill", "import papermill"),
@@ -268,9 +268,10 @@ def import_costs(repeat: int = 2, quick: bool = False) -> list[tuple[str, float]
         ("jupyter_client + ipykernel launcher", "import jupyter_client, ipykernel.kernelapp"),
         (
             "a notebook's setup imports (ecrm, kpi, narrate, plotting)",
-            "import ecrm; from ecrm import kpi, narrate; from ecrm.plotting import segments",
+            "import ecrm; from ecrm import kpi, narrate; "
+            "from ecrm.present.plotting import segments",
         ),
-        ("ecrm.cluster (scikit-learn)", "import ecrm.cluster"),
+        ("ecrm.analysis.cluster (scikit-learn)", "import ecrm.analysis.cluster"),
     ]
     if quick:
         stmts, repeat = stmts[:2] + stmts[4:5], 1
@@ -323,7 +324,7 @@ RENDER_HEAD = (
     "pages",
     "end to end s",
     "render() s",
-    "import ecrm.report s",
+    "import ecrm.render.report s",
     "CPU s (all processes)",
     "largest process RSS GiB",
     "pages not rendered",
@@ -553,10 +554,11 @@ def report_text(
     if rows:
         lines += [
             f"Report month {MONTH}, {nb_label}; *end to end* = a fresh Python process running "
-            "`ecrm.report.render` (what `ecrm report` does); CPU s and RSS cover every process "
+            "`ecrm.render.report.render` (what `ecrm report` does); CPU s and RSS cover every "
+            "process "
             "(workers, kernels). Stand-in notebooks: *empty* = parameters cell only (kernel, "
             "papermill, nbconvert, page), *setup* = parameters + setup cell (adds imports and "
-            "`ecrm.notebook.context`).",
+            "`ecrm.render.context.context`).",
             "",
             common.table(rows, RENDER_HEAD),
             "",
@@ -587,7 +589,8 @@ def report_text(
     if batch_runs:
         lines += [
             f"Batch throughput ({jobs} shop-months: the {args.demo_customers:,}-customer "
-            "apparel and food demo shops alternately; `ecrm.batch.run_batch`, each shop-month "
+            "apparel and food demo shops alternately; `ecrm.render.batch.run_batch`, each "
+            "shop-month "
             "rendering its notebooks one after another):",
             "",
             batch_table(batch_runs, jobs),

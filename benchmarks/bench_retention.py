@@ -1,4 +1,4 @@
-"""Speed and memory of the cohort and LTV tables (ecrm.cohort, ecrm.ltv) on a demo shop.
+"""Speed and memory of the cohort and LTV tables (ecrm.analysis.cohort, .ltv) on a demo shop.
 
 Prints one row per analysis: ecrm's seconds, the plain-pandas reference's
 seconds (tests/reference/cohort_ltv_pandas.py, same data, same process), their
@@ -7,12 +7,12 @@ RSS of its rows is ecrm's own.
 
 * ``standalone`` rows: each ecrm function called on the canonical Parquet path,
   doing its own order-level work (as the pandas reference does each time);
-* ``shared history``: :func:`ecrm.cohort.purchase_history` once, then every
+* ``shared history``: :func:`ecrm.analysis.cohort.purchase_history` once, then every
   table from it (how a report computes them); its total is the target figure
   (all tables of items 1–4 in < 8 s on 2 cores, < 4 GB).
 
-Data: the demo shop (``ecrm.demo``) written as Parquet into ``--data-dir`` and
-made canonical. With ``--ingest`` through :func:`ecrm.ingest`; otherwise (the
+Data: the demo shop (``ecrm.io.demo``) written as Parquet into ``--data-dir`` and
+made canonical. With ``--ingest`` through :func:`ecrm.io.ingest`; otherwise (the
 default above 200,000 customers, where ingest needs many GB) by a DuckDB query
 applying the same settings mapping: status exclusion, exact-duplicate removal,
 empty customer id → guest, amounts as decimal(18, 4). The canonical file is
@@ -54,7 +54,8 @@ def canonical_orders(
     shop: str, customers: int, data_dir: Path, *, use_ingest: bool | None
 ) -> tuple[Path, float]:
     """Path of the demo shop's canonical orders (created when missing) and seconds taken."""
-    from ecrm import demo, ingest, load_settings
+    from ecrm import load_settings
+    from ecrm.io import demo, ingest
 
     shop_dir = data_dir / f"{shop}-{customers}"
     out = shop_dir / "canonical" / "orders.parquet"
@@ -70,7 +71,7 @@ def canonical_orders(
     if use_ingest is None:
         use_ingest = customers <= 200_000
     if use_ingest:
-        print("ingesting with ecrm.ingest ...", flush=True)
+        print("ingesting with ecrm.io.ingest ...", flush=True)
         ingest(shop_dir, today=demo.DEMO_INGEST_DATE)
     else:
         print("canonicalising with DuckDB (settings mapping, no validation) ...", flush=True)
@@ -138,14 +139,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--customers", type=int, default=200_000)
     ap.add_argument("--shop", default="demo-food", choices=["demo-food", "demo-apparel"])
     ap.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "ecrm-bench")
-    ap.add_argument("--ingest", action="store_true", default=None, help="use ecrm.ingest")
+    ap.add_argument("--ingest", action="store_true", default=None, help="use ecrm.io.ingest")
     ap.add_argument("--skip-pandas", action="store_true", help="only time ecrm")
     args = ap.parse_args(argv)
 
     import duckdb
     import pyarrow.parquet as pq
 
-    from ecrm import cohort, ltv
+    from ecrm.analysis import cohort, ltv
 
     # prepare the data in a child process, so that its memory is not in this one's peak RSS
     ctx = multiprocessing.get_context("spawn")

@@ -166,7 +166,7 @@ def pd_kpi(lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def ecrm_cases(path: Path) -> dict[str, callable]:
-    from ecrm import cpm, decile, kpi, lifecycle, rfm
+    from ecrm.analysis import cpm, decile, kpi, lifecycle, rfm
 
     a = AS_OF
     return {

@@ -33,7 +33,7 @@ seconds, seconds per million lines, peak RSS, what DuckDB holds in memory
 
 Data: ``common.orders_for_lines`` generates each shop once into
 ``benchmarks/out`` (about lines / 10 customers) and ingests it with
-``ecrm.ingest``; above 1M customers (10M lines) with DuckDB instead
+``ecrm.io.ingest``; above 1M customers (10M lines) with DuckDB instead
 (``common.canonicalise_duckdb``, the same rows — ``bench_floor.py
 --check-canonical``), because ingest peaked at 9.3 GB on the 10M-line shop.
 
@@ -85,7 +85,7 @@ PANDAS_TARGET = 3.0
 
 def ecrm_cases(path: Path) -> dict[str, Callable[[], Any]]:
     """The analyses of a monthly report, each from the canonical Parquet path."""
-    from ecrm import cluster, cohort, cpm, ctb, decile, kpi, lifecycle, ltv, rfm
+    from ecrm.analysis import cluster, cohort, cpm, ctb, decile, kpi, lifecycle, ltv, rfm
 
     p, a = path, AS_OF
     return {
@@ -263,7 +263,7 @@ COHORT_LTV_TABLES = {
 
 def run_size(path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: Path) -> dict:
     """Time everything on one shop (in the child process); return a JSON-able dict."""
-    from ecrm import cluster, cohort, cpm, ctb, decile, kpi, lifecycle, ltv, rfm  # noqa: F401
+    from ecrm.analysis import cluster, cohort, cpm, ctb, decile, kpi, lifecycle, ltv, rfm  # noqa: F401
 
     lines = common.parquet_rows(path)
     out: dict[str, Any] = {"lines": lines, "path": str(path), "rows": {}, "pandas": {}}

@@ -98,7 +98,7 @@ def measure(interval: float = 0.005, watch_dir: Path | str | None = None):
 
 
 #: Above this many customers (about 10M lines) the benchmark shops are made canonical
-#: with DuckDB (:func:`canonicalise_duckdb`): ecrm.ingest reads whole exports into
+#: with DuckDB (:func:`canonicalise_duckdb`): ecrm.io.ingest reads whole exports into
 #: pandas and peaked at 9.3 GB on the 10M-line shop, too much for 30M on 24 GiB.
 INGEST_MAX_CUSTOMERS = 1_000_000
 
@@ -127,11 +127,11 @@ def demo_orders(customers: int, shop: str = "demo-apparel", *, standard: bool = 
     1,000,000 customers give about 10,000,000 lines. ``standard=True`` keeps the
     shop's own lines per order (the data of ``make demo``), in
     ``out/<shop>-<customers>-std``. Shops up to :data:`INGEST_MAX_CUSTOMERS` go
-    through :func:`ecrm.ingest.ingest`; larger ones through
+    through :func:`ecrm.io.ingest.ingest`; larger ones through
     :func:`canonicalise_duckdb`.
     """
-    from ecrm import demo
-    from ecrm.ingest import ingest
+    from ecrm.io import demo
+    from ecrm.io.ingest import ingest
 
     suffix = f"-{customers}" + ("-std" if standard else "")
     folder = OUT / f"{shop}{suffix}"
@@ -157,7 +157,7 @@ def demo_orders(customers: int, shop: str = "demo-apparel", *, standard: bool = 
 def canonicalise_duckdb(folder: Path) -> Path:
     """Write ``canonical/orders.parquet`` of a demo shop with DuckDB (large shops only).
 
-    Applies what ecrm.ingest does to the demo exports, as set-based SQL: the
+    Applies what ecrm.io.ingest does to the demo exports, as set-based SQL: the
     settings' column mapping, excluded statuses (case-insensitive), exact
     duplicates dropped, empty customer id → guest (NULL), amounts as
     decimal(18, 4), the product master's category / taste / brand by

@@ -151,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     path = common.orders_for_lines(common.parse_size(args.size))
 
-    from ecrm import cluster, ctb, engine, kpi, predict, rfm
+    from ecrm import engine
+    from ecrm.analysis import cluster, ctb, kpi, rfm
+    from ecrm.models import predict
 
     print(f"{path}: {common.parquet_rows(path):,} lines; {common.machine()}")
     print(common.versions())

@@ -1,5 +1,5 @@
 """``python -m ecrm`` runs the command line."""
 
-from ecrm.cli import main
+from ecrm.render.cli import main
 
 main()

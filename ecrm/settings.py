@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ecrm.errors import SettingsError
+from ecrm.errors import ParameterError, SettingsError
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -76,6 +76,24 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
 )
 #: Columns of the customers table that hold personal data; they never reach a report.
 PERSONAL_COLUMNS: tuple[str, ...] = ("email", "name", "phone", "address", "birth_date")
+
+#: The report languages (labels, headers and narration exist in both).
+Lang = Literal["ja", "en"]
+LANGS: tuple[str, ...] = ("ja", "en")
+
+
+def check_lang(lang: str) -> Lang:
+    """Return ``lang`` if it is a known language, else raise :class:`ParameterError`.
+
+    Raises
+    ------
+    ParameterError
+        ``lang`` is not one of :data:`LANGS`.
+    """
+    if lang not in LANGS:
+        raise ParameterError(f"lang must be one of {LANGS}, got {lang!r}")
+    return lang  # type: ignore[return-value]
+
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

@@ -17,8 +17,8 @@ def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     Tests must not modify it; copy a shop folder to change it.
     """
-    from ecrm import demo
-    from ecrm.ingest import ingest
+    from ecrm.io import demo
+    from ecrm.io.ingest import ingest
 
     root = tmp_path_factory.mktemp("project")
     (root / "data").mkdir()
@@ -34,7 +34,7 @@ def online_retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Canonical orders of the real UCI Online Retail data (skips where it is absent)."""
     import datetime as dt
 
-    from ecrm.ingest import ingest
+    from ecrm.io.ingest import ingest
 
     src = SHARED_DATA / "online_retail" / "online_retail.csv.gz"
     if not src.is_file():

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ecrm import batch, report
 from ecrm.errors import ParameterError
+from ecrm.render import batch, report
 
 MONTH = "2026-10"
 
@@ -50,7 +50,7 @@ def test_a_broken_shop_is_isolated_and_reported(project):
 
 
 def test_cli_exit_code_is_non_zero_when_a_shop_failed(project, monkeypatch):
-    from ecrm.cli import app
+    from ecrm.render.cli import app
 
     root, nbs = project
     monkeypatch.setenv("ECRM_HOME", str(root))
@@ -99,7 +99,7 @@ def test_runs_on_a_dask_cluster(project):
 def test_first_weekday_of_the_month():
     import datetime as dt
 
-    from ecrm.cli import first_weekday
+    from ecrm.render.cli import first_weekday
 
     assert first_weekday(dt.date(2026, 11, 23)) == dt.date(2026, 11, 2)  # 1 Nov is a Sunday
     assert first_weekday(dt.date(2026, 8, 31)) == dt.date(2026, 8, 3)  # 1 Aug is a Saturday
@@ -128,7 +128,7 @@ def _threads_notebooks(folder: Path) -> Path:
             params,
             nbformat.v4.new_code_cell(
                 "import ecrm, ibis, pandas as pd\n"
-                "ctx = ecrm.notebook.context(shop, month, lang, settings_path, output_dir)\n"
+                "ctx = ecrm.render.context.context(shop, month, lang, settings_path, output_dir)\n"
                 'ctx.title("スレッド", "Threads")'
             ),
             nbformat.v4.new_code_cell(

@@ -1,4 +1,4 @@
-"""Tests of ecrm.btyd: likelihoods by hand, gradients, maximum likelihood, predictions.
+"""Tests of ecrm.models.btyd: likelihoods by hand, gradients, maximum likelihood, predictions.
 
 The fit is checked three ways: the log-likelihood against a direct evaluation
 of the papers' formulas with ``math.lgamma``; the parameters of a simulation
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special
 
-from ecrm import btyd, predict
+from ecrm.models import btyd, predict
 from tests.test_predict import synthetic_rfm
 
 BG = {"r": 0.7, "alpha": 50.0, "a": 1.3, "b": 2.1}

@@ -13,9 +13,9 @@ import pytest
 from matplotlib.figure import Figure
 from sklearn.metrics import silhouette_score
 
-from ecrm import cluster
+from ecrm.analysis import cluster
 from ecrm.errors import ParameterError
-from ecrm.plotting import cluster as cluster_plots
+from ecrm.present.plotting import cluster as cluster_plots
 from ecrm.settings import ClusterSettings, ShopSettings
 
 matplotlib.use("Agg")
@@ -233,7 +233,7 @@ def test_wide_and_long_category_revenues_give_the_same_clusters(apparel, result,
     The features (shares to float precision), the clusters, labels and profile
     (top category and brand per cluster) are the same either way.
     """
-    from ecrm import ctb
+    from ecrm.analysis import ctb
 
     wide = cluster.customer_features(apparel, as_of="2026-10-31", top_categories=top)
     monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)

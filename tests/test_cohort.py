@@ -1,4 +1,4 @@
-"""Tests of ecrm.cohort: a hand-checked shop, the pandas reference, real data."""
+"""Tests of ecrm.analysis.cohort: a hand-checked shop, the pandas reference, real data."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ecrm import cohort, engine
+from ecrm import engine
+from ecrm.analysis import cohort
 from ecrm.errors import ColumnsError, ParameterError
 from tests.reference import cohort_ltv_pandas as ref
 
@@ -238,7 +239,7 @@ def test_purchase_history_is_shared_and_checked() -> None:
 
 def test_a_canonical_file_numbers_its_purchases_once_per_as_of(tmp_path, monkeypatch) -> None:
     """The cohort and LTV tables of a file and as_of share one kept history."""
-    from ecrm import ltv
+    from ecrm.analysis import ltv
 
     path = tmp_path / "orders.parquet"
     hand_orders().to_parquet(path)
@@ -271,7 +272,7 @@ def test_a_canonical_file_numbers_its_purchases_once_per_as_of(tmp_path, monkeyp
 def test_plots(table: pd.DataFrame) -> None:
     from matplotlib.axes import Axes
 
-    from ecrm.plotting import cohort as plots
+    from ecrm.present.plotting import cohort as plots
 
     ax = plots.plot_cohort_heatmap(table)
     assert isinstance(ax, Axes)
@@ -441,7 +442,7 @@ ONLINE_RETAIL = SHARED_DATA / "online_retail" / "online_retail.csv.gz"
 
 def ingest_online_retail(base: Path) -> Path:
     """The UCI Online Retail file ingested into ``base`` (once per test session)."""
-    from ecrm import ingest
+    from ecrm.io import ingest
 
     orders = base / "canonical" / "orders.parquet"
     if not orders.is_file():

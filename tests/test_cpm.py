@@ -3,7 +3,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from ecrm import cpm
+from ecrm.analysis import cpm
 from ecrm.errors import ParameterError
 from ecrm.settings import CpmSettings
 from tests import fixtures_segments as fx

@@ -36,9 +36,10 @@ import pytest
 import yaml
 
 import ecrm
-from ecrm import ctb, demo
+from ecrm.analysis import ctb
 from ecrm.errors import ColumnsError, ParameterError
-from ecrm.plotting import ctb as ctb_plots
+from ecrm.io import demo
+from ecrm.present.plotting import ctb as ctb_plots
 from tests.reference import ctb_pandas as ref
 
 matplotlib.use("Agg")
@@ -364,7 +365,7 @@ def test_mix_by_segment_by_hand():
     assert r.revenue.to_dict() == {"bag": 3000, "top": 3000, "shoes": 500}
     assert m.groupby("segment").revenue_share.sum().tolist() == pytest.approx([1.0, 1.0])
     cpm_mix = ctb.ctb_mix(tiny(), as_of=AS_OF, segmentation="cpm")
-    assert set(cpm_mix.segment) <= set(ecrm.cpm.SEGMENTS)
+    assert set(cpm_mix.segment) <= set(ecrm.analysis.cpm.SEGMENTS)
 
 
 def test_ctb_tables_equal_the_single_functions(food):
@@ -411,7 +412,7 @@ def test_recommendation_by_hand():
 
 
 def test_recommendation_prior_strength_estimated_by_hand():
-    # pooled beta-binomial moments on the fixture (see ecrm.ctb._prior_strength):
+    # pooled beta-binomial moments on the fixture (see ecrm.analysis.ctb._prior_strength):
     # N = 7 purchases of C = 3 customers, Σn² = 21; ρ = (43/196) / (544/196)
     alpha = 544 / 43 - 1
     r = ctb.recommend(tiny(), as_of=AS_OF, half_life_days=1e12, prior_strength=None)
@@ -633,7 +634,7 @@ def apparel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     text = resources.files("ecrm").joinpath("templates", "demo-apparel.yaml").read_text("utf-8")
     text = text.replace("{name}", folder.name).replace("{ext}", "csv")
     (folder / "settings.yaml").write_text(text, encoding="utf-8")
-    return ecrm.ingest(folder, today=dt.date(2026, 11, 1)).orders_path
+    return ecrm.io.ingest(folder, today=dt.date(2026, 11, 1)).orders_path
 
 
 @pytest.mark.parametrize("level", ["category", "brand"])
@@ -679,7 +680,7 @@ def complete_journey(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     }
     (folder / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
-    path = ecrm.ingest(folder, today=dt.date(2018, 1, 31)).orders_path
+    path = ecrm.io.ingest(folder, today=dt.date(2018, 1, 31)).orders_path
     yield path
     shutil.rmtree(folder, ignore_errors=True)
 

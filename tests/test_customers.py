@@ -4,7 +4,7 @@ import ibis
 import pandas as pd
 import pytest
 
-from ecrm import customers
+from ecrm.analysis import customers
 from ecrm.errors import ColumnsError, ParameterError
 from tests import fixtures_segments as fx
 

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ecrm import decile
+from ecrm.analysis import decile
 from tests import fixtures_segments as fx
 
 

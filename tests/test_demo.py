@@ -1,4 +1,4 @@
-"""Tests of ecrm.demo: the synthetic demo shops.
+"""Tests of ecrm.io.demo: the synthetic demo shops.
 
 Every expectation is computed independently from the generated frames or the
 files read back with plain pandas, never from the generator's own helpers.
@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ecrm import demo
+from ecrm.io import demo
 
 N = 3_000
 NORMAL = {"demo-apparel": "発送済み", "demo-food": "shipped"}

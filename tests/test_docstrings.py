@@ -7,7 +7,13 @@ import importlib
 
 import pytest
 
-MODULES = ["ecrm.customers", "ecrm.rfm", "ecrm.decile", "ecrm.cpm", "ecrm.lifecycle"]
+MODULES = [
+    "ecrm.analysis.customers",
+    "ecrm.analysis.rfm",
+    "ecrm.analysis.decile",
+    "ecrm.analysis.cpm",
+    "ecrm.analysis.lifecycle",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -9,7 +9,8 @@ import ibis
 import pandas as pd
 import pytest
 
-from ecrm import customers, engine, lifecycle
+from ecrm.analysis import customers, lifecycle
+from ecrm.engine import orders as engine
 from ecrm.errors import DataError, ParameterError
 
 AS_OF = "2026-10-31"

@@ -32,9 +32,9 @@ def test_one_family() -> None:
 
 
 def test_model_errors_are_the_same_classes_everywhere() -> None:
-    """Defined once in ecrm.errors; ecrm and ecrm.predict re-export them."""
+    """Defined once in ecrm.errors; ecrm and ecrm.models.predict re-export them."""
     import ecrm
-    from ecrm import predict
+    from ecrm.models import predict
 
     assert predict.MissingDependencyError is MissingDependencyError is ecrm.MissingDependencyError
     assert predict.ModelFitError is ModelFitError is ecrm.ModelFitError

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ecrm import cpm, exports  # cpm registers its segment labels
+from ecrm.analysis import cpm
 from ecrm.errors import ParameterError
+from ecrm.render import exports  # cpm registers its segment labels
 
 assert cpm.SEGMENTS  # the labels below are cpm's
 

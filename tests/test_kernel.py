@@ -1,4 +1,4 @@
-"""ecrm.kernel: one warm kernel runs notebooks in turn, each in a clean namespace."""
+"""ecrm.render.kernel: one warm kernel runs notebooks in turn, each in a clean namespace."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ecrm import kernel
+from ecrm.render import kernel
 
 
 def _notebook(path: Path, *sources: str) -> Path:
@@ -155,7 +155,7 @@ def test_papermill_is_imported_without_the_iri_grammar_and_the_package_stays_imp
 
     code = (
         "import sys\n"
-        "from ecrm.kernel import _import_papermill\n"
+        "from ecrm.render.kernel import _import_papermill\n"
         "pm = _import_papermill()\n"
         "assert hasattr(pm, 'execute_notebook')\n"
         "assert 'rfc3987_syntax' not in sys.modules\n"

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from ecrm import kpi
+from ecrm.analysis import kpi
 from tests import fixtures_segments as fx
 
 

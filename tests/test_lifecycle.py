@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ecrm import lifecycle
+from ecrm.analysis import lifecycle
 from tests import fixtures_segments as fx
 
 

@@ -1,4 +1,4 @@
-"""Tests of ecrm.ltv: hand-checked values, the pandas reference, real data.
+"""Tests of ecrm.analysis.ltv: hand-checked values, the pandas reference, real data.
 
 The hand-typed shop is the one of tests/test_cohort.py (``LINES``, as_of
 2026-03-31); its customers, in short:
@@ -24,7 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ecrm import cohort, ltv
+from ecrm.analysis import cohort, ltv
 from ecrm.errors import ParameterError
 from ecrm.settings import LtvSettings
 from tests.reference import cohort_ltv_pandas as ref
@@ -297,7 +297,7 @@ def test_no_customers() -> None:
 def test_plots(transition: pd.DataFrame, ladder: pd.DataFrame) -> None:
     from matplotlib.axes import Axes
 
-    from ecrm.plotting import ltv as plots
+    from ecrm.present.plotting import ltv as plots
 
     ax = plots.plot_ltv_curves(transition)
     assert isinstance(ax, Axes)

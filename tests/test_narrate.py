@@ -1,4 +1,4 @@
-"""Tests of ecrm.narrate: each sentence carries the numbers of the table it describes.
+"""Tests of ecrm.present.narrate: each sentence carries the numbers of the table it describes.
 
 The predicted-value sentences are checked on hand-typed tables (no model is
 fitted here), in both languages, word for word.
@@ -12,8 +12,9 @@ import types
 import pandas as pd
 import pytest
 
-from ecrm import narrate, predict
 from ecrm.errors import ParameterError
+from ecrm.models import predict
+from ecrm.present import narrate
 
 
 def _customers() -> pd.DataFrame:

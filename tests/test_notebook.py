@@ -1,4 +1,4 @@
-"""Tests of ecrm.notebook: a section that cannot run shows a message, not a traceback.
+"""Tests of ecrm.render.context: a section that cannot run shows a message, not a traceback.
 
 (The notebooks themselves are checked in tests/test_notebooks.py; rendering in
 tests/test_report.py.)
@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from ecrm.errors import MissingDependencyError, ModelFitError
-from ecrm.notebook import ReportContext
+from ecrm.render.context import ReportContext
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def test_other_errors_propagate(shown: list[Any]) -> None:
 
 @pytest.mark.parametrize("rows", [10, 60_000])
 def test_write_csv_short_and_long_tables_read_back_equal(tmp_path, monkeypatch, rows) -> None:
-    from ecrm import notebook
+    from ecrm.render import context as notebook
 
     rng = np.random.default_rng(1)
     df = pd.DataFrame(
@@ -107,7 +107,7 @@ def test_write_csv_short_and_long_tables_read_back_equal(tmp_path, monkeypatch, 
 
 
 def test_write_csv_keeps_pandas_for_dates_and_booleans(tmp_path) -> None:
-    from ecrm import notebook
+    from ecrm.render import context as notebook
 
     n = notebook._ARROW_CSV_ROWS + 1
     df = pd.DataFrame({"d": pd.to_datetime(["2026-10-31"] * n), "b": [True] * n})

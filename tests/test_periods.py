@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from ecrm import periods
+from ecrm.analysis import periods
 from ecrm.errors import ParameterError
 
 

@@ -1,4 +1,4 @@
-"""Tests of ecrm.predict: the RFM summary by hand, against pymc-marketing, and the models.
+"""Tests of ecrm.models.predict: the RFM summary by hand, against pymc-marketing, and the models.
 
 The hand-typed shop is the one of tests/test_cohort.py (``LINES``, as_of
 2026-03-31). Its purchases and the summary they give (days):
@@ -16,7 +16,7 @@ The hand-typed shop is the one of tests/test_cohort.py (``LINES``, as_of
 * F: 2026-03-15 → 0, 0, 16, 0. G (after as_of), H (a return only) and guests:
   absent.
 
-The model tests fit the generated food shop (``ecrm.demo``: a buy-till-you-die
+The model tests fit the generated food shop (``ecrm.io.demo``: a buy-till-you-die
 process with known parameters) and are marked slow: the first import of
 pymc-marketing alone takes 15–25 s.
 """
@@ -37,10 +37,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from matplotlib.axes import Axes
 
-from ecrm import btyd, demo, engine, predict
+from ecrm import engine
 from ecrm.errors import EcrmError, ModelFitError, ParameterError
-from ecrm.ingest import ingest
-from ecrm.plotting import predict as plots
+from ecrm.io import demo
+from ecrm.io.ingest import ingest
+from ecrm.models import btyd, predict
+from ecrm.present.plotting import predict as plots
 from ecrm.settings import LtvSettings
 from tests.test_cohort import AS_OF, LINES, hand_orders
 
@@ -295,7 +297,7 @@ def test_value_deciles_equal_sizes_larger_first_ties_by_id() -> None:
 
 
 def test_missing_pymc_marketing_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Only MCMC needs pymc-marketing: the point estimate is ecrm.btyd's."""
+    """Only MCMC needs pymc-marketing: the point estimate is ecrm.models.btyd's."""
     monkeypatch.setitem(sys.modules, "pymc_marketing", None)  # import now fails
     with pytest.raises(predict.MissingDependencyError, match=r"pip install 'ecrm\[predict\]'") as e:
         predict._fit_models(synthetic_rfm(), fit_method="mcmc", random_state=0, fit_kwargs=None)
@@ -344,9 +346,9 @@ def test_pymc_is_imported_only_for_mcmc() -> None:
     import subprocess
 
     code = (
-        "import sys, ecrm.predict, ecrm.plotting.predict; "
+        "import sys, ecrm.models.predict, ecrm.present.plotting.predict; "
         "from tests.test_predict import synthetic_rfm; "
-        "ecrm.predict._fit_models(synthetic_rfm(), fit_method='map', random_state=0, "
+        "ecrm.models.predict._fit_models(synthetic_rfm(), fit_method='map', random_state=0, "
         "fit_kwargs=None); "
         "print(sorted(m for m in ('pymc', 'pymc_marketing', 'pytensor') if m in sys.modules))"
     )

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from ecrm import cpm, customers, decile, kpi, lifecycle, rfm
+from ecrm.analysis import cpm, customers, decile, kpi, lifecycle, rfm
 
 pytestmark = pytest.mark.realdata
 AS_OF = dt.date(2011, 11, 30)

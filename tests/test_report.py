@@ -12,8 +12,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from ecrm import decile, kpi, report
+from ecrm.analysis import decile, kpi
 from ecrm.errors import ParameterError
+from ecrm.render import report
 
 MONTH = "2026-10"
 SHOP = "demo-apparel"

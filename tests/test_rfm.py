@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ecrm import rfm
+from ecrm.analysis import rfm
 from ecrm.errors import ParameterError
 from tests import fixtures_segments as fx
 

@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from ecrm import cpm, lifecycle, segments
+from ecrm.analysis import cpm, lifecycle, segments
 
 DATES = [dt.date(2026, 4, 30), dt.date(2026, 7, 31), dt.date(2026, 10, 31)]
 

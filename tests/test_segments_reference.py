@@ -4,7 +4,7 @@ The reference (tests/reference/segments_pandas.py) is written from SPEC §1–§
 the docstrings only, and computes every month end from scratch; here it is run
 next to ecrm on two shops of about 3,000 customers — a random order set with the
 awkward cases (returns, zero-net orders, guests, same-day and same-instant orders,
-amounts on the bin edges, orders after as_of) and, when ecrm.demo is present, the
+amounts on the bin edges, orders after as_of) and, when ecrm.io.demo is present, the
 generated demo-apparel shop ingested from its raw exports — at a month end and a
 mid-month as_of. Counts, ids, segments and scores must match exactly, money to a
 relative 1e-9. Hypothesis then checks invariants and the one-pass month-end
@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ecrm
-from ecrm import cpm, customers, decile, kpi, lifecycle, rfm, segments
+from ecrm.analysis import cpm, customers, decile, kpi, lifecycle, rfm, segments
 from ecrm.engine import to_pandas
 from ecrm.settings import CpmSettings
 from tests.reference import segments_pandas as ref
@@ -139,13 +139,13 @@ def random_shop() -> Shop:
 
 @pytest.fixture(scope="session")
 def demo_shop(tmp_path_factory) -> Shop:
-    demo = pytest.importorskip("ecrm.demo")
+    demo = pytest.importorskip("ecrm.io.demo")
     folder = tmp_path_factory.mktemp("shops") / "demo-apparel"
     demo.write_shop(demo.generate_shop("demo-apparel", n_customers=3000), folder / "raw")
-    template = Path(ecrm.__file__).parent / "templates" / "demo-apparel.yaml"
+    template = Path(ecrm.__file__).parent / "io" / "templates" / "demo-apparel.yaml"
     text = template.read_text(encoding="utf-8").replace("{name}", "demo-apparel")
     (folder / "settings.yaml").write_text(text.replace("{ext}", "csv"), encoding="utf-8")
-    result = ecrm.ingest(folder, today=dt.date(2026, 11, 1))
+    result = ecrm.io.ingest(folder, today=dt.date(2026, 11, 1))
     frame = pd.read_parquet(result.orders_path)
     assert frame["customer_id"].isna().any() and (frame["amount"] < 0).any()
     return Shop("demo", result.orders_path, ref.prepare(frame))  # ecrm reads the Parquet

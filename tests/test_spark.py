@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ecrm import cohort, customers, decile, ltv, rfm
+from ecrm.analysis import cohort, customers, decile, ltv, rfm
 from tests import fixtures_segments as fx
 from tests.test_cohort import AS_OF as HAND_AS_OF
 from tests.test_cohort import hand_orders

@@ -1,0 +1,155 @@
+"""Lifecycle segments (顧客セグメント, SPEC §3), tracked month end by month end.
+
+By recency first: recency > churn_days (360) → 離反 ``churned``;
+active_days (120) < recency ≤ churn_days → 休眠 ``dormant``; otherwise by repeat
+purchases (frequency − 1): 0 → 新規 ``new``, 1 → 初回リピート ``first_repeat``,
+2–4 → リピート ``repeat``, 5+ → 優良 ``vip``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ecrm import engine
+from ecrm.analysis import periods, segments
+from ecrm.settings import LifecycleSettings, ShopSettings
+
+__all__ = [
+    "SEGMENTS",
+    "lifecycle",
+    "lifecycle_monthly",
+    "lifecycle_rule",
+    "lifecycle_summary",
+    "lifecycle_transitions",
+]
+
+SEGMENTS: tuple[str, ...] = ("new", "first_repeat", "repeat", "vip", "dormant", "churned")
+
+
+def _settings(settings: ShopSettings | LifecycleSettings | None) -> LifecycleSettings:
+    if settings is None:
+        return LifecycleSettings()
+    return settings.analysis.lifecycle if isinstance(settings, ShopSettings) else settings
+
+
+def lifecycle_rule(settings: ShopSettings | LifecycleSettings | None = None) -> segments.Rule:
+    """The lifecycle rule as a function of a measures table (for snapshots)."""
+    s = _settings(settings)
+
+    def rule(m: ir.Table) -> ir.StringValue:
+        repeats = m.frequency - 1
+        return ibis.cases(
+            (m.recency_days > s.churn_days, "churned"),
+            (m.recency_days > s.active_days, "dormant"),
+            (repeats == 0, "new"),
+            (repeats == 1, "first_repeat"),
+            (repeats <= 4, "repeat"),
+            else_="vip",
+        )
+
+    return rule
+
+
+def lifecycle(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | LifecycleSettings | None = None,
+    attributes: bool = False,
+) -> pd.DataFrame:
+    """Each customer's lifecycle segment at ``as_of``.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    as_of : date or str
+        Last day of the analysis, inclusive.
+    settings : ShopSettings or LifecycleSettings, optional
+        active_days and churn_days (default SPEC's).
+    attributes : bool, default False
+        Add the first-purchase attributes (to split summaries with ``by=``).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`ecrm.analysis.customers.measures` plus segment (a code of
+        :data:`SEGMENTS`). Sorted by customer_id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": ["1", "2"], "customer_id": ["a", "b"],
+    ...     "ordered_at": pd.to_datetime(["2026-07-03", "2026-07-02"]),
+    ...     "amount": [100, 100]})
+    >>> lifecycle(orders, as_of="2026-10-31")[["recency_days", "segment"]].to_dict("records")
+    [{'recency_days': 120, 'segment': 'new'}, {'recency_days': 121, 'segment': 'dormant'}]
+    """
+    return segments.classify(
+        orders, as_of=as_of, rule=lifecycle_rule(settings), attributes=attributes
+    )
+
+
+def lifecycle_summary(per_customer: pd.DataFrame, *, by: str | None = None) -> pd.DataFrame:
+    """Customers, revenue and shares per lifecycle segment (all six, in order).
+
+    Returns
+    -------
+    DataFrame
+        [by,] segment, customers, share, revenue (sum of cumulative net spend),
+        revenue_share, avg_monetary.
+    """
+    return segments.summary(per_customer, codes=SEGMENTS, by=by)
+
+
+def lifecycle_monthly(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | LifecycleSettings | None = None,
+    months: int | None = None,
+    by: str | None = None,
+) -> pd.DataFrame:
+    """定点観測: customers and revenue per segment at each of the last ``months`` month ends.
+
+    Returns
+    -------
+    DataFrame
+        month_end, [by,] segment, customers, share, monetary, revenue (net
+        revenue of the segment's customers in that month).
+    """
+    s = _settings(settings)
+    return segments.monthly(
+        orders,
+        as_of=as_of,
+        months=months or s.months,
+        rule=lifecycle_rule(s),
+        codes=SEGMENTS,
+        by=by,
+    )
+
+
+def lifecycle_transitions(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | LifecycleSettings | None = None,
+    months: int | None = None,
+) -> pd.DataFrame:
+    """Transition matrices between consecutive month ends of the last ``months`` months.
+
+    Returns
+    -------
+    DataFrame
+        from_date, to_date, from_segment ("none" for customers new since
+        from_date), to_segment, customers — full grid per pair.
+    """
+    s = _settings(settings)
+    ends = periods.month_ends(as_of, (months or s.months) + 1)
+    pairs = list(itertools.pairwise(ends))
+    return segments.transitions(orders, pairs=pairs, rule=lifecycle_rule(s), codes=SEGMENTS)

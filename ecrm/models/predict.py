@@ -1,0 +1,1007 @@
+"""Predicted customer value (SPEC §3, LTV): BG/NBD purchases × Gamma-Gamma spend.
+
+A buy-till-you-die model: the BG/NBD model (Fader, Hardie & Lee 2005) for how
+often each customer buys and whether the customer is still "alive", and the
+Gamma-Gamma model (Fader & Hardie 2013) for how much the customer spends per
+purchase. Both are fitted by default to a point estimate (``fit_method="map"``:
+with flat priors, the maximum-likelihood estimate, as in ``lifetimes``),
+computed by :mod:`ecrm.models.btyd` from the closed-form likelihoods with SciPy;
+``"mcmc"`` samples the posterior with NUTS through pymc-marketing (the optional
+extra ``ecrm[predict]``, imported only then), started from that estimate, and
+averages every prediction over the draws.
+
+Definitions (per customer, at ``as_of``; :func:`rfm_summary`)
+-------------------------------------------------------------
+* A **purchase** is an order with net amount > 0 (SPEC §1), ordered by
+  (ordered_at, order_id). By default every purchase counts, so two orders on
+  one day are two purchases (SPEC counts orders). ``purchases="periods"``
+  counts purchase *periods* instead (days, or weeks): the ``lifetimes`` /
+  ``pymc_marketing.clv.rfm_summary`` convention, whose figures it reproduces
+  on order histories without returns.
+* **Net value of a purchase**: the purchase's own net amount plus the net
+  amounts of the customer's non-purchase orders (returns, cancellations,
+  zero-value orders) placed after it and before the customer's next purchase.
+  A return is thus charged to the purchase it most plausibly belongs to (the
+  latest one before it), whatever the return order is called. Non-purchase
+  orders before a customer's first purchase are ignored.
+* ``frequency`` = purchases − 1 (repeat purchases); ``recency`` = time from the
+  first to the last purchase; ``T`` = time from the first purchase to as_of;
+  both in ``time_unit`` (calendar days of the shop time zone, or weeks between
+  the Mondays of the purchase weeks). ``monetary_value`` = the mean net value
+  of the repeat purchases (the first purchase left out, as the Gamma-Gamma
+  model requires); 0 for customers without a repeat purchase.
+* A **customer** is a non-guest customer_id with a purchase on or before
+  as_of; orders after as_of are ignored.
+
+Customers with non-positive repeat spend
+----------------------------------------
+A customer whose repeat purchases were returned (``frequency > 0`` and
+``monetary_value <= 0``) cannot enter the Gamma-Gamma model, which needs
+positive values. Such customers are **excluded from the spend fit but kept in
+the output**: their expected spend is the population mean spend (what the model
+says about a customer with no usable spend history, as for one-time buyers),
+their ``spend_basis`` is ``"nonpositive_spend"``, and their number is
+``Prediction.info["nonpositive_spend_customers"]``.
+
+Note that the BG/NBD model assumes nobody drops out before a first repeat
+purchase, so every one-time buyer has ``probability_alive`` = 1; their expected
+purchases are still low, because their rate is estimated from having bought
+only once in ``T``.
+
+When no model is fitted
+-----------------------
+:class:`~ecrm.errors.MissingDependencyError` (pymc-marketing not installed)
+and :class:`~ecrm.errors.ModelFitError` (fewer than
+``predict_min_repeat_customers`` repeat customers, default 100; an optimiser
+or sampler failure; a degenerate fit) live in :mod:`ecrm.errors` and are
+importable from here too. The report notebook turns both into a message in
+place of the section (``ReportContext.attempt``).
+
+Speed: every customer is fitted, no sample
+------------------------------------------
+The point estimate maximises the summed log-likelihoods with L-BFGS-B and
+their analytic gradients, over the distinct (frequency, recency, T) rows:
+about 0.3 s for the 30,000 customers of a demo shop, where pymc-marketing's MAP
+fit of the same likelihoods took 3–6 s (PyTensor compiling the model and its
+gradient at every fit) plus 4–5 s to import PyMC. The optimum is the same (a
+test compares them: parameters within 0.2%, log-likelihood no lower). So every
+customer is used, which keeps the figures exact and free of sampling noise; the
+monthly report fits twice (:func:`predict_value` and :func:`calibration`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import numpy as np
+import pandas as pd
+
+from ecrm import engine
+from ecrm.analysis import periods
+from ecrm.errors import MissingDependencyError, ModelFitError, ParameterError
+from ecrm.models import btyd
+from ecrm.settings import LtvSettings, ShopSettings
+
+__all__ = [
+    "FIT_METHODS",
+    "MCMC_DEFAULTS",
+    "PURCHASE_COUNTS",
+    "SPEND_BASES",
+    "TIME_UNITS",
+    "Calibration",
+    "MissingDependencyError",
+    "ModelFitError",
+    "Prediction",
+    "calibration",
+    "predict_value",
+    "rfm_summary",
+    "rfm_summary_table",
+    "value_deciles",
+]
+
+FitMethod = Literal["map", "mcmc"]
+TimeUnit = Literal["D", "W"]
+PurchaseCount = Literal["orders", "periods"]
+
+#: Ways of fitting the models: a point estimate (default) or NUTS sampling.
+FIT_METHODS: tuple[str, ...] = ("map", "mcmc")
+#: Time units of recency, T and the prediction horizon, with their length in days.
+TIME_UNITS: dict[str, int] = {"D": 1, "W": 7}
+#: What a purchase count counts: orders (SPEC) or purchase periods (lifetimes).
+PURCHASE_COUNTS: tuple[str, ...] = ("orders", "periods")
+#: Values of ``spend_basis`` in :attr:`Prediction.customers`.
+SPEND_BASES: tuple[str, ...] = ("customer", "population", "nonpositive_spend")
+
+#: Default NUTS settings of ``fit_method="mcmc"`` (override through ``fit_kwargs``).
+MCMC_DEFAULTS: dict[str, Any] = {"draws": 500, "tune": 500, "chains": 2, "progressbar": False}
+
+#: Prediction arrays hold at most about this many (draw × customer) values at once.
+_CHUNK_VALUES = 2_000_000
+_BG_PARAMS: tuple[str, ...] = ("r", "alpha", "a", "b")
+_GG_PARAMS: tuple[str, ...] = ("p", "q", "v")
+
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Result of :func:`predict_value`.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer (see :func:`predict_value`).
+    params : dict of str to float
+        Fitted parameters: BG/NBD ``r``, ``alpha`` (rate scale, in ``time_unit``),
+        ``a``, ``b``; Gamma-Gamma ``p``, ``q``, ``v`` (posterior means for MCMC).
+    info : dict
+        How the fit was made and on what: ``as_of``, ``months`` (None for a
+        calibration fit), ``horizon_days``, ``horizon``
+        (prediction horizon in ``time_unit``), ``time_unit``, ``purchases``,
+        ``fit_method``, ``customers``, ``repeat_customers``,
+        ``spend_fit_customers`` (in the Gamma-Gamma fit),
+        ``nonpositive_spend_customers``, ``population_mean_spend``
+        (v·p / (q − 1)), ``spend_frequency_corr`` (correlation of
+        monetary_value and frequency among the spend-fit customers: the
+        Gamma-Gamma model assumes they are independent, so it should be small).
+    params_sd : dict of str to float
+        Posterior standard deviations (MCMC only; empty for MAP).
+    """
+
+    customers: pd.DataFrame
+    params: dict[str, float]
+    info: dict[str, Any]
+    params_sd: dict[str, float] = field(default_factory=dict)
+
+    def params_table(self) -> pd.DataFrame:
+        """The fitted parameters as a table: model, parameter, value, sd."""
+        rows = [
+            ("BG/NBD" if k in _BG_PARAMS else "Gamma-Gamma", k, v, self.params_sd.get(k, np.nan))
+            for k, v in self.params.items()
+        ]
+        return pd.DataFrame(rows, columns=["model", "parameter", "value", "sd"])
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Result of :func:`calibration`: the model fitted at ``cutoff`` against the hold-out.
+
+    Attributes
+    ----------
+    customers : DataFrame
+        One row per customer with a purchase on or before the cutoff:
+        customer_id, frequency, recency, T, monetary_value (at the cutoff),
+        probability_alive, predicted_purchases, actual_purchases,
+        predicted_value, actual_value (net revenue of the customer's orders in
+        the hold-out), spend_basis.
+    summary : DataFrame
+        One row per measure (``purchases``, ``value``): measure, customers,
+        predicted_total, actual_total, relative_error ((predicted − actual) /
+        actual, of the totals), mae, rmse (per customer), correlation (Pearson,
+        per customer).
+    by_frequency : DataFrame
+        Mean predicted and actual hold-out purchases by repeat purchases in the
+        calibration period: frequency (0, 1, …; the last bin ``"k+"`` pools
+        the rest), customers, predicted, actual.
+    prediction : Prediction
+        The fit at the cutoff (its ``info`` holds the cutoff as ``as_of``).
+    cutoff, as_of : date
+        End of the calibration period and of the hold-out period (inclusive).
+    """
+
+    customers: pd.DataFrame
+    summary: pd.DataFrame
+    by_frequency: pd.DataFrame
+    prediction: Prediction
+    cutoff: dt.date
+    as_of: dt.date
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _settings(settings: ShopSettings | LtvSettings | None) -> LtvSettings:
+    if settings is None:
+        return LtvSettings()
+    return settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
+
+
+def _min_repeat(settings: ShopSettings | LtvSettings | None, value: int | None) -> int:
+    n = _settings(settings).predict_min_repeat_customers if value is None else int(value)
+    if n < 1:
+        raise ParameterError(f"min_repeat_customers must be at least 1, got {value}")
+    return n
+
+
+def _check_choice(name: str, value: str, allowed: tuple[str, ...] | dict[str, Any]) -> None:
+    if value not in allowed:
+        raise ParameterError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def _pymc_clv() -> ModuleType:
+    """Import ``pymc_marketing.clv`` or say how to install it."""
+    try:
+        from pymc_marketing import clv
+    except ImportError as e:
+        raise MissingDependencyError(
+            "predicted customer value needs pymc-marketing, an optional extra of ecrm: "
+            "install it with `pip install 'ecrm[predict]'` (or `pip install pymc-marketing`)"
+            f" ({e})"
+        ) from e
+    return clv
+
+
+# --------------------------------------------------------------------------- RFM summary
+
+
+def rfm_summary_table(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    time_unit: TimeUnit = "D",
+    purchases: PurchaseCount = "orders",
+) -> ir.Table:
+    """Ibis expression of :func:`rfm_summary` (unordered).
+
+    Set-based and without a window over the orders: the purchases give each
+    customer's count, first and last period and total value in one aggregate,
+    and the first purchase's value (``purchases="orders"``: the minimum of a
+    struct of ordered_at, order_id and value; ``"periods"``: the value of the
+    earliest period). Only the non-purchase orders (returns, cancellations; a
+    few percent of the orders) are joined to the customer's purchases to find
+    the purchase each one is charged to: the latest before it in (ordered_at,
+    order_id) order.
+    """
+    _check_choice("time_unit", time_unit, TIME_UNITS)
+    _check_choice("purchases", purchases, PURCHASE_COUNTS)
+    as_of_d = engine.as_of_date(as_of)
+    unit = float(TIME_UNITS[time_unit])
+    o = engine.order_totals(orders, as_of=as_of_d)
+    if time_unit == "W":
+        period = o.order_date.truncate("W")
+        end = as_of_d - dt.timedelta(days=as_of_d.weekday())
+    else:
+        period = o.order_date
+        end = as_of_d
+    o = o.mutate(_period=period)
+    p = o.filter(o.is_purchase)
+    if purchases == "periods":
+        d = p.group_by(["customer_id", "_period"]).agg(_value=p.amount.sum().cast(engine.AMOUNT))
+        per = d.group_by("customer_id").agg(
+            _n=d.count(),
+            _first=d._period.min(),
+            _last=d._period.max(),
+            _total=d._value.sum().cast(engine.AMOUNT),
+            _first_value=d._value.argmin(d._period),  # one row per period
+        )
+    else:
+        key = ibis.struct({"t": p.ordered_at, "o": p.order_id, "v": p.amount})
+        per = p.group_by("customer_id").agg(
+            _n=p.count(),
+            _first=p._period.min(),
+            _last=p._period.max(),
+            _total=p.amount.sum().cast(engine.AMOUNT),
+            _fk=key.min(),
+        )
+        per = per.mutate(_first_value=per._fk["v"])
+    # non-purchase orders, each charged to the customer's latest purchase before it
+    r = o.filter(~o.is_purchase & (o.amount != 0))
+    r = r.select(_rc="customer_id", _rt="ordered_at", _ro="order_id", _ra="amount")
+    pk = p.select("customer_id", "ordered_at", "order_id", "_period")
+    pk = pk.semi_join(r, pk.customer_id == r._rc)  # only customers with such an order
+    j = r.join(
+        pk,
+        [
+            r._rc == pk.customer_id,
+            (pk.ordered_at < r._rt) | ((pk.ordered_at == r._rt) & (pk.order_id < r._ro)),
+        ],
+    )
+    prec = ibis.struct({"t": j.ordered_at, "o": j.order_id, "p": j._period})
+    rj = j.group_by(["_rc", "_ro"]).agg(_ra=j._ra.min(), _prec=prec.max())
+    if purchases == "orders":  # the first purchase's key, to tell its returns apart
+        fk = per.select(_fc="customer_id", _fk="_fk")
+        rj = rj.inner_join(fk, rj._rc == fk._fc)
+        repeat = (rj._prec["t"] != rj._fk["t"]) | (rj._prec["o"] != rj._fk["o"])
+    else:
+        first = per.select(_fc="customer_id", _fp="_first")
+        rj = rj.inner_join(first, rj._rc == first._fc)
+        repeat = rj._prec["p"] != rj._fp
+    ret = rj.group_by(customer_id=rj._rc).agg(_ret=rj._ra.sum(where=repeat).cast(engine.AMOUNT))
+    per = per.left_join(ret, "customer_id").drop("customer_id_right")
+    if purchases == "orders":
+        per = per.drop("_fk")
+    repeat_value = (per._total - per._first_value).cast(engine.AMOUNT) + per._ret.fill_null(0)
+    freq = (per._n - 1).cast("int64")
+    end_lit = ibis.literal(end, type="date")
+    return per.select(
+        "customer_id",
+        frequency=freq,
+        recency=(per._last.delta(per._first, unit="day").cast("float64") / unit),
+        T=(end_lit.delta(per._first, unit="day").cast("float64") / unit),
+        monetary_value=ibis.ifelse(
+            freq > 0, repeat_value.cast("float64") / freq.cast("float64"), 0.0
+        ),
+    )
+
+
+def rfm_summary(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    time_unit: TimeUnit = "D",
+    purchases: PurchaseCount = "orders",
+) -> pd.DataFrame:
+    """Per-customer frequency, recency, T and monetary value for buy-till-you-die models.
+
+    The module docstring defines each measure. Computed in the engine
+    without a window over the orders (see :func:`rfm_summary_table`); orders
+    after ``as_of`` are ignored.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders (SPEC §1): order_id, customer_id, ordered_at, amount.
+    as_of : date or str
+        End of the observation period, inclusive.
+    time_unit : {"D", "W"}
+        Unit of recency and T: calendar days, or weeks (dates floored to their
+        ISO week's Monday, as ``lifetimes`` does with ``"W"``).
+    purchases : {"orders", "periods"}
+        ``"orders"`` (default, SPEC §1): every purchase counts;
+        ``"periods"``: purchases in the same day (or week) count once, their
+        net values summed — the ``lifetimes`` convention.
+
+    Returns
+    -------
+    DataFrame
+        customer_id (str); frequency (int, repeat purchases); recency, T
+        (float, in ``time_unit``); monetary_value (float, mean net value of
+        the repeat purchases, 0 without repeat). One row per customer with a
+        purchase by ``as_of``, sorted by customer_id.
+
+    Raises
+    ------
+    ParameterError
+        Unknown ``time_unit`` or ``purchases``, or a bad ``as_of``.
+    ColumnsError
+        The orders lack a required column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({
+    ...     "order_id": ["1", "2", "3", "4"], "customer_id": ["a"] * 4,
+    ...     "ordered_at": pd.to_datetime(
+    ...         ["2026-01-05", "2026-01-05", "2026-01-20", "2026-02-10"]),
+    ...     "amount": [1500, 800, -300, 2000]})
+    >>> rfm_summary(orders, as_of="2026-03-31").to_dict("records")
+    [{'customer_id': 'a', 'frequency': 2, 'recency': 36.0, 'T': 85.0, 'monetary_value': 1250.0}]
+    """
+    expr = rfm_summary_table(orders, as_of=as_of, time_unit=time_unit, purchases=purchases)
+    df = engine.to_pandas(expr.order_by("customer_id"))
+    df["customer_id"] = df["customer_id"].astype(str)
+    df["frequency"] = df["frequency"].astype("int64")
+    for c in ("recency", "T", "monetary_value"):
+        df[c] = df[c].astype("float64")
+    return df.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+@dataclass
+class _Fit:
+    bg: Any
+    gg: Any
+    params: dict[str, float]
+    params_sd: dict[str, float]
+    n_draws: int
+
+
+def _posterior_stats(
+    model: Any, names: tuple[str, ...]
+) -> tuple[dict[str, float], dict[str, float]]:
+    post = model.fit_result
+    mean = {k: float(post[k].mean()) for k in names}
+    n = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
+    sd = {k: float(post[k].std()) for k in names} if n > 1 else {}
+    return mean, sd
+
+
+def _check_repeat(rfm: pd.DataFrame, *, as_of: dt.date, min_repeat_customers: int) -> None:
+    """Refuse to fit when too few customers have bought twice (before any model work)."""
+    if rfm.empty:
+        raise ModelFitError(f"no customer has a purchase on or before {as_of}")
+    repeat = int((rfm["frequency"] > 0).sum())
+    if not repeat:
+        raise ModelFitError(
+            f"no customer has a repeat purchase among {len(rfm):,}: the purchase model "
+            "cannot be fitted (choose a later as_of or a longer history)"
+        )
+    if repeat < min_repeat_customers:
+        raise ModelFitError(
+            f"only {repeat:,} of {len(rfm):,} customers have a repeat purchase by {as_of}; "
+            f"the model needs at least {min_repeat_customers:,} to give reliable figures "
+            "(settings: analysis.ltv.predict_min_repeat_customers)"
+        )
+
+
+def _fit_models(
+    rfm: pd.DataFrame,
+    *,
+    fit_method: str,
+    random_state: int | None,
+    fit_kwargs: Mapping[str, Any] | None,
+) -> _Fit:
+    """Fit BG/NBD on every customer and Gamma-Gamma on those with positive repeat spend.
+
+    The point estimate (MAP with flat priors = maximum likelihood) comes from
+    :mod:`ecrm.models.btyd`'s closed-form likelihoods; MCMC samples the posterior with
+    pymc-marketing, started from it.
+    """
+    spend = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
+    if len(spend) < 2:
+        raise ModelFitError(
+            f"{len(spend)} customer(s) with positive repeat spend: the spend model needs more"
+        )
+    extra = dict(fit_kwargs or {})
+    if fit_method == "map" and set(extra) - {"options"}:
+        raise ParameterError(
+            "fit_kwargs of the MAP fit: only 'options' (of scipy.optimize.minimize), "
+            f"got {sorted(set(extra) - {'options'})}"
+        )
+    mle: dict[str, float] = {}
+    for which, fit in (
+        ("purchase (BG/NBD)", lambda o: btyd.fit_bgnbd(*_bg_arrays(rfm), options=o)),
+        ("spend (Gamma-Gamma)", lambda o: btyd.fit_gamma_gamma(*_gg_arrays(spend), options=o)),
+    ):
+        try:
+            mle.update(fit(extra.get("options") if fit_method == "map" else None))
+        except (ValueError, ArithmeticError) as e:
+            raise ModelFitError(f"the {which} model could not be fitted: {e}") from e
+    if fit_method == "map":
+        return _checked_fit(_Fit(None, None, mle, {}, 1))
+
+    clv = _pymc_clv()
+    from pymc_extras.prior import Prior
+
+    flat = {k: Prior("HalfFlat") for k in _BG_PARAMS}
+    bg = clv.BetaGeoModel(model_config=flat)
+    gg = clv.GammaGammaModel(model_config={k: Prior("HalfFlat") for k in _GG_PARAMS})
+    bg_data = rfm[["customer_id", "frequency", "recency", "T"]]
+    gg_data = spend[["customer_id", "frequency", "monetary_value"]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*fit_data.*")
+        for model, data in ((bg, bg_data), (gg, gg_data)):
+            try:
+                # NUTS from the point estimate: flat priors give no scale to start from.
+                names = _BG_PARAMS if model is bg else _GG_PARAMS
+                start = {k: mle[k] for k in names}
+                kwargs = {**MCMC_DEFAULTS, "random_seed": random_state, "initvals": start, **extra}
+                model.fit(data=data, method="mcmc", **kwargs)
+            except (ValueError, ArithmeticError, RuntimeError) as e:
+                # optimiser or sampler failures on data the model cannot describe
+                which = "purchase (BG/NBD)" if model is bg else "spend (Gamma-Gamma)"
+                raise ModelFitError(f"the {which} model could not be fitted: {e}") from e
+    params, sd = _posterior_stats(bg, _BG_PARAMS)
+    gg_params, gg_sd = _posterior_stats(gg, _GG_PARAMS)
+    params.update(gg_params)
+    sd.update(gg_sd)
+    post = bg.fit_result
+    n_draws = int(post.sizes.get("chain", 1) * post.sizes.get("draw", 1))
+    return _checked_fit(_Fit(bg, gg, params, sd, n_draws))
+
+
+def _bg_arrays(rfm: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return tuple(rfm[c].to_numpy(float) for c in ("frequency", "recency", "T"))  # type: ignore[return-value]
+
+
+def _gg_arrays(spend: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return spend["frequency"].to_numpy(float), spend["monetary_value"].to_numpy(float)
+
+
+def _checked_fit(fit: _Fit) -> _Fit:
+    """The fit, or ModelFitError when it is not finite or the spend model is degenerate."""
+    params = fit.params
+    if not np.isfinite(list(params.values())).all():
+        raise ModelFitError(f"the fit did not converge (parameters {params})")
+    if params["q"] <= 1:
+        raise ModelFitError(
+            f"the spend model is degenerate (q = {params['q']:.3g} ≤ 1: no finite mean "
+            "spend); check the amounts for outliers"
+        )
+    return fit
+
+
+def _predict(fit: _Fit, rfm: pd.DataFrame, horizon: float) -> pd.DataFrame:
+    """Expected purchases, P(alive) and expected spend per customer (means over draws)."""
+    nonpositive = (rfm["frequency"] > 0) & (rfm["monetary_value"] <= 0)
+    spend_in = rfm[["customer_id", "frequency", "monetary_value"]].copy()
+    # The spend model's prediction for a customer without usable spend history
+    # (frequency 0) is the population mean: use it for non-positive spenders too.
+    spend_in.loc[nonpositive, ["frequency", "monetary_value"]] = [0, 0.0]
+    if fit.bg is None:  # a point estimate: the closed forms of ecrm.models.btyd
+        x, tx, T = _bg_arrays(rfm)
+        ep = btyd.expected_purchases(fit.params, horizon, x, tx, T)
+        es = btyd.expected_spend(fit.params, *_gg_arrays(spend_in))
+        out = pd.DataFrame(
+            {
+                "probability_alive": btyd.probability_alive(fit.params, x, tx, T),
+                "expected_purchases": ep,
+                "expected_spend": es,
+                "_ev": ep * es,
+            }
+        )
+        return _finite(out, rfm, nonpositive)
+    bg_in = rfm[["customer_id", "frequency", "recency", "T"]]
+    step = max(1, _CHUNK_VALUES // max(fit.n_draws, 1))
+    parts = []
+    dims = ("chain", "draw")
+
+    def per_customer(values: Any, ids: pd.Series) -> np.ndarray:
+        # by customer_id, not by position: xarray may reorder the customers
+        return values.mean(dims).to_series().reindex(ids.to_numpy()).to_numpy()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)
+        warnings.simplefilter("ignore", category=RuntimeWarning)
+        for i in range(0, len(rfm), step):
+            bg_part = bg_in.iloc[i : i + step]
+            ids = bg_part["customer_id"]
+            ep = fit.bg.expected_purchases(bg_part, future_t=horizon)
+            alive = fit.bg.expected_probability_alive(bg_part)
+            es = fit.gg.expected_customer_spend(spend_in.iloc[i : i + step])
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "probability_alive": per_customer(alive, ids),
+                        "expected_purchases": per_customer(ep, ids),
+                        "expected_spend": per_customer(es, ids),
+                        "_ev": per_customer(ep * es, ids),
+                    }
+                )
+            )
+    return _finite(pd.concat(parts, ignore_index=True), rfm, nonpositive)
+
+
+def _finite(out: pd.DataFrame, rfm: pd.DataFrame, nonpositive: pd.Series) -> pd.DataFrame:
+    """The predictions with their spend_basis, or ModelFitError naming non-finite ones."""
+    bad = ~np.isfinite(out).all(axis=1).to_numpy()
+    if bad.any():
+        some = ", ".join(rfm.loc[bad, "customer_id"].head(5))
+        raise ModelFitError(
+            f"{int(bad.sum())} customer(s) got non-finite predictions (e.g. {some}); "
+            "check their orders, or try time_unit='W' (smaller numbers)"
+        )
+    basis = np.where(
+        nonpositive, "nonpositive_spend", np.where(rfm["frequency"] > 0, "customer", "population")
+    )
+    return out.assign(spend_basis=basis)
+
+
+def _horizon_days(as_of: dt.date, months: int) -> int:
+    if int(months) < 1:
+        raise ParameterError(f"months must be at least 1, got {months}")
+    return (periods.shift_months(as_of, int(months)) - as_of).days
+
+
+def _run(
+    rfm: pd.DataFrame,
+    *,
+    as_of: dt.date,
+    horizon_days: int,
+    months: int | None,
+    time_unit: str,
+    purchases: str,
+    fit_method: str,
+    min_repeat_customers: int,
+    random_state: int | None,
+    fit_kwargs: Mapping[str, Any] | None,
+) -> Prediction:
+    _check_repeat(rfm, as_of=as_of, min_repeat_customers=min_repeat_customers)
+    fit = _fit_models(rfm, fit_method=fit_method, random_state=random_state, fit_kwargs=fit_kwargs)
+    horizon = horizon_days / TIME_UNITS[time_unit]
+    pred = _predict(fit, rfm, horizon)
+    customers = pd.concat([rfm.reset_index(drop=True), pred], axis=1)
+    # E[purchases × spend]: for MAP, expected_purchases × expected_spend; for
+    # MCMC the mean over the draws of the product.
+    customers["expected_value"] = customers.pop("_ev")
+    cols = [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary_value",
+        "probability_alive",
+        "expected_purchases",
+        "expected_spend",
+        "expected_value",
+        "spend_basis",
+    ]
+    customers = customers[cols]
+    p = fit.params
+    spend = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
+    corr = (
+        float(np.corrcoef(spend["frequency"], spend["monetary_value"])[0, 1])
+        if len(spend) > 2 and spend["frequency"].nunique() > 1
+        else float("nan")
+    )
+    info = {
+        "as_of": as_of,
+        "months": months,
+        "horizon_days": horizon_days,
+        "horizon": horizon,
+        "time_unit": time_unit,
+        "purchases": purchases,
+        "fit_method": fit_method,
+        "customers": len(customers),
+        "repeat_customers": int((rfm["frequency"] > 0).sum()),
+        "spend_fit_customers": len(spend),
+        "nonpositive_spend_customers": int((customers["spend_basis"] == "nonpositive_spend").sum()),
+        "population_mean_spend": p["v"] * p["p"] / (p["q"] - 1.0),
+        "spend_frequency_corr": corr,
+    }
+    return Prediction(customers=customers, params=dict(p), info=info, params_sd=fit.params_sd)
+
+
+def predict_value(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    months: int | None = None,
+    fit_method: FitMethod = "map",
+    settings: ShopSettings | LtvSettings | None = None,
+    time_unit: TimeUnit = "D",
+    purchases: PurchaseCount = "orders",
+    min_repeat_customers: int | None = None,
+    random_state: int | None = 0,
+    fit_kwargs: Mapping[str, Any] | None = None,
+) -> Prediction:
+    """Expected purchases, probability alive and expected value of each customer.
+
+    Fits a BG/NBD model to every customer's :func:`rfm_summary` and a
+    Gamma-Gamma model to the customers with positive repeat spend, then
+    predicts for the ``months`` months after ``as_of``. ``fit_method="mcmc"``
+    needs pymc-marketing (``pip install 'ecrm[predict]'``); its first import
+    takes a while (PyMC compiles C code once per machine and caches it).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders (SPEC §1): order_id, customer_id, ordered_at, amount.
+    as_of : date or str
+        End of the observed history, inclusive; later orders are ignored.
+    months : int, optional
+        Prediction horizon in calendar months after as_of (default: the
+        settings' ``predict_months``, 12).
+    fit_method : {"map", "mcmc"}
+        ``"map"`` (default): point estimate, fast (under a second for 100,000
+        customers, :mod:`ecrm.models.btyd`); ``"mcmc"``: NUTS (``MCMC_DEFAULTS``: 2 chains ×
+        500 draws),
+        started from the point estimate; predictions are posterior means.
+    settings : ShopSettings or LtvSettings, optional
+        Source of ``predict_months`` and ``predict_min_repeat_customers``.
+    time_unit : {"D", "W"}
+        Unit of recency, T and the fitted rate (``alpha``), see :func:`rfm_summary`.
+    purchases : {"orders", "periods"}
+        What a purchase count counts, see :func:`rfm_summary`.
+    min_repeat_customers : int, optional
+        Fewest customers with a repeat purchase the models are fitted on
+        (default: the settings' ``predict_min_repeat_customers``, 100); with
+        fewer, :class:`ModelFitError` instead of estimates that are noise.
+    random_state : int, optional
+        Seed of the MCMC sampler (unused by MAP).
+    fit_kwargs : mapping, optional
+        MAP: ``{"options": {...}}``, options of ``scipy.optimize.minimize``
+        (L-BFGS-B, e.g. ``maxiter``); MCMC: keyword arguments of the
+        pymc-marketing ``fit`` (``pm.sample``: e.g. ``draws``, ``chains``, ``cores``).
+
+    Returns
+    -------
+    Prediction
+        ``customers``: one row per customer (by customer_id) with
+        customer_id, frequency, recency, T, monetary_value (the inputs, see
+        :func:`rfm_summary`); probability_alive (P(still active at as_of));
+        expected_purchases (in the ``months`` after as_of, counted as
+        ``purchases`` says); expected_spend (Gamma-Gamma expected net value per
+        purchase: for spend_basis ``"population"`` (no repeat purchase) and
+        ``"nonpositive_spend"`` (repeat spend ≤ 0 after returns, left out of
+        the spend fit) the population mean); expected_value
+        (expected_purchases × expected_spend, undiscounted); spend_basis.
+        ``params``, ``params_sd`` and ``info``: see :class:`Prediction`.
+
+    Raises
+    ------
+    MissingDependencyError
+        ``fit_method="mcmc"`` and pymc-marketing is not installed.
+    ModelFitError
+        Fewer than ``min_repeat_customers`` repeat customers to learn from, or
+        a fit that failed or is degenerate.
+    ParameterError
+        Bad ``as_of``, ``months``, ``fit_method``, ``time_unit``, ``purchases``
+        or ``min_repeat_customers``.
+
+    Examples
+    --------
+    >>> p = predict_value("data/demo-food", as_of="2026-10-31")  # doctest: +SKIP
+    >>> p.customers["expected_value"].sum()  # doctest: +SKIP
+    """
+    _check_choice("fit_method", fit_method, FIT_METHODS)
+    _check_choice("time_unit", time_unit, TIME_UNITS)
+    _check_choice("purchases", purchases, PURCHASE_COUNTS)
+    as_of_d = engine.as_of_date(as_of)
+    months = _settings(settings).predict_months if months is None else int(months)
+    horizon_days = _horizon_days(as_of_d, months)
+    min_repeat = _min_repeat(settings, min_repeat_customers)
+    if fit_method == "mcmc":
+        _pymc_clv()  # fail before the engine work when the extra is missing
+    rfm = rfm_summary(orders, as_of=as_of_d, time_unit=time_unit, purchases=purchases)
+    return _run(
+        rfm,
+        as_of=as_of_d,
+        horizon_days=horizon_days,
+        months=months,
+        time_unit=time_unit,
+        purchases=purchases,
+        fit_method=fit_method,
+        min_repeat_customers=min_repeat,
+        random_state=random_state,
+        fit_kwargs=fit_kwargs,
+    )
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _holdout_table(
+    orders: engine.OrdersLike, *, cutoff: dt.date, as_of: dt.date, time_unit: str, purchases: str
+) -> ir.Table:
+    """Per customer: purchases and net revenue in (cutoff, as_of]."""
+    o = engine.order_totals(orders, as_of=as_of)
+    o = o.filter(o.order_date > ibis.literal(cutoff, type="date"))
+    period = o.order_date.truncate("W") if time_unit == "W" else o.order_date
+    count = (
+        period.nunique(where=o.is_purchase)
+        if purchases == "periods"
+        else o.is_purchase.cast("int64").sum()
+    )
+    return o.group_by("customer_id").agg(
+        actual_purchases=count.cast("int64"), actual_value=o.amount.sum().cast(engine.AMOUNT)
+    )
+
+
+def _errors(measure: str, predicted: pd.Series, actual: pd.Series) -> dict[str, Any]:
+    pred = predicted.to_numpy(dtype="float64")
+    act = actual.to_numpy(dtype="float64")
+    diff = pred - act
+    total_p, total_a = float(pred.sum()), float(act.sum())
+    corr = (
+        float(np.corrcoef(pred, act)[0, 1])
+        if len(pred) > 1 and pred.std() > 0 and act.std() > 0
+        else float("nan")
+    )
+    return {
+        "measure": measure,
+        "customers": len(pred),
+        "predicted_total": total_p,
+        "actual_total": total_a,
+        "relative_error": (total_p - total_a) / total_a if total_a else float("nan"),
+        "mae": float(np.abs(diff).mean()) if len(diff) else float("nan"),
+        "rmse": float(np.sqrt((diff**2).mean())) if len(diff) else float("nan"),
+        "correlation": corr,
+    }
+
+
+def _by_frequency(customers: pd.DataFrame, top: int) -> pd.DataFrame:
+    f = customers["frequency"].clip(upper=top)
+    g = customers.groupby(f).agg(
+        customers=("customer_id", "size"),
+        predicted=("predicted_purchases", "mean"),
+        actual=("actual_purchases", "mean"),
+    )
+    g = g.reset_index()
+    g["frequency"] = [f"{v}+" if v == top else str(v) for v in g["frequency"]]
+    return g[["frequency", "customers", "predicted", "actual"]]
+
+
+def calibration(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    cutoff: Any = None,
+    fit_method: FitMethod = "map",
+    settings: ShopSettings | LtvSettings | None = None,
+    time_unit: TimeUnit = "D",
+    purchases: PurchaseCount = "orders",
+    max_frequency: int = 7,
+    min_repeat_customers: int | None = None,
+    random_state: int | None = 0,
+    fit_kwargs: Mapping[str, Any] | None = None,
+) -> Calibration:
+    """Fit on the history up to ``cutoff``, predict (cutoff, as_of], compare with what happened.
+
+    The customers are those with a purchase on or before the cutoff (new
+    customers of the hold-out period are not predicted); their hold-out
+    purchases are counted as ``purchases`` says, their hold-out value is the
+    net revenue of all their orders in the hold-out (returns included).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders (SPEC §1).
+    as_of : date or str
+        Last day of the hold-out period, inclusive; later orders are ignored.
+    cutoff : date or str, optional
+        Last day of the calibration period, inclusive (default: ``as_of``
+        minus the settings' ``predict_months`` months, so that the hold-out is
+        as long as the horizon of :func:`predict_value`).
+    fit_method, settings, time_unit, purchases, min_repeat_customers, random_state, fit_kwargs
+        As in :func:`predict_value`; the repeat customers are counted at the cutoff.
+    max_frequency : int, default 7
+        Last bin of ``by_frequency`` (``"7+"``).
+
+    Returns
+    -------
+    Calibration
+        ``customers`` (per customer, predicted and actual), ``summary`` (total
+        predicted vs actual, relative error, MAE, RMSE, correlation, for
+        purchases and value), ``by_frequency`` and the ``prediction``; see
+        :class:`Calibration`.
+
+    Raises
+    ------
+    ParameterError
+        ``cutoff`` is not before ``as_of``, or another bad argument.
+    MissingDependencyError, ModelFitError
+        As in :func:`predict_value`.
+
+    Examples
+    --------
+    >>> c = calibration(orders, as_of="2026-10-31", cutoff="2025-10-31")  # doctest: +SKIP
+    >>> c.summary[["measure", "predicted_total", "actual_total"]]  # doctest: +SKIP
+    """
+    _check_choice("fit_method", fit_method, FIT_METHODS)
+    _check_choice("time_unit", time_unit, TIME_UNITS)
+    _check_choice("purchases", purchases, PURCHASE_COUNTS)
+    if int(max_frequency) < 1:
+        raise ParameterError(f"max_frequency must be at least 1, got {max_frequency}")
+    as_of_d = engine.as_of_date(as_of)
+    if cutoff is None:
+        cutoff_d = periods.shift_months(as_of_d, -_settings(settings).predict_months)
+    else:
+        cutoff_d = engine.as_of_date(cutoff)
+    min_repeat = _min_repeat(settings, min_repeat_customers)
+    if cutoff_d >= as_of_d:
+        raise ParameterError(f"cutoff ({cutoff_d}) must be before as_of ({as_of_d})")
+    if fit_method == "mcmc":
+        _pymc_clv()
+    t = engine.orders_table(orders)
+    rfm = rfm_summary(t, as_of=cutoff_d, time_unit=time_unit, purchases=purchases)
+    pred = _run(
+        rfm,
+        as_of=cutoff_d,
+        horizon_days=(as_of_d - cutoff_d).days,
+        months=None,
+        time_unit=time_unit,
+        purchases=purchases,
+        fit_method=fit_method,
+        min_repeat_customers=min_repeat,
+        random_state=random_state,
+        fit_kwargs=fit_kwargs,
+    )
+    hold = engine.to_pandas(
+        _holdout_table(t, cutoff=cutoff_d, as_of=as_of_d, time_unit=time_unit, purchases=purchases)
+    )
+    c = pred.customers.rename(
+        columns={"expected_purchases": "predicted_purchases", "expected_value": "predicted_value"}
+    )
+    c = c.merge(hold, on="customer_id", how="left", validate="one_to_one")
+    c["actual_purchases"] = c["actual_purchases"].fillna(0).astype("int64")
+    c["actual_value"] = c["actual_value"].fillna(0.0).astype("float64")
+    c = c[
+        [
+            "customer_id",
+            "frequency",
+            "recency",
+            "T",
+            "monetary_value",
+            "probability_alive",
+            "predicted_purchases",
+            "actual_purchases",
+            "predicted_value",
+            "actual_value",
+            "spend_basis",
+        ]
+    ]
+    summary = pd.DataFrame(
+        [
+            _errors("purchases", c["predicted_purchases"], c["actual_purchases"]),
+            _errors("value", c["predicted_value"], c["actual_value"]),
+        ]
+    )
+    return Calibration(
+        customers=c,
+        summary=summary,
+        by_frequency=_by_frequency(c, int(max_frequency)),
+        prediction=pred,
+        cutoff=cutoff_d,
+        as_of=as_of_d,
+    )
+
+
+# --------------------------------------------------------------------------- deciles
+
+
+def value_deciles(customers: pd.DataFrame, *, groups: int = 10) -> pd.DataFrame:
+    """Customers split into groups of equal size by expected value, best first.
+
+    Ranked by expected_value descending, ties by customer_id; group sizes differ
+    by at most one, the larger groups first (SPEC §1).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        :attr:`Prediction.customers` (customer_id, expected_value,
+        expected_purchases, probability_alive).
+    groups : int, default 10
+        Number of groups.
+
+    Returns
+    -------
+    DataFrame
+        value_decile (1 = top), customers, expected_value (sum),
+        expected_value_share, cumulative_share, avg_expected_value,
+        avg_expected_purchases, avg_probability_alive; one row per group
+        (fewer when there are fewer customers).
+
+    Raises
+    ------
+    ParameterError
+        ``groups`` < 1.
+    """
+    if int(groups) < 1:
+        raise ParameterError(f"groups must be at least 1, got {groups}")
+    need = ["customer_id", "expected_value", "expected_purchases", "probability_alive"]
+    engine.require_columns(customers, need, "value_deciles")
+    ranked = customers[need].sort_values(
+        ["expected_value", "customer_id"], ascending=[False, True], kind="stable"
+    )
+    n = len(ranked)
+    k = min(int(groups), n)
+    base, extra = divmod(n, k) if k else (0, 0)
+    sizes = [base + 1] * extra + [base] * (k - extra)
+    ranked = ranked.assign(value_decile=np.repeat(np.arange(1, k + 1), sizes))
+    g = ranked.groupby("value_decile").agg(
+        customers=("customer_id", "size"),
+        expected_value=("expected_value", "sum"),
+        avg_expected_purchases=("expected_purchases", "mean"),
+        avg_probability_alive=("probability_alive", "mean"),
+    )
+    g = g.reset_index()
+    total = g["expected_value"].sum()
+    g["expected_value_share"] = g["expected_value"] / total if total else np.nan
+    g["cumulative_share"] = g["expected_value_share"].cumsum()
+    g["avg_expected_value"] = g["expected_value"] / g["customers"]
+    return g[
+        [
+            "value_decile",
+            "customers",
+            "expected_value",
+            "expected_value_share",
+            "cumulative_share",
+            "avg_expected_value",
+            "avg_expected_purchases",
+            "avg_probability_alive",
+        ]
+    ]

@@ -1,0 +1,253 @@
+"""Japanese and English display text of every code ecrm shows: static data, looked up.
+
+Analyses return stable codes (segment codes such as ``champions`` or
+``first_active``, column names such as ``f2_rate``); :func:`label` and
+:func:`relabel` turn them into display text for tables, plots and narration.
+The tables below are the only source of display text: nothing registers labels
+while running, so a table gets the same headers on every page, in every shop
+of a run and in every process. A code missing here is shown as itself.
+
+To rename a label, edit :data:`LABELS` (or :data:`KPI_LABELS`); to add a code,
+add its ``(japanese, english)`` pair to the section of its analysis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+import pandas as pd
+
+from ecrm.settings import LANGS, Lang, check_lang
+
+__all__ = [
+    "KPI_LABELS",
+    "LABELS",
+    "LANGS",
+    "Lang",
+    "check_lang",
+    "kpi_label",
+    "label",
+    "labels_for",
+    "relabel",
+]
+
+_TABLE: dict[str, tuple[str, str]] = {
+    # lifecycle (SPEC §3)
+    "new": ("新規", "New"),
+    "first_repeat": ("初回リピート", "First repeat"),
+    "repeat": ("リピート", "Repeat"),
+    "vip": ("優良", "VIP"),
+    "dormant": ("休眠", "Dormant"),
+    "churned": ("離反", "Churned"),
+    # CPM stages and states
+    "first": ("初回", "First-timer"),
+    "toddler": ("よちよち", "Toddler"),
+    "steady": ("コツコツ", "Steady"),
+    "fad": ("流行", "Fad"),
+    "loyal": ("優良", "Loyal"),
+    "active": ("現役", "active"),
+    "lapsed": ("離脱", "lapsed"),
+    # CPM segments (stage × state)
+    **{
+        f"{st}_{state}": (ja + sj, f"{en} ({se})")
+        for st, ja, en in (
+            ("first", "初回", "First-timer"),
+            ("toddler", "よちよち", "Toddler"),
+            ("steady", "コツコツ", "Steady"),
+            ("fad", "流行", "Fad"),
+            ("loyal", "優良", "Loyal"),
+        )
+        for state, sj, se in (("active", "現役", "active"), ("lapsed", "離脱", "lapsed"))
+    },
+    # movements
+    "none": ("なし", "none"),
+    "up": ("ランクアップ", "moved up"),
+    "stayed": ("維持", "stayed"),
+    "down": ("ランクダウン", "moved down"),
+    "reactivated": ("復帰", "reactivated"),
+    "gone": ("対象外", "left"),
+    # RFM named segments
+    "champions": ("優良顧客", "Champions"),
+    "loyal_customers": ("ロイヤル顧客", "Loyal customers"),
+    "potential_loyalists": ("ロイヤル予備軍", "Potential loyalists"),
+    "new_customers": ("新規顧客", "New customers"),
+    "promising": ("有望顧客", "Promising"),
+    "need_attention": ("要注意顧客", "Need attention"),
+    "about_to_sleep": ("休眠予備軍", "About to sleep"),
+    "at_risk": ("離脱危険顧客", "At risk"),
+    "cannot_lose": ("失えない顧客", "Cannot lose them"),
+    "hibernating": ("休眠顧客", "Hibernating"),
+    "lost": ("離脱顧客", "Lost"),
+    # common columns
+    "customers": ("顧客数", "customers"),
+    "revenue": ("売上", "revenue"),
+    "share": ("構成比", "share"),
+    "revenue_share": ("売上構成比", "revenue share"),
+    "cumulative_share": ("累積構成比", "cumulative share"),
+    "avg_monetary": ("平均累計購入額", "average spend"),
+    "avg_revenue": ("平均売上", "average revenue"),
+    "segment": ("セグメント", "segment"),
+    "month_end": ("月末", "month end"),
+    "decile": ("デシル", "decile"),
+    "from_segment": ("移行前セグメント", "from"),
+    "kpi": ("指標", "KPI"),
+    "value": ("値", "value"),
+    "mom": ("前月比", "MoM"),
+    "yoy": ("前年比", "YoY"),
+    "r": ("R", "R"),
+    "f": ("F", "F"),
+    "m": ("M", "M"),
+    "segment_label": ("セグメント名", "segment name"),
+    "action": ("推奨アクション", "suggested action"),
+    "to_decile": ("今期デシル", "current decile"),
+    "from_decile": ("前期デシル", "previous decile"),
+    "min_revenue": ("最小売上", "min revenue"),
+    "max_revenue": ("最大売上", "max revenue"),
+    "avg_purchases": ("平均購入回数", "average purchases"),
+    "monetary": ("累計購入額", "cumulative spend"),
+    "share_of_from": ("移行元に占める比率", "share of from"),
+    "share_of_to": ("移行先に占める比率", "share of to"),
+    "to_segment": ("移行後セグメント", "to"),
+    # cohort tables (ecrm.analysis.cohort)
+    "cohort": ("コホート（初回購入月）", "cohort (first-purchase month)"),
+    "period": ("経過月数", "months since first purchase"),
+    "cohort_size": ("コホート人数", "cohort size"),
+    "retention": ("リテンション率", "retention"),
+    "cum_revenue_per_customer": ("累計売上／顧客", "cumulative revenue per customer"),
+    "first_category": ("初回購入カテゴリ", "first category"),
+    "first_taste": ("初回購入テイスト", "first taste"),
+    "first_brand": ("初回購入ブランド", "first brand"),
+    "first_channel": ("初回購入チャネル", "first channel"),
+    "first_product": ("初回購入商品", "first product"),
+
+    # LTV tables (ecrm.analysis.ltv)
+    "all": ("全体（加重平均）", "all (weighted)"),
+    "days": ("初回購入からの日数", "days since first purchase"),
+    "ltv": ("LTV（累計売上／顧客）", "LTV (cumulative revenue per customer)"),
+    "repeaters": ("2回目購入者数", "second-purchase customers"),
+    "f2_rate": ("F2転換率", "F2 rate"),
+    "n": ("購入回数", "purchase count"),
+    "reached": ("到達人数", "reached"),
+    "continued": ("継続", "continued"),
+    "pending": ("判定待ち（現役）", "pending (active)"),
+    "continuation_rate": ("継続率", "continuation rate"),
+    "survival": ("残存率", "survival"),
+    "revenue_per_customer": ("顧客あたり累計売上", "revenue per customer"),
+    "median_days_to_next": ("次回購入までの日数（中央値）", "median days to next purchase"),
+    "intervals": ("件数", "intervals"),
+    "cum_share": ("累積構成比", "cumulative share"),
+
+    # clusters (ecrm.analysis.cluster)
+    "cluster": ("クラスタ", "cluster"),
+    "size": ("顧客数", "customers"),
+    "silhouette": ("シルエット係数", "silhouette score"),
+    "k": ("クラスタ数", "number of clusters"),
+    "log_recency": ("最終購入からの日数（対数）", "log recency"),
+    "log_frequency": ("購入回数（対数）", "log frequency"),
+    "log_monetary": ("累計購入額（対数）", "log monetary"),
+    "tenure_days": ("在籍日数", "tenure (days)"),
+    "aov": ("平均購入単価", "AOV"),
+    "purchase_interval": ("平均購入間隔（日）", "purchase interval (days)"),
+    "recency_days": ("最終購入からの日数", "recency (days)"),
+    "frequency": ("購入回数", "frequency"),
+    "z": ("標準化平均", "standardised mean"),
+    "pc1": ("第1主成分", "PC 1"),
+    "pc2": ("第2主成分", "PC 2"),
+
+    # CTB tables and recommendations (ecrm.analysis.ctb)
+    "category": ("カテゴリ", "category"),
+    "taste": ("テイスト", "taste"),
+    "brand": ("ブランド", "brand"),
+    "(unknown)": ("不明", "unknown"),
+    "from_value": ("今回購入", "this purchase"),
+    "to_value": ("次回購入", "next purchase"),
+    "pairs": ("件数", "pairs"),
+    "probability": ("遷移確率", "probability"),
+    "value_a": ("購入A", "bought A"),
+    "value_b": ("購入B", "bought B"),
+    "customers_both": ("併買顧客数", "customers who bought both"),
+    "support": ("支持度", "support"),
+    "confidence": ("確信度", "confidence"),
+    "lift": ("リフト値", "lift"),
+    "hhi": ("集中度（HHI）", "concentration (HHI)"),
+    "reason": ("根拠", "reason"),
+    "hit_rate": ("ヒット率", "hit rate"),
+    "one_purchase": ("購入1回", "one purchase"),
+    "repeat_buyers": ("購入2回以上", "two or more purchases"),
+
+    # predicted value (ecrm.models.predict)
+    "recency": ("初回〜最終購入の期間", "recency"),
+    "T": ("初回購入からの期間", "T (age)"),
+    "monetary_value": ("リピート購入の平均単価", "mean repeat purchase value"),
+    "probability_alive": ("生存確率", "probability alive"),
+    "expected_purchases": ("予測購入回数", "expected purchases"),
+    "expected_spend": ("予測購入単価", "expected spend per purchase"),
+    "expected_value": ("予測顧客価値", "expected value"),
+    "spend_basis": ("単価の根拠", "spend basis"),
+    "customer": ("本人の購入実績", "own repeat purchases"),
+    "population": ("全体平均（リピートなし）", "population mean (no repeat)"),
+    "nonpositive_spend": ("全体平均（返品で正味0以下）", "population mean (net ≤ 0)"),
+    "predicted": ("予測", "predicted"),
+    "actual": ("実績", "actual"),
+    "value_decile": ("予測価値デシル", "value decile"),
+    "avg_expected_value": ("平均予測顧客価値", "average expected value"),
+    "avg_expected_purchases": ("平均予測購入回数", "average expected purchases"),
+    "avg_probability_alive": ("平均生存確率", "average probability alive"),
+    "expected_value_share": ("予測価値構成比", "share of expected value"),
+}
+
+#: KPI codes (:data:`ecrm.analysis.kpi.KPIS`): their names as a KPI. They are
+#: looked up apart from :data:`LABELS` because one code names two things: as a
+#: column "customers" is 顧客数, as a KPI it is the month's 購入顧客数.
+KPI_LABELS: dict[str, tuple[str, str]] = {
+    "revenue": ("売上", "Revenue"),
+    "orders": ("注文数", "Orders"),
+    "customers": ("購入顧客数", "Customers"),
+    "new_customers": ("新規顧客数", "New customers"),
+    "repeat_customers": ("リピート顧客数", "Repeat customers"),
+    "new_revenue": ("新規売上", "New revenue"),
+    "repeat_revenue": ("リピート売上", "Repeat revenue"),
+    "aov": ("平均注文単価", "AOV"),
+    "purchases_per_customer": ("購入頻度", "Purchases per customer"),
+    "repeat_rate": ("リピート率", "Repeat rate"),
+    "f2_rate": ("F2転換率(90日)", "F2 rate (90 days)"),
+    "lapse_rate": ("離脱率", "Lapse rate"),
+    "ltv_12m": ("12ヶ月LTV", "12-month LTV"),
+}
+
+#: Every code's ``(japanese, english)`` display text (read-only).
+LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(_TABLE)
+KPI_LABELS = MappingProxyType(KPI_LABELS)  # type: ignore[assignment]
+
+
+def label(code: str, lang: str = "ja") -> str:
+    """Display text of ``code`` in ``lang`` (the code itself when unknown)."""
+    pair = LABELS.get(str(code))
+    if pair is None:
+        return str(code)
+    return pair[0] if check_lang(lang) == "ja" else pair[1]
+
+
+def kpi_label(kpi: str, lang: str = "ja") -> str:
+    """Display name of a KPI code (:data:`KPI_LABELS`; the code itself when unknown)."""
+    pair = KPI_LABELS.get(kpi, (kpi, kpi))
+    return pair[0] if check_lang(lang) == "ja" else pair[1]
+
+
+def labels_for(codes: Iterable[str], lang: str = "ja") -> list[str]:
+    """:func:`label` of each code."""
+    return [label(c, lang) for c in codes]
+
+
+def relabel(
+    df: pd.DataFrame, *, lang: str = "ja", columns: Iterable[str] = (), header: bool = True
+) -> pd.DataFrame:
+    """A copy of ``df`` with codes in ``columns`` and (if ``header``) headers translated."""
+    out = df.copy()
+    for c in columns:
+        if c in out.columns:
+            out[c] = out[c].map(lambda v: label(v, lang) if isinstance(v, str) else v)
+    if header:
+        out.columns = [label(c, lang) for c in out.columns]
+    return out

@@ -1,0 +1,763 @@
+"""Sentences of interpretation computed from the analysis tables (Japanese or English).
+
+Each function takes the finished table(s) a notebook shows and returns one or
+two sentences whose every number comes from those tables — never a fixed text.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ecrm.present.labels import check_lang, label
+
+__all__ = [
+    "calibration",
+    "cluster_features",
+    "cluster_k",
+    "cluster_projection",
+    "clusters",
+    "cohort",
+    "cohort_curve",
+    "cpm",
+    "cpm_transitions",
+    "cpm_trend",
+    "cross_purchase",
+    "ctb_mix",
+    "ctb_transitions",
+    "data_quality",
+    "decile",
+    "decile_migration",
+    "f2_conversion",
+    "first_purchase_ctb",
+    "intervals",
+    "kpi_headline",
+    "kpi_trend",
+    "ladder",
+    "lifecycle",
+    "lifecycle_revenue",
+    "lifecycle_transitions",
+    "ltv_from_cohorts",
+    "ltv_transition",
+    "pareto",
+    "predicted_value",
+    "probability_alive",
+    "recommendation_check",
+    "rfm",
+    "rfm_grid",
+    "rfm_migration",
+]
+
+
+def _pct(v: float) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
+
+
+def _signed_pct(v: float) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.1%}"
+
+
+def _points(v: float, lang: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"{v * 100:+.1f}ポイント" if lang == "ja" else f"{v * 100:+.1f} points"
+
+
+def _money(v: float, currency: str = "JPY") -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "—"
+    return f"¥{v:,.0f}" if currency == "JPY" else f"{v:,.0f} {currency}"
+
+
+def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """The month's revenue, new customers and repeat rate with their changes."""
+    check_lang(lang)
+    last = kpis[kpis["month"] == kpis["month"].max()].set_index("kpi")
+    month = pd.Timestamp(kpis["month"].max()).strftime("%Y-%m")
+    rev, new, rr = last.loc["revenue"], last.loc["new_customers"], last.loc["repeat_rate"]
+    if lang == "ja":
+        return (
+            f"{month}の売上は{_money(rev.value, currency)}(前月比{_signed_pct(rev.mom)}、"
+            f"前年同月比{_signed_pct(rev.yoy)})。新規顧客は{int(new.value):,}人"
+            f"(前年同月比{_signed_pct(new.yoy)})、リピート率は{_pct(rr.value)}"
+            f"(前年同月差{_points(rr.yoy, lang)})でした。"
+        )
+    return (
+        f"Revenue in {month} was {_money(rev.value, currency)} ({_signed_pct(rev.mom)} on the "
+        f"previous month, {_signed_pct(rev.yoy)} on a year earlier). {int(new.value):,} new "
+        f"customers ({_signed_pct(new.yoy)} year on year); the repeat rate was {_pct(rr.value)} "
+        f"({_points(rr.yoy, lang)} on a year earlier)."
+    )
+
+
+def data_quality(quality: dict[str, Any], *, lang: str = "ja") -> str:
+    """Rows kept and dropped, guests and returns from the ingestion summary."""
+    check_lang(lang)
+    read, kept = quality.get("rows_read", 0), quality.get("rows_kept", 0)
+    dup = quality.get("dropped", {}).get("exact_duplicate", 0)
+    status = quality.get("dropped", {}).get("excluded_status", 0)
+    guests = quality.get("guest_rows_kept", 0)
+    rng = f"{quality.get('date_from')} – {quality.get('date_to')}"
+    if lang == "ja":
+        return (
+            f"取り込んだ{read:,}行のうち{kept:,}行を分析に使用しています(重複{dup:,}行・"
+            f"除外ステータス{status:,}行を除外)。ゲスト購入は{guests:,}行で、売上KPIにのみ含めます。"
+            f"データ期間は{rng}です。"
+        )
+    return (
+        f"{kept:,} of {read:,} rows are analysed ({dup:,} exact duplicates and {status:,} rows "
+        f"with an excluded status dropped). {guests:,} guest rows count for revenue KPIs only. "
+        f"The data covers {rng}."
+    )
+
+
+def rfm(segments: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The segment with the largest revenue share, and the at-risk share."""
+    check_lang(lang)
+    top = segments.sort_values("revenue_share", ascending=False).iloc[0]
+    risk = segments[segments["segment"].isin(["at_risk", "cannot_lose"])]
+    risk_share, risk_rev = risk["share"].sum(), risk["revenue_share"].sum()
+    name = label(top.segment, lang)
+    if lang == "ja":
+        return (
+            f"「{name}」は顧客の{_pct(top.share)}で累計売上の{_pct(top.revenue_share)}を占めます。"
+            f"離脱の危険がある層(離脱危険・失えない顧客)は顧客の{_pct(risk_share)}、"
+            f"累計売上の{_pct(risk_rev)}です。"
+        )
+    return (
+        f"'{name}' are {_pct(top.share)} of customers and {_pct(top.revenue_share)} of "
+        f"cumulative revenue. Customers at risk (at risk, cannot lose them) are "
+        f"{_pct(risk_share)} of customers and {_pct(risk_rev)} of revenue."
+    )
+
+
+def decile(table: pd.DataFrame, previous: pd.DataFrame | None = None, *, lang: str = "ja") -> str:
+    """The top decile's revenue share, against the previous period when given."""
+    check_lang(lang)
+    top = float(table.loc[table["decile"] == 1, "revenue_share"].iloc[0])
+    top3 = (
+        float(table.loc[table["decile"] == 3, "cumulative_share"].iloc[0])
+        if len(table) >= 3
+        else float("nan")
+    )
+    change = ""
+    if previous is not None and len(previous):
+        prev = float(previous.loc[previous["decile"] == 1, "revenue_share"].iloc[0])
+        change = (
+            f"(前期から{_points(top - prev, lang)})"
+            if lang == "ja"
+            else f" ({_points(top - prev, lang)} on the previous period)"
+        )
+    if lang == "ja":
+        return (
+            f"上位10%の顧客(デシル1)が期間売上の{_pct(top)}を占めました{change}。"
+            f"上位30%では{_pct(top3)}です。"
+        )
+    return (
+        f"The top decile brought {_pct(top)} of the period's revenue{change}; the top three "
+        f"deciles {_pct(top3)}."
+    )
+
+
+def decile_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
+    """How many of last period's top decile stayed, and how many stopped buying."""
+    check_lang(lang)
+    d1 = migration[migration["from_decile"] == "1"]
+    total = d1["customers"].sum()
+    if total == 0:
+        return (
+            "前期のデシル1の顧客はいません。"
+            if lang == "ja"
+            else "No top-decile customers last period."
+        )
+    stayed = d1.loc[d1["to_decile"] == "1", "customers"].sum() / total
+    gone = d1.loc[d1["to_decile"] == "none", "customers"].sum() / total
+    if lang == "ja":
+        return (
+            f"前期デシル1の顧客のうち{_pct(stayed)}が今期もデシル1に留まり、"
+            f"{_pct(gone)}は今期購入していません。"
+        )
+    return (
+        f"{_pct(stayed)} of last period's top-decile customers stayed in the top decile; "
+        f"{_pct(gone)} did not buy this period."
+    )
+
+
+def cpm(summary: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Loyal (優良) customers' share of customers and revenue, and the lapsed share."""
+    check_lang(lang)
+    s = summary.set_index("segment")
+    loyal = s.loc["loyal_active"]
+    lapsed = s[s.index.str.endswith("_lapsed")]
+    if lang == "ja":
+        return (
+            f"優良現役客は{int(loyal.customers):,}人(顧客の{_pct(loyal.share)})で累計売上の"
+            f"{_pct(loyal.revenue_share)}を占めます。離脱客は全体の{_pct(lapsed['share'].sum())}です。"
+        )
+    return (
+        f"{int(loyal.customers):,} loyal active customers ({_pct(loyal.share)}) hold "
+        f"{_pct(loyal.revenue_share)} of cumulative revenue; {_pct(lapsed['share'].sum())} of "
+        "customers have lapsed."
+    )
+
+
+def _trend(monthly: pd.DataFrame, code: str, lang: str) -> str:
+    m = monthly[monthly["segment"] == code].sort_values("month_end")
+    first, last = m.iloc[0], m.iloc[-1]
+    name = label(code, lang)
+    if lang == "ja":
+        return (
+            f"「{name}」は{first.month_end:%Y-%m}末の{int(first.customers):,}人から"
+            f"{last.month_end:%Y-%m}末の{int(last.customers):,}人になりました。"
+        )
+    return (
+        f"'{name}' went from {int(first.customers):,} at the end of {first.month_end:%Y-%m} to "
+        f"{int(last.customers):,} at the end of {last.month_end:%Y-%m}."
+    )
+
+
+def lifecycle(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
+    """How the VIP and dormant segments moved over the months shown."""
+    check_lang(lang)
+    return _trend(monthly, "vip", lang) + " " + _trend(monthly, "dormant", lang)
+
+
+def cpm_trend(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
+    """How the loyal active segment moved over the months shown."""
+    check_lang(lang)
+    return _trend(monthly, "loyal_active", lang)
+
+
+def cpm_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Counts of customers who moved up, stayed, lapsed and were new."""
+    check_lang(lang)
+    by = transitions.groupby("movement")["customers"].sum()
+    n = {k: int(by.get(k, 0)) for k in ("new", "up", "stayed", "down", "lapsed", "reactivated")}
+    if lang == "ja":
+        return (
+            f"前回から{n['up']:,}人がランクアップ、{n['stayed']:,}人が維持、{n['lapsed']:,}人が離脱へ移り、"
+            f"{n['reactivated']:,}人が復帰、新規は{n['new']:,}人でした。"
+        )
+    return (
+        f"Since the earlier date {n['up']:,} customers moved up, {n['stayed']:,} stayed, "
+        f"{n['lapsed']:,} lapsed, {n['reactivated']:,} came back and {n['new']:,} are new."
+    )
+
+
+def lifecycle_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Of last month's new customers, the share that made a repeat purchase."""
+    check_lang(lang)
+    last = transitions[transitions["to_date"] == transitions["to_date"].max()]
+    new = last[last["from_segment"] == "new"]
+    total = new["customers"].sum()
+    rep = new.loc[new["to_segment"] == "first_repeat", "customers"].sum()
+    dorm = new.loc[new["to_segment"] == "dormant", "customers"].sum()
+    rate = rep / total if total else float("nan")
+    if lang == "ja":
+        return (
+            f"前月末の新規客{int(total):,}人のうち{_pct(rate)}が今月リピートし、"
+            f"{int(dorm):,}人が休眠に移りました。"
+        )
+    return (
+        f"Of last month-end's {int(total):,} new customers, {_pct(rate)} bought again this month "
+        f"and {int(dorm):,} became dormant."
+    )
+
+
+def kpi_trend(kpis: pd.DataFrame, kpi: str, *, lang: str = "ja") -> str:
+    """A KPI's value this month against its average over the other months shown."""
+    check_lang(lang)
+    from ecrm.present.labels import kpi_label
+
+    d = kpis[kpis["kpi"] == kpi].sort_values("month")
+    last = d.iloc[-1]
+    mean = d["value"].iloc[:-1].mean()
+    name = kpi_label(kpi, lang)
+    rate = kpi in ("repeat_rate", "f2_rate", "lapse_rate")
+    fmt = _pct if rate else (lambda v: f"{v:,.0f}")
+    if math.isnan(last.value) or math.isnan(mean):
+        return f"{name}: —"
+    rel = (last.value - mean) if rate else (last.value / mean - 1 if mean else float("nan"))
+    change = _points(rel, lang) if rate else _signed_pct(rel)
+    n = len(d) - 1
+    if lang == "ja":
+        return f"今月の{name}は{fmt(last.value)}で、過去{n}ヶ月の平均({fmt(mean)})比{change}です。"
+    return (
+        f"{name} this month is {fmt(last.value)}, {change} against the average of the previous "
+        f"{n} months ({fmt(mean)})."
+    )
+
+
+def rfm_grid(grid: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The most populated R×F cell and the share of one-purchase customers."""
+    check_lang(lang)
+    top = grid.sort_values("customers", ascending=False).iloc[0]
+    total = grid["customers"].sum()
+    one = grid.loc[grid["f"] == 1, "customers"].sum() / total if total else float("nan")
+    if lang == "ja":
+        return (
+            f"最も多いのはR{int(top.r)}・F{int(top.f)}の{int(top.customers):,}人です。"
+            f"購入1回(F1)の顧客が全体の{_pct(one)}を占めます。"
+        )
+    return (
+        f"The largest cell is R{int(top.r)} F{int(top.f)} with {int(top.customers):,} customers; "
+        f"one-purchase customers (F1) are {_pct(one)} of all."
+    )
+
+
+def rfm_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Share of a year-ago champions still champions; new customers' count."""
+    check_lang(lang)
+    ch = migration[migration["from_segment"] == "champions"]
+    tot = ch["customers"].sum()
+    stay = ch.loc[ch["to_segment"] == "champions", "customers"].sum() / tot if tot else float("nan")
+    new = int(migration.loc[migration["from_segment"] == "none", "customers"].sum())
+    name = label("champions", lang)
+    if lang == "ja":
+        return (
+            f"1年前の「{name}」のうち{_pct(stay)}が現在も同じセグメントです。"
+            f"この1年の新規顧客は{new:,}人です。"
+        )
+    return (
+        f"{_pct(stay)} of a year ago's '{name}' are still there; {new:,} customers are new "
+        "since then."
+    )
+
+
+def pareto(curve: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Revenue share of the top 20% of customers."""
+    check_lang(lang)
+    c = curve.sort_values("customer_share")
+    share = float(
+        pd.Series(c["revenue_share"].to_numpy(), index=c["customer_share"].to_numpy())
+        .loc[lambda s: s.index <= 0.2000001]
+        .iloc[-1]
+    )
+    if lang == "ja":
+        return f"上位20%の顧客が期間売上の{_pct(share)}を生んでいます。"
+    return f"The top 20% of customers produced {_pct(share)} of the period's revenue."
+
+
+def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Share of this month's revenue from repeat and VIP customers."""
+    check_lang(lang)
+    last = monthly[monthly["month_end"] == monthly["month_end"].max()]
+    total = last["revenue"].sum()
+    rep = last.loc[last["segment"].isin(["first_repeat", "repeat", "vip"]), "revenue"].sum()
+    vip = last.loc[last["segment"] == "vip", "revenue"].sum()
+    r, v = (rep / total, vip / total) if total else (float("nan"), float("nan"))
+    if lang == "ja":
+        return f"今月の会員売上の{_pct(r)}がリピート客(うち優良客が{_pct(v)})によるものです。"
+    return (
+        f"{_pct(r)} of this month's member revenue came from repeat customers "
+        f"({_pct(v)} from VIPs)."
+    )
+
+
+def cohort(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Average month-1 retention of the cohorts shown, and the latest observable one."""
+    check_lang(lang)
+    m1 = table[(table["period"] == 1) & table["retention"].notna()].sort_values("cohort")
+    if m1.empty:
+        return (
+            "翌月の継続率を測れるコホートはまだありません。"
+            if lang == "ja"
+            else ("No cohort is old enough to measure month-1 retention yet.")
+        )
+    avg = float((m1["active"].sum()) / m1["cohort_size"].sum())
+    last = m1.iloc[-1]
+    if lang == "ja":
+        return (
+            f"初回購入の翌月に再購入した顧客の割合は、表示したコホート全体で{_pct(avg)}です。"
+            f"直近で測定できる{last.cohort}コホートは{_pct(last.retention)}でした。"
+        )
+    return (
+        f"Across the cohorts shown, {_pct(avg)} of new customers bought again the month after "
+        f"their first purchase; the latest measurable cohort ({last.cohort}) "
+        f"{_pct(last.retention)}."
+    )
+
+
+def ltv_transition(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """The all-cohort LTV and F2 rate at the longest filled horizon."""
+    check_lang(lang)
+    allrows = table[(table["cohort"] == "all") & table["ltv"].notna()].sort_values("days")
+    if allrows.empty:
+        return (
+            "LTVを測れるコホートはまだありません。"
+            if lang == "ja"
+            else ("No cohort has been observable long enough to measure LTV.")
+        )
+    row = allrows.iloc[-1]
+    first = allrows.iloc[0]
+    if lang == "ja":
+        return (
+            f"新規顧客1人あたりの累計売上(LTV)は初回購入から{int(first.days)}日で"
+            f"{_money(first.ltv, currency)}、{int(row.days)}日で{_money(row.ltv, currency)}です"
+            f"(F2転換率は{int(row.days)}日で{_pct(row.f2_rate)})。"
+        )
+    return (
+        f"Revenue per new customer (LTV) is {_money(first.ltv, currency)} {int(first.days)} days "
+        f"after the first purchase and {_money(row.ltv, currency)} after {int(row.days)} days "
+        f"(F2 rate {_pct(row.f2_rate)} by then)."
+    )
+
+
+def ladder(ladder_table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Continuation from the first to the second purchase, and at the top of the ladder."""
+    check_lang(lang)
+    t = ladder_table.dropna(subset=["continuation_rate"])
+    first = t.iloc[0]
+    last = t.iloc[-1]
+    if lang == "ja":
+        return (
+            f"1回購入した顧客のうち{_pct(first.continuation_rate)}が2回目を購入し、"
+            f"{int(last.n)}回目から{int(last.n) + 1}回目への継続率は"
+            f"{_pct(last.continuation_rate)}まで上がります。"
+        )
+    return (
+        f"{_pct(first.continuation_rate)} of one-time buyers made a second purchase; continuation "
+        f"from purchase {int(last.n)} to {int(last.n) + 1} reaches "
+        f"{_pct(last.continuation_rate)}."
+    )
+
+
+def f2_conversion(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """All-cohort F2 rate at each window."""
+    check_lang(lang)
+    allrows = table[(table["cohort"] == "all") & table["f2_rate"].notna()].sort_values("days")
+    parts = [
+        (
+            f"{int(r.days)}日以内{_pct(r.f2_rate)}"
+            if lang == "ja"
+            else f"{_pct(r.f2_rate)} within {int(r.days)} days"
+        )
+        for r in allrows.itertuples()
+    ]
+    if not parts:
+        return "—"
+    if lang == "ja":
+        return "新規顧客のF2転換率(2回目購入)は、" + "、".join(parts) + "です。"
+    return "New customers' F2 conversion: " + ", ".join(parts) + "."
+
+
+def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Days until half of the second purchases have happened."""
+    check_lang(lang)
+    first = table[table["n"] == table["n"].min()].sort_values("days")
+    half = first.loc[first["cum_share"] >= 0.5, "days"]
+    if half.empty:
+        return "—"
+    d = int(half.iloc[0])
+    if lang == "ja":
+        return f"2回目の購入の半数は、初回購入から{d}日以内に起きています。"
+    return f"Half of all second purchases happen within {d} days of the first."
+
+
+def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Retention at month 3 and month 12 over the cohorts where they are observable."""
+    check_lang(lang)
+    parts = []
+    for k in (3, 6, 12):
+        cells = table[(table["period"] == k) & table["retention"].notna()]
+        if len(cells):
+            rate = cells["active"].sum() / cells["cohort_size"].sum()
+            parts.append((k, float(rate)))
+    if not parts:
+        return "—"
+    if lang == "ja":
+        return (
+            "初回購入から" + "、".join(f"{k}ヶ月後の継続率は{_pct(r)}" for k, r in parts) + "です。"
+        )
+    return "Retention is " + ", ".join(f"{_pct(r)} after {k} months" for k, r in parts) + "."
+
+
+def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """Cumulative revenue per customer 12 months after the first purchase (where observable)."""
+    check_lang(lang)
+    cells = table[(table["period"] == 12) & table["cum_revenue_per_customer"].notna()]
+    if cells.empty:
+        return (
+            "12ヶ月後まで観測できるコホートはまだありません。"
+            if lang == "ja"
+            else ("No cohort is 12 months old yet.")
+        )
+    w = (cells["cum_revenue_per_customer"] * cells["cohort_size"]).sum() / cells[
+        "cohort_size"
+    ].sum()
+    best = cells.sort_values("cum_revenue_per_customer").iloc[-1]
+    if lang == "ja":
+        return (
+            f"初回購入から12ヶ月後までの顧客あたり累計売上は平均{_money(w, currency)}で、"
+            f"最も高いのは{best.cohort}コホート"
+            f"({_money(best.cum_revenue_per_customer, currency)})です。"
+        )
+    return (
+        f"Cumulative revenue per customer 12 months after the first purchase averages "
+        f"{_money(w, currency)}; the best cohort is {best.cohort} "
+        f"({_money(best.cum_revenue_per_customer, currency)})."
+    )
+
+
+def clusters(profile: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The largest cluster and the one with the largest revenue share."""
+    check_lang(lang)
+    col = "label_ja" if lang == "ja" else "label_en"
+    big = profile.sort_values("share", ascending=False).iloc[0]
+    rich = profile.sort_values("revenue_share", ascending=False).iloc[0]
+    if lang == "ja":
+        return (
+            f"最大のクラスタは「{big[col]}」で顧客の{_pct(big.share)}、"
+            f"売上の最大は「{rich[col]}」で顧客の{_pct(rich.share)}が売上の"
+            f"{_pct(rich.revenue_share)}を占めます。"
+        )
+    return (
+        f"The largest cluster is '{big[col]}' ({_pct(big.share)} of customers); "
+        f"'{rich[col]}' brings the most revenue: {_pct(rich.revenue_share)} from "
+        f"{_pct(rich.share)} of customers."
+    )
+
+
+def first_purchase_ctb(
+    first: pd.DataFrame, *, level: str = "category", lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """Which entry value makes the most valuable customers (360-day LTV and F2)."""
+    check_lang(lang)
+    t = first[(first["level"] == level) & first["ltv"].notna()]
+    t = t[t["customers"] >= max(30, int(0.01 * t["customers"].sum()))]
+    if len(t) < 2:
+        return "—"
+    best = t.sort_values("ltv").iloc[-1]
+    worst = t.sort_values("ltv").iloc[0]
+    if lang == "ja":
+        return (
+            f"初回購入が「{best.value}」の顧客は360日LTV {_money(best.ltv, currency)}"
+            f"(F2転換率{_pct(best.f2_rate)})で最も価値が高く、「{worst.value}」は"
+            f"{_money(worst.ltv, currency)}(F2転換率{_pct(worst.f2_rate)})です。"
+        )
+    return (
+        f"Customers whose first purchase was '{best.value}' are worth the most: 360-day LTV "
+        f"{_money(best.ltv, currency)} (F2 {_pct(best.f2_rate)}), against "
+        f"{_money(worst.ltv, currency)} (F2 {_pct(worst.f2_rate)}) for '{worst.value}'."
+    )
+
+
+def ctb_transitions(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The most likely next value after each purchase: the strongest repeat."""
+    check_lang(lang)
+    same = table[table["from_value"] == table["to_value"]].sort_values("probability")
+    if same.empty:
+        return "—"
+    top = same.iloc[-1]
+    if lang == "ja":
+        return (
+            f"「{top.from_value}」を買った顧客は、次の購入でも{_pct(top.probability)}が"
+            f"「{top.to_value}」を選んでいます(最も多い再購入の組み合わせ)。"
+        )
+    return (
+        f"{_pct(top.probability)} of customers who bought '{top.from_value}' chose it again "
+        "next time: the strongest repeat."
+    )
+
+
+def cross_purchase(pairs: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The pair with the highest lift."""
+    check_lang(lang)
+    if pairs.empty:
+        return "—"
+    top = pairs.sort_values(["lift", "support"], ascending=False).iloc[0]
+    if lang == "ja":
+        return (
+            f"「{top.value_a}」を買った顧客の{_pct(top.confidence)}が"
+            f"「{top.value_b}」も購入しており、"
+            f"偶然の{top.lift:.2f}倍の組み合わせです。"
+        )
+    return (
+        f"{_pct(top.confidence)} of '{top.value_a}' buyers also bought '{top.value_b}': "
+        f"{top.lift:.2f} times what chance would give."
+    )
+
+
+def recommendation_check(evaluation: pd.DataFrame, *, lang: str = "ja") -> str:
+    """Hit rate of the next-purchase model against the popularity baseline."""
+    check_lang(lang)
+    e = evaluation[evaluation["group"] == "all"].set_index("method")
+    model, pop = e.loc["model"], e.loc["popularity"]
+    n = int(model.top_n)
+    if lang == "ja":
+        return (
+            f"{model.cutoff}時点の推奨を次の実購入と照合すると、上位{n}件の的中率は"
+            f"{_pct(model.hit_rate)}で、人気順だけの推奨({_pct(pop.hit_rate)})を上回りました。"
+            if model.hit_rate > pop.hit_rate
+            else f"上位{n}件の的中率は{_pct(model.hit_rate)}で、人気順({_pct(pop.hit_rate)})を"
+            "上回っていません。推奨の利用は慎重に。"
+        )
+    verdict = "beating" if model.hit_rate > pop.hit_rate else "not beating"
+    return (
+        f"Checked against the next real purchase after {model.cutoff}, the top-{n} hit rate is "
+        f"{_pct(model.hit_rate)}, {verdict} the popularity baseline ({_pct(pop.hit_rate)})."
+    )
+
+
+def cluster_features(profile: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """How far apart the clusters are on spend and purchases."""
+    check_lang(lang)
+    col = "label_ja" if lang == "ja" else "label_en"
+    hi = profile.sort_values("monetary_mean").iloc[-1]
+    lo = profile.sort_values("monetary_mean").iloc[0]
+    if lang == "ja":
+        return (
+            f"「{hi[col]}」の累計購入額は平均{_money(hi.monetary_mean, currency)}"
+            f"(購入{hi.frequency_mean:.1f}回)、「{lo[col]}」は{_money(lo.monetary_mean, currency)}"
+            f"(購入{lo.frequency_mean:.1f}回)です。"
+        )
+    return (
+        f"'{hi[col]}' spent {_money(hi.monetary_mean, currency)} on average over "
+        f"{hi.frequency_mean:.1f} purchases; '{lo[col]}' {_money(lo.monetary_mean, currency)} over "
+        f"{lo.frequency_mean:.1f}."
+    )
+
+
+def cluster_projection(result: Any, *, lang: str = "ja") -> str:
+    """Share of the feature variance the two plotted components show."""
+    check_lang(lang)
+    share = float(sum(result.explained_variance))
+    if lang == "ja":
+        return f"この2軸で特徴量のばらつきの{_pct(share)}を表しています(残りは図に現れません)。"
+    return f"These two axes show {_pct(share)} of the features' variance; the rest is not visible."
+
+
+def cluster_k(result: Any, *, lang: str = "ja") -> str:
+    """The chosen number of clusters and its silhouette score."""
+    check_lang(lang)
+    row = result.silhouette[result.silhouette["chosen"]].iloc[0]
+    if lang == "ja":
+        return f"クラスタ数は{int(row.k)}(シルエット係数{row.silhouette:.2f})を採用しました。"
+    return f"{int(row.k)} clusters were used (silhouette score {row.silhouette:.2f})."
+
+
+def ctb_mix(mix: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The top value of the VIP (or largest) segment's revenue."""
+    check_lang(lang)
+    seg = (
+        "vip"
+        if (mix["segment"] == "vip").any()
+        else mix.groupby("segment")["segment_revenue"].max().idxmax()
+    )
+    top = mix[mix["segment"] == seg].sort_values("revenue_share").iloc[-1]
+    if lang == "ja":
+        return (
+            f"「{label(seg, lang)}」の売上では「{top.value}」が{_pct(top.revenue_share)}を占め、"
+            "最大です。"
+        )
+    return (
+        f"'{top.value}' is the largest part of '{label(seg, lang)}' revenue "
+        f"({_pct(top.revenue_share)})."
+    )
+
+
+def predicted_value(
+    deciles: pd.DataFrame, *, months: int = 12, lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """Expected purchases and value of today's customers over the horizon; the top group's share.
+
+    ``deciles`` is :func:`ecrm.models.predict.value_deciles` (value_decile, customers,
+    expected_value, expected_value_share, avg_expected_purchases); ``months``
+    the prediction horizon (``Prediction.info["months"]``).
+    """
+    check_lang(lang)
+    if deciles.empty or deciles["customers"].sum() == 0:
+        return "—"
+    n = int(deciles["customers"].sum())
+    total = float(deciles["expected_value"].sum())
+    buys = float((deciles["avg_expected_purchases"] * deciles["customers"]).sum())
+    top = deciles.sort_values("value_decile").iloc[0]
+    top_share = _pct(float(top.expected_value_share))
+    top_customers = f"{int(top.customers) / n:.0%}"
+    if lang == "ja":
+        return (
+            f"現在の顧客{n:,}人は、今後{months}ヶ月で合計{buys:,.0f}回、"
+            f"{_money(total, currency)}(1人あたり{_money(total / n, currency)})の購入が"
+            f"見込まれます。予測顧客価値の上位{top_customers}(デシル1)が、その{top_share}を"
+            "占めます。"
+        )
+    return (
+        f"Today's {n:,} customers are expected to make {buys:,.0f} purchases worth "
+        f"{_money(total, currency)} over the next {months} months "
+        f"({_money(total / n, currency)} per customer); the top {top_customers} by expected "
+        f"value (decile 1) account for {top_share} of it."
+    )
+
+
+def probability_alive(customers: pd.DataFrame, *, threshold: float = 0.5, lang: str = "ja") -> str:
+    """Repeat customers the model thinks have probably left, and the one-time buyers' caveat.
+
+    ``customers`` is ``Prediction.customers`` (frequency, probability_alive);
+    ``threshold``: below it a customer counts as "probably gone".
+    """
+    check_lang(lang)
+    repeat = customers[customers["frequency"] > 0]
+    n = len(repeat)
+    once = int((customers["frequency"] == 0).sum())
+    low = int((repeat["probability_alive"] < threshold).sum())
+    share = _pct(low / n) if n else "—"
+    if lang == "ja":
+        return (
+            f"リピート購入のある顧客{n:,}人のうち{low:,}人({share})は生存確率が"
+            f"{threshold:.0%}未満で、すでに離れている可能性が高い顧客です。"
+            f"1回購入のみの{once:,}人は、モデルの仮定上すべて生存確率100%です。"
+        )
+    return (
+        f"{low:,} of the {n:,} customers with a repeat purchase ({share}) have a probability "
+        f"alive below {threshold:.0%}: they have probably left. The model counts all {once:,} "
+        "one-time buyers as alive (it assumes nobody leaves before a repeat purchase)."
+    )
+
+
+def calibration(
+    check: Any, *, tolerance: float = 0.10, lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """Predicted against actual hold-out purchases and value, and whether that is close.
+
+    ``check`` is an :func:`ecrm.models.predict.calibration` result (its ``summary``
+    with measure, customers, predicted_total, actual_total, relative_error,
+    correlation; its ``cutoff`` and ``as_of``). The total purchases are "close"
+    when their relative error is within ``tolerance``.
+    """
+    check_lang(lang)
+    s = check.summary.set_index("measure")
+    buys, value = s.loc["purchases"], s.loc["value"]
+    err = float(buys.relative_error)
+    close = not math.isnan(err) and abs(err) <= tolerance
+    corr = "—" if math.isnan(buys.correlation) else f"{buys.correlation:.2f}"
+    if lang == "ja":
+        verdict = (
+            f"購入回数の誤差は±{tolerance:.0%}以内で、モデルはこのショップによく合っています。"
+            if close
+            else f"購入回数の誤差が±{tolerance:.0%}を超えています。予測値は目安として"
+            "扱ってください。"
+        )
+        return (
+            f"{check.cutoff}までの購入履歴で推定したモデルは、{check.as_of}までの購入回数を"
+            f"合計{buys.predicted_total:,.0f}回と予測し、実績は{buys.actual_total:,.0f}回でした"
+            f"(誤差{_signed_pct(err)}、対象{int(buys.customers):,}人、顧客ごとの相関{corr})。"
+            f"購入金額は予測{_money(value.predicted_total, currency)}に対し実績"
+            f"{_money(value.actual_total, currency)}(誤差{_signed_pct(value.relative_error)})。"
+            + verdict
+        )
+    verdict = (
+        f"The purchase count is within ±{tolerance:.0%}: the model describes this shop well."
+        if close
+        else f"The purchase count is more than {tolerance:.0%} off: treat the predictions as "
+        "a rough guide."
+    )
+    return (
+        f"Fitted on the purchases up to {check.cutoff}, the model predicted "
+        f"{buys.predicted_total:,.0f} purchases by {check.as_of} from the "
+        f"{int(buys.customers):,} customers known then; they made {buys.actual_total:,.0f} "
+        f"({_signed_pct(err)}; per-customer correlation {corr}). Predicted revenue "
+        f"{_money(value.predicted_total, currency)} against {_money(value.actual_total, currency)} "
+        f"actual ({_signed_pct(value.relative_error)}). " + verdict
+    )

@@ -1,0 +1,196 @@
+"""Plots of the predicted customer value (:mod:`ecrm.models.predict`).
+
+Each function takes a finished table, draws on ``ax`` (or a new axes) and
+returns the axes; nothing here fits a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from ecrm.errors import ColumnsError, ParameterError
+from ecrm.models import predict
+from ecrm.present import labels
+from ecrm.present.plotting.base import PALETTE, new_ax
+
+__all__ = ["plot_calibration", "plot_probability_alive", "plot_value_deciles"]
+
+
+def _need(table: pd.DataFrame, columns: Sequence[str], maker: str) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"plot needs a DataFrame from {maker}(), got {type(table).__name__}")
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ColumnsError(
+            f"plot needs a {maker}() result with columns {list(columns)}; missing {missing}"
+        )
+
+
+def _ja(lang: str, ja: str, en: str) -> str:
+    return ja if lang == "ja" else en
+
+
+def _start(lang: str) -> None:
+    labels.check_lang(lang)
+
+
+def plot_calibration(
+    table: pd.DataFrame | predict.Calibration, *, ax: Axes | None = None, lang: str = "ja"
+) -> Axes:
+    """Predicted against actual hold-out purchases, by repeat purchases before the cutoff.
+
+    The classic calibration check of a buy-till-you-die model: for customers
+    grouped by their repeat purchases in the calibration period, the mean
+    purchases the model predicted for the hold-out period and the mean they
+    actually made. The total figures are given in the title when a
+    :class:`~ecrm.models.predict.Calibration` is passed.
+
+    Parameters
+    ----------
+    table : DataFrame or Calibration
+        ``Calibration.by_frequency`` (frequency, customers, predicted, actual),
+        or the :func:`ecrm.models.predict.calibration` result itself.
+    ax : Axes, optional
+        Where to draw (default: a new figure).
+    lang : {"ja", "en"}
+        Language of titles and labels.
+
+    Returns
+    -------
+    Axes
+    """
+    _start(lang)
+    title = _ja(lang, "予測と実績（ホールドアウト期間の購入回数）", "Predicted vs actual purchases")
+    if isinstance(table, predict.Calibration):
+        row = table.summary.set_index("measure").loc["purchases"]
+        title += _ja(
+            lang,
+            f"\n合計 予測 {row.predicted_total:,.0f} / 実績 {row.actual_total:,.0f}"
+            f"（誤差 {row.relative_error:+.1%}）",
+            f"\ntotal predicted {row.predicted_total:,.0f} / actual {row.actual_total:,.0f}"
+            f" ({row.relative_error:+.1%})",
+        )
+        table = table.by_frequency
+    _need(table, ["frequency", "customers", "predicted", "actual"], "calibration")
+    ax = new_ax(ax)
+    x = np.arange(len(table))
+    ax.plot(x, table["actual"], marker="o", color=PALETTE[0], label=labels.label("actual", lang))
+    ax.plot(
+        x,
+        table["predicted"],
+        marker="s",
+        ls="--",
+        color=PALETTE[1],
+        label=labels.label("predicted", lang),
+    )
+    ticks = [f"{f}\n(n={n:,})" for f, n in zip(table["frequency"], table["customers"], strict=True)]
+    ax.set_xticks(x, ticks, fontsize=8)
+    ax.set_xlabel(
+        _ja(lang, "キャリブレーション期間のリピート購入回数", "repeat purchases before the cutoff")
+    )
+    ax.set_ylabel(_ja(lang, "ホールドアウト期間の平均購入回数", "mean purchases in the hold-out"))
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, loc="upper left")
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    return ax
+
+
+def plot_probability_alive(
+    customers: pd.DataFrame, *, bins: int = 20, ax: Axes | None = None, lang: str = "ja"
+) -> Axes:
+    """Distribution of the probability that each customer is still alive.
+
+    Stacked histogram: repeat customers, and one-time buyers, whom the BG/NBD
+    model always gives probability 1 (it assumes nobody drops out before a
+    first repeat purchase).
+
+    Parameters
+    ----------
+    customers : DataFrame
+        ``Prediction.customers`` (frequency, probability_alive).
+    bins : int, default 20
+        Number of equal-width bins over [0, 1].
+    ax : Axes, optional
+        Where to draw (default: a new figure).
+    lang : {"ja", "en"}
+        Language of titles and labels.
+
+    Returns
+    -------
+    Axes
+    """
+    _start(lang)
+    _need(customers, ["frequency", "probability_alive"], "predict_value")
+    if int(bins) < 1:
+        raise ParameterError(f"bins must be at least 1, got {bins}")
+    ax = new_ax(ax)
+    repeat = customers["frequency"] > 0
+    pa = customers["probability_alive"].astype("float64")
+    ax.hist(
+        [pa[repeat], pa[~repeat]],
+        bins=np.linspace(0.0, 1.0, int(bins) + 1),
+        stacked=True,
+        color=[PALETTE[0], PALETTE[9]],
+        label=[
+            _ja(
+                lang, f"リピート顧客（{int(repeat.sum()):,}人）", f"repeat ({int(repeat.sum()):,})"
+            ),
+            _ja(
+                lang,
+                f"1回購入のみ（{int((~repeat).sum()):,}人、モデル上は常に1）",
+                f"one purchase ({int((~repeat).sum()):,}; always 1 in BG/NBD)",
+            ),
+        ],
+    )
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_xlabel(labels.label("probability_alive", lang))
+    ax.set_ylabel(labels.label("customers", lang))
+    ax.legend(frameon=False, loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(_ja(lang, "生存確率の分布", "Probability alive"))
+    return ax
+
+
+def plot_value_deciles(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+    """Expected value of each value decile, with its share of the total written on the bar.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`ecrm.models.predict.value_deciles`.
+    ax : Axes, optional
+        Where to draw (default: a new figure).
+    lang : {"ja", "en"}
+        Language of titles and labels.
+
+    Returns
+    -------
+    Axes
+    """
+    _start(lang)
+    _need(
+        table,
+        ["value_decile", "customers", "expected_value", "expected_value_share"],
+        "value_deciles",
+    )
+    ax = new_ax(ax)
+    x = table["value_decile"].astype(int).to_numpy()
+    vals = table["expected_value"].astype("float64").to_numpy()
+    ax.bar(x, vals, color=PALETTE[0])
+    for xi, v, share in zip(x, vals, table["expected_value_share"], strict=True):
+        if np.isfinite(share):
+            ax.text(xi, v, f"{share:.0%}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xlabel(labels.label("value_decile", lang))
+    ax.set_ylabel(labels.label("expected_value", lang))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_title(_ja(lang, "予測顧客価値のデシル別合計", "Expected value by decile"))
+    return ax

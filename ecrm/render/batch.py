@@ -1,0 +1,270 @@
+"""Render many shops' monthly reports: a process pool here, or a Dask cluster.
+
+Each shop-month is one job. A worker process owns one warm kernel (on its own
+IPC socket path, so kernels never race for a port) that runs the notebooks of
+its shop-months one after another, each notebook in a clean namespace (see
+:mod:`ecrm.render.kernel`); a pool worker keeps its kernel from one shop-month to the
+next, so the imports are paid once per worker. On Dask each job starts and
+stops its own kernel (a cluster worker lives on after the batch). One shop's
+failure is caught, logged and reported; it never stops the others. The batch
+writes ``reports/<YYYY-MM>-batch.html`` listing what succeeded and failed, and
+:func:`run_batch` returns the results so the command line can exit non-zero
+when anything failed.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecrm import paths
+from ecrm.errors import ParameterError
+from ecrm.render.report import validate_params
+
+__all__ = [
+    "JobResult",
+    "configured_shops",
+    "render_job",
+    "run_batch",
+    "summary_text",
+    "write_batch_index",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobResult:
+    """Outcome of one shop-month."""
+
+    shop: str
+    month: str
+    ok: bool
+    seconds: float
+    index: str = ""
+    error: str = ""
+    pages_unavailable: tuple[str, ...] = ()
+
+
+def configured_shops(root: Path | None = None) -> list[str]:
+    """Every shop folder under ``data/`` holding a ``settings.yaml``, sorted."""
+    d = paths.data_dir(root)
+    return sorted(p.parent.name for p in d.glob("*/settings.yaml"))
+
+
+def _share_cores(env: dict[str, str]) -> None:
+    """Pool initializer: the kernels' thread limits (:func:`ecrm.render.kernel.thread_limits`)."""
+    os.environ.update(env)
+
+
+def render_job(
+    shop: str,
+    month: str,
+    lang: str,
+    root: str,
+    workers: int = 1,
+    notebook_dir: str | None = None,
+    keep_kernel: bool = False,
+) -> JobResult:
+    """Render one shop-month; never raises (errors come back in the result).
+
+    With ``keep_kernel`` the process keeps its warm kernel for its next job
+    (pool workers render many shop-months: imports are paid once per worker).
+    """
+    from ecrm.render import kernel
+    from ecrm.render.report import render
+
+    kernel.keep_shared(keep_kernel)
+
+    start = time.perf_counter()
+    try:
+        r = render(
+            shop,
+            month,
+            lang=lang,
+            root=Path(root),
+            workers=workers,
+            notebook_dir=Path(notebook_dir) if notebook_dir else None,
+        )
+        return JobResult(
+            shop,
+            month,
+            True,
+            time.perf_counter() - start,
+            index=str(r.index),
+            pages_unavailable=tuple(p.name for p in r.pages if not p.ok),
+        )
+    except Exception as e:  # one shop's failure must not stop the batch
+        last = traceback.format_exception_only(type(e), e)[-1].strip()
+        return JobResult(shop, month, False, time.perf_counter() - start, error=last)
+
+
+def run_batch(
+    month: str,
+    *,
+    shops: Sequence[str] | None = None,
+    lang: str = "ja",
+    workers: int = 2,
+    scheduler: str | None = None,
+    root: Path | None = None,
+    progress: Callable[[JobResult], None] | None = None,
+    notebook_dir: Path | None = None,
+) -> list[JobResult]:
+    """Render every configured shop (or ``shops``) for ``month``.
+
+    Parameters
+    ----------
+    month : str
+        ``YYYY-MM``.
+    shops : sequence of str, optional
+        Default: every folder under ``data/`` with a settings.yaml.
+    lang : {"ja", "en"}
+    workers : int
+        Parallel processes (ignored with ``scheduler``).
+    scheduler : str, optional
+        Address of an existing Dask distributed scheduler (``tcp://host:8786``);
+        the jobs run on its workers, which must see the same project folder.
+    root : Path, optional
+        Project root.
+    progress : callable, optional
+        Called with each finished :class:`JobResult`.
+    notebook_dir : Path, optional
+        Report notebooks (default the project's ``notebooks/``).
+
+    Returns
+    -------
+    list of JobResult
+        In the order of ``shops``. Also writes ``reports/<month>-batch.html``.
+
+    Raises
+    ------
+    ParameterError
+        Invalid month, language or shop name (checked before anything runs).
+    """
+    root = (root or paths.project_root()).resolve()
+    nbdir = str(notebook_dir) if notebook_dir else None
+    names = list(shops) if shops else configured_shops(root)
+    if not names:
+        raise ParameterError(f"no shops configured under {paths.data_dir(root)}")
+    for s in names:
+        validate_params(s, month, lang)
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+    results: dict[str, JobResult] = {}
+
+    def done(r: JobResult) -> None:
+        results[r.shop] = r
+        if r.ok:
+            log.info("rendered %s %s in %.1fs", r.shop, r.month, r.seconds)
+        else:
+            log.error("failed %s %s: %s", r.shop, r.month, r.error)
+        if progress:
+            progress(r)
+
+    if scheduler:
+        from distributed import Client, as_completed
+
+        with Client(scheduler, timeout="30s") as client:
+            futs = [
+                client.submit(render_job, s, month, lang, str(root), 1, nbdir, pure=False)
+                for s in names
+            ]
+            for fut in as_completed(futs):
+                try:
+                    done(fut.result())
+                except Exception as e:  # a worker that died mid-job
+                    idx = futs.index(fut)
+                    done(JobResult(names[idx], month, False, 0.0, error=f"worker failed: {e}"))
+    elif workers == 1:
+        from ecrm.render import kernel
+
+        try:
+            for s in names:
+                done(render_job(s, month, lang, str(root), 1, nbdir, keep_kernel=True))
+        finally:
+            kernel.keep_shared(False)
+            kernel.close_shared()
+    else:
+        import multiprocessing as mp
+
+        from ecrm.render import kernel
+
+        with ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=mp.get_context("spawn"),
+            initializer=_share_cores,  # each worker's kernel gets its share of the cores
+            initargs=(kernel.thread_limits(workers),),
+        ) as ex:
+            pending: dict[Future[JobResult], str] = {
+                ex.submit(render_job, s, month, lang, str(root), 1, nbdir, True): s for s in names
+            }
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in finished:
+                    shop = pending.pop(f)
+                    try:
+                        done(f.result())
+                    except Exception as e:  # the worker process itself died
+                        done(JobResult(shop, month, False, 0.0, error=f"worker failed: {e}"))
+    ordered = [results[s] for s in names]
+    write_batch_index(ordered, month, root)
+    return ordered
+
+
+def write_batch_index(results: Sequence[JobResult], month: str, root: Path) -> Path:
+    """Write ``reports/<month>-batch.html``: one row per shop, with its error if any."""
+    out = paths.reports_dir(root) / f"{month}-batch.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for r in results:
+        if r.ok:
+            rel = os.path.relpath(r.index, out.parent) if r.index else ""
+            link = f"<a href='{html.escape(rel)}'>{html.escape(r.shop)}</a>"
+            status = "ok"
+            note = (
+                "pages not available: " + ", ".join(r.pages_unavailable)
+                if r.pages_unavailable
+                else ""
+            )
+        else:
+            link, status, note = html.escape(r.shop), "FAILED", r.error
+        rows.append(
+            f"<tr><td>{link}</td><td>{status}</td><td>{r.seconds:.1f}s</td>"
+            f"<td>{html.escape(note)}</td></tr>"
+        )
+    ok = sum(r.ok for r in results)
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>ecrm batch {html.escape(month)}</title></head><body>"
+        f"<h1>ecrm batch {html.escape(month)}</h1><p>{ok} of {len(results)} shops rendered.</p>"
+        "<table border='1' cellpadding='4'><tr><th>shop</th><th>status</th><th>time</th>"
+        f"<th>note</th></tr>{''.join(rows)}</table></body></html>"
+    )
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    os.replace(tmp, out)
+    return out
+
+
+def _summary_lines(results: Sequence[JobResult]) -> list[str]:
+    lines = []
+    for r in results:
+        if r.ok:
+            lines.append(f"  ok     {r.shop:<24} {r.seconds:6.1f}s  {r.index}")
+        else:
+            lines.append(f"  FAILED {r.shop:<24} {r.seconds:6.1f}s  {r.error}")
+    return lines
+
+
+def summary_text(results: Sequence[JobResult]) -> str:
+    """The final summary printed by ``ecrm batch``."""
+    ok = sum(r.ok for r in results)
+    head = f"{ok} of {len(results)} shops rendered"
+    return "\n".join([head, *_summary_lines(results)])

@@ -1,0 +1,236 @@
+"""The ``ecrm`` command line: ``ecrm ingest SHOP``, ``ecrm demo-data``, ...
+
+Every command exits 0 on success, 2 on a user error (bad settings, bad input,
+bad parameters: the message says what to fix) and 1 on anything unexpected.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ecrm import paths
+from ecrm.errors import EcrmError
+
+app = typer.Typer(
+    name="ecrm",
+    help="CRM analysis for e-commerce shops: ingest order exports, analyse, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings_for(shop: str) -> Path:
+    """A shop name under data/, or a path to a settings file or shop folder."""
+    p = Path(shop)
+    if p.suffix in (".yaml", ".yml") or p.is_dir():
+        return p
+    return paths.settings_path(shop)
+
+
+def _fail(err: EcrmError) -> None:
+    typer.echo(f"error: {err}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def ingest(
+    shop: Annotated[str, typer.Argument(help="shop name under data/, or a settings path")],
+    today: Annotated[
+        str | None, typer.Option(help="ingest date YYYY-MM-DD (default: today in the shop's zone)")
+    ] = None,
+) -> None:
+    """Read a shop's raw exports and write its canonical orders table."""
+    from ecrm.io.ingest import ingest as run
+
+    try:
+        run(_settings_for(shop), today=date.fromisoformat(today) if today else None, quiet=False)
+    except EcrmError as e:
+        _fail(e)
+    except ValueError as e:  # a bad --today
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command("demo-data")
+def demo_data(
+    customers: Annotated[int, typer.Option(help="customers per shop")] = 30_000,
+    shops: Annotated[list[str] | None, typer.Option(help="demo shops to generate")] = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="csv (default) or parquet (for large shops)")
+    ] = "csv",
+    suffix: Annotated[str, typer.Option(help="appended to shop names, e.g. -1m")] = "",
+    lines_per_order: Annotated[
+        float | None,
+        typer.Option(help="mean lines per order (3.8 gives ~10M lines per 1M apparel customers)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="data folder (default: data/)")] = None,
+    ingest_too: Annotated[
+        bool, typer.Option("--ingest/--no-ingest", help="ingest after generating")
+    ] = False,
+) -> None:
+    """Generate the deterministic demo shops into data/<shop>/ (raw exports + settings)."""
+    from ecrm.io import demo
+    from ecrm.io.ingest import ingest as run
+
+    if file_format not in ("csv", "parquet"):
+        typer.echo("error: --format must be csv or parquet", err=True)
+        raise typer.Exit(2)
+    try:
+        written = demo.write_demo_shops(
+            out or paths.data_dir(),
+            n_customers=customers,
+            shops=shops or list(demo.SHOPS),
+            file_format=file_format,
+            suffix=suffix,
+            lines_per_order=lines_per_order,
+        )
+        for folder in written:
+            typer.echo(f"generated {folder}")
+            if ingest_too:
+                typer.echo("")
+                run(folder, today=demo.DEMO_INGEST_DATE, quiet=False)
+                typer.echo("")
+    except EcrmError as e:
+        _fail(e)
+
+
+@app.command()
+def report(
+    shop: Annotated[str, typer.Argument(help="shop slug (a folder under data/)")],
+    month: Annotated[str, typer.Option(help="report month YYYY-MM (as_of = its last day)")],
+    lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
+    workers: Annotated[int, typer.Option(help="notebooks run in parallel")] = 2,
+) -> None:
+    """Render reports/<shop>/<YYYY-MM>/ (HTML pages, tables, segment exports)."""
+    from ecrm.render.report import render
+
+    try:
+        result = render(shop, month, lang=lang, workers=workers)
+    except EcrmError as e:
+        _fail(e)
+        return
+    for p in result.pages:
+        mark = "ok " if p.ok else "n/a"
+        note = f"  ({p.message.splitlines()[-1]})" if p.message else ""
+        typer.echo(f"  {mark} {p.name:<10} {p.seconds:5.1f}s{note}")
+    typer.echo(str(result.index))
+
+
+@app.command()
+def batch(
+    month: Annotated[str, typer.Option(help="report month YYYY-MM, or 'previous'")],
+    shops: Annotated[
+        list[str] | None, typer.Option(help="shops to render (default: every configured shop)")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="parallel processes")] = 2,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    ] = None,
+    lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
+    first_business_day: Annotated[
+        bool, typer.Option(help="run only on the month's first weekday (for daily timers)")
+    ] = False,
+) -> None:
+    """Render every configured shop's report for a month; exit 1 if any shop failed.
+
+    ``--month previous`` means the month before today (Asia/Tokyo);
+    ``--first-business-day`` does nothing unless today is the month's first
+    weekday, so a daily timer renders each month exactly once.
+    """
+    import logging
+
+    from tqdm import tqdm
+
+    from ecrm.render.batch import configured_shops, run_batch, summary_text
+
+    today = _today_tokyo()
+    if first_business_day and today != first_weekday(today):
+        typer.echo(f"{today} is not the first business day of the month: nothing to do")
+        return
+    if month == "previous":
+        month = f"{(today.replace(day=1) - timedelta(days=1)):%Y-%m}"
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    names = shops or configured_shops()
+    try:
+        with tqdm(total=len(names), unit="shop", desc=f"ecrm batch {month}") as bar:
+            results = run_batch(
+                month,
+                shops=names,
+                lang=lang,
+                workers=workers,
+                scheduler=scheduler,
+                progress=lambda r: bar.update(1),
+            )
+    except EcrmError as e:
+        _fail(e)
+        return
+    typer.echo(summary_text(results))
+    typer.echo(str(paths.reports_dir() / f"{month}-batch.html"))
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(help="customers per demo shop")] = 30_000,
+    month: Annotated[str, typer.Option(help="report month")] = "2026-10",
+    lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
+    workers: Annotated[int, typer.Option(help="notebooks run in parallel")] = 2,
+) -> None:
+    """Generate, ingest and report the demo shops (what `make demo` runs)."""
+    from ecrm.io import demo as demo_mod
+    from ecrm.io.ingest import ingest as run
+    from ecrm.render.report import render
+
+    failed: list[str] = []
+    try:
+        folders = demo_mod.write_demo_shops(paths.data_dir(), n_customers=customers)
+        indexes: list[Path] = []
+        for folder in folders:
+            typer.echo(f"\n== {folder.name}")
+            run(folder, today=demo_mod.DEMO_INGEST_DATE, quiet=False)
+            result = render(folder.name, month, lang=lang, workers=workers)
+            bad = [p.name for p in result.pages if not p.ok]
+            if bad:
+                typer.echo(f"pages not available: {', '.join(bad)}")
+                failed += [f"{folder.name}/{b}" for b in bad]
+            indexes.append(result.index)
+        typer.echo("\nReports:")
+        for i in indexes:
+            typer.echo(f"  {i}")
+    except EcrmError as e:
+        _fail(e)
+    if failed:
+        typer.echo(f"error: pages that did not render: {', '.join(failed)}", err=True)
+        raise typer.Exit(1)
+
+
+def _today_tokyo() -> date:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(ZoneInfo("Asia/Tokyo")).date()
+
+
+def first_weekday(d: date) -> date:
+    """The first Monday–Friday of ``d``'s month (public holidays are not known)."""
+    first = d.replace(day=1)
+    return first + timedelta(days=max(0, 7 - first.weekday()) if first.weekday() >= 5 else 0)
+
+
+def main() -> None:
+    """Entry point of the ``ecrm`` script."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

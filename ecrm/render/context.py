@@ -1,0 +1,341 @@
+"""What a report notebook needs in one object: :func:`context`.
+
+A notebook's setup cell calls ``ctx = ecrm.render.context.context(shop, month, lang,
+settings_path, output_dir)``; after that every cell is one ecrm call and one
+``ctx.show`` / ``ctx.plot`` / ``ctx.say``. When ``output_dir`` is set (the report
+renderer sets it) every table shown is also written to
+``<output_dir>/tables/<name>.csv`` in UTF-8 with BOM, so Excel opens the
+Japanese text; in JupyterLab (no ``output_dir``) nothing is written.
+
+Two ways for an analysis that cannot run on a shop:
+
+* ``ctx.require("category")`` in the setup cell: the whole page is replaced by
+  a message (the data lacks what every section needs);
+* ``result = ctx.attempt(func, ...)``: one section shows a message where its
+  result would be (an optional extra not installed, a model the data cannot
+  support) and returns ``None``; the cells that use the result start with
+  ``if result is not None:``, and the rest of the page renders as usual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecrm import paths
+from ecrm.analysis import periods
+from ecrm.errors import ColumnsError, MissingDependencyError, ModelFitError, ParameterError
+from ecrm.present.labels import check_lang, label
+from ecrm.settings import _SLUG, ShopSettings, load_settings
+
+__all__ = ["OPTIONAL_ERRORS", "ReportContext", "context", "format_table", "write_csv"]
+
+#: Errors :meth:`ReportContext.attempt` turns into a message: the analysis cannot
+#: run on this shop or installation, and nothing is wrong with the code or the data.
+OPTIONAL_ERRORS: tuple[type[Exception], ...] = (MissingDependencyError, ModelFitError)
+
+_MONEY_HINTS = ("revenue", "monetary", "aov", "amount", "ltv", "spend", "value")
+_SHARE_HINTS = ("share", "rate", "retention", "probability")
+
+
+def _is_share(col: str) -> bool:
+    return any(h in col for h in _SHARE_HINTS)
+
+
+def format_table(df: pd.DataFrame, *, lang: str = "ja", max_rows: int = 40) -> str:
+    """Render a table as compact HTML: labelled headers, thousands separators, percents."""
+    out = df.head(max_rows).copy()
+    for c in out.columns:
+        s = out[c]
+        if pd.api.types.is_bool_dtype(s):
+            continue
+        if pd.api.types.is_float_dtype(s):
+            if _is_share(str(c)):
+                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+            elif any(h in str(c) for h in _MONEY_HINTS):
+                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+            else:
+                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+        elif pd.api.types.is_integer_dtype(s):
+            out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,}").astype(object)
+        elif s.dtype == object or pd.api.types.is_string_dtype(s):
+            out[c] = s.map(lambda v: label(v, lang) if isinstance(v, str) else v)
+    out.columns = [label(str(c), lang) for c in out.columns]
+    body = out.to_html(index=False, border=0, classes="ecrm-table", na_rep="", escape=True)
+    if len(df) > max_rows:
+        more = len(df) - max_rows
+        note = (
+            f"…他 {more:,} 行(全行は tables/ の CSV)"
+            if lang == "ja"
+            else f"… {more:,} more rows (all rows in the CSV under tables/)"
+        )
+        body += f'<p class="ecrm-note">{html.escape(note)}</p>'
+    return body
+
+
+#: Tables longer than this are written with Arrow's CSV writer (see :func:`write_csv`).
+_ARROW_CSV_ROWS = 50_000
+
+
+def write_csv(df: pd.DataFrame, target: Path) -> None:
+    """Write ``df`` as CSV in UTF-8 with BOM (Excel shows the Japanese text).
+
+    Long tables of plain strings and numbers (per-customer predictions, campaign
+    lists of a million customers) go through Arrow's CSV writer, about 10x faster
+    than pandas'. The values are the same, the spelling differs slightly: every
+    string is quoted, floats are in their shortest round-trip form (``3`` rather
+    than ``3.0``, ``1e-7`` rather than ``1e-07``); missing values are empty in
+    both. Other tables (dates, booleans, up to 50,000 rows) use pandas.
+    """
+    plain = all(
+        pd.api.types.is_string_dtype(t)
+        or pd.api.types.is_integer_dtype(t)
+        or pd.api.types.is_float_dtype(t)
+        for t in df.dtypes
+    ) and not any(pd.api.types.is_bool_dtype(t) for t in df.dtypes)
+    if len(df) <= _ARROW_CSV_ROWS or not plain or not df.columns.is_unique:
+        df.to_csv(target, index=False, encoding="utf-8-sig")
+        return
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with open(target, "wb") as fh:
+        fh.write("\ufeff".encode())
+        pacsv.write_csv(table, fh, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+
+
+@dataclass
+class ReportContext:
+    """Everything a report notebook uses: shop, as_of, settings, orders, output."""
+
+    shop: str
+    month: str
+    lang: str
+    as_of: dt.date
+    settings: ShopSettings
+    orders: Path
+    output_dir: Path | None
+    quality: dict[str, Any] = field(default_factory=dict)
+
+    # -- text ------------------------------------------------------------------
+    def t(self, ja: str, en: str) -> str:
+        """The text in the context's language."""
+        return ja if self.lang == "ja" else en
+
+    def title(self, ja: str, en: str, *, question_ja: str = "", question_en: str = "") -> None:
+        """Show the page title and the question it answers."""
+        from IPython.display import Markdown, display
+
+        shop = self.settings.display_name or self.shop
+        text = f"# {self.t(ja, en)}\n\n**{shop}** · {self.month}"
+        q = self.t(question_ja, question_en)
+        if q:
+            text += f"\n\n*{q}*"
+        display(Markdown(text))
+
+    def section(self, ja: str, en: str) -> None:
+        """Show a section heading (it becomes a table-of-contents entry)."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(f"## {self.t(ja, en)}"))
+
+    def say(self, text: str) -> None:
+        """Show a sentence of interpretation."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(text))
+
+    def unavailable(self, reason: str) -> None:
+        """Show, in place of a section's results, that it cannot be shown here and why."""
+        from IPython.display import HTML, display
+
+        head = self.t("この分析は表示できません", "This analysis could not be shown")
+        display(
+            HTML(
+                f"<div class='ecrm-error'><strong>{html.escape(head)}.</strong>"
+                f"<p>{html.escape(reason)}</p></div>"
+            )
+        )
+
+    def attempt(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any | None:
+        """``func(*args, **kwargs)``; or, when it cannot run here, a message and ``None``.
+
+        For a section that may be impossible on a shop without anything being
+        wrong: an optional extra that is not installed
+        (:class:`~ecrm.errors.MissingDependencyError`) or data a model cannot
+        describe (:class:`~ecrm.errors.ModelFitError`, e.g. too few repeat
+        customers). The reason is shown with :meth:`unavailable` and the rest of
+        the page still renders; every other error propagates as usual.
+
+        Examples
+        --------
+        >>> pred = ctx.attempt(predict.predict_value, ctx.orders, as_of=ctx.as_of)  # doctest: +SKIP
+        """
+        try:
+            return func(*args, **kwargs)
+        except OPTIONAL_ERRORS as e:
+            if isinstance(e, MissingDependencyError):
+                why = self.t(
+                    "必要なオプションのパッケージがインストールされていません。",
+                    "An optional package it needs is not installed.",
+                )
+            else:
+                why = self.t(
+                    "このデータからはモデルを推定できませんでした。",
+                    "The model could not be estimated from this data.",
+                )
+            self.unavailable(f"{why} {e}")
+            return None
+
+    def quality_table(self) -> pd.DataFrame:
+        """The ingestion's data-quality summary as a two-column table (no personal data)."""
+        q = self.quality
+        rows = [
+            (self.t("読み込み行数", "rows read"), f"{q.get('rows_read', 0):,}"),
+            (self.t("分析対象行数", "rows kept"), f"{q.get('rows_kept', 0):,}"),
+            (
+                self.t("重複行(除外)", "exact duplicates dropped"),
+                f"{q.get('dropped', {}).get('exact_duplicate', 0):,}",
+            ),
+            (
+                self.t("除外ステータス行", "excluded-status rows"),
+                f"{q.get('dropped', {}).get('excluded_status', 0):,}",
+            ),
+            (self.t("ゲスト購入行", "guest rows"), f"{q.get('guest_rows_kept', 0):,}"),
+            (self.t("返品行", "return lines"), f"{q.get('return_lines', 0):,}"),
+            (self.t("期間", "date range"), f"{q.get('date_from')} – {q.get('date_to')}"),
+            (self.t("顧客数", "customers"), f"{q.get('customers', 0):,}"),
+            (self.t("注文数", "orders"), f"{q.get('orders', 0):,}"),
+            (self.t("売上合計", "revenue"), f"{float(q.get('revenue', 0)):,.0f}"),
+        ]
+        return pd.DataFrame(rows, columns=[self.t("項目", "item"), self.t("値", "value")])
+
+    # -- tables and plots ------------------------------------------------------
+    def show(self, df: pd.DataFrame, name: str, *, max_rows: int = 40) -> None:
+        """Show a table and, in a report run, save it as ``tables/<name>.csv``."""
+        from IPython.display import HTML, display
+
+        self.save(df, name)
+        display(HTML(format_table(df, lang=self.lang, max_rows=max_rows)))
+
+    def save(self, df: pd.DataFrame, name: str) -> Path | None:
+        """Write ``tables/<name>.csv`` (UTF-8 with BOM) when rendering a report."""
+        if self.output_dir is None:
+            return None
+        if not _SLUG.match(name):
+            raise ParameterError(f"table name {name!r} is not a slug")
+        target = self.output_dir / "tables" / f"{name}.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(df, target)
+        return target
+
+    def plot(self, ax: Any, *, dpi: int = 110) -> None:
+        """Show the figure an ecrm ``plot_*`` function drew, as an embedded PNG."""
+        import io
+
+        from IPython.display import Image, display
+
+        buf = io.BytesIO()
+        ax.figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+        display(Image(data=buf.getvalue(), format="png"))
+
+    def export(self, df: pd.DataFrame, name: str) -> Path | None:
+        """Write a campaign list ``segments/<name>.csv`` when rendering a report."""
+        if self.output_dir is None:
+            return None
+        if not _SLUG.match(name):
+            raise ParameterError(f"segment export name {name!r} is not a slug")
+        target = self.output_dir / "segments" / f"{name}.csv"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(df, target)
+        return target
+
+    def export_segments(self, campaign: pd.DataFrame, prefix: str) -> list[Path]:
+        """Write ``segments/<prefix>_<segment>.csv`` for each segment of a campaign list."""
+        from ecrm.render.exports import split_by_segment
+
+        written = []
+        for name, part in split_by_segment(campaign, prefix=prefix).items():
+            p = self.export(part, name)
+            if p is not None:
+                written.append(p)
+        return written
+
+    def require(self, *columns: str) -> None:
+        """Raise :class:`ColumnsError` unless the orders hold values in ``columns``."""
+        from ecrm import engine
+
+        t = engine.orders_table(self.orders)
+        missing = [c for c in columns if not engine.has_values(t, c)]
+        if missing:
+            raise ColumnsError(
+                self.t(
+                    f"この分析には {', '.join(missing)} 列が必要ですが、このショップのデータには"
+                    "ありません。ショップ設定の columns または product_master で"
+                    "対応づけてください。",
+                    f"This analysis needs the column(s) {', '.join(missing)}, which this shop's "
+                    "data does not have. Map them in the shop settings (`columns` or "
+                    "`product_master`) and ingest again.",
+                )
+            )
+
+
+def context(
+    shop: str,
+    month: str,
+    lang: str = "ja",
+    settings_path: str = "",
+    output_dir: str = "",
+) -> ReportContext:
+    """Build the notebook context, validating every parameter first.
+
+    Parameters
+    ----------
+    shop : str
+        Shop slug (a folder under ``data/``).
+    month : str
+        Report month ``YYYY-MM``; as_of is its last day.
+    lang : {"ja", "en"}
+    settings_path : str
+        Settings file (default ``data/<shop>/settings.yaml``).
+    output_dir : str
+        Report output folder; empty for ad hoc use.
+
+    Raises
+    ------
+    ParameterError
+        A parameter is invalid (e.g. a shop name that is not a slug).
+    """
+    if not isinstance(shop, str) or not _SLUG.match(shop):
+        raise ParameterError(f"shop must be a slug, got {shop!r}")
+    as_of = periods.parse_month(month)
+    check_lang(lang)
+    settings = load_settings(settings_path or paths.settings_path(shop))
+    orders = paths.orders_path(settings.shop_dir)
+    if not orders.is_file():
+        from ecrm.io.ingest import ingest
+
+        ingest(settings)
+    q = paths.quality_path(settings.shop_dir)
+    quality = json.loads(q.read_text(encoding="utf-8")) if q.is_file() else {}
+    import ecrm.present.plotting.base as pb
+
+    pb.use_japanese_font()
+    return ReportContext(
+        shop=shop,
+        month=month,
+        lang=lang,
+        as_of=as_of,
+        settings=settings,
+        orders=orders,
+        output_dir=Path(output_dir) if output_dir else None,
+        quality=quality,
+    )

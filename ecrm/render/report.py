@@ -1,0 +1,566 @@
+"""Monthly HTML reports per shop: papermill runs the notebooks, nbconvert renders them.
+
+``render(shop, month)`` writes SPEC §4's layout to ``reports/<shop>/<YYYY-MM>/``:
+
+* ``index.html`` — headline KPIs, data quality and a link to every page;
+* ``<notebook>.html`` — one self-contained page per notebook (no code, images
+  embedded, a table of contents, a footer with as_of, data fingerprint, ecrm
+  version and the settings used);
+* ``tables/*.csv`` (UTF-8 with BOM), ``segments/*.csv`` (campaign lists);
+* ``notebooks/*.ipynb`` — the executed notebooks, for audit.
+
+Parameters are validated before anything runs (shop slug, real month, known
+language), and papermill only ever receives those validated values, so a hostile
+value can neither leave ``reports/`` nor inject code. The month's folder is
+replaced atomically: the new report is built in a hidden sibling folder and
+swapped in only when complete.
+
+A notebook that fails (e.g. CTB on a shop without categories) becomes a page
+with a clear message instead of a traceback; the other pages still render.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import html
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ecrm import paths
+from ecrm.analysis import periods
+from ecrm.errors import EcrmError, ParameterError
+from ecrm.present.labels import check_lang
+from ecrm.render.kernel import WarmKernel
+from ecrm.settings import _SLUG, ShopSettings, load_settings
+
+__all__ = [
+    "NOTEBOOK_DIR",
+    "PageResult",
+    "ReportResult",
+    "notebooks",
+    "render",
+    "validate_params",
+]
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+
+_PAGE_TITLES = {
+    "overview": ("概要・KPI", "Overview and KPIs"),
+    "rfm": ("RFM分析", "RFM analysis"),
+    "decile": ("デシル分析", "Decile analysis"),
+    "cpm": ("CPM分析", "CPM analysis"),
+    "lifecycle": ("顧客セグメント推移", "Lifecycle segments"),
+    "cohort": ("コホート分析", "Cohort analysis"),
+    "ltv": ("LTV分析", "LTV analysis"),
+    "cluster": ("クラスタ分析", "Customer clusters"),
+    "ctb": ("CTB分析", "CTB analysis"),
+}
+
+
+@dataclass
+class PageResult:
+    """One rendered page."""
+
+    name: str
+    ok: bool
+    seconds: float
+    message: str = ""
+
+
+@dataclass
+class ReportResult:
+    """What :func:`render` wrote."""
+
+    shop: str
+    month: str
+    path: Path
+    pages: list[PageResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def index(self) -> Path:
+        """The report's index.html."""
+        return self.path / "index.html"
+
+    @property
+    def ok(self) -> bool:
+        """True when every page rendered its analysis."""
+        return all(p.ok for p in self.pages)
+
+
+def validate_params(shop: Any, month: Any, lang: Any) -> tuple[str, dt.date, str]:
+    """Check report parameters before anything runs.
+
+    Returns
+    -------
+    (shop, as_of, lang)
+
+    Raises
+    ------
+    ParameterError
+        ``shop`` is not a slug (no path separators, quotes, dots or newlines),
+        ``month`` is not a real ``YYYY-MM`` month, or ``lang`` is unknown.
+    """
+    if not isinstance(shop, str) or not _SLUG.match(shop):
+        raise ParameterError(f"shop must be a slug (a-z, 0-9, '-' and '_'), got {shop!r}")
+    if not isinstance(month, str):
+        raise ParameterError(f"month must be YYYY-MM, got {month!r}")
+    as_of = periods.parse_month(month)
+    if not isinstance(lang, str):
+        raise ParameterError(f"lang must be 'ja' or 'en', got {lang!r}")
+    check_lang(lang)
+    return shop, as_of, lang
+
+
+def _check_papermill_safe(params: dict[str, str]) -> None:
+    """Refuse values papermill could not write safely as Python string literals.
+
+    Papermill writes parameters into the notebook as code; quotes, backslashes
+    and control characters are the characters that could end a literal early.
+    Shop, month and language are already slugs; this guards the two paths.
+    """
+    for key, value in params.items():
+        bad = [ch for ch in value if ch in "\"'\\" or ord(ch) < 32 or ord(ch) == 127]
+        if bad:
+            raise ParameterError(
+                f"{key} {value!r} contains a quote, backslash or control character; "
+                "move the project to a path without them"
+            )
+
+
+def notebooks(folder: Path | None = None) -> list[Path]:
+    """The report notebooks, in page order (``NN_name.ipynb``)."""
+    folder = folder or NOTEBOOK_DIR
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _page_name(nb: Path) -> str:
+    return nb.stem.split("_", 1)[1]
+
+
+def _settings_digest(settings: ShopSettings) -> str:
+    blob = json.dumps(settings.model_dump(mode="json", exclude={"base_dir"}), sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+# ----------------------------------------------------------------------------- pages
+
+#: Cost of each page for longest-first scheduling (keeps both workers busy
+#: until the end): seconds on the demo apparel shop (30,000 customers, 0.16M
+#: order lines) and seconds more per million lines, from bench_reports with two
+#: workers there and on its 1M-customer version (9.8M lines). The CTB page
+#: grows fastest: from about 1.2M lines on it goes first.
+_PAGE_COST: dict[str, tuple[float, float]] = {
+    "ltv": (7.8, 1.35),
+    "cluster": (7.7, 1.3),
+    "ctb": (3.9, 3.05),
+    "cohort": (3.9, 0.0),
+    "cpm": (2.9, 0.86),
+    "rfm": (2.4, 0.36),
+    "lifecycle": (2.2, 0.29),
+    "overview": (1.9, 0.67),
+    "decile": (1.9, 0.17),
+}
+
+
+def _page_order(nbs: list[Path], lines: int) -> list[Path]:
+    """The notebooks, most expensive first for a shop of ``lines`` order lines."""
+
+    def cost(nb: Path) -> float:
+        base, per_million = _PAGE_COST.get(_page_name(nb), (1.0, 0.0))
+        return base + per_million * lines / 1e6
+
+    return sorted(nbs, key=lambda nb: -cost(nb))
+
+
+def _render_page(
+    nb: Path,
+    out_dir: Path,
+    params: dict[str, str],
+    footer: str,
+    lang: str,
+    kern: WarmKernel,
+) -> PageResult:
+    """Execute one notebook in ``kern`` and write its page."""
+    name = _page_name(nb)
+    start = time.perf_counter()
+    out_nb = out_dir / "notebooks" / nb.name
+    ok, message = kern.execute(nb, out_nb, params)
+    title = _PAGE_TITLES.get(name, (name, name))[0 if lang == "ja" else 1]
+    body = _export_html(out_nb) if ok else _error_body(title, message, lang)
+    page = _page(title, body, footer, lang)
+    (out_dir / f"{name}.html").write_text(page, encoding="utf-8")
+    return PageResult(name, ok, time.perf_counter() - start, message)
+
+
+# ----------------------------------------------------------------------------- HTML
+
+
+def _export_html(executed: Path) -> str:
+    """Body HTML of an executed notebook: outputs only, no code, no stderr, no prompts."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(str(executed), as_version=4)
+    # Markdown cells are the notebook's own notes for JupyterLab readers; the page
+    # shows what the code cells display, in the report's language.
+    nb.cells = [c for c in nb.cells if c.cell_type == "code"]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [
+                o
+                for o in cell.outputs
+                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+            ]
+    exporter = HTMLExporter(
+        template_name="basic",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def _error_body(title: str, message: str, lang: str) -> str:
+    head = "この分析は表示できません" if lang == "ja" else "This analysis could not be shown"
+    # keep only the last line of an error and never a traceback
+    text = message.strip().splitlines()[-1] if message.strip() else ""
+    return (
+        f"<h1>{html.escape(title)}</h1><div class='ecrm-error'><strong>{head}.</strong>"
+        f"<p>{html.escape(text)}</p></div>"
+    )
+
+
+_CSS = """
+body{font-family:"Hiragino Sans","Noto Sans JP","IPAexGothic","Yu Gothic",sans-serif;
+max-width:1100px;margin:0 auto;padding:1.5em 2em;color:#222;line-height:1.6}
+nav.toc{background:#f5f7fa;border:1px solid #dde3ea;padding:.6em 1.2em;margin:1em 0}
+nav.toc ol{margin:.3em 0;padding-left:1.4em} a{color:#1f5fa8}
+table.ecrm-table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
+table.ecrm-table th,table.ecrm-table td{border-bottom:1px solid #e3e3e3;padding:.25em .6em;
+text-align:right} table.ecrm-table th{background:#f0f3f7}
+img{max-width:100%;height:auto} .ecrm-note{color:#666;font-size:.85em}
+.ecrm-error{background:#fff4e5;border:1px solid #f0c36d;padding:.8em 1.2em}
+footer{margin-top:3em;border-top:1px solid #ddd;padding-top:.6em;color:#666;font-size:.8em}
+.kpis{display:flex;flex-wrap:wrap;gap:.8em}.kpi{border:1px solid #dde3ea;padding:.6em 1em;
+min-width:10em}.kpi b{display:block;font-size:1.3em}.warn{color:#a15c00}
+"""
+
+
+def _page(title: str, body: str, footer: str, lang: str) -> str:
+    """A complete, self-contained page: table of contents from the h2 headings."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(body, "html.parser")
+    for tag in soup.find_all("a", class_="anchor-link"):
+        tag.decompose()
+    heads = soup.find_all("h2")
+    toc_items = []
+    for i, h in enumerate(heads, 1):
+        h["id"] = f"s{i}"
+        toc_items.append(f"<li><a href='#s{i}'>{html.escape(h.get_text(strip=True))}</a></li>")
+    toc_title = "目次" if lang == "ja" else "Contents"
+    toc = (
+        f"<nav class='toc'><strong>{toc_title}</strong><ol>{''.join(toc_items)}</ol>"
+        f"<a href='index.html'>← {'レポート一覧' if lang == 'ja' else 'all pages'}</a></nav>"
+    )
+    first_h1 = soup.find("h1")
+    if first_h1 is not None:
+        first_h1.insert_after(BeautifulSoup(toc, "html.parser"))
+        content = str(soup)
+    else:
+        content = toc + str(soup)
+    return (
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"{content}<footer>{footer}</footer></body></html>"
+    )
+
+
+def _footer(settings: ShopSettings, as_of: dt.date, quality: dict[str, Any], lang: str) -> str:
+    from ecrm import __version__
+
+    fp = quality.get("fingerprint", "—")
+    digest = _settings_digest(settings)
+    if lang == "ja":
+        return (
+            f"基準日 (as_of): {as_of} · データ指紋: {html.escape(str(fp))} · "
+            f"ecrm {html.escape(__version__)} · 設定: {html.escape(settings.name)}/settings.yaml "
+            f"(sha256 {digest})"
+        )
+    return (
+        f"as_of {as_of} · data fingerprint {html.escape(str(fp))} · ecrm "
+        f"{html.escape(__version__)} · settings {html.escape(settings.name)}/settings.yaml "
+        f"(sha256 {digest})"
+    )
+
+
+def _index(
+    settings: ShopSettings,
+    month: str,
+    as_of: dt.date,
+    lang: str,
+    pages: list[PageResult],
+    quality: dict[str, Any],
+    footer: str,
+    out_dir: Path,
+) -> str:
+    """index.html: headline KPIs (from tables/kpi.csv), data notice, links."""
+    import pandas as pd
+
+    t = (lambda ja, en: ja) if lang == "ja" else (lambda ja, en: en)
+    shop = html.escape(settings.display_name or settings.name)
+    parts = [f"<h1>{shop} · {month}</h1>"]
+    date_to = quality.get("date_to")
+    if date_to and date_to < str(as_of):
+        parts.append(
+            "<p class='warn'>"
+            + t(
+                f"データは{date_to}までです。{month}は月の途中までのデータで集計しています。",
+                f"The data ends on {date_to}: {month} is not complete.",
+            )
+            + "</p>"
+        )
+    kpi_csv = out_dir / "tables" / "kpi.csv"
+    if kpi_csv.is_file():
+        k = pd.read_csv(kpi_csv, encoding="utf-8-sig")
+        last = k[k["month"] == k["month"].max()].set_index("kpi")
+        from ecrm.present.labels import kpi_label
+
+        cards = []
+        for code in ("revenue", "orders", "customers", "new_customers", "repeat_rate", "aov"):
+            if code not in last.index:
+                continue
+            row = last.loc[code]
+            v = row["value"]
+            val = "—" if pd.isna(v) else (f"{v:.1%}" if code.endswith("rate") else f"{v:,.0f}")
+            yoy = row["yoy"]
+            if pd.isna(yoy):
+                chg = ""
+            elif row["change"] == "points":
+                chg = f"{yoy * 100:+.1f}pt"
+            else:
+                chg = f"{yoy:+.1%}"
+            cards.append(
+                f"<div class='kpi'>{html.escape(kpi_label(code, lang))}<b>{val}</b>"
+                f"{t('前年比', 'YoY')} {chg}</div>"
+            )
+        parts.append(
+            f"<h2>{t('主要KPI', 'Headline KPIs')}</h2><div class='kpis'>"
+            + "".join(cards)
+            + "</div>"
+        )
+    parts.append(f"<h2>{t('分析レポート', 'Reports')}</h2><ol>")
+    for p in pages:
+        title = _PAGE_TITLES.get(p.name, (p.name, p.name))[0 if lang == "ja" else 1]
+        note = (
+            "" if p.ok else f" <span class='warn'>({t('表示できません', 'not available')})</span>"
+        )
+        parts.append(f"<li><a href='{p.name}.html'>{html.escape(title)}</a>{note}</li>")
+    parts.append("</ol>")
+    tables = sorted((out_dir / "tables").glob("*.csv"))
+    segs = sorted((out_dir / "segments").glob("*.csv"))
+    if tables:
+        parts.append(
+            f"<h2>{t('集計表 (CSV)', 'Tables (CSV)')}</h2><p>"
+            + " · ".join(f"<a href='tables/{p.name}'>{p.stem}</a>" for p in tables)
+            + "</p>"
+        )
+    if segs:
+        parts.append(
+            f"<h2>{t('セグメント抽出 (CSV)', 'Segment exports (CSV)')}</h2><p>"
+            + " · ".join(f"<a href='segments/{p.name}'>{p.stem}</a>" for p in segs)
+            + "</p>"
+        )
+    body = "".join(parts)
+    return (
+        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
+        f"<title>{shop} {month}</title><style>{_CSS}</style></head><body>{body}"
+        f"<footer>{footer}</footer></body></html>"
+    )
+
+
+# ----------------------------------------------------------------------------- render
+
+
+def render(
+    shop: str,
+    month: str,
+    *,
+    lang: str = "ja",
+    root: Path | None = None,
+    notebook_dir: Path | None = None,
+    workers: int = 1,
+    settings_path: Path | None = None,
+    fresh_kernels: bool | None = None,
+) -> ReportResult:
+    """Render one shop-month report into ``reports/<shop>/<YYYY-MM>/``.
+
+    Parameters
+    ----------
+    shop : str
+        Shop slug: ``data/<shop>/settings.yaml`` must exist.
+    month : str
+        ``YYYY-MM``; as_of is the month's last day.
+    lang : {"ja", "en"}
+    root : Path, optional
+        Project root (default :func:`ecrm.paths.project_root`).
+    notebook_dir : Path, optional
+        Notebook templates (default the project's ``notebooks/``).
+    workers : int
+        Notebooks executed in parallel: each worker process owns one warm kernel
+        that runs its share of the notebooks in turn, with a clean namespace per
+        notebook (see :mod:`ecrm.render.kernel`).
+    settings_path : Path, optional
+        Settings file (default ``data/<shop>/settings.yaml``).
+    fresh_kernels : bool, optional
+        Start a new kernel for every notebook instead of reusing a warm one
+        (slower; default from ``ECRM_FRESH_KERNELS``, else False).
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    ParameterError
+        Invalid shop, month or language (nothing is run or written).
+    SettingsError, IngestError
+        The shop cannot be loaded or ingested.
+    """
+    shop, as_of, lang = validate_params(shop, month, lang)
+    if workers < 1:
+        raise ParameterError(f"workers must be at least 1, got {workers}")
+    from ecrm.render.kernel import fresh_from_env
+
+    fresh = fresh_from_env() if fresh_kernels is None else bool(fresh_kernels)
+    root = (root or paths.project_root()).resolve()
+    spath = Path(settings_path) if settings_path else paths.settings_path(shop, root)
+    settings = load_settings(spath)
+    if not paths.orders_path(settings.shop_dir).is_file():
+        from ecrm.io.ingest import ingest
+
+        ingest(settings)
+    qpath = paths.quality_path(settings.shop_dir)
+    quality = json.loads(qpath.read_text(encoding="utf-8")) if qpath.is_file() else {}
+    nbs = notebooks(notebook_dir)
+    if not nbs:
+        raise EcrmError(f"no report notebooks found in {notebook_dir or NOTEBOOK_DIR}")
+
+    reports = paths.reports_dir(root)
+    shop_reports = reports / shop
+    _check_papermill_safe(
+        {"settings_path": str(spath.resolve()), "output_dir": str(shop_reports.resolve())}
+    )
+    shop_reports.mkdir(parents=True, exist_ok=True)
+    final = shop_reports / month
+    if final.resolve().parent != shop_reports.resolve():
+        raise ParameterError(f"report folder would leave {shop_reports}")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{month}.tmp-", dir=shop_reports))
+    start = time.perf_counter()
+    try:
+        for sub in ("tables", "segments", "notebooks"):
+            (tmp / sub).mkdir()
+        params = {
+            "shop": shop,
+            "month": month,
+            "lang": lang,
+            "settings_path": str(spath.resolve()),
+            "output_dir": str(tmp),
+        }
+        _check_papermill_safe(params)
+        footer = _footer(settings, as_of, quality, lang)
+        import pyarrow.parquet as pq
+
+        lines = pq.ParquetFile(paths.orders_path(settings.shop_dir)).metadata.num_rows
+        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh, lines)
+        (tmp / "index.html").write_text(
+            _index(settings, month, as_of, lang, pages, quality, footer, tmp), encoding="utf-8"
+        )
+        _swap_in(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ReportResult(shop, month, final, pages, time.perf_counter() - start)
+
+
+def _render_pages(
+    nbs: list[Path],
+    out_dir: Path,
+    params: dict[str, str],
+    cwd: Path,
+    footer: str,
+    lang: str,
+    workers: int,
+    fresh: bool,
+    lines: int = 0,
+) -> list[PageResult]:
+    """Render every page on ``workers`` kernels; pages come back in notebook order.
+
+    With one worker the pages run in turn on this process's warm kernel (kept
+    between reports in a batch worker). With more, each worker is a thread of
+    this process driving its own kernel process: the analysis runs in the
+    kernels, in parallel, while the threads only wait for them and convert the
+    finished notebooks to HTML. The long pages are taken first and a worker
+    takes the next page as soon as it is free, longest first for a shop of
+    ``lines`` order lines (:func:`_page_order`).
+    """
+    from ecrm.render import kernel
+
+    if workers == 1 or len(nbs) == 1:
+        kern = kernel.shared(cwd, fresh=fresh)
+        try:
+            return [_render_page(nb, out_dir, params, footer, lang, kern) for nb in nbs]
+        finally:
+            kernel.close_shared(unless_kept=True)
+    n = min(workers, len(nbs))
+    queue = _page_order(nbs, lines)
+    lock = threading.Lock()
+    done: dict[Path, PageResult] = {}
+    env = kernel.thread_limits(n)
+
+    def work(kern: kernel.WarmKernel) -> None:
+        try:
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    nb = queue.pop(0)
+                done[nb] = _render_page(nb, out_dir, params, footer, lang, kern)
+        finally:
+            kern.close()
+
+    with ThreadPoolExecutor(max_workers=n, thread_name_prefix="ecrm-page") as ex:
+        futures = [ex.submit(work, kernel.WarmKernel(cwd, fresh=fresh, env=env)) for _ in range(n)]
+        for f in futures:
+            f.result()
+    return [done[nb] for nb in nbs]
+
+
+def _swap_in(tmp: Path, final: Path) -> None:
+    """Replace ``final`` by ``tmp`` so that readers see the old or the new report, whole."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}-{time.time_ns()}")
+        os.replace(final, old)
+    try:
+        os.replace(tmp, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final)
+        raise
+    if old is not None:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(old)
