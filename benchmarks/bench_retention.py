@@ -54,8 +54,8 @@ def canonical_orders(
     shop: str, customers: int, data_dir: Path, *, use_ingest: bool | None
 ) -> tuple[Path, float]:
     """Path of the demo shop's canonical orders (created when missing) and seconds taken."""
-    from ecrm import load_settings
-    from ecrm.io import demo, ingest
+    from ecrm import ingest, load_settings
+    from ecrm.io import demo
 
     shop_dir = data_dir / f"{shop}-{customers}"
     out = shop_dir / "canonical" / "orders.parquet"

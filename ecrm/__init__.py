@@ -39,8 +39,7 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 #: (io → engine → analysis/models → present → render). ``from ecrm import rfm``
 #: and ``ecrm.rfm`` keep working for every name here; the module loads on first use.
 _SUBMODULES: dict[str, str] = {
-    # io: raw exports → canonical tables
-    "ingest": "ecrm.io.ingest",
+    # io: raw exports → canonical tables (``ecrm.ingest`` is the function, imported above)
     "demo": "ecrm.io.demo",
     # engine: the orders contract, the one cache, the per-run shared tables
     "engine": "ecrm.engine",

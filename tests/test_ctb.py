@@ -631,10 +631,10 @@ def apparel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("ctb") / "demo-apparel"
     shop = demo.generate_shop("demo-apparel", n_customers=6_000)
     demo.write_shop(shop, folder / "raw")
-    text = resources.files("ecrm").joinpath("templates", "demo-apparel.yaml").read_text("utf-8")
+    text = resources.files("ecrm.io").joinpath("templates", "demo-apparel.yaml").read_text("utf-8")
     text = text.replace("{name}", folder.name).replace("{ext}", "csv")
     (folder / "settings.yaml").write_text(text, encoding="utf-8")
-    return ecrm.io.ingest(folder, today=dt.date(2026, 11, 1)).orders_path
+    return ecrm.ingest(folder, today=dt.date(2026, 11, 1)).orders_path
 
 
 @pytest.mark.parametrize("level", ["category", "brand"])
@@ -680,7 +680,7 @@ def complete_journey(tmp_path_factory: pytest.TempPathFactory) -> Path:
         },
     }
     (folder / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
-    path = ecrm.io.ingest(folder, today=dt.date(2018, 1, 31)).orders_path
+    path = ecrm.ingest(folder, today=dt.date(2018, 1, 31)).orders_path
     yield path
     shutil.rmtree(folder, ignore_errors=True)
 

@@ -1187,6 +1187,7 @@ def ctb_mix(
         Unknown segmentation.
     """
     from ecrm.analysis import cpm, lifecycle
+
     if segmentation == "lifecycle":
         rule, codes = lifecycle.lifecycle_rule(settings), lifecycle.SEGMENTS
     elif segmentation == "cpm":
@@ -1306,6 +1307,7 @@ def ctb_tables(
         No CTB level with values.
     """
     from ecrm.analysis import cpm, lifecycle
+
     ms = _ctb_settings(settings).min_pair_support
     h = (settings.analysis.ltv if settings is not None else LtvSettings()).horizon_days
     if segmentation == "lifecycle":

@@ -55,7 +55,6 @@ __all__ = [
 ALL_COHORTS = "all"
 
 
-
 def _settings(settings: ShopSettings | LtvSettings | None) -> LtvSettings:
     if settings is None:
         return LtvSettings()

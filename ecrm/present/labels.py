@@ -120,7 +120,6 @@ _TABLE: dict[str, tuple[str, str]] = {
     "first_brand": ("初回購入ブランド", "first brand"),
     "first_channel": ("初回購入チャネル", "first channel"),
     "first_product": ("初回購入商品", "first product"),
-
     # LTV tables (ecrm.analysis.ltv)
     "all": ("全体（加重平均）", "all (weighted)"),
     "days": ("初回購入からの日数", "days since first purchase"),
@@ -137,7 +136,6 @@ _TABLE: dict[str, tuple[str, str]] = {
     "median_days_to_next": ("次回購入までの日数（中央値）", "median days to next purchase"),
     "intervals": ("件数", "intervals"),
     "cum_share": ("累積構成比", "cumulative share"),
-
     # clusters (ecrm.analysis.cluster)
     "cluster": ("クラスタ", "cluster"),
     "size": ("顧客数", "customers"),
@@ -154,7 +152,6 @@ _TABLE: dict[str, tuple[str, str]] = {
     "z": ("標準化平均", "standardised mean"),
     "pc1": ("第1主成分", "PC 1"),
     "pc2": ("第2主成分", "PC 2"),
-
     # CTB tables and recommendations (ecrm.analysis.ctb)
     "category": ("カテゴリ", "category"),
     "taste": ("テイスト", "taste"),
@@ -175,7 +172,6 @@ _TABLE: dict[str, tuple[str, str]] = {
     "hit_rate": ("ヒット率", "hit rate"),
     "one_purchase": ("購入1回", "one purchase"),
     "repeat_buyers": ("購入2回以上", "two or more purchases"),
-
     # predicted value (ecrm.models.predict)
     "recency": ("初回〜最終購入の期間", "recency"),
     "T": ("初回購入からの期間", "T (age)"),

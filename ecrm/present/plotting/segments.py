@@ -218,8 +218,6 @@ def plot_pareto(curve: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja"
     return ax
 
 
-
-
 def plot_kpi(
     kpis: pd.DataFrame,
     *,
