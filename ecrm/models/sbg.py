@@ -223,7 +223,7 @@ class ShiftedBetaGeometric:
         total, t, step = 0.0, 0, 10_000
         while True:
             ts = np.arange(t, t + step, dtype=float)
-            part = self.survival(ts) / (1 + discount) ** ts
+            part = self.survival(ts) * np.exp(-ts * np.log1p(discount))
             total += float(part.sum())
             if part[-1] < 1e-12:
                 return total
