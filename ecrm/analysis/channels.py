@@ -1,0 +1,284 @@
+"""Channels and acquisition cost (広告LTV): what a customer from each channel is worth.
+
+SPEC §3. New customers are grouped by acquisition month (the month of their
+first purchase) and **first channel** (the channel of the first purchase's
+largest line, SPEC §2; ``(unknown)`` where it has none). For each group and
+each d = step_days, 2·step_days … horizon_days (30 … 360):
+
+* ``revenue``: the group's net revenue within d days of each customer's first
+  purchase (the LTV transition's rule: the first purchase included, returns
+  lower it, an order dated before the first purchase does not count);
+* ``ltv`` = revenue / new customers; ``f2_rate``: the share with a second
+  purchase within d days;
+* filled only when every customer of the month was observable for d days
+  (the month's last day + d ≤ as_of), NaN otherwise — as in the LTV table.
+
+With a **costs** table (month, channel, cost — SPEC §1): ``cac`` = cost / new
+customers, ``ltv_cac`` = ltv / cac, ``roas`` = revenue / cost, and, per group,
+the **payback day**: the first d at which ltv ≥ cac, empty when not reached by
+as_of. With ``gross_margin`` every money figure is margin (revenue ×
+gross_margin) and ``basis`` says so; the page says which basis it shows.
+
+A cost row of a month and channel that brought no new customer still shows
+(new_customers 0, CAC infinite, ROAS 0 where observable): money spent with
+nobody acquired; a channel with customers and no cost row has no CAC.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from ecrm import engine
+from ecrm.analysis import customers
+from ecrm.errors import ColumnsError, ParameterError
+
+__all__ = ["UNKNOWN_CHANNEL", "acquisition", "acquisition_summary", "check_costs"]
+
+UNKNOWN_CHANNEL = "(unknown)"
+
+
+def check_costs(costs: pd.DataFrame, *, channels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Validate a costs table; return it with month as ``YYYY-MM`` and cost as float.
+
+    Parameters
+    ----------
+    costs : DataFrame
+        Columns month (YYYY-MM or a date), channel, cost.
+    channels : sequence of str, optional
+        The channels the orders know; a cost row naming another is an error.
+
+    Returns
+    -------
+    DataFrame
+        month (str), channel (str), cost (float).
+
+    Raises
+    ------
+    ParameterError
+        Missing columns, a month that is not a month, a negative or missing
+        cost, a duplicate (month, channel) row, or an unknown channel — each
+        naming the rows (1-based, after the header) and values.
+    """
+    missing = [c for c in ("month", "channel", "cost") if c not in costs.columns]
+    if missing:
+        raise ParameterError(
+            f"the costs table needs columns month, channel, cost; missing {missing}"
+        )
+    out = costs[["month", "channel", "cost"]].copy()
+    rows = pd.Series(range(2, len(out) + 2), index=out.index)  # header is row 1
+    month = pd.to_datetime(out["month"].astype(str).str.strip(), format="mixed", errors="coerce")
+    bad = month.isna()
+    if bad.any():
+        raise ParameterError(
+            f"costs: month is not a month in rows {rows[bad].tolist()[:5]}: "
+            f"{out.loc[bad, 'month'].tolist()[:5]}"
+        )
+    out["month"] = month.dt.strftime("%Y-%m")
+    out["channel"] = out["channel"].astype(str).str.strip()
+    cost = pd.to_numeric(out["cost"], errors="coerce")
+    bad = cost.isna() | (cost < 0)
+    if bad.any():
+        raise ParameterError(
+            f"costs: cost must be a number >= 0; rows {rows[bad].tolist()[:5]} hold "
+            f"{out.loc[bad, 'cost'].tolist()[:5]}"
+        )
+    out["cost"] = cost.astype(float)
+    dup = out.duplicated(["month", "channel"], keep=False)
+    if dup.any():
+        pairs = out.loc[dup, ["month", "channel"]].drop_duplicates().values.tolist()[:5]
+        raise ParameterError(
+            f"costs: duplicate (month, channel) rows {rows[dup].tolist()[:6]}: {pairs}"
+        )
+    if channels is not None:
+        unknown = sorted(set(out["channel"]) - set(channels))
+        if unknown:
+            raise ParameterError(
+                f"costs name channels the orders do not have: {unknown}; "
+                f"the orders' channels are {sorted(channels)}"
+            )
+    return out.reset_index(drop=True)
+
+
+def _steps(step_days: int, horizon_days: int) -> list[int]:
+    if step_days < 1 or horizon_days < step_days:
+        raise ParameterError(
+            f"step_days must be >= 1 and horizon_days >= step_days, got {step_days}, {horizon_days}"
+        )
+    steps = list(range(step_days, horizon_days + 1, step_days))
+    if steps[-1] != horizon_days:
+        steps.append(horizon_days)
+    return steps
+
+
+def acquisition(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    costs: pd.DataFrame | None = None,
+    gross_margin: float | None = None,
+    step_days: int = 30,
+    horizon_days: int = 360,
+) -> pd.DataFrame:
+    """New customers by acquisition month × first channel, their value by day, and cost.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders (SPEC §1) with the ``channel`` column.
+    as_of : date or str
+        Last day of the analysis, inclusive; later orders are ignored.
+    costs : DataFrame, optional
+        Acquisition spend: month, channel, cost (checked by :func:`check_costs`).
+    gross_margin : float, optional
+        Share of revenue kept as margin (0 < m ≤ 1); money is then margin.
+    step_days, horizon_days : int, default 30 and 360
+        The days d of the table.
+
+    Returns
+    -------
+    DataFrame
+        One row per (month, channel, days), months oldest first: month
+        (YYYY-MM), channel, days, new_customers, revenue, ltv, repeaters
+        (Int64), f2_rate, cost, cac, ltv_cac, roas, basis ("revenue" or
+        "margin"). Unfilled cells (not observable yet) are NaN / <NA>; cost
+        columns are NaN without a costs table or a cost row.
+
+    Raises
+    ------
+    ColumnsError
+        The orders have no channel column.
+    ParameterError
+        A bad costs table, gross_margin outside (0, 1], bad day steps.
+    """
+    t = engine.orders_table(orders)
+    if "channel" not in t.columns:
+        raise ColumnsError(
+            "channel analyses need the orders column channel (SPEC §1); the orders table has "
+            f"{sorted(t.columns)}. Map it in the shop settings and ingest again."
+        )
+    if gross_margin is not None and not 0 < gross_margin <= 1:
+        raise ParameterError(f"gross_margin must be in (0, 1], got {gross_margin}")
+    steps = _steps(int(step_days), int(horizon_days))
+    d = engine.as_of_date(as_of)
+    m = customers.measures_table(t, as_of=d, attributes=True)
+    first = m.select(
+        "customer_id",
+        "first_purchase",
+        channel=ibis.coalesce(m.first_channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+    )
+    o = engine.order_totals(t, as_of=d)
+    o = o.inner_join(first, "customer_id")
+    o = o.mutate(day=o.order_date.delta(o.first_purchase, unit="day").cast("int64"))
+    o = o.filter(o.day >= 0)
+    w = ibis.window(group_by="customer_id", order_by=[o.ordered_at, o.order_id])
+    p = o.filter(o.is_purchase).mutate(_k=ibis.row_number().over(w))
+    second = p.filter(p._k == 1).select("customer_id", second_day=p.day)
+    per = o.group_by(["customer_id", "channel", "first_purchase"]).agg(
+        **{f"r{s}": o.amount.sum(where=o.day <= s) for s in steps}
+    )
+    per = per.left_join(second, "customer_id").drop("customer_id_right")
+    per = per.mutate(month=per.first_purchase.truncate("M"))
+    aggs: dict[str, Any] = {"new_customers": per.count()}
+    for s in steps:
+        aggs[f"r{s}"] = per[f"r{s}"].sum()
+        aggs[f"f{s}"] = (per.second_day.notnull() & (per.second_day <= s)).cast("int64").sum()
+    g = engine.to_pandas(per.group_by(["month", "channel"]).agg(**aggs))
+    g["month"] = pd.to_datetime(g["month"])
+    long = []
+    for s in steps:
+        part = g[["month", "channel", "new_customers"]].copy()
+        part["days"] = s
+        part["revenue"] = g[f"r{s}"].astype(float).fillna(0.0)
+        part["repeaters"] = g[f"f{s}"].astype("int64")
+        long.append(part)
+    out = pd.concat(long, ignore_index=True)
+    month_end = out["month"] + pd.offsets.MonthEnd(0)
+    filled = (month_end + pd.to_timedelta(out["days"], "D")).dt.date <= d
+    basis = "margin" if gross_margin is not None else "revenue"
+    if gross_margin is not None:
+        out["revenue"] = out["revenue"] * gross_margin
+    out["revenue"] = out["revenue"].where(filled)
+    out["repeaters"] = out["repeaters"].astype("Int64").where(filled, pd.NA)
+    out["ltv"] = out["revenue"] / out["new_customers"]
+    out["f2_rate"] = out["repeaters"].astype("Float64").astype(float) / out["new_customers"]
+    out["month"] = out["month"].dt.strftime("%Y-%m")
+    if costs is not None:
+        c = check_costs(costs)
+        seen = out[["month", "channel"]].drop_duplicates()
+        spent = c.merge(seen, on=["month", "channel"], how="left", indicator=True)
+        spent = spent[(spent["_merge"] == "left_only") & (spent["month"] <= f"{d:%Y-%m}")]
+        if len(spent):  # money spent, nobody acquired: the rows still belong on the page
+            idle = spent[["month", "channel"]].merge(pd.DataFrame({"days": steps}), how="cross")
+            idle["new_customers"] = 0
+            ends = pd.to_datetime(idle["month"]) + pd.offsets.MonthEnd(0)
+            seen_d = (ends + pd.to_timedelta(idle["days"], "D")).dt.date <= d
+            idle["revenue"] = np.where(seen_d, 0.0, np.nan)
+            idle["repeaters"] = pd.array([0 if x else pd.NA for x in seen_d], dtype="Int64")
+            idle["ltv"] = np.nan
+            idle["f2_rate"] = np.nan
+            out = pd.concat([out, idle], ignore_index=True)
+        out = out.merge(c, on=["month", "channel"], how="left")
+    else:
+        out["cost"] = np.nan
+    out["cac"] = out["cost"] / out["new_customers"].where(out["new_customers"] > 0, 0).astype(float)
+    out["ltv_cac"] = out["ltv"] / out["cac"].where(out["cac"] > 0)
+    out["roas"] = out["revenue"] / out["cost"].where(out["cost"] > 0)
+    out["basis"] = basis
+    cols = [
+        "month",
+        "channel",
+        "days",
+        "new_customers",
+        "revenue",
+        "ltv",
+        "repeaters",
+        "f2_rate",
+        "cost",
+        "cac",
+        "ltv_cac",
+        "roas",
+        "basis",
+    ]
+    return out[cols].sort_values(["month", "channel", "days"]).reset_index(drop=True)
+
+
+def acquisition_summary(
+    table: pd.DataFrame, *, days: Sequence[int] = (90, 180, 360)
+) -> pd.DataFrame:
+    """One row per (month, channel): new customers, LTV and F2 at ``days``, CAC, payback day.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`acquisition`'s table.
+    days : sequence of int, default (90, 180, 360)
+        The days to show as columns (each must be one of the table's days).
+
+    Returns
+    -------
+    DataFrame
+        month, channel, new_customers, ``ltv_<d>``, ``f2_rate_<d>``,
+        ``ltv_cac_<d>``, ``roas_<d>`` for each d, cost, cac, payback_day (the
+        first day d of the table with ltv ≥ cac; <NA> when not reached by
+        as_of or without a cost).
+    """
+    have = set(table["days"])
+    wrong = [x for x in days if x not in have]
+    if wrong:
+        raise ParameterError(f"days {wrong} are not in the table (it has {sorted(have)})")
+    key = ["month", "channel"]
+    base = table.groupby(key, sort=True)[["new_customers", "cost", "cac"]].first()
+    for x in days:
+        at = table[table["days"] == x].set_index(key)
+        for col in ("ltv", "f2_rate", "ltv_cac", "roas"):
+            base[f"{col}_{x}"] = at[col]
+    reached = table[(table["ltv"] >= table["cac"]) & table["cac"].notna()]
+    payback = reached.groupby(key)["days"].min()
+    base["payback_day"] = payback.reindex(base.index).astype("Int64")
+    out = base.reset_index()
+    return out

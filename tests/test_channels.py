@@ -1,0 +1,133 @@
+"""Channels and acquisition cost (広告LTV): by hand, against the LTV table, and its checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm.analysis import channels as ch
+from ecrm.analysis import ltv
+from ecrm.errors import ColumnsError, ParameterError
+
+AS_OF = "2026-10-31"
+
+
+def _orders() -> pd.DataFrame:
+    """a (ads, 01-10: 5,000; own 02-20: 3,000 on day 41; 09-01: 1,000 on day 234),
+    b (ads, 01-15: 4,000), c (rakuten, 01-20: 2,000 and a return of 500 on 01-22)."""
+    return pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4", "5", "6", "7"],
+            "customer_id": ["a", "a", "b", "c", "c", "a", "d"],
+            "ordered_at": pd.to_datetime(
+                [
+                    "2026-01-10",
+                    "2026-02-20",
+                    "2026-01-15",
+                    "2026-01-20",
+                    "2026-01-22",
+                    "2026-09-01",
+                    "2026-11-02",  # after as_of
+                ]
+            ),
+            "amount": [5000, 3000, 4000, 2000, -500, 1000, 9000],
+            "channel": ["ads", "own", "ads", "rakuten", "rakuten", "own", "ads"],
+        }
+    )
+
+
+COSTS = pd.DataFrame(
+    {
+        "month": ["2026-01", "2026-01", "2026-02"],
+        "channel": ["ads", "rakuten", "ads"],
+        "cost": [12000, 1000, 5000],
+    }
+)
+
+
+def test_by_hand():
+    t = ch.acquisition(_orders(), as_of=AS_OF, costs=COSTS).set_index(["month", "channel", "days"])
+    ads = t.loc[("2026-01", "ads")]
+    assert ads.loc[30, ["new_customers", "revenue", "ltv"]].tolist() == [2, 9000.0, 4500.0]
+    assert ads.loc[60, "revenue"] == 12000.0  # a's second order on day 41
+    assert ads.loc[240, "revenue"] == 13000.0  # and the third on day 234
+    assert ads.loc[60, "f2_rate"] == 0.5
+    assert ads.loc[30, ["cac", "ltv_cac", "roas"]].tolist() == [6000.0, 0.75, 0.75]
+    assert np.isnan(ads.loc[300, "revenue"])  # Jan 31 + 300 days is after as_of
+    rakuten = t.loc[("2026-01", "rakuten")]
+    assert rakuten.loc[90, "revenue"] == 1500.0  # the return lowers it
+    assert rakuten.loc[90, "f2_rate"] == 0.0  # a return is no second purchase
+    # February ads money brought nobody: the row stays, CAC infinite, ROAS 0
+    idle = t.loc[("2026-02", "ads")]
+    assert idle.loc[30, "new_customers"] == 0
+    assert np.isinf(idle.loc[30, "cac"]) and idle.loc[30, "roas"] == 0.0
+    s = ch.acquisition_summary(t.reset_index()).set_index(["month", "channel"])
+    assert s.loc[("2026-01", "ads"), "payback_day"] == 60
+    assert s.loc[("2026-01", "rakuten"), "payback_day"] == 30
+    assert pd.isna(s.loc[("2026-02", "ads"), "payback_day"])
+    assert s.loc[("2026-01", "ads"), "ltv_90"] == 6000.0
+
+
+def test_margin_basis():
+    t = ch.acquisition(_orders(), as_of=AS_OF, costs=COSTS, gross_margin=0.4)
+    row = t[(t.month == "2026-01") & (t.channel == "ads") & (t.days == 30)].iloc[0]
+    assert row["basis"] == "margin"
+    assert row["revenue"] == pytest.approx(3600.0)
+    assert row["roas"] == pytest.approx(0.3)
+
+
+def test_channels_add_up_to_the_ltv_table(demo_root):
+    """Per acquisition month, the channels' revenue and repeaters are the LTV table's cohort."""
+    orders = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    t = ch.acquisition(orders, as_of=AS_OF, step_days=90, horizon_days=360)
+    assert t["channel"].nunique() > 1
+    by_month = t.groupby(["month", "days"])[["new_customers", "revenue", "repeaters"]].sum(
+        min_count=1
+    )
+    ref = ltv.ltv_transition(orders, as_of=AS_OF, step_days=90, horizon_days=360)
+    ref = ref[ref["cohort"] != "all"].rename(columns={"cohort": "month"})
+    joined = by_month.reset_index().merge(
+        ref, on=["month", "days"], how="inner", suffixes=("", "_ltv")
+    )
+    assert len(joined) == len(ref)
+    assert (joined["new_customers"] == joined["cohort_size"]).all()
+    filled = joined["revenue_ltv"].notna()
+    np.testing.assert_allclose(joined.loc[filled, "revenue"], joined.loc[filled, "revenue_ltv"])
+    assert (joined.loc[filled, "repeaters"] == joined.loc[filled, "repeaters_ltv"]).all()
+    assert joined.loc[~filled, "revenue"].isna().all()
+
+
+def test_costs_are_checked_with_rows_and_values():
+    with pytest.raises(ParameterError, match=r"rows \[3\].*-5"):
+        ch.check_costs(
+            pd.DataFrame({"month": ["2026-01", "2026-02"], "channel": ["a", "a"], "cost": [1, -5]})
+        )
+    with pytest.raises(ParameterError, match="duplicate"):
+        ch.check_costs(
+            pd.DataFrame({"month": ["2026-01", "2026-01"], "channel": ["a", "a"], "cost": [1, 2]})
+        )
+    with pytest.raises(ParameterError, match="not a month"):
+        ch.check_costs(pd.DataFrame({"month": ["soon"], "channel": ["a"], "cost": [1]}))
+    with pytest.raises(ParameterError, match=r"\['tv'\]"):
+        ch.check_costs(COSTS.assign(channel=["ads", "tv", "ads"]), channels=["ads", "rakuten"])
+    ok = ch.check_costs(
+        pd.DataFrame({"month": ["2026-01-01"], "channel": [" ads "], "cost": ["10"]})
+    )
+    assert ok.iloc[0].tolist() == ["2026-01", "ads", 10.0]
+
+
+def test_clear_errors():
+    with pytest.raises(ColumnsError, match="channel"):
+        ch.acquisition(_orders().drop(columns="channel"), as_of=AS_OF)
+    with pytest.raises(ParameterError, match="gross_margin"):
+        ch.acquisition(_orders(), as_of=AS_OF, gross_margin=1.5)
+    t = ch.acquisition(_orders(), as_of=AS_OF)
+    with pytest.raises(ParameterError, match="not in the table"):
+        ch.acquisition_summary(t, days=(45,))
+
+
+def test_orders_after_as_of_are_ignored():
+    t = ch.acquisition(_orders(), as_of=AS_OF)
+    assert "2026-11" not in set(t["month"])
+    assert t["cost"].isna().all()
