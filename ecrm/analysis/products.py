@@ -1,0 +1,335 @@
+"""Products (商品別): entry products that make loyal customers, conversion, cross-purchase.
+
+SPEC §3 (Products). Lines of excluded products — shipping, gift wrap,
+samples, novelties: the shop's ``exclude_products``, given here as product ids
+and a regular expression on product_name — are left out of every table of
+this module. Definitions:
+
+* **entry product** (初回購入商品): the product of the largest (not excluded)
+  line of the customer's first purchase (SPEC §2's rule, ties by product_id).
+  A customer whose first purchase holds only excluded lines has no entry
+  product and is counted in ``no_entry`` of :func:`entry_products`' ``attrs``.
+* per entry product with at least ``min_customers`` (30) new customers:
+  customers, F2 within 90 and 360 days, revenue per customer within 360 days
+  of the first purchase (its whole orders, as in the LTV transition). A d-day
+  figure counts only the customers observable for d days (first purchase + d
+  ≤ as_of) — ``customers_90`` / ``customers_360`` say how many — and is empty
+  when there are none.
+* **product conversion** (商品転換): among customers with a second purchase,
+  P(the second purchase holds product Y | entry product X).
+* **cross-purchase**: customers who bought both products of a pair within the
+  12 months to as_of (each unordered pair once), support, confidence both
+  ways, lift.
+
+All order-level work runs set-based in the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from ecrm import engine
+from ecrm.analysis import customers, periods
+from ecrm.errors import ColumnsError, ParameterError
+
+__all__ = [
+    "DEFAULT_MIN_CUSTOMERS",
+    "cross_purchase_products",
+    "entry_products",
+    "product_conversion",
+]
+
+DEFAULT_MIN_CUSTOMERS = 30
+
+
+def _lines(
+    orders: engine.OrdersLike,
+    as_of: dt.date,
+    exclude_ids: Sequence[str],
+    exclude_pattern: str | None,
+) -> ir.Table:
+    t = engine.orders_table(orders)
+    if "product_id" not in t.columns:
+        raise ColumnsError(
+            "product analyses need the orders column product_id (SPEC §1); the orders table has "
+            f"{sorted(t.columns)}. Map it in the shop settings and ingest again."
+        )
+    lines = engine.upto(t, as_of)
+    lines = lines.filter(lines.customer_id.notnull() & lines.product_id.notnull())
+    lines = lines.mutate(product_id=lines.product_id.cast("string"))
+    if exclude_ids:
+        lines = lines.filter(~lines.product_id.isin([str(x) for x in exclude_ids]))
+    if exclude_pattern:
+        if "product_name" not in lines.columns:
+            raise ColumnsError("exclude_pattern needs the orders column product_name")
+        lines = lines.filter(
+            lines.product_name.isnull() | ~lines.product_name.re_search(exclude_pattern)
+        )
+    return lines
+
+
+def _purchases(orders: engine.OrdersLike, as_of: dt.date) -> ir.Table:
+    """Each customer's purchases numbered 0, 1, … (whole orders, net > 0)."""
+    o = engine.order_totals(orders, as_of=as_of)
+    p = o.filter(o.is_purchase)
+    w = ibis.window(group_by="customer_id", order_by=[p.ordered_at, p.order_id])
+    return p.mutate(k=ibis.row_number().over(w))
+
+
+def _entry(lines: ir.Table, purchases: ir.Table) -> ir.Table:
+    first = purchases.filter(purchases.k == 0).select("customer_id", "order_id")
+    fl = lines.inner_join(first, ["customer_id", "order_id"])
+    return customers.first_line(fl, ["product_id"]).rename(entry_product="product_id")
+
+
+def entry_products(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    min_customers: int = DEFAULT_MIN_CUSTOMERS,
+    exclude_ids: Sequence[str] = (),
+    exclude_pattern: str | None = None,
+) -> pd.DataFrame:
+    """Which first products make repeat customers (LTV-Lab 商品別LTV).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with product_id (and product_name for a pattern).
+    as_of : date or str
+        Last day of the analysis, inclusive.
+    min_customers : int, default 30
+        Entry products with fewer new customers are left out (their count is
+        in ``attrs["small"]``).
+    exclude_ids, exclude_pattern
+        Products to leave out (the shop's ``exclude_products``).
+
+    Returns
+    -------
+    DataFrame
+        entry_product, product_name (when the orders have it), customers,
+        customers_90, f2_rate_90, customers_360, f2_rate_360,
+        revenue_per_customer_360 — by customers descending, then
+        entry_product. ``attrs``: ``no_entry`` (customers whose first
+        purchase held only excluded products), ``small`` (customers of entry
+        products under min_customers).
+
+    Raises
+    ------
+    ColumnsError
+        No product_id column (or no product_name for a pattern).
+    ParameterError
+        min_customers < 1.
+    """
+    if int(min_customers) < 1:
+        raise ParameterError(f"min_customers must be at least 1, got {min_customers}")
+    d = engine.as_of_date(as_of)
+    lines = _lines(orders, d, exclude_ids, exclude_pattern)
+    p = _purchases(orders, d)
+    entry = _entry(lines, p)
+    firsts = p.filter(p.k == 0).select("customer_id", first_day=p.order_date)
+    second = p.filter(p.k == 1).select("customer_id", second_day=p.order_date)
+    o = engine.order_totals(orders, as_of=d)
+    o = o.inner_join(firsts, "customer_id")
+    o = o.mutate(day=o.order_date.delta(o.first_day, unit="day"))
+    rev = o.filter((o.day >= 0) & (o.day <= 360)).group_by("customer_id").agg(r360=o.amount.sum())
+    c = firsts.left_join(entry, "customer_id").drop("customer_id_right")
+    c = c.left_join(second, "customer_id").drop("customer_id_right")
+    c = c.left_join(rev, "customer_id").drop("customer_id_right")
+    asof = ibis.literal(d, type="date")
+    age = asof.delta(c.first_day, unit="day")
+    gap = c.second_day.delta(c.first_day, unit="day")
+    c = c.mutate(
+        seen90=age >= 90,
+        seen360=age >= 360,
+        f90=c.second_day.notnull() & (gap <= 90),
+        f360=c.second_day.notnull() & (gap <= 360),
+    )
+    g = c.group_by("entry_product").agg(
+        customers=c.count(),
+        customers_90=c.seen90.cast("int64").sum(),
+        f2_90=(c.seen90 & c.f90).cast("int64").sum(),
+        customers_360=c.seen360.cast("int64").sum(),
+        f2_360=(c.seen360 & c.f360).cast("int64").sum(),
+        revenue_360=c.r360.sum(where=c.seen360),
+    )
+    df = engine.to_pandas(g)
+    no_entry = int(df.loc[df["entry_product"].isna(), "customers"].sum())
+    df = df[df["entry_product"].notna()]
+    small = int(df.loc[df["customers"] < int(min_customers), "customers"].sum())
+    df = df[df["customers"] >= int(min_customers)].copy()
+    df["f2_rate_90"] = df["f2_90"] / df["customers_90"].where(df["customers_90"] > 0)
+    df["f2_rate_360"] = df["f2_360"] / df["customers_360"].where(df["customers_360"] > 0)
+    df["revenue_per_customer_360"] = df["revenue_360"] / df["customers_360"].where(
+        df["customers_360"] > 0
+    )
+    cols = [
+        "entry_product",
+        "customers",
+        "customers_90",
+        "f2_rate_90",
+        "customers_360",
+        "f2_rate_360",
+        "revenue_per_customer_360",
+    ]
+    df = df[cols].sort_values(["customers", "entry_product"], ascending=[False, True])
+    df = df.reset_index(drop=True)
+    names = _names(lines)
+    if names is not None:
+        df.insert(1, "product_name", df["entry_product"].map(names))
+    df = df.astype({c: "int64" for c in ("customers", "customers_90", "customers_360")})
+    df.attrs.update(no_entry=no_entry, small=small)
+    return df
+
+
+def _names(lines: ir.Table) -> pd.Series | None:
+    if "product_name" not in lines.columns:
+        return None
+    n = lines.filter(lines.product_name.notnull())
+    n = n.group_by("product_id").agg(product_name=n.product_name.min())
+    return engine.to_pandas(n).set_index("product_id")["product_name"]
+
+
+def product_conversion(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    min_customers: int = DEFAULT_MIN_CUSTOMERS,
+    top: int = 5,
+    exclude_ids: Sequence[str] = (),
+    exclude_pattern: str | None = None,
+) -> pd.DataFrame:
+    """商品転換: what the second purchase holds, by entry product.
+
+    Parameters
+    ----------
+    orders, as_of, exclude_ids, exclude_pattern
+        As :func:`entry_products`.
+    min_customers : int, default 30
+        Entry products with fewer customers *with a second purchase* are left out.
+    top : int, default 5
+        Second-purchase products kept per entry product (highest probability).
+
+    Returns
+    -------
+    DataFrame
+        entry_product, second_product, customers (with a second purchase and
+        that entry product), customers_both, probability — by entry product
+        (most customers first), then probability descending, second_product.
+    """
+    if int(min_customers) < 1 or int(top) < 1:
+        raise ParameterError("min_customers and top must be at least 1")
+    d = engine.as_of_date(as_of)
+    lines = _lines(orders, d, exclude_ids, exclude_pattern)
+    p = _purchases(orders, d)
+    entry = _entry(lines, p)
+    second = p.filter(p.k == 1).select("customer_id", "order_id")
+    held = lines.inner_join(second, ["customer_id", "order_id"])
+    held = held.group_by(["customer_id", "product_id"]).agg(net=held.amount.sum())
+    held = held.filter(held.net > 0).select("customer_id", second_product=held.product_id)
+    base = entry.inner_join(second.select("customer_id"), "customer_id")
+    size = base.group_by("entry_product").agg(customers=base.count())
+    size = size.filter(size.customers >= int(min_customers))
+    pairs = base.inner_join(held, "customer_id")
+    pairs = pairs.group_by(["entry_product", "second_product"]).agg(customers_both=pairs.count())
+    pairs = pairs.inner_join(size, "entry_product")
+    pairs = pairs.mutate(probability=pairs.customers_both.cast("float64") / pairs.customers)
+    w = ibis.window(
+        group_by="entry_product",
+        order_by=[ibis.desc(pairs.probability), pairs.second_product],
+    )
+    pairs = pairs.mutate(_r=ibis.row_number().over(w))
+    pairs = pairs.filter(pairs._r < int(top)).drop("_r")
+    df = engine.to_pandas(pairs)
+    df = df.sort_values(
+        ["customers", "entry_product", "probability", "second_product"],
+        ascending=[False, True, False, True],
+    )
+    cols = ["entry_product", "second_product", "customers", "customers_both", "probability"]
+    return df[cols].reset_index(drop=True)
+
+
+def cross_purchase_products(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    min_customers: int = DEFAULT_MIN_CUSTOMERS,
+    exclude_ids: Sequence[str] = (),
+    exclude_pattern: str | None = None,
+) -> pd.DataFrame:
+    """Products bought by one customer within the 12 months to as_of (LTV-Lab 併売).
+
+    N is the number of customers who bought (net > 0) any not-excluded product
+    in the 12 months to as_of. Each unordered pair (A < B) once:
+    support = customers_both / N, confidence_ab = customers_both / customers_a,
+    confidence_ba = customers_both / customers_b, lift = support × N² /
+    (customers_a × customers_b).
+
+    Parameters
+    ----------
+    min_customers : int, default 30
+        Pairs bought together by fewer customers are left out.
+
+    Returns
+    -------
+    DataFrame
+        product_a, product_b, customers_a, customers_b, customers_both,
+        support, confidence_ab, confidence_ba, lift — by lift descending, then
+        customers_both descending, product_a, product_b. ``attrs["customers"]``
+        is N.
+    """
+    if int(min_customers) < 1:
+        raise ParameterError(f"min_customers must be at least 1, got {min_customers}")
+    d = engine.as_of_date(as_of)
+    start = periods.shift_months(d, -12) + dt.timedelta(days=1)
+    lines = _lines(orders, d, exclude_ids, exclude_pattern)
+    lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(start, dt.time())))
+    cp = lines.group_by(["customer_id", "product_id"]).agg(net=lines.amount.sum())
+    cp = cp.filter(cp.net > 0).select("customer_id", "product_id")
+    n = int(cp.customer_id.nunique().to_pyarrow().as_py())
+    per = cp.group_by("product_id").agg(customers=cp.count())
+    big = per.filter(per.customers >= int(min_customers))
+    cp = cp.inner_join(big.select("product_id"), "product_id")
+    a = cp.rename(product_a="product_id")
+    b = cp.rename(product_b="product_id")
+    pairs = a.inner_join(b, "customer_id").filter(lambda x: x.product_a < x.product_b)
+    pairs = pairs.group_by(["product_a", "product_b"]).agg(customers_both=pairs.count())
+    pairs = pairs.filter(pairs.customers_both >= int(min_customers))
+    pairs = pairs.inner_join(
+        big.rename(product_a="product_id", customers_a="customers"), "product_a"
+    )
+    pairs = pairs.inner_join(
+        big.rename(product_b="product_id", customers_b="customers"), "product_b"
+    )
+    df = engine.to_pandas(pairs)
+    if n:
+        df["support"] = df["customers_both"] / n
+        df["confidence_ab"] = df["customers_both"] / df["customers_a"]
+        df["confidence_ba"] = df["customers_both"] / df["customers_b"]
+        df["lift"] = df["customers_both"] * n / (df["customers_a"] * df["customers_b"])
+    else:
+        for c in ("support", "confidence_ab", "confidence_ba", "lift"):
+            df[c] = pd.Series(dtype=float)
+    df = df.sort_values(
+        ["lift", "customers_both", "product_a", "product_b"], ascending=[False, False, True, True]
+    )
+    cols = [
+        "product_a",
+        "product_b",
+        "customers_a",
+        "customers_b",
+        "customers_both",
+        "support",
+        "confidence_ab",
+        "confidence_ba",
+        "lift",
+    ]
+    df = df[cols].reset_index(drop=True)
+    df.attrs["customers"] = n
+    return df

@@ -1,0 +1,108 @@
+"""Products (商品別): entry products, conversion and product pairs, by hand and by pandas."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm.analysis import products as pr
+from ecrm.errors import ColumnsError, ParameterError
+
+AS_OF = "2026-12-31"
+
+
+def _orders() -> pd.DataFrame:
+    """a: first order P1 (2,000) + shipping (5,000), then P2; b: P1, then P2 + P3;
+    c: P2 only; d: shipping only (no entry product once shipping is excluded)."""
+    rows = [
+        ("1", "a", "2026-01-05", "P1", 2000, "tee"),
+        ("1", "a", "2026-01-05", "SHIP", 5000, "送料"),
+        ("2", "a", "2026-02-01", "P2", 3000, "pants"),
+        ("3", "b", "2026-01-10", "P1", 2000, "tee"),
+        ("4", "b", "2026-06-01", "P2", 3000, "pants"),
+        ("4", "b", "2026-06-01", "P3", 1000, "cap"),
+        ("5", "c", "2026-03-01", "P2", 3000, "pants"),
+        ("6", "d", "2026-04-01", "SHIP", 500, "送料"),
+        ("7", "c", "2027-01-05", "P3", 1000, "cap"),  # after as_of
+    ]
+    o = pd.DataFrame(
+        rows,
+        columns=["order_id", "customer_id", "ordered_at", "product_id", "amount", "product_name"],
+    )
+    o["ordered_at"] = pd.to_datetime(o["ordered_at"])
+    return o
+
+
+def test_entry_products_by_hand():
+    e = pr.entry_products(_orders(), as_of=AS_OF, min_customers=1, exclude_pattern="送料")
+    p1 = e.set_index("entry_product").loc["P1"]
+    assert p1["product_name"] == "tee"
+    assert p1[["customers", "customers_90", "customers_360"]].tolist() == [2, 2, 1]
+    assert p1["f2_rate_90"] == 0.5  # a within 27 days; b after 142
+    assert p1["f2_rate_360"] == 1.0  # only a is observable for 360 days (Jan 5 → Dec 31)
+    assert p1["revenue_per_customer_360"] == 10000.0  # a's whole orders: 7,000 + 3,000
+    p2 = e.set_index("entry_product").loc["P2"]
+    assert np.isnan(p2["revenue_per_customer_360"])  # c is not observable for 360 days yet
+    assert e.attrs == {"no_entry": 1, "small": 0}
+    assert e["entry_product"].tolist() == ["P1", "P2"]
+    big = pr.entry_products(_orders(), as_of=AS_OF, min_customers=2, exclude_ids=["SHIP"])
+    assert big["entry_product"].tolist() == ["P1"] and big.attrs["small"] == 1
+
+
+def test_without_exclusions_shipping_is_an_entry_product():
+    e = pr.entry_products(_orders(), as_of=AS_OF, min_customers=1)
+    assert set(e["entry_product"]) == {"SHIP", "P1", "P2"}  # a's largest line is shipping
+
+
+def test_product_conversion_by_hand():
+    c = pr.product_conversion(_orders(), as_of=AS_OF, min_customers=1, exclude_ids=["SHIP"])
+    got = {
+        (r.entry_product, r.second_product): (r.customers, r.customers_both) for r in c.itertuples()
+    }
+    assert got == {("P1", "P2"): (2, 2), ("P1", "P3"): (2, 1)}
+    assert c["probability"].tolist() == [1.0, 0.5]
+
+
+def test_cross_purchase_by_hand():
+    x = pr.cross_purchase_products(_orders(), as_of=AS_OF, min_customers=1, exclude_ids=["SHIP"])
+    assert x.attrs["customers"] == 3
+    pairs = {(r.product_a, r.product_b): r.customers_both for r in x.itertuples()}
+    assert pairs == {("P1", "P2"): 2, ("P1", "P3"): 1, ("P2", "P3"): 1}
+    top = x.iloc[0]
+    assert (top["product_a"], top["product_b"]) == ("P1", "P3")
+    assert top["lift"] == pytest.approx(1 * 3 / (2 * 1))
+    assert top["confidence_ab"] == 0.5 and top["confidence_ba"] == 1.0
+
+
+def test_cross_purchase_against_pandas(demo_root):
+    orders_path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    got = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=5)
+    lines = pd.read_parquet(orders_path)
+    lines = lines[(lines["ordered_at"] >= "2025-11-01") & (lines["ordered_at"] < "2026-11-01")]
+    lines = lines[lines["customer_id"].notna() & lines["product_id"].notna()]
+    net = lines.groupby(["customer_id", "product_id"])["amount"].sum().astype(float)
+    bought = net[net > 0].reset_index()
+    n = bought["customer_id"].nunique()
+    per = bought.groupby("product_id").size()
+    keep = set(per[per >= 5].index)
+    sets = bought[bought["product_id"].isin(keep)].groupby("customer_id")["product_id"].agg(sorted)
+    counts: dict[tuple[str, str], int] = {}
+    for items in sets:
+        for a, b in itertools.combinations(items, 2):
+            counts[(a, b)] = counts.get((a, b), 0) + 1
+    want = {k: v for k, v in counts.items() if v >= 5}
+    assert got.attrs["customers"] == n
+    assert {(r.product_a, r.product_b): r.customers_both for r in got.itertuples()} == want
+    assert len(want) > 0
+
+
+def test_clear_errors():
+    with pytest.raises(ColumnsError, match="product_id"):
+        pr.entry_products(_orders().drop(columns="product_id"), as_of=AS_OF)
+    with pytest.raises(ColumnsError, match="product_name"):
+        pr.entry_products(_orders().drop(columns="product_name"), as_of=AS_OF, exclude_pattern="x")
+    with pytest.raises(ParameterError, match="min_customers"):
+        pr.entry_products(_orders(), as_of=AS_OF, min_customers=0)
