@@ -1,0 +1,80 @@
+"""クロスセル率: by hand (window edges, returns, no category) and against pandas on a demo shop."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecrm.analysis import cross_sell
+from ecrm.errors import ParameterError
+
+
+def _orders() -> pd.DataFrame:
+    """a buys tops (2025-11-01, first day of the window to 2026-10-31) and bags (2026-10-31);
+    b buys tops and bags but returns the bags; c buys tops on 2025-10-31 (outside) and bags."""
+    rows = [
+        ("1", "a", "2025-11-01", 1000, "tops"),
+        ("2", "a", "2026-10-31 23:59:00", 800, "bags"),
+        ("3", "b", "2026-03-01", 1000, "tops"),
+        ("3", "b", "2026-03-01", 600, "bags"),
+        ("4", "b", "2026-03-05", -600, "bags"),
+        ("5", "c", "2025-10-31", 1000, "tops"),
+        ("6", "c", "2026-05-01", 900, "bags"),
+        ("7", None, "2026-05-01", 900, "bags"),  # a guest
+        ("8", "d", "2026-05-01", 900, None),  # a line without a category
+    ]
+    o = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
+    o["ordered_at"] = pd.to_datetime(o["ordered_at"], format="mixed")
+    return o
+
+
+def test_by_hand():
+    t = cross_sell.cross_sell_monthly(_orders(), as_of="2026-10-31", months=2)
+    last = t.iloc[-1]
+    assert last["customers"] == 4  # a, b, c, d
+    assert last["cross_buyers"] == 1  # a only: b returned the bags, c's tops are outside
+    assert last["cross_sell_rate"] == pytest.approx(0.25)
+    sept = t.iloc[0]  # window 2025-10-01 … 2026-09-30: c's tops count, a's bags not yet
+    assert sept["month_end"] == pd.Timestamp("2026-09-30")
+    assert sept["cross_buyers"] == 1 and sept["customers"] == 4
+
+
+def test_without_categories():
+    t = cross_sell.cross_sell_monthly(_orders().drop(columns="category"), as_of="2026-10-31")
+    assert t["cross_sell_rate"].isna().all()
+    assert "category" in t.attrs["reason"]
+    assert len(t) == 24
+
+
+def test_against_pandas(demo_root):
+    path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    got = cross_sell.cross_sell_monthly(path, as_of="2026-10-31", months=6)
+    lines = pd.read_parquet(path)
+    lines = lines[lines["customer_id"].notna()]
+    totals = lines.groupby("order_id").agg(
+        customer_id=("customer_id", "first"), day=("ordered_at", "min"), net=("amount", "sum")
+    )
+    totals["day"] = totals["day"].dt.normalize()
+    lines = lines.assign(day=lines["ordered_at"].dt.normalize())
+    for row in got.itertuples():
+        lo = row.month_end - pd.DateOffset(months=12)
+        in_win = (totals["day"] > lo) & (totals["day"] <= row.month_end)
+        buyers = set(totals.loc[in_win & (totals["net"].astype(float) > 0), "customer_id"])
+        ln = lines[
+            (lines["day"] > lo) & (lines["day"] <= row.month_end) & lines["category"].notna()
+        ]
+        net = ln.groupby(["customer_id", "category"])["amount"].sum().astype(float)
+        ncat = net[net > 0].groupby(level=0).size()
+        cross = {c for c, n in ncat.items() if n >= 2} & buyers
+        assert row.customers == len(buyers)
+        assert row.cross_buyers == len(cross)
+    assert np.isfinite(got["cross_sell_rate"]).all()
+
+
+def test_errors_and_docstring():
+    with pytest.raises(ParameterError, match="months"):
+        cross_sell.cross_sell_monthly(_orders(), as_of="2026-10-31", months=0)
+    assert doctest.testmod(cross_sell).failed == 0
