@@ -1,0 +1,294 @@
+"""Plots of the D2C analyses: 定期 continuation and projection, channels, revenue change, products.
+
+Each function takes the finished table of its analysis
+(:mod:`ecrm.analysis.subscriptions`, :mod:`ecrm.models.subscription_value`,
+:mod:`ecrm.analysis.channels`, :mod:`ecrm.analysis.revenue_change`,
+:mod:`ecrm.analysis.products`), draws on ``ax`` (or a new axes) and returns it.
+Texts come in Japanese or English (``lang``); missing cells are not drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from ecrm.errors import ColumnsError
+from ecrm.present import labels
+from ecrm.present.plotting.base import PALETTE, new_ax
+
+__all__ = [
+    "plot_cancellation_trend",
+    "plot_channel_ltv",
+    "plot_continuation",
+    "plot_entry_products",
+    "plot_ltv_cac",
+    "plot_projection",
+    "plot_revenue_change",
+]
+
+_THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}")
+
+
+def _need(table: pd.DataFrame, columns: Sequence[str], maker: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ColumnsError(
+            f"plot needs a {maker}() result with columns {list(columns)}; missing {missing}"
+        )
+
+
+def _t(lang: str, ja: str, en: str) -> str:
+    return ja if labels.check_lang(lang) == "ja" else en
+
+
+def plot_continuation(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+    """定期継続率: continuation rate from delivery n to n + 1, with the subscriptions reached.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.subscriptions.continuation`.
+    """
+    _need(table, ["label", "reached", "continuation_rate"], "continuation")
+    ax = new_ax(ax)
+    rows = table[table["continuation_rate"].notna()]
+    x = np.arange(len(rows))
+    ax.bar(x, rows["continuation_rate"].astype(float), color=PALETTE[0])
+    for xi, (rate, n) in enumerate(zip(rows["continuation_rate"], rows["reached"], strict=True)):
+        ax.annotate(
+            f"{float(rate):.0%}\n({int(n):,})",
+            (xi, float(rate)),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    ax.set_xticks(x, [f"{v}→{int(v) + 1}" for v in rows["label"]])
+    ax.set_ylim(0, 1.15)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(_t(lang, "配送回数", "deliveries"))
+    ax.set_ylabel(_t(lang, "継続率(件数は到達数)", "continuation rate (reached in brackets)"))
+    ax.set_title(_t(lang, "定期継続率(回数別)", "Subscription continuation by delivery"))
+    return ax
+
+
+def plot_cancellation_trend(
+    table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja"
+) -> Axes:
+    """Active subscriptions at each month end (bars) and the month's 解約率 (line).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.subscriptions.subscription_monthly`.
+    """
+    _need(table, ["month", "active", "cancellation_rate"], "subscription_monthly")
+    ax = new_ax(ax)
+    x = np.arange(len(table))
+    ax.bar(
+        x, table["active"], color=PALETTE[9], label=_t(lang, "月末継続数", "active at month end")
+    )
+    ax.yaxis.set_major_formatter(_THOUSANDS)
+    ax.set_ylabel(_t(lang, "継続数", "active subscriptions"))
+    ax2 = ax.twinx()
+    ax2.plot(
+        x,
+        table["cancellation_rate"],
+        color=PALETTE[3],
+        marker="o",
+        label=_t(lang, "解約率", "cancellation rate"),
+    )
+    ax2.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=1))
+    ax2.set_ylim(bottom=0)
+    ax2.set_ylabel(_t(lang, "解約率", "cancellation rate"))
+    ax.set_xticks(x, table["month"], rotation=45, ha="right")
+    ax.set_title(_t(lang, "定期の継続数と解約率", "Active subscriptions and cancellation rate"))
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=8)
+    return ax
+
+
+def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+    """Share of new subscriptions receiving delivery n: observed and sBG-projected.
+
+    Parameters
+    ----------
+    survival : DataFrame
+        ``SubscriptionProjection.survival`` (n, observed, projected) or
+        :func:`ecrm.models.subscription_value.projection_check`.
+    """
+    _need(survival, ["n", "observed", "projected"], "project")
+    ax = new_ax(ax)
+    ax.plot(
+        survival["n"],
+        survival["observed"],
+        marker="o",
+        color=PALETTE[0],
+        label=_t(lang, "実績", "observed"),
+    )
+    ax.plot(
+        survival["n"],
+        survival["projected"],
+        linestyle="--",
+        color=PALETTE[1],
+        label=_t(lang, "予測(sBGモデル)", "projected (sBG model)"),
+    )
+    if "beyond_cutoff" in survival.columns and survival["beyond_cutoff"].any():
+        first = survival.loc[survival["beyond_cutoff"], "n"].min()
+        ax.axvline(first - 0.5, color="grey", linewidth=1)
+        ax.annotate(_t(lang, "検証期間", "hold-out"), (first - 0.4, 0.95), fontsize=8, color="grey")
+    ax.set_ylim(0, 1.05)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(_t(lang, "配送回数", "delivery"))
+    ax.set_ylabel(_t(lang, "到達率", "share reaching the delivery"))
+    ax.set_title(
+        _t(lang, "定期の残存率: 実績と予測", "Subscription survival: observed and projected")
+    )
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_channel_ltv(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+    """LTV by day since the first purchase, one line per first channel (months pooled).
+
+    Each point pools the acquisition months filled at that day, weighted by
+    their new customers (the "all" line of the LTV table, per channel).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.channels.acquisition`.
+    """
+    _need(table, ["channel", "days", "new_customers", "revenue"], "acquisition")
+    ax = new_ax(ax)
+    filled = table[table["revenue"].notna() & (table["new_customers"] > 0)]
+    pooled = filled.groupby(["channel", "days"])[["revenue", "new_customers"]].sum()
+    pooled["ltv"] = pooled["revenue"] / pooled["new_customers"]
+    for i, (channel, part) in enumerate(pooled.reset_index().groupby("channel", sort=True)):
+        ax.plot(
+            part["days"],
+            part["ltv"],
+            marker="o",
+            markersize=3,
+            color=PALETTE[i % len(PALETTE)],
+            label=str(channel),
+        )
+    ax.yaxis.set_major_formatter(_THOUSANDS)
+    ax.set_xlabel(_t(lang, "初回購入からの日数", "days since first purchase"))
+    ax.set_ylabel(_t(lang, "新規顧客あたり累計売上", "revenue per new customer"))
+    ax.set_title(_t(lang, "初回購入チャネル別のLTV", "LTV by first channel"))
+    ax.legend(fontsize=8, title=_t(lang, "チャネル", "channel"))
+    return ax
+
+
+def plot_ltv_cac(
+    summary: pd.DataFrame, *, days: int = 360, ax: Axes | None = None, lang: str = "ja"
+) -> Axes:
+    """LTV/CAC at ``days`` by first channel (months pooled by their cost), with the 1.0 line.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`ecrm.analysis.channels.acquisition_summary`.
+    """
+    col = f"ltv_{days}"
+    _need(summary, ["channel", "new_customers", "cost", col], "acquisition_summary")
+    ax = new_ax(ax)
+    s = summary[summary[col].notna() & summary["cost"].notna()].copy()
+    s["value"] = s[col] * s["new_customers"]
+    g = s.groupby("channel")[["value", "cost"]].sum()
+    g = g[g["cost"] > 0]
+    ratio = (g["value"] / g["cost"]).sort_values()
+    ax.barh(
+        ratio.index.astype(str),
+        ratio.to_numpy(),
+        color=[PALETTE[2] if v >= 1 else PALETTE[3] for v in ratio],
+    )
+    ax.axvline(1.0, color="black", linewidth=1)
+    for i, v in enumerate(ratio):
+        ax.annotate(
+            f"{v:.2f}", (v, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8
+        )
+    ax.set_xlabel(_t(lang, f"LTV/CAC({days}日)", f"LTV/CAC ({days} days)"))
+    ax.set_title(_t(lang, "チャネル別のLTV/CAC", "LTV/CAC by channel"))
+    return ax
+
+
+def plot_revenue_change(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+    """Waterfall: the base month's revenue, each driver's contribution, the month's revenue.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.revenue_change.revenue_change`.
+    """
+    _need(table, ["part", "factor", "before", "after", "contribution"], "revenue_change")
+    ax = new_ax(ax, figsize=(9, 4.5))
+    total = table[table["part"] == "total"].iloc[0]
+    parts = table[table["part"] != "total"]
+    names = {
+        ("new", "customers"): ("新規 顧客数", "new: customers"),
+        ("new", "purchases_per_customer"): ("新規 購入頻度", "new: purchases/customer"),
+        ("new", "aov"): ("新規 客単価", "new: AOV"),
+        ("repeat", "customers"): ("リピート 顧客数", "repeat: customers"),
+        ("repeat", "purchases_per_customer"): ("リピート 購入頻度", "repeat: purchases/customer"),
+        ("repeat", "aov"): ("リピート 客単価", "repeat: AOV"),
+        ("other", "revenue"): ("ゲスト等", "guests and others"),
+    }
+    steps = [
+        (_t(lang, *names[(r.part, r.factor)]), float(r.contribution)) for r in parts.itertuples()
+    ]
+    level = float(total["before"])
+    xs = [_t(lang, "前期", "before")]
+    ax.bar(0, level, color=PALETTE[9])
+    for i, (name, v) in enumerate(steps, start=1):
+        ax.bar(i, v, bottom=level, color=PALETTE[2] if v >= 0 else PALETTE[3])
+        ax.annotate(f"{v:+,.0f}", (i, level + max(v, 0)), ha="center", va="bottom", fontsize=7)
+        level += v
+        xs.append(name)
+    ax.bar(len(steps) + 1, float(total["after"]), color=PALETTE[0])
+    xs.append(_t(lang, "当月", "this month"))
+    ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=8)
+    ax.yaxis.set_major_formatter(_THOUSANDS)
+    ax.set_ylabel(_t(lang, "売上", "revenue"))
+    ax.set_title(_t(lang, "売上の増減要因", "What moved revenue"))
+    return ax
+
+
+def plot_entry_products(
+    table: pd.DataFrame, *, top: int = 15, ax: Axes | None = None, lang: str = "ja"
+) -> Axes:
+    """F2 within 360 days by entry product (the ``top`` largest), with their customers.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.products.entry_products`.
+    """
+    _need(table, ["entry_product", "customers", "f2_rate_360"], "entry_products")
+    ax = new_ax(ax)
+    t = table.head(int(top)).iloc[::-1]
+    name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
+    ax.barh(name.astype(str), t["f2_rate_360"].astype(float), color=PALETTE[4])
+    for i, (rate, n) in enumerate(zip(t["f2_rate_360"], t["customers"], strict=True)):
+        if pd.notna(rate):
+            ax.annotate(
+                f"{rate:.0%} ({int(n):,})",
+                (rate, i),
+                va="center",
+                xytext=(3, 0),
+                textcoords="offset points",
+                fontsize=8,
+            )
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_xlabel(
+        _t(lang, "F2転換率(360日、件数は新規顧客数)", "F2 within 360 days (new customers)")
+    )
+    ax.set_title(_t(lang, "初回購入商品別のF2転換率", "F2 rate by entry product"))
+    return ax

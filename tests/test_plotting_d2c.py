@@ -1,0 +1,64 @@
+"""The D2C plots draw what their tables hold, in both languages."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from ecrm.analysis import channels, products, revenue_change, subscriptions
+from ecrm.models import subscription_value
+from ecrm.present.plotting import d2c
+from tests.test_channels import COSTS
+from tests.test_channels import _orders as channel_orders
+from tests.test_products import _orders as product_orders
+from tests.test_revenue_change import _orders as revenue_orders
+from tests.test_subscription_value import _shop
+
+
+@pytest.fixture(scope="module")
+def subs_shop() -> pd.DataFrame:
+    return _shop(per_cohort=60)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_subscription_plots(subs_shop, lang, tmp_path):
+    c = subscriptions.continuation(subs_shop, as_of="2026-10-31", lapse_days=40)
+    ax = d2c.plot_continuation(c, lang=lang)
+    assert len(ax.patches) == c["continuation_rate"].notna().sum()
+    assert ax.get_title() == (
+        "定期継続率(回数別)" if lang == "ja" else "Subscription continuation by delivery"
+    )
+    m = subscriptions.subscription_monthly(subs_shop, as_of="2026-10-31", lapse_days=40)
+    ax = d2c.plot_cancellation_trend(m, lang=lang)
+    assert len(ax.patches) == len(m)
+    p = subscription_value.project(subs_shop, as_of="2026-10-31", lapse_days=40)
+    ax = d2c.plot_projection(p.survival, lang=lang)
+    assert len(ax.lines) == 2
+    check = subscription_value.projection_check(
+        subs_shop, cutoff="2026-04-30", as_of="2026-10-31", lapse_days=40
+    )
+    ax = d2c.plot_projection(check, lang=lang)
+    assert len(ax.lines) == 3  # observed, projected and the hold-out line
+    ax.figure.savefig(tmp_path / "projection.png")
+    assert (tmp_path / "projection.png").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_channel_revenue_and_product_plots(lang):
+    t = channels.acquisition(channel_orders(), as_of="2026-10-31", costs=COSTS)
+    ax = d2c.plot_channel_ltv(t, lang=lang)
+    assert {line.get_label() for line in ax.lines} == {"ads", "rakuten"}
+    ax = d2c.plot_ltv_cac(channels.acquisition_summary(t), days=90, lang=lang)
+    assert len(ax.patches) == 2  # ads 1.0 and rakuten 1.5; the idle February row has no LTV
+    r = revenue_change.revenue_change(revenue_orders(), as_of="2026-10-31")
+    ax = d2c.plot_revenue_change(r, lang=lang)
+    assert len(ax.patches) == len(r) + 1  # before, seven drivers, after
+    drop = ax.patches[1]  # new customers fell: the bar hangs from September's 1,800
+    assert drop.get_y() == pytest.approx(1800.0)
+    assert drop.get_height() == pytest.approx(r["contribution"].iloc[0])
+    assert ax.patches[-1].get_height() == pytest.approx(3600.0)
+    e = products.entry_products(product_orders(), as_of="2026-12-31", min_customers=1)
+    ax = d2c.plot_entry_products(e, lang=lang)
+    assert isinstance(ax.figure, Figure)
+    assert len(ax.patches) == len(e)
