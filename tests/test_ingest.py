@@ -123,14 +123,14 @@ def run(folder: Path, today: date = TODAY) -> tuple[ecrm.IngestResult, list[dict
     the tests below read most easily; the file's own order (by customer) is
     checked by ``test_lines_are_written_by_customer_then_time``.
     """
-    result = ecrm.io.ingest(folder, today=today)
+    result = ecrm.ingest(folder, today=today)
     lines = pq.read_table(result.orders_path).to_pylist()
     return result, sorted(lines, key=lambda r: (r["ordered_at"], r["order_id"]))
 
 
 def problems(folder: Path, today: date = TODAY) -> list[InputProblem]:
     with pytest.raises(IngestError) as info:
-        ecrm.io.ingest(folder, today=today)
+        ecrm.ingest(folder, today=today)
     return info.value.problems
 
 
@@ -552,7 +552,7 @@ def test_last_moment_of_today_is_not_future(tmp_path: Path) -> None:
 def test_error_message_names_file_row_and_column(tmp_path: Path) -> None:
     shop = one_line_shop(tmp_path, amount="abc")
     with pytest.raises(IngestError) as info:
-        ecrm.io.ingest(shop, today=TODAY)
+        ecrm.ingest(shop, today=TODAY)
     assert str(info.value) == (
         "1 problem(s) in the raw exports of shop 'test-shop'; nothing was written:\n"
         f"  - raw/orders.csv, row 3, column '小計': {MSG_AMOUNT} (value 'abc')"
@@ -818,7 +818,7 @@ def test_one_error_lists_every_problem_of_every_file(tmp_path: Path) -> None:
 def test_source_matching_nothing_is_a_settings_error(tmp_path: Path) -> None:
     shop = make_shop(tmp_path, {}, sources=[{"path": "raw/orders_*.csv"}])
     with pytest.raises(SettingsError, match=r"source 'raw/orders_\*\.csv' matches no file"):
-        ecrm.io.ingest(shop, today=TODAY)
+        ecrm.ingest(shop, today=TODAY)
 
 
 def test_missing_product_master_is_a_settings_error(tmp_path: Path) -> None:
@@ -828,7 +828,7 @@ def test_missing_product_master_is_a_settings_error(tmp_path: Path) -> None:
         product_master={"path": "raw/products.csv", "key": "商品コード"},
     )
     with pytest.raises(SettingsError, match=r"product master .* not found"):
-        ecrm.io.ingest(shop, today=TODAY)
+        ecrm.ingest(shop, today=TODAY)
 
 
 # --------------------------------------------------------------------------- repairs
@@ -1099,9 +1099,9 @@ def test_failed_write_keeps_the_previous_files_and_leaves_no_temp_files(
         Path(where).write_bytes(b"PAR1 half written")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(importlib.import_module("ecrm.io.ingest").pq, "write_table", disk_full)
+    monkeypatch.setattr(importlib.import_module("ecrm.io.canonical").pq, "write_table", disk_full)
     with pytest.raises(OSError, match="No space left"):
-        ecrm.io.ingest(shop, today=TODAY)
+        ecrm.ingest(shop, today=TODAY)
     assert tree_hashes(canonical) == before
 
 
@@ -1354,7 +1354,7 @@ def test_online_retail_reproduces_the_published_figures(tmp_path: Path) -> None:
         },
         return_order_pattern="^C",
     )
-    result = ecrm.io.ingest(shop, today=date(2011, 12, 31))
+    result = ecrm.ingest(shop, today=date(2011, 12, 31))
     s = result.summary
     assert s.files[0]["rows"] == s.rows_read == 541_909
     assert s.customers == 4_372
@@ -1405,7 +1405,7 @@ def test_complete_journey_with_its_product_master(tmp_path: Path) -> None:
     text = gzip.decompress(transactions.read_bytes()).decode()
     assert text.count(",4.440892e-16,") == 1
     shop = _complete_journey_shop(tmp_path / "as-is", transactions)
-    result = ecrm.io.ingest(shop, today=date(2018, 1, 31))
+    result = ecrm.ingest(shop, today=date(2018, 1, 31))
     assert result.summary.amounts_rounded == 1
     s = result.summary
     assert (s.rows_read, s.rows_kept) == (75_000, 75_000)
@@ -1435,7 +1435,7 @@ def test_lines_are_written_by_customer_then_time(tmp_path: Path) -> None:
         line("A2", "C1", "2024-01-05", "100"),  # same time as A3: order_id first
         line("A0", "", "2024-01-04", "100"),  # guest
     ]
-    result = ecrm.io.ingest(make_shop(tmp_path, {ORDERS: csv_bytes(rows)}), today=TODAY)
+    result = ecrm.ingest(make_shop(tmp_path, {ORDERS: csv_bytes(rows)}), today=TODAY)
     got = pq.read_table(result.orders_path).to_pylist()
     assert [(r["order_id"], r["product_id"]) for r in got] == [
         ("A2", "P1"),

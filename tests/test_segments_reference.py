@@ -145,7 +145,7 @@ def demo_shop(tmp_path_factory) -> Shop:
     template = Path(ecrm.__file__).parent / "io" / "templates" / "demo-apparel.yaml"
     text = template.read_text(encoding="utf-8").replace("{name}", "demo-apparel")
     (folder / "settings.yaml").write_text(text.replace("{ext}", "csv"), encoding="utf-8")
-    result = ecrm.io.ingest(folder, today=dt.date(2026, 11, 1))
+    result = ecrm.ingest(folder, today=dt.date(2026, 11, 1))
     frame = pd.read_parquet(result.orders_path)
     assert frame["customer_id"].isna().any() and (frame["amount"] < 0).any()
     return Shop("demo", result.orders_path, ref.prepare(frame))  # ecrm reads the Parquet

@@ -276,7 +276,7 @@ def test_relative_paths_resolve_against_the_settings_file(
     assert s.shop_dir == shop.resolve()
     cols = {c: c for c in ("order_id", "customer_id", "ordered_at", "amount")}
     write(shop, {**MINIMAL, "sources": [{"path": "raw/*.csv"}], "columns": cols})
-    result = ecrm.io.ingest(path, today=date(2024, 12, 31))
+    result = ecrm.ingest(path, today=date(2024, 12, 31))
     assert result.orders_path == shop.resolve() / "canonical" / "orders.parquet"
     assert result.summary.files[0]["file"] == "raw/orders.csv"
     assert not (elsewhere / "canonical").exists()
