@@ -519,7 +519,7 @@ def food(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     shop = demo.generate_shop("demo-food", n_customers=5000)
     folder = tmp_path_factory.mktemp("predict") / "demo-food-5000"
     demo.write_shop(shop, folder / "raw")
-    text = resources.files("ecrm").joinpath("templates", "demo-food.yaml").read_text("utf-8")
+    text = resources.files("ecrm.io").joinpath("templates", "demo-food.yaml").read_text("utf-8")
     text = text.replace("{name}", folder.name).replace("{ext}", "csv")
     (folder / "settings.yaml").write_text(text, encoding="utf-8")
     return ingest(folder, today=demo.DEMO_INGEST_DATE).orders_path, shop.truth
