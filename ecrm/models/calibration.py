@@ -25,7 +25,7 @@ from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.errors import ParameterError
 from ecrm.models import predict
-from ecrm.settings import LtvSettings, ShopSettings
+from ecrm.settings import LtvSettings, ShopSettings, section
 
 __all__ = ["Calibration", "calibration"]
 
@@ -180,7 +180,7 @@ def calibration(
         raise ParameterError(f"max_frequency must be at least 1, got {max_frequency}")
     as_of_d = engine.as_of_date(as_of)
     if cutoff is None:
-        cutoff_d = periods.shift_months(as_of_d, -predict._settings(settings).predict_months)
+        cutoff_d = periods.shift_months(as_of_d, -section(settings, LtvSettings).predict_months)
     else:
         cutoff_d = engine.as_of_date(cutoff)
     min_repeat = predict._min_repeat(settings, min_repeat_customers)

@@ -88,7 +88,7 @@ from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.errors import MissingDependencyError, ModelFitError, ParameterError
 from ecrm.models import btyd
-from ecrm.settings import LtvSettings, ShopSettings
+from ecrm.settings import LtvSettings, ShopSettings, section
 
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below (it imports this module)
     from ecrm.models.calibration import Calibration, calibration
@@ -177,14 +177,8 @@ class Prediction:
 # --------------------------------------------------------------------------- checks
 
 
-def _settings(settings: ShopSettings | LtvSettings | None) -> LtvSettings:
-    if settings is None:
-        return LtvSettings()
-    return settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
-
-
 def _min_repeat(settings: ShopSettings | LtvSettings | None, value: int | None) -> int:
-    n = _settings(settings).predict_min_repeat_customers if value is None else int(value)
+    n = section(settings, LtvSettings).predict_min_repeat_customers if value is None else int(value)
     if n < 1:
         raise ParameterError(f"min_repeat_customers must be at least 1, got {value}")
     return n
@@ -709,7 +703,7 @@ def predict_value(
     _check_choice("time_unit", time_unit, TIME_UNITS)
     _check_choice("purchases", purchases, PURCHASE_COUNTS)
     as_of_d = engine.as_of_date(as_of)
-    months = _settings(settings).predict_months if months is None else int(months)
+    months = section(settings, LtvSettings).predict_months if months is None else int(months)
     horizon_days = _horizon_days(as_of_d, months)
     min_repeat = _min_repeat(settings, min_repeat_customers)
     if fit_method == "mcmc":
