@@ -32,9 +32,14 @@ env: $(STAMP) ## create .venv with the pinned dependencies
 demo: $(STAMP) ## generate and ingest the demo shops, render their latest monthly reports
 	$(BIN)/ecrm demo --customers $(DEMO_CUSTOMERS) --month 2026-10
 
-test: $(STAMP) ## run ruff and the whole test suite
+# pytest-xdist workers: 2 (the CI machine's cores), fewer on a smaller machine.
+# --dist loadfile keeps each test file on one worker, so that a module-scoped
+# fixture (a rendered report, a fitted model) is still built once.
+TEST_WORKERS ?= $(shell $(PY) -c "import os; print(max(1, min(2, len(os.sched_getaffinity(0)))))" 2>/dev/null || echo 2)
+
+test: $(STAMP) ## run ruff and the whole test suite (pytest -n 2; any failure or no tests fails)
 	$(BIN)/ruff check ecrm tests benchmarks
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP) ## ruff check and format check
 	$(BIN)/ruff check ecrm tests benchmarks

@@ -16,7 +16,7 @@ import itertools
 import re
 import zoneinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -41,6 +41,7 @@ __all__ = [
     "ShopSettings",
     "Source",
     "load_settings",
+    "section",
 ]
 
 #: Canonical order-line columns of SPEC §1, in table order. ``unit_price`` is not
@@ -429,3 +430,58 @@ def load_settings(path: str | Path) -> ShopSettings:
     except ValidationError as e:
         lines = _unknown_key_message(e, data)
         raise SettingsError(f"{p}: invalid settings:\n  - " + "\n  - ".join(lines)) from None
+
+
+#: One section of :class:`AnalysisSettings` (RfmSettings, CpmSettings…).
+SectionT = TypeVar("SectionT", bound=BaseModel)
+
+
+def section(settings: ShopSettings | SectionT | None, kind: type[SectionT]) -> SectionT:
+    """The analysis settings section of type ``kind`` that ``settings`` stands for.
+
+    Every analysis takes ``settings`` as a whole shop's settings, as the one
+    section it reads, or as None; this turns any of the three into the section.
+
+    Parameters
+    ----------
+    settings : ShopSettings, section or None
+        A shop's settings (its ``analysis`` section of type ``kind`` is
+        returned), the section itself (returned as it is) or None (the
+        section's defaults, SPEC §3).
+    kind : type
+        A section class of :class:`AnalysisSettings`: ``RfmSettings``,
+        ``DecileSettings``, ``CpmSettings``, ``LifecycleSettings``,
+        ``CohortSettings``, ``LtvSettings``, ``ClusterSettings``,
+        ``CtbSettings`` or ``KpiSettings``.
+
+    Returns
+    -------
+    section
+        An instance of ``kind`` (not a copy: do not modify it).
+
+    Raises
+    ------
+    ParameterError
+        ``kind`` is not a section of :class:`AnalysisSettings` (only checked
+        when ``settings`` is a ShopSettings).
+
+    Examples
+    --------
+    >>> section(None, CpmSettings).lapse_days
+    240
+    >>> shop = ShopSettings(
+    ...     name="s", sources=[{"path": "raw/*.csv"}], analysis={"cpm": {"lapse_days": 180}}
+    ... )
+    >>> section(shop, CpmSettings).lapse_days
+    180
+    >>> section(CpmSettings(lapse_days=90), CpmSettings).lapse_days
+    90
+    """
+    if settings is None:
+        return kind()
+    if not isinstance(settings, ShopSettings):
+        return settings
+    for name, field in AnalysisSettings.model_fields.items():
+        if field.annotation is kind:
+            return getattr(settings.analysis, name)
+    raise ParameterError(f"{kind.__name__} is not a section of the analysis settings")

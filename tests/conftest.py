@@ -1,4 +1,13 @@
-"""Shared fixtures: a small generated project (demo shops) and the real data folder."""
+"""Shared fixtures: a small generated project (demo shops) and the real data folder.
+
+``make test`` runs the suite in two pytest-xdist workers with ``--dist
+loadfile``. Session fixtures are then built once per worker, each under its
+worker's own ``tmp_path_factory`` base (``.../popen-gw0``), never at a fixed
+path: ``demo_root`` is deliberately not shared between the workers through a
+file lock, because report tests render into its ``reports/`` folder while
+tests in the other worker read it; the two builds run side by side at the start
+and cost no wall-clock time on two cores.
+"""
 
 from __future__ import annotations
 

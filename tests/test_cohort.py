@@ -442,7 +442,7 @@ ONLINE_RETAIL = SHARED_DATA / "online_retail" / "online_retail.csv.gz"
 
 def ingest_online_retail(base: Path) -> Path:
     """The UCI Online Retail file ingested into ``base`` (once per test session)."""
-    from ecrm import ingest
+    from ecrm.io.ingest import ingest
 
     orders = base / "canonical" / "orders.parquet"
     if not orders.is_file():

@@ -1099,7 +1099,7 @@ def test_failed_write_keeps_the_previous_files_and_leaves_no_temp_files(
         Path(where).write_bytes(b"PAR1 half written")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(importlib.import_module("ecrm.io.ingest").pq, "write_table", disk_full)
+    monkeypatch.setattr(importlib.import_module("ecrm.io.canonical").pq, "write_table", disk_full)
     with pytest.raises(OSError, match="No space left"):
         ecrm.ingest(shop, today=TODAY)
     assert tree_hashes(canonical) == before

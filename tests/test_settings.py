@@ -280,3 +280,52 @@ def test_relative_paths_resolve_against_the_settings_file(
     assert result.orders_path == shop.resolve() / "canonical" / "orders.parquet"
     assert result.summary.files[0]["file"] == "raw/orders.csv"
     assert not (elsewhere / "canonical").exists()
+
+
+# --------------------------------------------------------------------------- section()
+
+
+def test_section_of_shop_settings_section_or_none() -> None:
+    """section() gives the shop's section, the section itself, or SPEC's defaults for None."""
+    from ecrm.settings import (
+        ClusterSettings,
+        CohortSettings,
+        CpmSettings,
+        CtbSettings,
+        DecileSettings,
+        KpiSettings,
+        LifecycleSettings,
+        LtvSettings,
+        RfmSettings,
+        section,
+    )
+
+    shop = ShopSettings(**MINIMAL, analysis={"cpm": {"lapse_days": 180}})
+    assert section(shop, CpmSettings).lapse_days == 180
+    assert section(shop, CpmSettings) is shop.analysis.cpm
+    own = CpmSettings(lapse_days=90)
+    assert section(own, CpmSettings) is own
+    assert section(None, CpmSettings) == CpmSettings()
+    kinds = {
+        "rfm": RfmSettings,
+        "decile": DecileSettings,
+        "cpm": CpmSettings,
+        "lifecycle": LifecycleSettings,
+        "cohort": CohortSettings,
+        "ltv": LtvSettings,
+        "cluster": ClusterSettings,
+        "ctb": CtbSettings,
+        "kpi": KpiSettings,
+    }
+    assert set(kinds) == set(AnalysisSettings.model_fields)
+    for name, kind in kinds.items():
+        assert section(shop, kind) is getattr(shop.analysis, name)
+        assert section(None, kind) == kind()
+
+
+def test_section_rejects_a_class_that_is_no_section() -> None:
+    from ecrm.errors import ParameterError
+    from ecrm.settings import section
+
+    with pytest.raises(ParameterError, match="ExportSettings is not a section"):
+        section(ShopSettings(**MINIMAL), ExportSettings)

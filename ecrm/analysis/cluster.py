@@ -27,7 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from ecrm import engine
 from ecrm.analysis.ctb import _Base
 from ecrm.errors import ParameterError
-from ecrm.settings import ClusterSettings, ShopSettings, check_lang
+from ecrm.settings import ClusterSettings, ShopSettings, check_lang, section
 
 __all__ = [
     "BASE_FEATURES",
@@ -91,12 +91,6 @@ _CONTRAST: dict[tuple[str, int], tuple[str, str]] = {
     ("purchase_interval", 1): ("slow cycle", "長周期"),
     ("purchase_interval", -1): ("fast cycle", "短周期"),
 }
-
-
-def _settings(settings: ShopSettings | ClusterSettings | None) -> ClusterSettings:
-    if settings is None:
-        return ClusterSettings()
-    return settings.analysis.cluster if isinstance(settings, ShopSettings) else settings
 
 
 # --------------------------------------------------------------------------- features
@@ -485,7 +479,7 @@ def cluster_customers(
         A required column is missing.
     """
     lang = check_lang(lang)
-    s = _settings(settings)
+    s = section(settings, ClusterSettings)
     if n_init < 1:
         raise ParameterError(f"n_init must be at least 1, got {n_init}")
     if int(top_categories) < 1:

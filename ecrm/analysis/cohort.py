@@ -34,7 +34,7 @@ import pandas as pd
 from ecrm import engine
 from ecrm.analysis import customers
 from ecrm.errors import ParameterError
-from ecrm.settings import CohortSettings, ShopSettings
+from ecrm.settings import CohortSettings, ShopSettings, section
 
 __all__ = [
     "BY_ATTRIBUTES",
@@ -59,12 +59,6 @@ _TABLE_COLUMNS: tuple[str, ...] = (
     "revenue",
     "cum_revenue_per_customer",
 )
-
-
-def _settings(settings: ShopSettings | CohortSettings | None) -> CohortSettings:
-    if settings is None:
-        return CohortSettings()
-    return settings.analysis.cohort if isinstance(settings, ShopSettings) else settings
 
 
 def month_index(d: ir.DateValue) -> ir.IntegerValue:
@@ -344,7 +338,7 @@ def cohort_table(
     >>> tbl[["period", "active", "retention"]].to_dict("list")
     {'period': [0, 1, 2], 'active': [2, 0, 1], 'retention': [1.0, 0.0, 0.5]}
     """
-    n = _settings(settings).months if months is None else int(months)
+    n = section(settings, CohortSettings).months if months is None else int(months)
     if n < 1:
         raise ParameterError(f"months must be at least 1, got {months}")
     as_of_d = engine.as_of_date(as_of)

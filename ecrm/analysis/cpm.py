@@ -24,7 +24,7 @@ import pandas as pd
 
 from ecrm import engine
 from ecrm.analysis import periods, segments
-from ecrm.settings import CpmSettings, ShopSettings
+from ecrm.settings import CpmSettings, ShopSettings, section
 
 __all__ = [
     "SEGMENTS",
@@ -43,15 +43,9 @@ SEGMENTS: tuple[str, ...] = tuple(
 )
 
 
-def _settings(settings: ShopSettings | CpmSettings | None) -> CpmSettings:
-    if settings is None:
-        return CpmSettings()
-    return settings.analysis.cpm if isinstance(settings, ShopSettings) else settings
-
-
 def cpm_rule(settings: ShopSettings | CpmSettings | None = None) -> segments.Rule:
     """The CPM segment rule as a function of a measures table (for snapshots)."""
-    s = _settings(settings)
+    s = section(settings, CpmSettings)
     t1, t2 = s.tenure_cutoffs
 
     def rule(m: ir.Table) -> ir.StringValue:
@@ -150,7 +144,7 @@ def cpm_monthly(
         month_end, [by,] segment, customers, share, monetary, revenue — see
         :func:`ecrm.analysis.segments.monthly`.
     """
-    s = _settings(settings)
+    s = section(settings, CpmSettings)
     return segments.monthly(
         orders,
         as_of=as_of,
@@ -196,7 +190,7 @@ def cpm_transitions(
         up, stayed, down, lapsed, reactivated; "down" happens when returns take
         cumulative spend back under the cut-off).
     """
-    s = _settings(settings)
+    s = section(settings, CpmSettings)
     if compare == "month":
         ends = periods.month_ends(as_of, 2)
         pairs = [(ends[0], ends[1])]

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ecrm import engine
 from ecrm.analysis import customers, periods
-from ecrm.settings import DecileSettings, ShopSettings
+from ecrm.settings import DecileSettings, ShopSettings, section
 
 __all__ = [
     "decile_assignments",
@@ -24,12 +24,6 @@ __all__ = [
     "decile_table",
     "pareto_curve",
 ]
-
-
-def _settings(settings: ShopSettings | DecileSettings | None) -> DecileSettings:
-    if settings is None:
-        return DecileSettings()
-    return settings.analysis.decile if isinstance(settings, ShopSettings) else settings
 
 
 def _period_revenue(orders: engine.OrdersLike, start: Any, end: Any) -> ir.Table:
@@ -80,7 +74,7 @@ def decile_assignments(
         customer_id, [by,] revenue (net, in the period), purchases, decile
         (1 = top). Sorted by decile, then revenue descending, then customer_id.
     """
-    s = _settings(settings)
+    s = section(settings, DecileSettings)
     expr = decile_assignments_table(
         orders, as_of=as_of, months=months or s.period_months, groups=s.groups, by=by
     )
@@ -128,7 +122,7 @@ def decile_table(
     >>> decile_table(orders, as_of="2026-10-31")["revenue"].tolist()
     [600.0, 300.0, 100.0]
     """
-    s = _settings(settings)
+    s = section(settings, DecileSettings)
     a = decile_assignments_table(
         orders, as_of=as_of, months=months or s.period_months, groups=s.groups, by=by
     )
@@ -214,7 +208,7 @@ def decile_migration(
         pair of the (groups + 1)² grid but none → none (customers who bought in
         neither period are not counted), 0 where nobody moved that way.
     """
-    s = _settings(settings)
+    s = section(settings, DecileSettings)
     n = months or s.period_months
     prev_end = periods.shift_months(as_of, -n)
     cur = decile_assignments_table(orders, as_of=as_of, months=n, groups=s.groups)

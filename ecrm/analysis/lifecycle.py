@@ -17,7 +17,7 @@ import pandas as pd
 
 from ecrm import engine
 from ecrm.analysis import periods, segments
-from ecrm.settings import LifecycleSettings, ShopSettings
+from ecrm.settings import LifecycleSettings, ShopSettings, section
 
 __all__ = [
     "SEGMENTS",
@@ -31,15 +31,9 @@ __all__ = [
 SEGMENTS: tuple[str, ...] = ("new", "first_repeat", "repeat", "vip", "dormant", "churned")
 
 
-def _settings(settings: ShopSettings | LifecycleSettings | None) -> LifecycleSettings:
-    if settings is None:
-        return LifecycleSettings()
-    return settings.analysis.lifecycle if isinstance(settings, ShopSettings) else settings
-
-
 def lifecycle_rule(settings: ShopSettings | LifecycleSettings | None = None) -> segments.Rule:
     """The lifecycle rule as a function of a measures table (for snapshots)."""
-    s = _settings(settings)
+    s = section(settings, LifecycleSettings)
 
     def rule(m: ir.Table) -> ir.StringValue:
         repeats = m.frequency - 1
@@ -123,7 +117,7 @@ def lifecycle_monthly(
         month_end, [by,] segment, customers, share, monetary, revenue (net
         revenue of the segment's customers in that month).
     """
-    s = _settings(settings)
+    s = section(settings, LifecycleSettings)
     return segments.monthly(
         orders,
         as_of=as_of,
@@ -149,7 +143,7 @@ def lifecycle_transitions(
         from_date, to_date, from_segment ("none" for customers new since
         from_date), to_segment, customers — full grid per pair.
     """
-    s = _settings(settings)
+    s = section(settings, LifecycleSettings)
     ends = periods.month_ends(as_of, (months or s.months) + 1)
     pairs = list(itertools.pairwise(ends))
     return segments.transitions(orders, pairs=pairs, rule=lifecycle_rule(s), codes=SEGMENTS)

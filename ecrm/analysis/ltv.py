@@ -40,7 +40,7 @@ import pandas as pd
 from ecrm import engine
 from ecrm.analysis.cohort import PurchaseHistory, history, month_label
 from ecrm.errors import ParameterError
-from ecrm.settings import LtvSettings, ShopSettings
+from ecrm.settings import LtvSettings, ShopSettings, section
 
 __all__ = [
     "ALL_COHORTS",
@@ -53,12 +53,6 @@ __all__ = [
 #: ``cohort`` value of the weighted all-cohort row of :func:`ltv_transition` and
 #: :func:`f2_conversion`.
 ALL_COHORTS = "all"
-
-
-def _settings(settings: ShopSettings | LtvSettings | None) -> LtvSettings:
-    if settings is None:
-        return LtvSettings()
-    return settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
 
 
 def _positive(name: str, value: int) -> int:
@@ -253,7 +247,7 @@ def ltv_transition(
     [{'cohort': '2026-01', 'days': 30, 'ltv': 1500.0, 'f2_rate': 1.0}, \
 {'cohort': '2026-01', 'days': 60, 'ltv': 1500.0, 'f2_rate': 1.0}]
     """
-    s = _settings(settings)
+    s = section(settings, LtvSettings)
     steps = _day_steps(
         s.step_days if step_days is None else step_days,
         s.horizon_days if horizon_days is None else horizon_days,
@@ -324,7 +318,7 @@ def f2_conversion(
     >>> f.loc[f.cohort == "2026-01", ["days", "f2_rate"]].to_dict("list")
     {'days': [30, 31], 'f2_rate': [0.0, 1.0]}
     """
-    s = _settings(settings)
+    s = section(settings, LtvSettings)
     ws = sorted({_positive("window", w) for w in (s.f2_windows if windows is None else windows)})
     if not ws:
         raise ParameterError("windows must hold at least one number of days")
@@ -447,7 +441,7 @@ def purchase_ladder(
     {'label': ['1', '2', '3+'], 'reached': [2, 1, 0], 'continued': [1, 0, None], \
 'lapsed': [1, 1, 0], 'median_days_to_next': [30.0, nan, nan]}
     """
-    s = _settings(settings)
+    s = section(settings, LtvSettings)
     top = _ladder_max(max_n, s)
     lapse = _positive("lapse_days", s.lapse_days if lapse_days is None else lapse_days)
     as_of_d = engine.as_of_date(as_of)
@@ -550,7 +544,7 @@ def interpurchase_intervals(
     >>> d[["label", "days", "intervals"]].to_dict("list")
     {'label': ['1', '2+'], 'days': [0, 30], 'intervals': [1, 1]}
     """
-    top = _ladder_max(max_n, _settings(settings))
+    top = _ladder_max(max_n, section(settings, LtvSettings))
     with history(orders, as_of) as hist:
         df = _interval_histogram(hist.table, top + 1)
     total = df.groupby("n")["intervals"].transform("sum")

@@ -29,7 +29,7 @@ import pandas as pd
 from ecrm import engine
 from ecrm.analysis import customers
 from ecrm.errors import ParameterError
-from ecrm.settings import RfmSettings, ShopSettings
+from ecrm.settings import RfmSettings, ShopSettings, section
 
 __all__ = [
     "DEFAULT_SEGMENT_MAP",
@@ -58,14 +58,6 @@ DEFAULT_SEGMENT_MAP: dict[str, list[str]] = {
 }
 #: Display order of the default segments, best first.
 SEGMENT_ORDER: tuple[str, ...] = tuple(DEFAULT_SEGMENT_MAP)
-
-
-def _settings(settings: ShopSettings | RfmSettings | None) -> RfmSettings:
-    if settings is None:
-        return RfmSettings()
-    if isinstance(settings, ShopSettings):
-        return settings.analysis.rfm
-    return settings
 
 
 def _check_map(segment_map: Mapping[str, list[str]]) -> dict[str, str]:
@@ -139,7 +131,7 @@ def rfm_table(
     attributes: bool = False,
 ) -> ir.Table:
     """Per-customer RFM scores as an Ibis expression (see :func:`rfm`)."""
-    s = _settings(settings)
+    s = section(settings, RfmSettings)
     method = method or s.method
     seg_map = _check_map(segment_map or s.segment_map or DEFAULT_SEGMENT_MAP)
     m = customers.measures_table(orders, as_of=as_of, attributes=attributes)

@@ -66,7 +66,8 @@ fit of the same likelihoods took 3–6 s (PyTensor compiling the model and its
 gradient at every fit) plus 4–5 s to import PyMC. The optimum is the same (a
 test compares them: parameters within 0.2%, log-likelihood no lower). So every
 customer is used, which keeps the figures exact and free of sampling noise; the
-monthly report fits twice (:func:`predict_value` and :func:`calibration`).
+monthly report fits twice (:func:`predict_value` and
+:func:`~ecrm.models.calibration.calibration`, the hold-out check, in its own module).
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import ibis.expr.types as ir
@@ -87,7 +88,10 @@ from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.errors import MissingDependencyError, ModelFitError, ParameterError
 from ecrm.models import btyd
-from ecrm.settings import LtvSettings, ShopSettings
+from ecrm.settings import LtvSettings, ShopSettings, section
+
+if TYPE_CHECKING:  # loaded on first use by __getattr__ below (it imports this module)
+    from ecrm.models.calibration import Calibration, calibration
 
 __all__ = [
     "FIT_METHODS",
@@ -170,52 +174,11 @@ class Prediction:
         return pd.DataFrame(rows, columns=["model", "parameter", "value", "sd"])
 
 
-@dataclass(frozen=True)
-class Calibration:
-    """Result of :func:`calibration`: the model fitted at ``cutoff`` against the hold-out.
-
-    Attributes
-    ----------
-    customers : DataFrame
-        One row per customer with a purchase on or before the cutoff:
-        customer_id, frequency, recency, T, monetary_value (at the cutoff),
-        probability_alive, predicted_purchases, actual_purchases,
-        predicted_value, actual_value (net revenue of the customer's orders in
-        the hold-out), spend_basis.
-    summary : DataFrame
-        One row per measure (``purchases``, ``value``): measure, customers,
-        predicted_total, actual_total, relative_error ((predicted − actual) /
-        actual, of the totals), mae, rmse (per customer), correlation (Pearson,
-        per customer).
-    by_frequency : DataFrame
-        Mean predicted and actual hold-out purchases by repeat purchases in the
-        calibration period: frequency (0, 1, …; the last bin ``"k+"`` pools
-        the rest), customers, predicted, actual.
-    prediction : Prediction
-        The fit at the cutoff (its ``info`` holds the cutoff as ``as_of``).
-    cutoff, as_of : date
-        End of the calibration period and of the hold-out period (inclusive).
-    """
-
-    customers: pd.DataFrame
-    summary: pd.DataFrame
-    by_frequency: pd.DataFrame
-    prediction: Prediction
-    cutoff: dt.date
-    as_of: dt.date
-
-
 # --------------------------------------------------------------------------- checks
 
 
-def _settings(settings: ShopSettings | LtvSettings | None) -> LtvSettings:
-    if settings is None:
-        return LtvSettings()
-    return settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
-
-
 def _min_repeat(settings: ShopSettings | LtvSettings | None, value: int | None) -> int:
-    n = _settings(settings).predict_min_repeat_customers if value is None else int(value)
+    n = section(settings, LtvSettings).predict_min_repeat_customers if value is None else int(value)
     if n < 1:
         raise ParameterError(f"min_repeat_customers must be at least 1, got {value}")
     return n
@@ -740,7 +703,7 @@ def predict_value(
     _check_choice("time_unit", time_unit, TIME_UNITS)
     _check_choice("purchases", purchases, PURCHASE_COUNTS)
     as_of_d = engine.as_of_date(as_of)
-    months = _settings(settings).predict_months if months is None else int(months)
+    months = section(settings, LtvSettings).predict_months if months is None else int(months)
     horizon_days = _horizon_days(as_of_d, months)
     min_repeat = _min_repeat(settings, min_repeat_customers)
     if fit_method == "mcmc":
@@ -757,185 +720,6 @@ def predict_value(
         min_repeat_customers=min_repeat,
         random_state=random_state,
         fit_kwargs=fit_kwargs,
-    )
-
-
-# --------------------------------------------------------------------------- calibration
-
-
-def _holdout_table(
-    orders: engine.OrdersLike, *, cutoff: dt.date, as_of: dt.date, time_unit: str, purchases: str
-) -> ir.Table:
-    """Per customer: purchases and net revenue in (cutoff, as_of]."""
-    o = engine.order_totals(orders, as_of=as_of)
-    o = o.filter(o.order_date > ibis.literal(cutoff, type="date"))
-    period = o.order_date.truncate("W") if time_unit == "W" else o.order_date
-    count = (
-        period.nunique(where=o.is_purchase)
-        if purchases == "periods"
-        else o.is_purchase.cast("int64").sum()
-    )
-    return o.group_by("customer_id").agg(
-        actual_purchases=count.cast("int64"), actual_value=o.amount.sum().cast(engine.AMOUNT)
-    )
-
-
-def _errors(measure: str, predicted: pd.Series, actual: pd.Series) -> dict[str, Any]:
-    pred = predicted.to_numpy(dtype="float64")
-    act = actual.to_numpy(dtype="float64")
-    diff = pred - act
-    total_p, total_a = float(pred.sum()), float(act.sum())
-    corr = (
-        float(np.corrcoef(pred, act)[0, 1])
-        if len(pred) > 1 and pred.std() > 0 and act.std() > 0
-        else float("nan")
-    )
-    return {
-        "measure": measure,
-        "customers": len(pred),
-        "predicted_total": total_p,
-        "actual_total": total_a,
-        "relative_error": (total_p - total_a) / total_a if total_a else float("nan"),
-        "mae": float(np.abs(diff).mean()) if len(diff) else float("nan"),
-        "rmse": float(np.sqrt((diff**2).mean())) if len(diff) else float("nan"),
-        "correlation": corr,
-    }
-
-
-def _by_frequency(customers: pd.DataFrame, top: int) -> pd.DataFrame:
-    f = customers["frequency"].clip(upper=top)
-    g = customers.groupby(f).agg(
-        customers=("customer_id", "size"),
-        predicted=("predicted_purchases", "mean"),
-        actual=("actual_purchases", "mean"),
-    )
-    g = g.reset_index()
-    g["frequency"] = [f"{v}+" if v == top else str(v) for v in g["frequency"]]
-    return g[["frequency", "customers", "predicted", "actual"]]
-
-
-def calibration(
-    orders: engine.OrdersLike,
-    *,
-    as_of: Any,
-    cutoff: Any = None,
-    fit_method: FitMethod = "map",
-    settings: ShopSettings | LtvSettings | None = None,
-    time_unit: TimeUnit = "D",
-    purchases: PurchaseCount = "orders",
-    max_frequency: int = 7,
-    min_repeat_customers: int | None = None,
-    random_state: int | None = 0,
-    fit_kwargs: Mapping[str, Any] | None = None,
-) -> Calibration:
-    """Fit on the history up to ``cutoff``, predict (cutoff, as_of], compare with what happened.
-
-    The customers are those with a purchase on or before the cutoff (new
-    customers of the hold-out period are not predicted); their hold-out
-    purchases are counted as ``purchases`` says, their hold-out value is the
-    net revenue of all their orders in the hold-out (returns included).
-
-    Parameters
-    ----------
-    orders : DataFrame, ibis Table or path
-        Canonical orders (SPEC §1).
-    as_of : date or str
-        Last day of the hold-out period, inclusive; later orders are ignored.
-    cutoff : date or str, optional
-        Last day of the calibration period, inclusive (default: ``as_of``
-        minus the settings' ``predict_months`` months, so that the hold-out is
-        as long as the horizon of :func:`predict_value`).
-    fit_method, settings, time_unit, purchases, min_repeat_customers, random_state, fit_kwargs
-        As in :func:`predict_value`; the repeat customers are counted at the cutoff.
-    max_frequency : int, default 7
-        Last bin of ``by_frequency`` (``"7+"``).
-
-    Returns
-    -------
-    Calibration
-        ``customers`` (per customer, predicted and actual), ``summary`` (total
-        predicted vs actual, relative error, MAE, RMSE, correlation, for
-        purchases and value), ``by_frequency`` and the ``prediction``; see
-        :class:`Calibration`.
-
-    Raises
-    ------
-    ParameterError
-        ``cutoff`` is not before ``as_of``, or another bad argument.
-    MissingDependencyError, ModelFitError
-        As in :func:`predict_value`.
-
-    Examples
-    --------
-    >>> c = calibration(orders, as_of="2026-10-31", cutoff="2025-10-31")  # doctest: +SKIP
-    >>> c.summary[["measure", "predicted_total", "actual_total"]]  # doctest: +SKIP
-    """
-    _check_choice("fit_method", fit_method, FIT_METHODS)
-    _check_choice("time_unit", time_unit, TIME_UNITS)
-    _check_choice("purchases", purchases, PURCHASE_COUNTS)
-    if int(max_frequency) < 1:
-        raise ParameterError(f"max_frequency must be at least 1, got {max_frequency}")
-    as_of_d = engine.as_of_date(as_of)
-    if cutoff is None:
-        cutoff_d = periods.shift_months(as_of_d, -_settings(settings).predict_months)
-    else:
-        cutoff_d = engine.as_of_date(cutoff)
-    min_repeat = _min_repeat(settings, min_repeat_customers)
-    if cutoff_d >= as_of_d:
-        raise ParameterError(f"cutoff ({cutoff_d}) must be before as_of ({as_of_d})")
-    if fit_method == "mcmc":
-        _pymc_clv()
-    t = engine.orders_table(orders)
-    rfm = rfm_summary(t, as_of=cutoff_d, time_unit=time_unit, purchases=purchases)
-    pred = _run(
-        rfm,
-        as_of=cutoff_d,
-        horizon_days=(as_of_d - cutoff_d).days,
-        months=None,
-        time_unit=time_unit,
-        purchases=purchases,
-        fit_method=fit_method,
-        min_repeat_customers=min_repeat,
-        random_state=random_state,
-        fit_kwargs=fit_kwargs,
-    )
-    hold = engine.to_pandas(
-        _holdout_table(t, cutoff=cutoff_d, as_of=as_of_d, time_unit=time_unit, purchases=purchases)
-    )
-    c = pred.customers.rename(
-        columns={"expected_purchases": "predicted_purchases", "expected_value": "predicted_value"}
-    )
-    c = c.merge(hold, on="customer_id", how="left", validate="one_to_one")
-    c["actual_purchases"] = c["actual_purchases"].fillna(0).astype("int64")
-    c["actual_value"] = c["actual_value"].fillna(0.0).astype("float64")
-    c = c[
-        [
-            "customer_id",
-            "frequency",
-            "recency",
-            "T",
-            "monetary_value",
-            "probability_alive",
-            "predicted_purchases",
-            "actual_purchases",
-            "predicted_value",
-            "actual_value",
-            "spend_basis",
-        ]
-    ]
-    summary = pd.DataFrame(
-        [
-            _errors("purchases", c["predicted_purchases"], c["actual_purchases"]),
-            _errors("value", c["predicted_value"], c["actual_value"]),
-        ]
-    )
-    return Calibration(
-        customers=c,
-        summary=summary,
-        by_frequency=_by_frequency(c, int(max_frequency)),
-        prediction=pred,
-        cutoff=cutoff_d,
-        as_of=as_of_d,
     )
 
 
@@ -1004,3 +788,16 @@ def value_deciles(customers: pd.DataFrame, *, groups: int = 10) -> pd.DataFrame:
             "avg_probability_alive",
         ]
     ]
+
+
+def __getattr__(name: str) -> Any:
+    """``predict.calibration`` and ``predict.Calibration``, from :mod:`ecrm.models.calibration`.
+
+    Loaded on first use: that module builds on this one (fit, predict), so it
+    cannot be imported here at the top.
+    """
+    if name in ("Calibration", "calibration"):
+        from ecrm.models import calibration
+
+        return getattr(calibration, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

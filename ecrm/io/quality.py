@@ -1,0 +1,127 @@
+"""What an ingestion reports: the data-quality summary and the result of an ingestion.
+
+:class:`QualitySummary` is saved as ``canonical/quality.json`` next to the
+canonical orders; money in it is written as exact decimal strings
+(:func:`decimal_sum`, :func:`decimal_text`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa_arrow
+
+__all__ = ["IngestResult", "QualitySummary", "decimal_sum", "decimal_text"]
+
+
+@dataclass
+class QualitySummary:
+    """The data-quality summary of one ingestion (saved as ``quality.json``).
+
+    Money is given as decimal strings so that the JSON is exact.
+    """
+
+    shop: str
+    ingest_date: str
+    timezone: str
+    currency: str
+    files: list[dict[str, Any]]
+    rows_read: int
+    rows_kept: int
+    dropped: dict[str, int]
+    dropped_statuses: dict[str, int]
+    guest_rows_read: int
+    guest_rows_kept: int
+    guest_revenue_share: float
+    return_lines: int
+    return_lines_read: int
+    customer_ids_repaired: int
+    orders_with_split_timestamps: int
+    lines_without_product_master: int | None
+    date_from: str | None
+    date_to: str | None
+    customers: int
+    orders: int
+    revenue: str
+    revenue_read: str
+    fingerprint: str
+    columns: list[str] = field(default_factory=list)
+    amounts_rounded: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the summary as a JSON-ready dict."""
+        return asdict(self)
+
+    def render(self) -> str:
+        """Return the summary as a short human-readable block."""
+        rows = [
+            ("shop", self.shop),
+            (
+                "files",
+                ", ".join(f"{f['file']} ({f['encoding']}, {f['rows']:,})" for f in self.files),
+            ),
+            ("rows read", f"{self.rows_read:,}"),
+            ("rows kept", f"{self.rows_kept:,}"),
+        ]
+        for reason, n in self.dropped.items():
+            rows.append((f"  dropped: {reason.replace('_', ' ')}", f"{n:,}"))
+        for status, n in self.dropped_statuses.items():
+            rows.append((f"    status {status!r}", f"{n:,}"))
+        share = self.guest_rows_kept / self.rows_kept if self.rows_kept else 0.0
+        rows += [
+            (
+                "guest rows",
+                f"{self.guest_rows_kept:,} ({self.guest_rows_read:,} read; "
+                f"{share:.1%} of rows kept, "
+                f"{self.guest_revenue_share:.1%} of revenue)",
+            ),
+            ("return lines", f"{self.return_lines:,} ({self.return_lines_read:,} read)"),
+            ("date range", f"{self.date_from} … {self.date_to} ({self.timezone})"),
+            ("customers", f"{self.customers:,}"),
+            ("orders", f"{self.orders:,}"),
+            ("revenue", f"{Decimal(self.revenue):,.0f} {self.currency}"),
+        ]
+        if self.amounts_rounded:
+            rows.append(("amounts rounded", f"{self.amounts_rounded:,} (to 4 decimals)"))
+        if self.customer_ids_repaired:
+            rows.append(("customer ids repaired", f"{self.customer_ids_repaired:,} ('.0' removed)"))
+        if self.orders_with_split_timestamps:
+            rows.append(
+                (
+                    "orders re-timed",
+                    f"{self.orders_with_split_timestamps:,} "
+                    "(lines with different times; earliest kept)",
+                )
+            )
+        if self.lines_without_product_master is not None:
+            rows.append(("lines not in product master", f"{self.lines_without_product_master:,}"))
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What :func:`~ecrm.io.ingest.ingest` wrote."""
+
+    orders_path: Path
+    quality_path: Path
+    customers_path: Path | None
+    summary: QualitySummary
+
+
+def decimal_sum(s: pd.Series) -> Decimal:
+    """The exact sum of a decimal amount column (0 for an empty one)."""
+    import pyarrow.compute as pc
+
+    arr = pa_arrow.array(s)
+    total = pc.sum(arr.cast(pa_arrow.decimal128(38, 4))).as_py()
+    return total if total is not None else Decimal(0)
+
+
+def decimal_text(d: Decimal) -> str:
+    """A decimal as plain text without trailing zeros (``"1200.5"``, ``"0"``)."""
+    return format(d.normalize(), "f") if d != 0 else "0"
