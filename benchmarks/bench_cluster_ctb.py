@@ -52,7 +52,7 @@ def _prepare(n: int, workdir: Path) -> Path:
     shop = demo.generate_shop("demo-apparel", n_customers=n)
     demo.write_shop(shop, folder / "raw", file_format="parquet")
     del shop
-    text = resources.files("ecrm").joinpath("templates", "demo-apparel.yaml").read_text("utf-8")
+    text = resources.files("ecrm.io").joinpath("templates", "demo-apparel.yaml").read_text("utf-8")
     text = text.replace("{name}", f"demo-apparel-{n}").replace("{ext}", "parquet")
     (folder / "settings.yaml").write_text(text, encoding="utf-8")
     print(f"generate + write   {time.perf_counter() - t:7.1f} s")

@@ -233,10 +233,10 @@ def test_wide_and_long_category_revenues_give_the_same_clusters(apparel, result,
     The features (shares to float precision), the clusters, labels and profile
     (top category and brand per cluster) are the same either way.
     """
-    from ecrm.analysis import ctb
+    from ecrm.engine import run
 
     wide = cluster.customer_features(apparel, as_of="2026-10-31", top_categories=top)
-    monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)
+    monkeypatch.setattr(run, "WIDE_MAX_VALUES", 0)
     long = cluster.customer_features(apparel, as_of="2026-10-31", top_categories=top)
     assert [c for c in wide.columns if c.startswith("cat_")][-1] == "cat_other"
     pd.testing.assert_frame_equal(wide, long, check_exact=False, rtol=1e-12, atol=1e-15)

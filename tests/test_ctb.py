@@ -37,8 +37,11 @@ import yaml
 
 import ecrm
 from ecrm.analysis import ctb
+from ecrm.engine import cache, run
+from ecrm.engine.run import RunTables
 from ecrm.errors import ColumnsError, ParameterError
 from ecrm.io import demo
+from ecrm.models import evaluate, recommend
 from ecrm.present.plotting import ctb as ctb_plots
 from tests.reference import ctb_pandas as ref
 
@@ -186,8 +189,7 @@ def _main_pairs(rows: list[tuple]) -> list[list]:
     df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount", "category"])
     df["ordered_at"] = pd.to_datetime(df["ordered_at"])
     df["amount"] = df["amount"].map(lambda a: Decimal(str(a)))
-    with ctb._Base(df, AS_OF) as b:
-        t = ctb._transitions(b, "category")
+    t = ctb.transitions(df, as_of=AS_OF)
     return t[["from_value", "to_value", "pairs"]].values.tolist()
 
 
@@ -287,7 +289,7 @@ def test_cross_purchase_by_hand():
 def test_cross_purchase_self_join_path_gives_the_same_pairs(food, monkeypatch):
     # more values than fit a bit mask: pairs come from a self-join in the engine
     want = ctb.cross_purchase(food, as_of=REF_AS_OF, level="brand", min_support=0)
-    monkeypatch.setattr(ctb, "_MAX_MASK_VALUES", 1)
+    monkeypatch.setattr(run, "MASK_MAX_VALUES", 1)
     got = ctb.cross_purchase(food, as_of=REF_AS_OF, level="brand", min_support=0)
     pd.testing.assert_frame_equal(got, want)
     tiny_pairs = ctb.cross_purchase(tiny(), as_of=AS_OF, min_support=0.5)
@@ -412,7 +414,7 @@ def test_recommendation_by_hand():
 
 
 def test_recommendation_prior_strength_estimated_by_hand():
-    # pooled beta-binomial moments on the fixture (see ecrm.analysis.ctb._prior_strength):
+    # pooled beta-binomial moments on the fixture (see ecrm.models.recommend):
     # N = 7 purchases of C = 3 customers, Σn² = 21; ρ = (43/196) / (544/196)
     alpha = 544 / 43 - 1
     r = ctb.recommend(tiny(), as_of=AS_OF, half_life_days=1e12, prior_strength=None)
@@ -492,10 +494,14 @@ def test_transitions_match_reference(apparel_small):
 @pytest.mark.parametrize("path", ["alone", "several levels"])
 def test_main_values_are_the_same_whichever_table_they_come_from(apparel_small, path):
     """Main values from the lines alone or with brand in one pass."""
-    with ctb._Base(apparel_small, REF_AS_OF) as b:
-        if path == "several levels":
-            b.order_mains(["brand", "category"])
-        got = ctb._transitions(b, "category")
+    if path == "several levels":  # one order_mains table of both levels
+        tables = ctb.ctb_tables(apparel_small, as_of=REF_AS_OF, pair_levels=("brand", "category"))
+        got = tables["transitions"]
+        got = got[got.level == "category"].reset_index(drop=True)
+    else:
+        with RunTables(apparel_small, REF_AS_OF) as b:
+            assert b.main_levels("taste") == ("taste",)
+        got = ctb.transitions(apparel_small, as_of=REF_AS_OF, level="category")
     want = ref.transitions(apparel_small, as_of=REF_AS_OF, level="category")
     assert (
         got[["from_value", "to_value", "pairs"]].values.tolist()
@@ -583,28 +589,25 @@ def test_evaluation_matches_reference(apparel_small):
 
 @pytest.mark.parametrize("level", ["category", "brand"])
 def test_evaluation_cut_from_a_later_run_is_the_same(demo_root, monkeypatch, level):
-    """The check cuts its cutoff tables from a kept run at a later as_of.
+    """The check cuts its cutoff tables from the run at the month end of its window.
 
-    (A report page checks the recommendations it has just made.) Without one
-    it makes a run of its own at the horizon's end; both agree with each other
-    and with the pandas reference.
+    Always that run, whatever the cache holds: the same result alone, after
+    recommendations at a later date, from a DataFrame and with the cache off,
+    and the pandas reference's.
     """
     path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
     cutoff, horizon = dt.date(2026, 4, 30), 120
     kw = {"half_life_days": 365.0, "transition_weight": 0.5, "prior_strength": 2.0}
     kw |= {"cutoff": cutoff, "horizon_days": horizon, "level": level}
-    while ctb._SHARED:  # no kept runs from other tests
-        ctb._release(ctb._SHARED.popitem()[1])
-    runs: list[ctb._Base] = []
-    history_run = ctb._history_run
-    monkeypatch.setattr(ctb, "_history_run", lambda *a: runs.append(history_run(*a)) or runs[-1])
-
+    assert evaluate.history_as_of(cutoff + dt.timedelta(days=horizon)) == dt.date(2026, 8, 31)
+    cache.clear()  # no kept runs from other tests
     own = ctb.evaluate_recommendations(path, **kw)
-    assert runs[-1].as_of == cutoff + dt.timedelta(days=horizon) and not runs[-1]._shared
     ctb.recommend(path, as_of="2026-10-31", level=level)
     kept = ctb.evaluate_recommendations(path, **kw)
-    assert runs[-1].as_of == dt.date(2026, 10, 31) and runs[-1]._shared
     pd.testing.assert_frame_equal(kept, own)
+    pd.testing.assert_frame_equal(ctb.evaluate_recommendations(pd.read_parquet(path), **kw), own)
+    monkeypatch.setenv("ECRM_CACHE", "0")
+    pd.testing.assert_frame_equal(ctb.evaluate_recommendations(path, **kw), own)
 
     want = ref.hit_rates(
         pd.read_parquet(path),
@@ -739,16 +742,15 @@ def test_plots_draw_on_the_given_axes():
 def test_recommendations_are_the_same_when_the_run_holds_several_levels(apparel_small):
     """Recommendations are the same with main values of the level alone or with brand.
 
-    (``recommend`` builds the one-level table itself; after ``ctb_tables`` on
-    the same file it reuses that one, which holds brand too.)
+    (``recommend`` reads the table of category and brand, which ``ctb_tables``
+    builds for its pairs.)
     """
-    kw = {"level": "category", "top_n": 3, "half_life_days": 365.0, "prior_strength": None}
-    kw["transition_weight"] = 0.5
+    params = recommend.ModelParams(level="category", top_n=3, prior_strength=None)
     frames = []
     for levels in (["category"], ["brand", "category"]):
-        with ctb._Base(apparel_small, REF_AS_OF) as b:
-            b.order_mains(levels)
-            recs, _ = ctb._recommend_table(b, **kw)
+        with RunTables(apparel_small, REF_AS_OF) as b:
+            om = b.order_mains(levels)
+            recs, _ = recommend.recommendation_table(b, params, order_mains=om)
             frames.append(recs.to_pandas().sort_values(["customer_id", "rank"], ignore_index=True))
     assert len(frames[0]) > 1000
     pd.testing.assert_frame_equal(frames[0], frames[1])
@@ -757,11 +759,11 @@ def test_recommendations_are_the_same_when_the_run_holds_several_levels(apparel_
 def test_wide_and_long_customer_revenues_give_the_same_tables(food, monkeypatch):
     """Levels of few values go through one wide row per customer; the long way agrees."""
     as_of = dt.date(2026, 6, 30)
-    with ctb._Base(food, as_of) as b:
-        assert all(len(b.names(lv)) <= ctb._WIDE_MAX_VALUES for lv in ("category", "brand"))
+    with RunTables(food, as_of) as b:
+        assert all(len(b.names(lv)) <= run.WIDE_MAX_VALUES for lv in ("category", "brand"))
     wide = ctb.ctb_tables(food, as_of=as_of)
     cpm_wide = ctb.ctb_mix(food, as_of=as_of, level="brand", segmentation="cpm")
-    monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)
+    monkeypatch.setattr(run, "WIDE_MAX_VALUES", 0)
     long = ctb.ctb_tables(food, as_of=as_of)
     for name in ("preferences", "cross_purchase", "mix"):
         pd.testing.assert_frame_equal(wide[name], long[name])
@@ -778,7 +780,7 @@ def test_preferences_with_negative_value_revenue_by_hand(wide, monkeypatch):
     and a −100 line of bag (net 900, a purchase) → no preferred category.
     """
     if not wide:
-        monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)
+        monkeypatch.setattr(run, "WIDE_MAX_VALUES", 0)
     rows = [
         ("p1", "P", "2026-01-10 10:00", "3000", "top"),
         ("p1", "P", "2026-01-10 10:00", "1000", "bag"),
@@ -816,7 +818,7 @@ def test_value_bits_of_purchases_match_their_lines():
     df["ordered_at"] = pd.Timestamp("2026-01-01") + pd.to_timedelta(
         df["order_id"].astype(int), unit="h"
     )
-    with ctb._Base(df, "2026-12-31") as b:
+    with RunTables(df, "2026-12-31") as b:
         got = b.order_mains(["category"]).to_pandas().set_index("order_id")
     net = df.dropna(subset=["category"]).groupby(["order_id", "category"]).amount.sum()
     held = net[net > 0].reset_index()
@@ -845,9 +847,9 @@ def test_wide_and_long_recommendations_are_the_same(apparel_small, monkeypatch, 
     got = {}
     for way in ("wide", "long"):
         if way == "long":
-            monkeypatch.setattr(ctb, "_WIDE_MAX_VALUES", 0)
+            monkeypatch.setattr(run, "WIDE_MAX_VALUES", 0)
         for level in ("category", "brand"):
-            with ctb._Base(apparel_small, REF_AS_OF) as b:
+            with RunTables(apparel_small, REF_AS_OF) as b:
                 assert ("_b_" + level in b.order_mains([level]).columns) == (way == "wide")
             got[way, level] = ctb.recommend(apparel_small, level=level, **kw)
             got[way, level, "check"] = ctb.evaluate_recommendations(
@@ -863,22 +865,61 @@ def test_wide_and_long_recommendations_are_the_same(apparel_small, monkeypatch, 
 def test_segment_mix_reads_the_wide_table_of_the_cross_purchase_pairs(demo_root, monkeypatch):
     """A report page's cross-purchase pairs, then its segment mix: one wide table, not two."""
     path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
-    while ctb._SHARED:  # no kept runs from other tests
-        ctb._release(ctb._SHARED.popitem()[1])
-    built: list[tuple] = []
-    wide = ctb._Base.customer_wide
-
-    def counted(self, levels, unknown=()):
-        key = ("customer_wide", tuple(levels), tuple(unknown))
-        if key not in self._memo:
-            built.append(key)
-        return wide(self, levels, unknown)
-
-    monkeypatch.setattr(ctb._Base, "customer_wide", counted)
+    cache.clear()  # no kept runs from other tests
+    built = _count_builds(monkeypatch)
     ctb.cross_purchase(path, as_of=REF_AS_OF, level="category")
     mix = ctb.ctb_mix(path, as_of=REF_AS_OF, level="category")
-    assert len(built) == 1
-    while ctb._SHARED:
-        ctb._release(ctb._SHARED.popitem()[1])
+    assert [n for n in built if n[0] == "customer_wide"] == [("customer_wide", ("category",))]
+    cache.clear()
     alone = ctb.ctb_mix(path, as_of=REF_AS_OF, level="category")
     pd.testing.assert_frame_equal(mix, alone)
+
+
+def _count_builds(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """The names of the tables built from now on (asked for and not yet kept)."""
+    built: list[tuple] = []
+    get = cache.TableStore.get
+
+    def counted(self, name, build, **kw):
+        return get(self, name, lambda: built.append(name) or build(), **kw)
+
+    monkeypatch.setattr(cache.TableStore, "get", counted)
+    return built
+
+
+def test_a_report_page_groups_the_lines_once_for_its_main_values(demo_root, monkeypatch):
+    """Transitions, recommendations and their check share one order_mains table.
+
+    The page's calls in any order read the table of category and brand by
+    name (:meth:`RunTables.main_levels`); the check cuts from the run at the
+    report's as_of (the month end of its window), so nothing is grouped again.
+    """
+    path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    as_of, cutoff = dt.date(2026, 10, 31), dt.date(2026, 4, 30)
+    results = {}
+    for order in (("check", "recommend", "transitions"), ("transitions", "recommend", "check")):
+        cache.clear()
+        built = _count_builds(monkeypatch)
+        calls = {
+            "transitions": lambda: ctb.transitions(path, as_of=as_of),
+            "recommend": lambda: ctb.recommend(path, as_of=as_of),
+            "check": lambda: ctb.evaluate_recommendations(path, cutoff=cutoff),
+        }
+        for name in order:
+            results[order, name] = calls[name]()
+        mains = [n for n in built if n[0] == "order_mains"]
+        assert mains == [("order_mains", ("category", "brand"), ("category", "brand"))]
+        monkeypatch.undo()
+    for name in ("transitions", "recommend", "check"):
+        a, b = (results[o, name] for o in {o for o, _ in results})
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-12)
+
+
+def test_recommend_and_check_stay_reachable_from_ctb():
+    """The models moved out of the CTB module; the old names still reach them."""
+    assert ctb.recommend is recommend.recommend
+    assert ctb.evaluate_recommendations is evaluate.evaluate_recommendations
+    assert ctb.METHODS is evaluate.METHODS and ctb.REASONS is recommend.REASONS
+    assert ctb.DEFAULT_HALF_LIFE_DAYS == recommend.DEFAULT_HALF_LIFE_DAYS
+    with pytest.raises(AttributeError):
+        _ = ctb.no_such_name

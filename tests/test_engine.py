@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from ecrm.analysis import customers, lifecycle
+from ecrm.engine import cache
 from ecrm.engine import orders as engine
 from ecrm.errors import DataError, ParameterError
 
@@ -78,9 +79,12 @@ def test_upto_keeps_every_line_of_an_order_placed_by_as_of(tmp_path):
 def test_cached_file_matches_uncached(demo_root, monkeypatch):
     path = demo_root / "data" / "demo-food" / "canonical" / "orders.parquet"
     cached = customers.measures(path, as_of=AS_OF)
-    assert engine.cache_key(path) in engine._FILE_CACHE
-    assert engine._FILE_CACHE[engine.cache_key(path)].totals is not None
+    assert cache.is_kept(path)
+    built: list[object] = []
+    assert cache.table(path, ("order_totals",), lambda: built.append(1)) is not None
+    assert not built  # the order totals were kept by the first call
     monkeypatch.setenv("ECRM_CACHE", "0")
+    assert not cache.is_kept(path)
     plain = customers.measures(path, as_of=AS_OF)
     pd.testing.assert_frame_equal(cached, plain)
     frame = pd.read_parquet(path)
@@ -89,10 +93,17 @@ def test_cached_file_matches_uncached(demo_root, monkeypatch):
 
 def test_snapshot_cache_shared_and_equal(demo_root, monkeypatch):
     path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    built: list[tuple] = []
+    get = cache.TableStore.get
+
+    def counted(self, name, build, **kw):
+        return get(self, name, lambda: built.append(name) or build(), **kw)
+
+    monkeypatch.setattr(cache.TableStore, "get", counted)
+    cache.clear()
     monthly = lifecycle.lifecycle_monthly(path, as_of=AS_OF)
     trans = lifecycle.lifecycle_transitions(path, as_of=AS_OF)
-    entry = engine._FILE_CACHE[engine.cache_key(path)]
-    assert len([k for k in entry.memo if k[0] == "snapshot_states"]) == 1  # shared
+    assert len([k for k in built if k[0] == "snapshot_states"]) == 1  # shared
     monkeypatch.setenv("ECRM_CACHE", "0")
     pd.testing.assert_frame_equal(monthly, lifecycle.lifecycle_monthly(path, as_of=AS_OF))
     pd.testing.assert_frame_equal(trans, lifecycle.lifecycle_transitions(path, as_of=AS_OF))
@@ -121,9 +132,16 @@ def test_cache_keeps_two_files(tmp_path):
     ]
     for p in paths:
         _totals(p)
-    keys = [engine.cache_key(p) for p in paths]
-    assert keys[0] not in engine._FILE_CACHE
-    assert keys[1] in engine._FILE_CACHE and keys[2] in engine._FILE_CACHE
+
+    def kept(p: Path) -> bool:  # its order totals still kept?
+        built: list[int] = []
+        cache.table(p, ("order_totals",), lambda: built.append(1) or ibis.memtable({"a": [1]}))
+        return not built
+
+    assert cache.MAX_FILES == 2
+    assert kept(paths[2]) and kept(paths[1])
+    assert not kept(paths[0])  # the least recently used went first
+    cache.clear()
     assert _totals(paths[0]).amount.tolist() == [100.0]  # recomputed after eviction
 
 
@@ -168,30 +186,34 @@ def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, mon
     ]
     path = _write(_lines(rows), tmp_path / "canonical" / "orders.parquet")
     want = engine.to_pandas(engine.all_order_totals(pd.read_parquet(path)).order_by("order_id"))
-    engine._FILE_CACHE.clear()
+    cache.clear()
     schema = engine.all_order_totals(path).schema()  # grouped from the file's lines
     stored = engine.write_order_totals(path)
     assert stored == path.with_name("order_totals.parquet")
 
     def fresh() -> pd.DataFrame:
-        engine._FILE_CACHE.clear()  # as in a new process
+        cache.clear()  # as in a new process
         totals = engine.all_order_totals(path)
         assert totals.schema() == schema  # exact decimals and timestamps, as grouped
         return engine.to_pandas(totals.order_by("order_id"))
 
-    reads: list[object] = []
-    real = engine._stored_totals
-    monkeypatch.setattr(engine, "_stored_totals", lambda k: reads.append(real(k)) or reads[-1])
+    def read() -> bool:  # are the stored totals the file's own, so read instead of grouped?
+        return engine.stored_order_totals(path) is not None
+
     pd.testing.assert_frame_equal(fresh(), want)
-    assert reads[-1] is not None  # read, not grouped
+    assert read()
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     pd.testing.assert_frame_equal(fresh(), want)
-    assert reads[-1] is None  # a touched orders file: grouped again
+    assert not read()  # a touched orders file: grouped again
     stored.write_bytes(b"not parquet")
     engine.write_order_totals(path)  # rewritten for the new time
     pd.testing.assert_frame_equal(fresh(), want)
-    assert reads[-1] is not None
+    assert read()
     stored.write_bytes(b"not parquet")
     pd.testing.assert_frame_equal(fresh(), want)
-    assert reads[-1] is None
-    engine._FILE_CACHE.clear()
+    assert not read()
+    monkeypatch.setenv("ECRM_CACHE", "0")  # the switch does not change what is stored
+    engine.write_order_totals(path)
+    assert read()
+    pd.testing.assert_frame_equal(fresh(), want)
+    cache.clear()

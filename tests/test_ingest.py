@@ -1461,14 +1461,16 @@ def test_ingestion_stores_the_order_totals_the_analyses_read(tmp_path: Path) -> 
         stored.sort_values(key, ignore_index=True),
         grouped.sort_values(key, ignore_index=True),
     )
-    assert engine._stored_totals(engine.cache_key(result.orders_path)) is not None
+    assert engine.stored_order_totals(result.orders_path) is not None
 
 
-def test_ingestion_without_the_cache_leaves_no_stale_order_totals(tmp_path, monkeypatch) -> None:
+def test_ingestion_without_the_cache_stores_fresh_order_totals(tmp_path, monkeypatch) -> None:
+    from ecrm import engine
+
     shop = _good_shop(tmp_path)
     result, _ = run(shop)
     side = result.orders_path.with_name("order_totals.parquet")
     assert side.is_file()
-    monkeypatch.setenv("ECRM_CACHE", "0")
-    run(shop)
-    assert not side.exists()
+    monkeypatch.setenv("ECRM_CACHE", "0")  # ingestion never reads the cache switch
+    result, _ = run(shop)
+    assert engine.stored_order_totals(result.orders_path) is not None  # the new file's own

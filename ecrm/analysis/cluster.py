@@ -25,7 +25,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from ecrm import engine
-from ecrm.analysis.ctb import _Base
+from ecrm.engine.run import RunTables
 from ecrm.errors import ParameterError
 from ecrm.settings import ClusterSettings, ShopSettings, check_lang, section
 
@@ -96,22 +96,23 @@ _CONTRAST: dict[tuple[str, int], tuple[str, str]] = {
 # --------------------------------------------------------------------------- features
 
 
-def _wide(b: _Base, level: str) -> ir.Table | None:
-    """The run's wide revenue table holding ``level`` (:meth:`_Base.customer_wide`).
+def _wide(b: RunTables, level: str) -> ir.Table | None:
+    """The wide revenue table of category and brand (:meth:`RunTables.customer_wide`).
 
     One row per customer with the revenue of each value of category and of
-    brand (those of the two with values, at most ``_WIDE_MAX_VALUES`` each) and
-    of the lines without one: one grouping of the lines by customer serves the
-    category shares, the top categories and the clusters' top values. None
-    when ``level`` has more values (then (customer, value) rows are grouped).
+    brand (those of the two with values and at most
+    :data:`ecrm.engine.run.WIDE_MAX_VALUES` values each) and of the lines
+    without one: one grouping of the lines by customer serves the category
+    shares, the top categories and the clusters' top values. None when
+    ``level`` has more values (then (customer, value) rows are grouped).
     """
     if not b.small([level]):
         return None
     levels = [lv for lv in ("category", "brand") if b.has_values(lv)]
-    return b.wide_for(b.small(levels))
+    return b.customer_wide(b.small(levels))
 
 
-def _top_categories(b: _Base, n: int) -> list[str]:
+def _top_categories(b: RunTables, n: int) -> list[str]:
     w = _wide(b, "category")
     if w is not None:
         names = b.names("category")
@@ -192,11 +193,11 @@ def customer_features(
     """
     if int(top_categories) < 1:
         raise ParameterError(f"top_categories must be at least 1, got {top_categories}")
-    with _Base(orders, as_of) as b:
+    with RunTables(orders, as_of) as b:
         return _features(b, int(top_categories))
 
 
-def _features(b: _Base, top_categories: int) -> pd.DataFrame:
+def _features(b: RunTables, top_categories: int) -> pd.DataFrame:
     m = b.customers
     m = m.select(
         "customer_id",
@@ -484,14 +485,14 @@ def cluster_customers(
         raise ParameterError(f"n_init must be at least 1, got {n_init}")
     if int(top_categories) < 1:
         raise ParameterError(f"top_categories must be at least 1, got {top_categories}")
-    with _Base(orders, as_of) as b:
+    with RunTables(orders, as_of) as b:
         feats = _features(b, int(top_categories))
         result = _cluster(b, feats, k, s, n_init, int(projection_sample), lang)
     return result
 
 
 def _cluster(
-    b: _Base,
+    b: RunTables,
     feats: pd.DataFrame,
     k: int | None,
     s: ClusterSettings,
@@ -661,7 +662,7 @@ def _labels(
 # --------------------------------------------------------------------------- profile
 
 
-def _top_values(b: _Base, level: str, clusters: pd.DataFrame) -> pd.Series:
+def _top_values(b: RunTables, level: str, clusters: pd.DataFrame) -> pd.Series:
     """Per cluster, the value with the largest net revenue of its customers (ties by name)."""
     cl = ibis.memtable(clusters[["customer_id", "cluster"]])
     w = _wide(b, level)
@@ -685,7 +686,7 @@ def _top_values(b: _Base, level: str, clusters: pd.DataFrame) -> pd.Series:
 
 
 def _profile(
-    b: _Base,
+    b: RunTables,
     feats: pd.DataFrame,
     cat_cols: list[str],
     label_ja: dict[int, str],

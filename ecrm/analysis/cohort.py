@@ -224,7 +224,7 @@ def history(
     """``orders`` itself if it is a history for ``as_of``, else a temporary one.
 
     For a canonical Parquet path the history is kept in the engine with the
-    file's order totals (:func:`ecrm.engine.memo`), so that the cohort table
+    file's order totals (:func:`ecrm.engine.cache.table`), so that the cohort table
     and the LTV tables of one as_of (a report's cohort and LTV pages call five)
     number the purchases once; ``ECRM_CACHE=0`` turns this off.
 
@@ -241,9 +241,9 @@ def history(
             )
         yield orders
         return
-    if engine.cache_key(orders) is not None:
+    if engine.cache.is_kept(orders):
         lines = engine.orders_table(orders)
-        base = engine.memo(
+        base = engine.cache.table(
             orders, ("purchase_history", as_of_d), lambda: _history_base(lines, as_of=as_of_d)
         )
         yield PurchaseHistory(as_of=as_of_d, table=_derive(base), lines=lines)

@@ -32,19 +32,8 @@ def measures_table(orders: engine.OrdersLike, *, as_of: Any, attributes: bool = 
     as_of_d = engine.as_of_date(as_of)
     t = engine.orders_table(orders)
     o = engine.order_totals(t, as_of=as_of_d)
-    per = o.group_by("customer_id").agg(
-        frequency=o.is_purchase.cast("int64").sum(),
-        monetary=o.amount.sum().cast(engine.AMOUNT),
-        first_purchase=o.order_date.min(where=o.is_purchase),
-        last_purchase=o.order_date.max(where=o.is_purchase),
-    )
-    per = per.filter(per.frequency > 0)
-    asof = ibis.literal(as_of_d, type="date")
-    per = per.mutate(
-        recency_days=asof.delta(per.last_purchase, unit="day").cast("int64"),
-        tenure_days=per.last_purchase.delta(per.first_purchase, unit="day").cast("int64"),
-        aov=(per.monetary / per.frequency).cast(engine.AMOUNT),
-    )
+    per = engine.customer_measures(o, as_of_d)
+    per = per.mutate(aov=(per.monetary / per.frequency).cast(engine.AMOUNT))
     attrs = [c for c in FIRST_ATTRIBUTES if c in t.columns] if attributes else []
     if not attrs:
         return per
@@ -189,7 +178,7 @@ def snapshots_table(
             "_plast",
         )
 
-    cum = engine.memo(orders, ("snapshot_states", tuple(snaps)), states)
+    cum = engine.cache.table(orders, ("snapshot_states", tuple(snaps)), states)
     idx = ibis.memtable(
         {"_i": list(range(len(snaps))), "snapshot": snaps, "_prev_snapshot": [None, *snaps[:-1]]},
         schema={"_i": "int64", "snapshot": "date", "_prev_snapshot": "date"},

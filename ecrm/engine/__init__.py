@@ -4,46 +4,52 @@ Stage 2 of the data flow (raw → canonical → **engine** → analysis tables �
 presentation → rendered report). Every analysis reads orders through
 :mod:`ecrm.engine.orders` (the table contract: ``orders_table``, ``upto``,
 ``order_totals``, ``to_pandas``), so the same code runs on DuckDB, Spark or a
-warehouse through Ibis.
+warehouse through Ibis. :mod:`ecrm.engine.cache` is the one cache of
+intermediate tables (keys, bounds, the ``ECRM_CACHE`` switch), and
+:mod:`ecrm.engine.run` the tables one (orders, as_of) run shares
+(:class:`RunTables`).
 """
 
 from __future__ import annotations
 
+from ecrm.engine import cache
 from ecrm.engine.orders import (
     AMOUNT,
     ORDER_TOTALS_FILE,
     OrdersLike,
     all_order_totals,
     as_of_date,
-    cache_key,
     configure_default_backend,
     has_values,
     is_canonical,
-    memo,
     next_day,
     order_totals,
     orders_table,
     require_columns,
+    stored_order_totals,
     to_pandas,
     upto,
     write_order_totals,
 )
+from ecrm.engine.run import RunTables, customer_measures
 
 __all__ = [
     "AMOUNT",
     "ORDER_TOTALS_FILE",
     "OrdersLike",
+    "RunTables",
     "all_order_totals",
     "as_of_date",
-    "cache_key",
+    "cache",
     "configure_default_backend",
+    "customer_measures",
     "has_values",
     "is_canonical",
-    "memo",
     "next_day",
     "order_totals",
     "orders_table",
     "require_columns",
+    "stored_order_totals",
     "to_pandas",
     "upto",
     "write_order_totals",

@@ -18,8 +18,7 @@ import os
 import re
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
 
+from ecrm.engine import cache
 from ecrm.errors import ColumnsError, DataError, ParameterError
 
 __all__ = [
@@ -36,14 +36,13 @@ __all__ = [
     "OrdersLike",
     "all_order_totals",
     "as_of_date",
-    "cache_key",
     "configure_default_backend",
     "is_canonical",
-    "memo",
     "next_day",
     "order_totals",
     "orders_table",
     "require_columns",
+    "stored_order_totals",
     "to_pandas",
     "upto",
     "write_order_totals",
@@ -151,19 +150,8 @@ def orders_table(orders: OrdersLike) -> ir.Table:
         if not p.is_file():
             raise ParameterError(f"no orders file at {p} (run `ecrm ingest` first)")
         configure_default_backend()
-        key = cache_key(p)
-        if key is not None and key in _FILE_CACHE:
-            _FILE_CACHE.move_to_end(key)
-            return _FILE_CACHE[key].lines
-        t = ibis.read_parquet(str(p))
-        require_columns(t, ("order_id", "customer_id", "ordered_at", "amount"), "orders")
-        t = _canonical_types(t)
-        _CANONICAL[t.op()] = None
-        while len(_CANONICAL) > _CANONICAL_SIZE:
-            _CANONICAL.popitem(last=False)
-        if key is not None:
-            _remember(key, _Cached(lines=t))
-        return t
+        key = cache.file_key(p)
+        return _read(p) if key is None else cache.scan(key, lambda: _read(p))
     elif isinstance(orders, pd.DataFrame):
         configure_default_backend()
         t = ibis.memtable(orders)
@@ -176,6 +164,17 @@ def orders_table(orders: OrdersLike) -> ir.Table:
         )
     require_columns(t, ("order_id", "customer_id", "ordered_at", "amount"), "orders")
     return _canonical_types(t)
+
+
+def _read(p: Path) -> ir.Table:
+    """The scan of a canonical Parquet file, with canonical types (see :func:`is_canonical`)."""
+    t = ibis.read_parquet(str(p))
+    require_columns(t, ("order_id", "customer_id", "ordered_at", "amount"), "orders")
+    t = _canonical_types(t)
+    _CANONICAL[t.op()] = None
+    while len(_CANONICAL) > _CANONICAL_SIZE:
+        _CANONICAL.popitem(last=False)
+    return t
 
 
 def _canonical_types(t: ir.Table) -> ir.Table:
@@ -278,60 +277,6 @@ def order_totals(orders: OrdersLike, *, as_of: Any, customers_only: bool = True)
     return o
 
 
-@dataclass
-class _Cached:
-    """A canonical file's scan and, once computed, its order totals."""
-
-    lines: ir.Table
-    totals: ir.Table | None = None
-    memo: dict[tuple[Any, ...], ir.Table] = field(default_factory=dict)
-
-
-#: Canonical files seen in this process, newest last (see :func:`all_order_totals`).
-_FILE_CACHE: OrderedDict[tuple[str, int, int], _Cached] = OrderedDict()
-_FILE_CACHE_SIZE = 2
-
-
-def cache_key(orders: Any) -> tuple[str, int, int] | None:
-    """The key under which a canonical file's tables are kept in this process.
-
-    Analyses that keep their own intermediate tables per file (e.g.
-    :mod:`ecrm.analysis.ctb`) use it, so that a rewritten file is never served stale.
-
-    Parameters
-    ----------
-    orders : DataFrame, ibis Table, str or Path
-        What an analysis was given.
-
-    Returns
-    -------
-    tuple of (str, int, int) or None
-        (resolved path, mtime in ns, size) of the canonical Parquet file; None
-        for DataFrames, other tables, missing files and with ``ECRM_CACHE=0``.
-    """
-    if os.environ.get("ECRM_CACHE", "1") == "0":
-        return None
-    if isinstance(orders, ir.Table):  # the scan of a file seen before?
-        op = orders.op()
-        return next((k for k, c in _FILE_CACHE.items() if c.lines.op() == op), None)
-    if not isinstance(orders, str | Path):
-        return None
-    p = Path(orders)
-    if p.is_dir():
-        p = p / "canonical" / "orders.parquet"
-    try:
-        st = p.stat()
-    except OSError:
-        return None  # orders_table names the missing file
-    return (str(p.resolve()), st.st_mtime_ns, st.st_size)
-
-
-def _remember(key: tuple[str, int, int], entry: _Cached) -> None:
-    _FILE_CACHE[key] = entry
-    while len(_FILE_CACHE) > _FILE_CACHE_SIZE:
-        _FILE_CACHE.popitem(last=False)
-
-
 def all_order_totals(orders: OrdersLike) -> ir.Table:
     """Every order of the table (guests included): customer, time, date, net amount.
 
@@ -354,43 +299,56 @@ def all_order_totals(orders: OrdersLike) -> ir.Table:
     Notes
     -----
     A canonical Parquet file (a path) is grouped once per process and the
-    result kept in the engine (``Table.cache()``), keyed by the file's path,
-    size and modification time, so a rewritten file is never served stale; the
-    two most recent files are kept. When ingestion stored the file's order
-    totals beside it (:func:`write_order_totals`) and they are still its own,
-    they are read instead of grouping the lines. ``ECRM_CACHE=0`` turns this
-    off (each call then regroups the lines, as for DataFrames and Ibis tables).
+    result kept in the engine's cache (:mod:`ecrm.engine.cache`, the file
+    table ``("order_totals",)``), keyed by the file's path, size and
+    modification time, so a rewritten file is never served stale. When
+    ingestion stored the file's order totals beside it
+    (:func:`write_order_totals`) and they are still its own, they are read
+    instead of grouping the lines. With the cache off (``ECRM_CACHE=0``) each
+    call regroups the lines, as for DataFrames and Ibis tables.
     """
-    key = cache_key(orders)
     t = orders_table(orders)
-    entry = _FILE_CACHE.get(key) if key is not None else None
-    if entry is not None and entry.totals is not None:
-        return entry.totals
-    stored = _stored_totals(key) if entry is not None else None
-    if entry is not None and stored is not None:
-        entry.totals = stored.cache()
-        return entry.totals
+    key = cache.file_key(orders)
+    if key is None:
+        return _grouped(t)
+
+    def build() -> ir.Table:
+        stored = _stored_totals(key)
+        return stored.cache() if stored is not None else _checked(t, key[0])
+
+    return cache.table(orders, ("order_totals",), build, materialise=False)
+
+
+def _grouped(t: ir.Table, *, check: bool = False) -> ir.Table:
+    """The order totals of the lines ``t`` (with ``_customer_max`` to check them)."""
     aggs: dict[str, Any] = {
         "customer_id": t.customer_id.min(),
         "ordered_at": t.ordered_at.min(),
         "amount": t.amount.sum().cast(AMOUNT),
     }
-    if entry is not None:
+    if check:
         aggs["_customer_max"] = t.customer_id.max()
     o = t.group_by("order_id").agg(**aggs)
-    o = o.mutate(order_date=o.ordered_at.date(), is_purchase=o.amount > 0)
-    if entry is None:
-        return o
-    o = o.cache()
+    return o.mutate(order_date=o.ordered_at.date(), is_purchase=o.amount > 0)
+
+
+def _checked(t: ir.Table, where: str) -> ir.Table:
+    """The order totals of a canonical file's lines, materialised, after checking them.
+
+    Raises
+    ------
+    DataError
+        Lines of one order name different customers.
+    """
+    o = _grouped(t, check=True).cache()
     bad = o.filter(o.customer_id != o._customer_max).select("order_id").order_by("order_id")
     mixed = bad.limit(5).to_pyarrow().column("order_id").to_pylist()
     if mixed:
         raise DataError(
-            f"{key[0]}: lines of order(s) {mixed} name different customers; "
+            f"{where}: lines of order(s) {mixed} name different customers; "
             "ingest the raw exports again (`ecrm ingest`) to get a checked table"
         )
-    entry.totals = o.drop("_customer_max")  # a projection of the cached table
-    return entry.totals
+    return o.drop("_customer_max")  # a projection of the cached table
 
 
 #: The order totals ingestion stores beside a canonical orders file.
@@ -406,20 +364,37 @@ def write_order_totals(orders_file: str | Path) -> Path:
     would otherwise do it once. The file records the orders file's size and
     modification time, and is ignored when they no longer match (a rewritten
     or touched orders file: the totals are grouped again, as without it).
-    ``ecrm ingest`` calls this after writing the orders.
+    ``ecrm ingest`` calls this after writing the orders. It works the same
+    whether the cache is on or off (``ECRM_CACHE``): the totals are grouped
+    from the file's lines and checked here.
+
+    Parameters
+    ----------
+    orders_file : str or Path
+        A canonical orders file (or a shop folder: its ``canonical/orders.parquet``).
 
     Returns
     -------
     Path
         The order totals file.
+
+    Raises
+    ------
+    ParameterError
+        There is no orders file.
+    DataError
+        Lines of one order name different customers.
     """
     import pyarrow.parquet as pq
 
     p = Path(orders_file)
-    key = cache_key(p)
+    if p.is_dir():
+        p = p / "canonical" / "orders.parquet"
+    key = cache.file_stamp(p)
     if key is None:
-        raise ParameterError(f"no orders file at {p} (or ECRM_CACHE=0)")
-    table = all_order_totals(p).to_pyarrow()
+        raise ParameterError(f"no orders file at {p} (run `ecrm ingest` first)")
+    configure_default_backend()
+    table = _checked(_read(p), key[0]).to_pyarrow()
     stamp = json.dumps({"size": key[2], "mtime_ns": key[1]}).encode()
     table = table.replace_schema_metadata({_TOTALS_KEY: stamp})
     target = p.with_name(ORDER_TOTALS_FILE)
@@ -432,6 +407,25 @@ def write_order_totals(orders_file: str | Path) -> Path:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
     return target
+
+
+def stored_order_totals(orders_file: str | Path) -> ir.Table | None:
+    """The order totals stored beside ``orders_file``, if they are still its own.
+
+    Parameters
+    ----------
+    orders_file : str or Path
+        A canonical orders file (or a shop folder).
+
+    Returns
+    -------
+    ibis.Table or None
+        The scan of ``order_totals.parquet`` (:func:`write_order_totals`);
+        None when there is none, or it was written for another version of
+        the file (another size or modification time).
+    """
+    key = cache.file_stamp(orders_file)
+    return _stored_totals(key) if key is not None else None
 
 
 def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
@@ -447,32 +441,6 @@ def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
     if stamp != {"size": key[2], "mtime_ns": key[1]}:
         return None
     return ibis.read_parquet(str(side))
-
-
-def memo(orders: OrdersLike, key: tuple[Any, ...], build: Callable[[], ir.Table]) -> ir.Table:
-    """``build()``, kept in the engine for a canonical file (like its order totals).
-
-    Intermediate tables that several analyses of one shop-month share (e.g. the
-    customer states behind the month-end snapshots) are computed once per
-    process for a canonical Parquet path; for DataFrames and Ibis tables, and
-    with ``ECRM_CACHE=0``, ``build()`` is returned as is (lazy).
-
-    Parameters
-    ----------
-    orders : DataFrame, ibis Table, str or Path
-        The orders ``build`` reads.
-    key : tuple
-        What ``build`` computes, with every argument it depends on.
-    build : callable
-        Returns the Ibis expression.
-    """
-    k = cache_key(orders)
-    entry = _FILE_CACHE.get(k) if k is not None else None
-    if entry is None:
-        return build()
-    if key not in entry.memo:
-        entry.memo[key] = build().cache()
-    return entry.memo[key]
 
 
 def to_pandas(expr: ir.Table, *, money: Iterable[str] | None = None) -> pd.DataFrame:

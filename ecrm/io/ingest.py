@@ -456,12 +456,7 @@ def ingest(
         paths.customers_path(settings.shop_dir).unlink(missing_ok=True)
     from ecrm import engine
 
-    if engine.cache_key(paths.orders_path(settings.shop_dir)) is not None:  # not ECRM_CACHE=0
-        engine.write_order_totals(paths.orders_path(settings.shop_dir))
-    else:  # the totals of an earlier ingestion would be ignored: do not leave them behind
-        paths.orders_path(settings.shop_dir).with_name(engine.ORDER_TOTALS_FILE).unlink(
-            missing_ok=True
-        )
+    engine.write_order_totals(paths.orders_path(settings.shop_dir))  # whatever ECRM_CACHE says
     if not quiet:
         print(summary.render())
     return IngestResult(

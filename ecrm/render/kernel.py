@@ -3,7 +3,7 @@
 Starting a kernel and importing pandas, Ibis, DuckDB and matplotlib into it
 costs about 3 s, more than most report pages spend on their analysis; and a
 fresh kernel also loses the engine's per-process caches (a shop's lines grouped
-into orders, :func:`ecrm.engine.memo` results), so every page of a 1M-customer
+into orders, :mod:`ecrm.engine.cache` tables), so every page of a 1M-customer
 shop would group its 10M lines again. :class:`WarmKernel` therefore keeps one
 kernel per rendering process and runs the pages through papermill in turn:
 
