@@ -32,6 +32,7 @@ import pandas as pd
 from ecrm import paths
 from ecrm.analysis import periods
 from ecrm.errors import ColumnsError, MissingDependencyError, ModelFitError, ParameterError
+from ecrm.present import format as fmt
 from ecrm.present.labels import check_lang, label
 from ecrm.settings import _SLUG, ShopSettings, load_settings
 
@@ -49,8 +50,18 @@ def _is_share(col: str) -> bool:
     return any(h in col for h in _SHARE_HINTS)
 
 
-def format_table(df: pd.DataFrame, *, lang: str = "ja", max_rows: int = 40) -> str:
-    """Render a table as compact HTML: labelled headers, thousands separators, percents."""
+def format_table(
+    df: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY", max_rows: int = 40
+) -> str:
+    """Render a table as compact HTML with :mod:`ecrm.present.format`'s numbers.
+
+    Headers and code values are looked up in :mod:`ecrm.present.labels`. Float
+    columns named like a share or rate (``share``, ``rate``, ``retention``,
+    ``probability``) show percent, those named like money (``revenue``,
+    ``monetary``, ``aov``, ``amount``, ``ltv``, ``spend``, ``value``) the
+    shop's ``currency``, other floats two decimals; integers show thousands
+    separators; a missing number shows ``—``. Every text is escaped.
+    """
     out = df.head(max_rows).copy()
     for c in out.columns:
         s = out[c]
@@ -58,23 +69,23 @@ def format_table(df: pd.DataFrame, *, lang: str = "ja", max_rows: int = 40) -> s
             continue
         if pd.api.types.is_float_dtype(s):
             if _is_share(str(c)):
-                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+                out[c] = s.map(fmt.rate).astype(object)
             elif any(h in str(c) for h in _MONEY_HINTS):
-                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+                out[c] = s.map(lambda v: fmt.money(v, currency)).astype(object)
             else:
-                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+                out[c] = s.map(fmt.number).astype(object)
         elif pd.api.types.is_integer_dtype(s):
-            out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,}").astype(object)
+            out[c] = s.map(fmt.count).astype(object)
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
             out[c] = s.map(lambda v: label(v, lang) if isinstance(v, str) else v)
     out.columns = [label(str(c), lang) for c in out.columns]
     body = out.to_html(index=False, border=0, classes="ecrm-table", na_rep="", escape=True)
     if len(df) > max_rows:
-        more = len(df) - max_rows
+        more = fmt.count(len(df) - max_rows)
         note = (
-            f"…他 {more:,} 行(全行は tables/ の CSV)"
+            f"…他 {more} 行(全行は tables/ の CSV)"
             if lang == "ja"
-            else f"… {more:,} more rows (all rows in the CSV under tables/)"
+            else f"… {more} more rows (all rows in the CSV under tables/)"
         )
         body += f'<p class="ecrm-note">{html.escape(note)}</p>'
     return body
@@ -199,22 +210,22 @@ class ReportContext:
         """The ingestion's data-quality summary as a two-column table (no personal data)."""
         q = self.quality
         rows = [
-            (self.t("読み込み行数", "rows read"), f"{q.get('rows_read', 0):,}"),
-            (self.t("分析対象行数", "rows kept"), f"{q.get('rows_kept', 0):,}"),
+            (self.t("読み込み行数", "rows read"), fmt.count(q.get("rows_read", 0))),
+            (self.t("分析対象行数", "rows kept"), fmt.count(q.get("rows_kept", 0))),
             (
                 self.t("重複行(除外)", "exact duplicates dropped"),
-                f"{q.get('dropped', {}).get('exact_duplicate', 0):,}",
+                fmt.count(q.get("dropped", {}).get("exact_duplicate", 0)),
             ),
             (
                 self.t("除外ステータス行", "excluded-status rows"),
-                f"{q.get('dropped', {}).get('excluded_status', 0):,}",
+                fmt.count(q.get("dropped", {}).get("excluded_status", 0)),
             ),
-            (self.t("ゲスト購入行", "guest rows"), f"{q.get('guest_rows_kept', 0):,}"),
-            (self.t("返品行", "return lines"), f"{q.get('return_lines', 0):,}"),
+            (self.t("ゲスト購入行", "guest rows"), fmt.count(q.get("guest_rows_kept", 0))),
+            (self.t("返品行", "return lines"), fmt.count(q.get("return_lines", 0))),
             (self.t("期間", "date range"), f"{q.get('date_from')} – {q.get('date_to')}"),
-            (self.t("顧客数", "customers"), f"{q.get('customers', 0):,}"),
-            (self.t("注文数", "orders"), f"{q.get('orders', 0):,}"),
-            (self.t("売上合計", "revenue"), f"{float(q.get('revenue', 0)):,.0f}"),
+            (self.t("顧客数", "customers"), fmt.count(q.get("customers", 0))),
+            (self.t("注文数", "orders"), fmt.count(q.get("orders", 0))),
+            (self.t("売上合計", "revenue"), fmt.money(q.get("revenue", 0), self.settings.currency)),
         ]
         return pd.DataFrame(rows, columns=[self.t("項目", "item"), self.t("値", "value")])
 
@@ -224,7 +235,11 @@ class ReportContext:
         from IPython.display import HTML, display
 
         self.save(df, name)
-        display(HTML(format_table(df, lang=self.lang, max_rows=max_rows)))
+        display(
+            HTML(
+                format_table(df, lang=self.lang, currency=self.settings.currency, max_rows=max_rows)
+            )
+        )
 
     def save(self, df: pd.DataFrame, name: str) -> Path | None:
         """Write ``tables/<name>.csv`` (UTF-8 with BOM) when rendering a report."""
