@@ -1,9 +1,15 @@
 """What a report notebook needs in one object: :func:`context`.
 
-A notebook's setup cell calls ``ctx = ecrm.render.context.context(shop, month, lang,
-settings_path, output_dir)``; after that every cell is one ecrm call and one
-``ctx.show`` / ``ctx.plot`` / ``ctx.say``. When ``output_dir`` is set (the report
-renderer sets it) every table shown is also written to
+A notebook's setup cell calls ``ctx = context(shop, month, lang,
+output_dir=output_dir, request_file=request_file)`` with its papermill parameters; after
+that every cell is one ecrm call and one ``ctx.show`` / ``ctx.plot`` /
+``ctx.say``. In a report run ``request_file`` names the request the renderer
+validated and wrote (:class:`ecrm.render.request.ReportRequest`, settings
+included as data), and the context is built from it; explored in JupyterLab,
+the context parses shop, month and language itself, the same way. From Python,
+``ReportContext.from_request(request)`` takes a request directly.
+
+When ``output_dir`` is set (the report renderer sets it) every table shown is also written to
 ``<output_dir>/tables/<name>.csv`` in UTF-8 with BOM, so Excel opens the
 Japanese text; in JupyterLab (no ``output_dir``) nothing is written.
 
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,12 +34,11 @@ from typing import Any
 
 import pandas as pd
 
-from ecrm import paths
-from ecrm.analysis import periods
 from ecrm.errors import ColumnsError, MissingDependencyError, ModelFitError, ParameterError
 from ecrm.present import format as fmt
-from ecrm.present.labels import check_lang, label
-from ecrm.settings import _SLUG, ShopSettings, load_settings
+from ecrm.present.labels import label
+from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
+from ecrm.settings import _SLUG, ShopSettings
 
 __all__ = ["OPTIONAL_ERRORS", "ReportContext", "context", "format_table", "write_csv"]
 
@@ -51,7 +55,12 @@ def _is_share(col: str) -> bool:
 
 
 def format_table(
-    df: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY", max_rows: int = 40
+    df: pd.DataFrame,
+    *,
+    lang: str = "ja",
+    currency: str = "JPY",
+    max_rows: int = 40,
+    name: str | None = None,
 ) -> str:
     """Render a table as compact HTML with :mod:`ecrm.present.format`'s numbers.
 
@@ -60,7 +69,9 @@ def format_table(
     ``probability``) show percent, those named like money (``revenue``,
     ``monetary``, ``aov``, ``amount``, ``ltv``, ``spend``, ``value``) the
     shop's ``currency``, other floats two decimals; integers show thousands
-    separators; a missing number shows ``—``. Every text is escaped.
+    separators; a missing number shows ``—``. Every text is escaped. With a
+    ``name`` (a slug: the table's CSV name) the table also has the class
+    ``ecrm-table-<name>``, so tests and style sheets can find it.
     """
     out = df.head(max_rows).copy()
     for c in out.columns:
@@ -79,7 +90,8 @@ def format_table(
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
             out[c] = s.map(lambda v: label(v, lang) if isinstance(v, str) else v)
     out.columns = [label(str(c), lang) for c in out.columns]
-    body = out.to_html(index=False, border=0, classes="ecrm-table", na_rep="", escape=True)
+    classes = ["ecrm-table"] + ([f"ecrm-table-{name}"] if name and _SLUG.match(name) else [])
+    body = out.to_html(index=False, border=0, classes=classes, na_rep="", escape=True)
     if len(df) > max_rows:
         more = fmt.count(len(df) - max_rows)
         note = (
@@ -135,6 +147,34 @@ class ReportContext:
     orders: Path
     output_dir: Path | None
     quality: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(
+        cls, request: ReportRequest, output_dir: Path | str | None = None
+    ) -> ReportContext:
+        """The context of a validated request (ingesting the shop first if needed).
+
+        Parameters
+        ----------
+        request : ReportRequest
+        output_dir : Path, optional
+            Report folder the tables and segment lists are written to; None for
+            ad hoc use (nothing is written).
+        """
+        orders = ensure_ingested(request.settings)
+        import ecrm.present.plotting.base as pb
+
+        pb.use_japanese_font()
+        return cls(
+            shop=request.shop,
+            month=request.month,
+            lang=request.lang,
+            as_of=request.as_of,
+            settings=request.settings,
+            orders=orders,
+            output_dir=Path(output_dir) if output_dir else None,
+            quality=read_quality(request.settings),
+        )
 
     # -- text ------------------------------------------------------------------
     def t(self, ja: str, en: str) -> str:
@@ -235,11 +275,9 @@ class ReportContext:
         from IPython.display import HTML, display
 
         self.save(df, name)
-        display(
-            HTML(
-                format_table(df, lang=self.lang, currency=self.settings.currency, max_rows=max_rows)
-            )
-        )
+        currency = self.settings.currency
+        table = format_table(df, lang=self.lang, currency=currency, max_rows=max_rows, name=name)
+        display(HTML(table))
 
     def save(self, df: pd.DataFrame, name: str) -> Path | None:
         """Write ``tables/<name>.csv`` (UTF-8 with BOM) when rendering a report."""
@@ -307,10 +345,12 @@ def context(
     shop: str,
     month: str,
     lang: str = "ja",
-    settings_path: str = "",
+    *,
     output_dir: str = "",
+    request_file: str = "",
+    settings_path: str = "",
 ) -> ReportContext:
-    """Build the notebook context, validating every parameter first.
+    """Build a notebook's context from its papermill parameters.
 
     Parameters
     ----------
@@ -319,38 +359,30 @@ def context(
     month : str
         Report month ``YYYY-MM``; as_of is its last day.
     lang : {"ja", "en"}
-    settings_path : str
-        Settings file (default ``data/<shop>/settings.yaml``).
     output_dir : str
         Report output folder; empty for ad hoc use.
+    request_file : str
+        The request the renderer validated and wrote
+        (:meth:`ReportRequest.write`): the context uses it instead of parsing
+        the parameters and reading the settings file again.
+    settings_path : str
+        For ad hoc use: a settings file other than ``data/<shop>/settings.yaml``
+        (ignored with ``request_file``).
 
     Raises
     ------
     ParameterError
-        A parameter is invalid (e.g. a shop name that is not a slug).
+        A parameter is invalid (e.g. a shop name that is not a slug), or the
+        parameters disagree with ``request_file``.
     """
-    if not isinstance(shop, str) or not _SLUG.match(shop):
-        raise ParameterError(f"shop must be a slug, got {shop!r}")
-    as_of = periods.parse_month(month)
-    check_lang(lang)
-    settings = load_settings(settings_path or paths.settings_path(shop))
-    orders = paths.orders_path(settings.shop_dir)
-    if not orders.is_file():
-        from ecrm.io.ingest import ingest
-
-        ingest(settings)
-    q = paths.quality_path(settings.shop_dir)
-    quality = json.loads(q.read_text(encoding="utf-8")) if q.is_file() else {}
-    import ecrm.present.plotting.base as pb
-
-    pb.use_japanese_font()
-    return ReportContext(
-        shop=shop,
-        month=month,
-        lang=lang,
-        as_of=as_of,
-        settings=settings,
-        orders=orders,
-        output_dir=Path(output_dir) if output_dir else None,
-        quality=quality,
-    )
+    if request_file:
+        request = ReportRequest.read(request_file)
+        given = (shop, month, lang)
+        if given != (request.shop, request.month, request.lang):
+            raise ParameterError(
+                f"parameters {given} disagree with the report request "
+                f"{(request.shop, request.month, request.lang)} in {request_file}"
+            )
+    else:
+        request = ReportRequest.parse(shop, month, lang, settings_path=settings_path or None)
+    return ReportContext.from_request(request, output_dir or None)
