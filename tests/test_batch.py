@@ -57,8 +57,8 @@ def test_cli_exit_code_is_non_zero_when_a_shop_failed(project, monkeypatch):
     monkeypatch.setattr(
         batch,
         "render_job",
-        lambda s, m, lang, r, w=1, nb=None, keep_kernel=False, _orig=batch.render_job: _orig(
-            s, m, lang, r, w, str(nbs), keep_kernel=keep_kernel
+        lambda req, w=1, nb=None, keep_kernel=False, _orig=batch.render_job: _orig(
+            req, w, str(nbs), keep_kernel=keep_kernel
         ),
     )
     res = CliRunner().invoke(app, ["batch", "--month", MONTH, "--workers", "1"])
@@ -70,12 +70,28 @@ def test_cli_exit_code_is_non_zero_when_a_shop_failed(project, monkeypatch):
     assert ok.exit_code == 0, ok.output
 
 
-def test_bad_parameters_are_refused_before_anything_runs(project):
+@pytest.mark.parametrize("month", ["2026-13", " 2026-10", "2026-10 ", "2026-1", "2026/10"])
+def test_bad_parameters_are_refused_before_anything_runs(project, month):
     root, _ = project
-    with pytest.raises(ParameterError):
-        batch.run_batch("2026-13", root=root)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    with pytest.raises(ParameterError, match="YYYY-MM"):
+        batch.run_batch(month, root=root)
     with pytest.raises(ParameterError):
         batch.run_batch(MONTH, root=root, shops=["../etc"])
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_a_shop_with_invalid_settings_fails_alone(project, tmp_path):
+    """Settings are parsed once per shop in the parent; a bad file fails that shop only."""
+    root, nbs = project
+    other = tmp_path / "p"
+    shutil.copytree(root / "data" / "demo-food", other / "data" / "demo-food")
+    (other / "data" / "bad-yaml").mkdir()
+    (other / "data" / "bad-yaml" / "settings.yaml").write_text("name: [\n", encoding="utf-8")
+    results = batch.run_batch(MONTH, root=other, workers=1, notebook_dir=nbs)
+    by = {r.shop: r for r in results}
+    assert by["demo-food"].ok and not by["bad-yaml"].ok
+    assert "not valid YAML" in by["bad-yaml"].error
 
 
 def test_runs_on_a_dask_cluster(project):
@@ -120,15 +136,17 @@ def _threads_notebooks(folder: Path) -> Path:
         }
         nb.metadata["language_info"] = {"name": "python"}
         params = nbformat.v4.new_code_cell(
-            'shop = "demo-food"\nmonth = "2026-10"\nlang = "ja"\nsettings_path = ""\n'
-            'output_dir = ""'
+            'shop = "demo-food"\nmonth = "2026-10"\nlang = "ja"\n'
+            'output_dir = ""\nrequest_file = ""'
         )
         params.metadata["tags"] = ["parameters"]
         nb.cells = [
             params,
             nbformat.v4.new_code_cell(
                 "import ecrm, ibis, pandas as pd\n"
-                "ctx = ecrm.render.context.context(shop, month, lang, settings_path, output_dir)\n"
+                "ctx = ecrm.render.context.context(\n"
+                "    shop, month, lang, output_dir=output_dir, request_file=request_file\n"
+                ")\n"
                 'ctx.title("スレッド", "Threads")'
             ),
             nbformat.v4.new_code_cell(
@@ -159,3 +177,43 @@ def test_parallel_kernels_share_the_cores(project, tmp_path, monkeypatch):
         for name in ("01_first", "02_second"):
             got = (tables / f"threads_{name}.csv").read_text(encoding="utf-8-sig").split()
             assert got == ["threads", share], (shop, name)
+
+
+@pytest.fixture(scope="module")
+def two_shops(demo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both demo shops rendered with every page in one batch run, in Japanese and English."""
+    root = tmp_path_factory.mktemp("two-shops")
+    shutil.copytree(demo_root / "data", root / "data")
+    shutil.copy(demo_root / "pyproject.toml", root / "pyproject.toml")
+    for month, lang in (("2026-10", "ja"), ("2026-09", "en")):
+        results = batch.run_batch(month, root=root, lang=lang, workers=2)
+        assert all(r.ok for r in results), [r.error for r in results]
+    return root
+
+
+def _table_headers(page: Path) -> dict[str, tuple[str, ...]]:
+    """Each named table's header texts (class ``ecrm-table-<name>``) on an exported page."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    out = {}
+    for table in soup.find_all("table", class_="ecrm-table"):
+        names = [c for c in table.get("class", []) if c.startswith("ecrm-table-")]
+        assert names, f"{page}: a table without its name"
+        out[names[0]] = tuple(th.get_text(strip=True) for th in table.find_all("th"))
+    return out
+
+
+@pytest.mark.parametrize(("month", "lang"), [("2026-10", "ja"), ("2026-09", "en")])
+def test_both_shops_show_the_same_table_headers(two_shops, month, lang):
+    """Labels are static data: one shop's run cannot change another shop's headers."""
+    reports = two_shops / "reports"
+    apparel, food = reports / "demo-apparel" / month, reports / "demo-food" / month
+    compared = 0
+    for page in sorted(apparel.glob("*.html")):
+        a, f = _table_headers(page), _table_headers(food / page.name)
+        for name in sorted(set(a) & set(f)):
+            assert a[name] == f[name], (lang, page.name, name)
+            assert all(h and "_" not in h for h in a[name]), (page.name, a[name])  # labelled
+            compared += 1
+    assert compared >= 10, compared

@@ -47,3 +47,16 @@ def test_table_has_changes():
     assert rev.loc[dt.date(2026, 10, 1), "mom"] == pytest.approx(52999 / 25000 - 1)
     rr = t[t.kpi == "repeat_rate"].iloc[-1]
     assert rr.change == "points"
+
+
+def test_analysis_does_not_import_presentation():
+    """Compute apart from display: kpi_summary lives in ecrm.present.format."""
+    import ast
+    from pathlib import Path
+
+    src = Path(kpi.__file__).read_text(encoding="utf-8")
+    names = [n.module or "" for n in ast.walk(ast.parse(src)) if isinstance(n, ast.ImportFrom)] + [
+        a.name for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Import) for a in n.names
+    ]
+    assert not [n for n in names if n.startswith(("ecrm.present", "ecrm.render"))]
+    assert not hasattr(kpi, "kpi_summary")

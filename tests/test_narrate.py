@@ -42,8 +42,8 @@ def test_predicted_value_totals_and_top_share() -> None:
         "見込まれます。予測顧客価値の上位40%(デシル1)が、その60.0%を占めます。"
     )
     assert narrate.predicted_value(deciles, months=6, lang="en", currency="USD") == (
-        "Today's 5 customers are expected to make 10 purchases worth 100,000 USD over the "
-        "next 6 months (20,000 USD per customer); the top 40% by expected value (decile 1) "
+        "Today's 5 customers are expected to make 10 purchases worth $100,000.00 over the "
+        "next 6 months ($20,000.00 per customer); the top 40% by expected value (decile 1) "
         "account for 60.0% of it."
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
-EXPECTED_PARAMS = {"shop", "month", "lang", "settings_path", "output_dir"}
+EXPECTED_PARAMS = {"shop", "month", "lang", "output_dir", "request_file"}
 
 
 def test_there_is_a_notebook_per_analysis():

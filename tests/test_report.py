@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -169,7 +170,10 @@ def test_predicted_value_that_cannot_be_fitted_is_a_message(demo_root, tmp_path,
     (hidden / "pymc_marketing" / "__init__.py").write_text(
         'raise ImportError("pymc-marketing hidden for a test")\n', encoding="utf-8"
     )
-    monkeypatch.setenv("PYTHONPATH", str(hidden))  # the notebook kernel imports the stub
+    # the notebook kernel imports the stub (and still the ecrm this test runs)
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(hidden), os.environ.get("PYTHONPATH", "")])
+    )
     folder = tmp_path / "nbs"
     folder.mkdir()
     shutil.copy(Path(report.NOTEBOOK_DIR) / "06_ltv.ipynb", folder / "06_ltv.ipynb")
@@ -256,6 +260,9 @@ def test_english_labels(demo_root):
         (SHOP, "2026-13", "ja"),
         (SHOP, "2026-10\nimport os", "ja"),
         (SHOP, "../2026-10", "ja"),
+        (SHOP, " 2026-10", "ja"),
+        (SHOP, "2026-1", "ja"),
+        (SHOP, "2026/10", "ja"),
         (SHOP, MONTH, "fr"),
         (SHOP, MONTH, 'ja"'),
     ],
@@ -319,13 +326,54 @@ def test_pages_open_in_headless_chromium_without_console_errors(rendered, tmp_pa
         assert colours > 20, f"{page.name}: screenshot has almost no content"
 
 
-def test_pages_are_taken_longest_first_for_the_shops_size():
-    """Small shops start with the LTV and cluster pages, large ones with CTB."""
+def _named(nbs: list[Path]) -> list[str]:
+    return [report._page_name(nb) for nb in nbs]
+
+
+def test_without_measurements_heavy_pages_go_first_then_notebook_order():
     nbs = report.notebooks()
-    small = [report._page_name(nb) for nb in report._page_order(nbs, 158_000)]
-    large = [report._page_name(nb) for nb in report._page_order(nbs, 9_800_000)]
-    assert sorted(small) == sorted(large) == sorted(report._page_name(nb) for nb in nbs)
-    assert small[:3] == ["ltv", "cluster", "ctb"]
-    assert large[:3] == ["ctb", "ltv", "cluster"]
-    assert large[-1] == "decile"
-    assert set(report._PAGE_COST) == set(small)  # every page has a cost
+    order = _named(report.page_order(nbs))
+    heavy = [report._page_name(nb) for nb in nbs if report._cost_class(nb) == "heavy"]
+    assert heavy  # some pages declare themselves heavy in their metadata
+    assert order[: len(heavy)] == heavy
+    assert order[len(heavy) :] == [n for n in _named(nbs) if n not in heavy]
+
+
+def test_measured_pages_go_longest_first_and_unmeasured_pages_before_them():
+    nbs = report.notebooks()
+    names = _named(nbs)
+    seconds = {n: float(i) for i, n in enumerate(names)}  # later pages took longer
+    assert _named(report.page_order(nbs, seconds)) == names[::-1]
+    del seconds["rfm"]  # a page never measured (new): taken first
+    assert _named(report.page_order(nbs, seconds))[0] == "rfm"
+    tie = dict.fromkeys(names, 1.0)
+    assert _named(report.page_order(nbs, tie)) == names  # ties keep notebook order
+
+
+def test_page_durations_are_recorded_and_read_back(rendered, tmp_path):
+    recorded = json.loads(
+        (rendered.path / "notebooks" / report.PAGE_SECONDS_FILE).read_text(encoding="utf-8")
+    )
+    assert set(recorded) == {p.name for p in rendered.pages}
+    assert report.previous_page_seconds(rendered.path.parent) == pytest.approx(recorded)
+    assert report.previous_page_seconds(tmp_path) == {}
+
+
+def test_index_kpis_come_from_the_kpi_table(rendered, demo_root):
+    from ecrm.present import format as fmt
+    from ecrm.settings import load_settings
+
+    s = load_settings(demo_root / "data" / SHOP)
+    t = kpi.kpi_latest(
+        kpi.kpi_table(paths_orders(demo_root), as_of="2026-10-31", settings=s)
+    ).set_index("kpi")
+    index = (rendered.path / "index.html").read_text(encoding="utf-8")
+    assert fmt.money(t.loc["revenue", "value"], "JPY") in index
+    assert fmt.rate(t.loc["repeat_rate", "value"]) in index
+    assert fmt.kpi_change("repeat_rate", t.loc["repeat_rate", "yoy"]) in index
+
+
+def paths_orders(root: Path) -> Path:
+    from ecrm import paths
+
+    return paths.orders_path(root / "data" / SHOP)

@@ -42,7 +42,7 @@ from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.settings import ShopSettings
 
-__all__ = ["KPIS", "RATE_KPIS", "kpi_latest", "kpi_summary", "kpi_table", "kpi_wide"]
+__all__ = ["KPIS", "RATE_KPIS", "kpi_latest", "kpi_table", "kpi_wide"]
 
 KPIS: tuple[str, ...] = (
     "revenue",
@@ -286,38 +286,3 @@ def kpi_latest(table: pd.DataFrame) -> pd.DataFrame:
     last = table[table["month"] == table["month"].max()]
     cols = ["kpi", "value", "prev_month", "mom", "prev_year", "yoy", "change"]
     return last[cols].reset_index(drop=True)
-
-
-def kpi_summary(table: pd.DataFrame, *, lang: str = "ja") -> pd.DataFrame:
-    """The last month's KPIs as display text: name, value, MoM and YoY, formatted.
-
-    Amounts and counts show thousands separators and relative changes in percent;
-    rates show percent and changes in points.
-
-    Returns
-    -------
-    DataFrame
-        kpi (display name), value, mom, yoy — all strings.
-    """
-    from ecrm.present.labels import kpi_label
-
-    def fmt(v: float, rate: bool) -> str:
-        if pd.isna(v):
-            return "—"
-        return f"{v:.1%}" if rate else (f"{v:,.2f}" if abs(v) < 10 else f"{v:,.0f}")
-
-    def chg(v: float, rate: bool) -> str:
-        if pd.isna(v):
-            return "—"
-        return f"{v * 100:+.1f}pt" if rate else f"{v:+.1%}"
-
-    last = kpi_latest(table)
-    rate = last["kpi"].isin(RATE_KPIS)
-    return pd.DataFrame(
-        {
-            "kpi": [kpi_label(k, lang) for k in last["kpi"]],
-            "value": [fmt(v, r) for v, r in zip(last["value"], rate, strict=True)],
-            "mom": [chg(v, r) for v, r in zip(last["mom"], rate, strict=True)],
-            "yoy": [chg(v, r) for v, r in zip(last["yoy"], rate, strict=True)],
-        }
-    )

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecrm.present import format as fmt
 from ecrm.present.labels import check_lang, label
 
 __all__ = [
@@ -51,26 +52,6 @@ __all__ = [
 ]
 
 
-def _pct(v: float) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.1%}"
-
-
-def _signed_pct(v: float) -> str:
-    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:+.1%}"
-
-
-def _points(v: float, lang: str) -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return f"{v * 100:+.1f}ポイント" if lang == "ja" else f"{v * 100:+.1f} points"
-
-
-def _money(v: float, currency: str = "JPY") -> str:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "—"
-    return f"¥{v:,.0f}" if currency == "JPY" else f"{v:,.0f} {currency}"
-
-
 def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
     """The month's revenue, new customers and repeat rate with their changes."""
     check_lang(lang)
@@ -79,16 +60,20 @@ def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY")
     rev, new, rr = last.loc["revenue"], last.loc["new_customers"], last.loc["repeat_rate"]
     if lang == "ja":
         return (
-            f"{month}の売上は{_money(rev.value, currency)}(前月比{_signed_pct(rev.mom)}、"
-            f"前年同月比{_signed_pct(rev.yoy)})。新規顧客は{int(new.value):,}人"
-            f"(前年同月比{_signed_pct(new.yoy)})、リピート率は{_pct(rr.value)}"
-            f"(前年同月差{_points(rr.yoy, lang)})でした。"
+            f"{month}の売上は{fmt.money(rev.value, currency)}(前月比"
+            f"{fmt.rate(rev.mom, signed=True)}、"
+            f"前年同月比{fmt.rate(rev.yoy, signed=True)})。新規顧客は{int(new.value):,}人"
+            f"(前年同月比{fmt.rate(new.yoy, signed=True)})、リピート率は{fmt.rate(rr.value)}"
+            f"(前年同月差{fmt.points(rr.yoy, lang=lang)})でした。"
         )
     return (
-        f"Revenue in {month} was {_money(rev.value, currency)} ({_signed_pct(rev.mom)} on the "
-        f"previous month, {_signed_pct(rev.yoy)} on a year earlier). {int(new.value):,} new "
-        f"customers ({_signed_pct(new.yoy)} year on year); the repeat rate was {_pct(rr.value)} "
-        f"({_points(rr.yoy, lang)} on a year earlier)."
+        f"Revenue in {month} was {fmt.money(rev.value, currency)} "
+        f"({fmt.rate(rev.mom, signed=True)} on the "
+        f"previous month, {fmt.rate(rev.yoy, signed=True)} on a year earlier). "
+        f"{int(new.value):,} new "
+        f"customers ({fmt.rate(new.yoy, signed=True)} year on year); the repeat rate was "
+        f"{fmt.rate(rr.value)} "
+        f"({fmt.points(rr.yoy, lang=lang)} on a year earlier)."
     )
 
 
@@ -103,7 +88,8 @@ def data_quality(quality: dict[str, Any], *, lang: str = "ja") -> str:
     if lang == "ja":
         return (
             f"取り込んだ{read:,}行のうち{kept:,}行を分析に使用しています(重複{dup:,}行・"
-            f"除外ステータス{status:,}行を除外)。ゲスト購入は{guests:,}行で、売上KPIにのみ含めます。"
+            f"除外ステータス{status:,}行を除外)。ゲスト購入は{guests:,}行で、"
+            f"売上KPIにのみ含めます。"
             f"データ期間は{rng}です。"
         )
     return (
@@ -122,14 +108,15 @@ def rfm(segments: pd.DataFrame, *, lang: str = "ja") -> str:
     name = label(top.segment, lang)
     if lang == "ja":
         return (
-            f"「{name}」は顧客の{_pct(top.share)}で累計売上の{_pct(top.revenue_share)}を占めます。"
-            f"離脱の危険がある層(離脱危険・失えない顧客)は顧客の{_pct(risk_share)}、"
-            f"累計売上の{_pct(risk_rev)}です。"
+            f"「{name}」は顧客の{fmt.rate(top.share)}で累計売上の"
+            f"{fmt.rate(top.revenue_share)}を占めます。"
+            f"離脱の危険がある層(離脱危険・失えない顧客)は顧客の{fmt.rate(risk_share)}、"
+            f"累計売上の{fmt.rate(risk_rev)}です。"
         )
     return (
-        f"'{name}' are {_pct(top.share)} of customers and {_pct(top.revenue_share)} of "
+        f"'{name}' are {fmt.rate(top.share)} of customers and {fmt.rate(top.revenue_share)} of "
         f"cumulative revenue. Customers at risk (at risk, cannot lose them) are "
-        f"{_pct(risk_share)} of customers and {_pct(risk_rev)} of revenue."
+        f"{fmt.rate(risk_share)} of customers and {fmt.rate(risk_rev)} of revenue."
     )
 
 
@@ -146,18 +133,18 @@ def decile(table: pd.DataFrame, previous: pd.DataFrame | None = None, *, lang: s
     if previous is not None and len(previous):
         prev = float(previous.loc[previous["decile"] == 1, "revenue_share"].iloc[0])
         change = (
-            f"(前期から{_points(top - prev, lang)})"
+            f"(前期から{fmt.points(top - prev, lang=lang)})"
             if lang == "ja"
-            else f" ({_points(top - prev, lang)} on the previous period)"
+            else f" ({fmt.points(top - prev, lang=lang)} on the previous period)"
         )
     if lang == "ja":
         return (
-            f"上位10%の顧客(デシル1)が期間売上の{_pct(top)}を占めました{change}。"
-            f"上位30%では{_pct(top3)}です。"
+            f"上位10%の顧客(デシル1)が期間売上の{fmt.rate(top)}を占めました{change}。"
+            f"上位30%では{fmt.rate(top3)}です。"
         )
     return (
-        f"The top decile brought {_pct(top)} of the period's revenue{change}; the top three "
-        f"deciles {_pct(top3)}."
+        f"The top decile brought {fmt.rate(top)} of the period's revenue{change}; the top three "
+        f"deciles {fmt.rate(top3)}."
     )
 
 
@@ -176,12 +163,12 @@ def decile_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
     gone = d1.loc[d1["to_decile"] == "none", "customers"].sum() / total
     if lang == "ja":
         return (
-            f"前期デシル1の顧客のうち{_pct(stayed)}が今期もデシル1に留まり、"
-            f"{_pct(gone)}は今期購入していません。"
+            f"前期デシル1の顧客のうち{fmt.rate(stayed)}が今期もデシル1に留まり、"
+            f"{fmt.rate(gone)}は今期購入していません。"
         )
     return (
-        f"{_pct(stayed)} of last period's top-decile customers stayed in the top decile; "
-        f"{_pct(gone)} did not buy this period."
+        f"{fmt.rate(stayed)} of last period's top-decile customers stayed in the top decile; "
+        f"{fmt.rate(gone)} did not buy this period."
     )
 
 
@@ -193,12 +180,14 @@ def cpm(summary: pd.DataFrame, *, lang: str = "ja") -> str:
     lapsed = s[s.index.str.endswith("_lapsed")]
     if lang == "ja":
         return (
-            f"優良現役客は{int(loyal.customers):,}人(顧客の{_pct(loyal.share)})で累計売上の"
-            f"{_pct(loyal.revenue_share)}を占めます。離脱客は全体の{_pct(lapsed['share'].sum())}です。"
+            f"優良現役客は{int(loyal.customers):,}人(顧客の{fmt.rate(loyal.share)})で累計売上の"
+            f"{fmt.rate(loyal.revenue_share)}を占めます。"
+            f"離脱客は全体の{fmt.rate(lapsed['share'].sum())}です。"
         )
     return (
-        f"{int(loyal.customers):,} loyal active customers ({_pct(loyal.share)}) hold "
-        f"{_pct(loyal.revenue_share)} of cumulative revenue; {_pct(lapsed['share'].sum())} of "
+        f"{int(loyal.customers):,} loyal active customers ({fmt.rate(loyal.share)}) hold "
+        f"{fmt.rate(loyal.revenue_share)} of cumulative revenue; "
+        f"{fmt.rate(lapsed['share'].sum())} of "
         "customers have lapsed."
     )
 
@@ -237,7 +226,8 @@ def cpm_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str:
     n = {k: int(by.get(k, 0)) for k in ("new", "up", "stayed", "down", "lapsed", "reactivated")}
     if lang == "ja":
         return (
-            f"前回から{n['up']:,}人がランクアップ、{n['stayed']:,}人が維持、{n['lapsed']:,}人が離脱へ移り、"
+            f"前回から{n['up']:,}人がランクアップ、{n['stayed']:,}人が維持、"
+            f"{n['lapsed']:,}人が離脱へ移り、"
             f"{n['reactivated']:,}人が復帰、新規は{n['new']:,}人でした。"
         )
     return (
@@ -257,16 +247,17 @@ def lifecycle_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str
     rate = rep / total if total else float("nan")
     if lang == "ja":
         return (
-            f"前月末の新規客{int(total):,}人のうち{_pct(rate)}が今月リピートし、"
+            f"前月末の新規客{int(total):,}人のうち{fmt.rate(rate)}が今月リピートし、"
             f"{int(dorm):,}人が休眠に移りました。"
         )
     return (
-        f"Of last month-end's {int(total):,} new customers, {_pct(rate)} bought again this month "
+        f"Of last month-end's {int(total):,} new customers, {fmt.rate(rate)} bought again "
+        f"this month "
         f"and {int(dorm):,} became dormant."
     )
 
 
-def kpi_trend(kpis: pd.DataFrame, kpi: str, *, lang: str = "ja") -> str:
+def kpi_trend(kpis: pd.DataFrame, kpi: str, *, lang: str = "ja", currency: str = "JPY") -> str:
     """A KPI's value this month against its average over the other months shown."""
     check_lang(lang)
     from ecrm.present.labels import kpi_label
@@ -275,18 +266,19 @@ def kpi_trend(kpis: pd.DataFrame, kpi: str, *, lang: str = "ja") -> str:
     last = d.iloc[-1]
     mean = d["value"].iloc[:-1].mean()
     name = kpi_label(kpi, lang)
-    rate = kpi in ("repeat_rate", "f2_rate", "lapse_rate")
-    fmt = _pct if rate else (lambda v: f"{v:,.0f}")
+    is_rate = kpi in ("repeat_rate", "f2_rate", "lapse_rate")
     if math.isnan(last.value) or math.isnan(mean):
-        return f"{name}: —"
-    rel = (last.value - mean) if rate else (last.value / mean - 1 if mean else float("nan"))
-    change = _points(rel, lang) if rate else _signed_pct(rel)
+        return f"{name}: {fmt.MISSING}"
+    value = fmt.kpi_value(kpi, last.value, currency=currency)
+    average = fmt.kpi_value(kpi, mean, currency=currency)
+    rel = (last.value - mean) if is_rate else (last.value / mean - 1 if mean else float("nan"))
+    change = fmt.points(rel, lang=lang) if is_rate else fmt.rate(rel, signed=True)
     n = len(d) - 1
     if lang == "ja":
-        return f"今月の{name}は{fmt(last.value)}で、過去{n}ヶ月の平均({fmt(mean)})比{change}です。"
+        return f"今月の{name}は{value}で、過去{n}ヶ月の平均({average})比{change}です。"
     return (
-        f"{name} this month is {fmt(last.value)}, {change} against the average of the previous "
-        f"{n} months ({fmt(mean)})."
+        f"{name} this month is {value}, {change} against the average of the previous "
+        f"{n} months ({average})."
     )
 
 
@@ -299,11 +291,11 @@ def rfm_grid(grid: pd.DataFrame, *, lang: str = "ja") -> str:
     if lang == "ja":
         return (
             f"最も多いのはR{int(top.r)}・F{int(top.f)}の{int(top.customers):,}人です。"
-            f"購入1回(F1)の顧客が全体の{_pct(one)}を占めます。"
+            f"購入1回(F1)の顧客が全体の{fmt.rate(one)}を占めます。"
         )
     return (
         f"The largest cell is R{int(top.r)} F{int(top.f)} with {int(top.customers):,} customers; "
-        f"one-purchase customers (F1) are {_pct(one)} of all."
+        f"one-purchase customers (F1) are {fmt.rate(one)} of all."
     )
 
 
@@ -317,11 +309,11 @@ def rfm_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
     name = label("champions", lang)
     if lang == "ja":
         return (
-            f"1年前の「{name}」のうち{_pct(stay)}が現在も同じセグメントです。"
+            f"1年前の「{name}」のうち{fmt.rate(stay)}が現在も同じセグメントです。"
             f"この1年の新規顧客は{new:,}人です。"
         )
     return (
-        f"{_pct(stay)} of a year ago's '{name}' are still there; {new:,} customers are new "
+        f"{fmt.rate(stay)} of a year ago's '{name}' are still there; {new:,} customers are new "
         "since then."
     )
 
@@ -336,8 +328,8 @@ def pareto(curve: pd.DataFrame, *, lang: str = "ja") -> str:
         .iloc[-1]
     )
     if lang == "ja":
-        return f"上位20%の顧客が期間売上の{_pct(share)}を生んでいます。"
-    return f"The top 20% of customers produced {_pct(share)} of the period's revenue."
+        return f"上位20%の顧客が期間売上の{fmt.rate(share)}を生んでいます。"
+    return f"The top 20% of customers produced {fmt.rate(share)} of the period's revenue."
 
 
 def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
@@ -349,10 +341,12 @@ def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
     vip = last.loc[last["segment"] == "vip", "revenue"].sum()
     r, v = (rep / total, vip / total) if total else (float("nan"), float("nan"))
     if lang == "ja":
-        return f"今月の会員売上の{_pct(r)}がリピート客(うち優良客が{_pct(v)})によるものです。"
+        return (
+            f"今月の会員売上の{fmt.rate(r)}がリピート客(うち優良客が{fmt.rate(v)})によるものです。"
+        )
     return (
-        f"{_pct(r)} of this month's member revenue came from repeat customers "
-        f"({_pct(v)} from VIPs)."
+        f"{fmt.rate(r)} of this month's member revenue came from repeat customers "
+        f"({fmt.rate(v)} from VIPs)."
     )
 
 
@@ -370,13 +364,13 @@ def cohort(table: pd.DataFrame, *, lang: str = "ja") -> str:
     last = m1.iloc[-1]
     if lang == "ja":
         return (
-            f"初回購入の翌月に再購入した顧客の割合は、表示したコホート全体で{_pct(avg)}です。"
-            f"直近で測定できる{last.cohort}コホートは{_pct(last.retention)}でした。"
+            f"初回購入の翌月に再購入した顧客の割合は、表示したコホート全体で{fmt.rate(avg)}です。"
+            f"直近で測定できる{last.cohort}コホートは{fmt.rate(last.retention)}でした。"
         )
     return (
-        f"Across the cohorts shown, {_pct(avg)} of new customers bought again the month after "
+        f"Across the cohorts shown, {fmt.rate(avg)} of new customers bought again the month after "
         f"their first purchase; the latest measurable cohort ({last.cohort}) "
-        f"{_pct(last.retention)}."
+        f"{fmt.rate(last.retention)}."
     )
 
 
@@ -395,13 +389,15 @@ def ltv_transition(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JP
     if lang == "ja":
         return (
             f"新規顧客1人あたりの累計売上(LTV)は初回購入から{int(first.days)}日で"
-            f"{_money(first.ltv, currency)}、{int(row.days)}日で{_money(row.ltv, currency)}です"
-            f"(F2転換率は{int(row.days)}日で{_pct(row.f2_rate)})。"
+            f"{fmt.money(first.ltv, currency)}、"
+            f"{int(row.days)}日で{fmt.money(row.ltv, currency)}です"
+            f"(F2転換率は{int(row.days)}日で{fmt.rate(row.f2_rate)})。"
         )
     return (
-        f"Revenue per new customer (LTV) is {_money(first.ltv, currency)} {int(first.days)} days "
-        f"after the first purchase and {_money(row.ltv, currency)} after {int(row.days)} days "
-        f"(F2 rate {_pct(row.f2_rate)} by then)."
+        f"Revenue per new customer (LTV) is {fmt.money(first.ltv, currency)} "
+        f"{int(first.days)} days "
+        f"after the first purchase and {fmt.money(row.ltv, currency)} after {int(row.days)} days "
+        f"(F2 rate {fmt.rate(row.f2_rate)} by then)."
     )
 
 
@@ -413,14 +409,15 @@ def ladder(ladder_table: pd.DataFrame, *, lang: str = "ja") -> str:
     last = t.iloc[-1]
     if lang == "ja":
         return (
-            f"1回購入した顧客のうち{_pct(first.continuation_rate)}が2回目を購入し、"
+            f"1回購入した顧客のうち{fmt.rate(first.continuation_rate)}が2回目を購入し、"
             f"{int(last.n)}回目から{int(last.n) + 1}回目への継続率は"
-            f"{_pct(last.continuation_rate)}まで上がります。"
+            f"{fmt.rate(last.continuation_rate)}まで上がります。"
         )
     return (
-        f"{_pct(first.continuation_rate)} of one-time buyers made a second purchase; continuation "
+        f"{fmt.rate(first.continuation_rate)} of one-time buyers made a second purchase; "
+        f"continuation "
         f"from purchase {int(last.n)} to {int(last.n) + 1} reaches "
-        f"{_pct(last.continuation_rate)}."
+        f"{fmt.rate(last.continuation_rate)}."
     )
 
 
@@ -430,9 +427,9 @@ def f2_conversion(table: pd.DataFrame, *, lang: str = "ja") -> str:
     allrows = table[(table["cohort"] == "all") & table["f2_rate"].notna()].sort_values("days")
     parts = [
         (
-            f"{int(r.days)}日以内{_pct(r.f2_rate)}"
+            f"{int(r.days)}日以内{fmt.rate(r.f2_rate)}"
             if lang == "ja"
-            else f"{_pct(r.f2_rate)} within {int(r.days)} days"
+            else f"{fmt.rate(r.f2_rate)} within {int(r.days)} days"
         )
         for r in allrows.itertuples()
     ]
@@ -452,8 +449,8 @@ def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
         return "—"
     d = int(half.iloc[0])
     if lang == "ja":
-        return f"2回目の購入の半数は、初回購入から{d}日以内に起きています。"
-    return f"Half of all second purchases happen within {d} days of the first."
+        return f"2回目の購入の半数は、初回購入から{fmt.days(d, lang=lang)}以内に起きています。"
+    return f"Half of all second purchases happen within {fmt.days(d, lang=lang)} of the first."
 
 
 def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
@@ -469,9 +466,11 @@ def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
         return "—"
     if lang == "ja":
         return (
-            "初回購入から" + "、".join(f"{k}ヶ月後の継続率は{_pct(r)}" for k, r in parts) + "です。"
+            "初回購入から"
+            + "、".join(f"{k}ヶ月後の継続率は{fmt.rate(r)}" for k, r in parts)
+            + "です。"
         )
-    return "Retention is " + ", ".join(f"{_pct(r)} after {k} months" for k, r in parts) + "."
+    return "Retention is " + ", ".join(f"{fmt.rate(r)} after {k} months" for k, r in parts) + "."
 
 
 def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
@@ -490,14 +489,14 @@ def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "
     best = cells.sort_values("cum_revenue_per_customer").iloc[-1]
     if lang == "ja":
         return (
-            f"初回購入から12ヶ月後までの顧客あたり累計売上は平均{_money(w, currency)}で、"
+            f"初回購入から12ヶ月後までの顧客あたり累計売上は平均{fmt.money(w, currency)}で、"
             f"最も高いのは{best.cohort}コホート"
-            f"({_money(best.cum_revenue_per_customer, currency)})です。"
+            f"({fmt.money(best.cum_revenue_per_customer, currency)})です。"
         )
     return (
         f"Cumulative revenue per customer 12 months after the first purchase averages "
-        f"{_money(w, currency)}; the best cohort is {best.cohort} "
-        f"({_money(best.cum_revenue_per_customer, currency)})."
+        f"{fmt.money(w, currency)}; the best cohort is {best.cohort} "
+        f"({fmt.money(best.cum_revenue_per_customer, currency)})."
     )
 
 
@@ -509,14 +508,14 @@ def clusters(profile: pd.DataFrame, *, lang: str = "ja") -> str:
     rich = profile.sort_values("revenue_share", ascending=False).iloc[0]
     if lang == "ja":
         return (
-            f"最大のクラスタは「{big[col]}」で顧客の{_pct(big.share)}、"
-            f"売上の最大は「{rich[col]}」で顧客の{_pct(rich.share)}が売上の"
-            f"{_pct(rich.revenue_share)}を占めます。"
+            f"最大のクラスタは「{big[col]}」で顧客の{fmt.rate(big.share)}、"
+            f"売上の最大は「{rich[col]}」で顧客の{fmt.rate(rich.share)}が売上の"
+            f"{fmt.rate(rich.revenue_share)}を占めます。"
         )
     return (
-        f"The largest cluster is '{big[col]}' ({_pct(big.share)} of customers); "
-        f"'{rich[col]}' brings the most revenue: {_pct(rich.revenue_share)} from "
-        f"{_pct(rich.share)} of customers."
+        f"The largest cluster is '{big[col]}' ({fmt.rate(big.share)} of customers); "
+        f"'{rich[col]}' brings the most revenue: {fmt.rate(rich.revenue_share)} from "
+        f"{fmt.rate(rich.share)} of customers."
     )
 
 
@@ -533,14 +532,14 @@ def first_purchase_ctb(
     worst = t.sort_values("ltv").iloc[0]
     if lang == "ja":
         return (
-            f"初回購入が「{best.value}」の顧客は360日LTV {_money(best.ltv, currency)}"
-            f"(F2転換率{_pct(best.f2_rate)})で最も価値が高く、「{worst.value}」は"
-            f"{_money(worst.ltv, currency)}(F2転換率{_pct(worst.f2_rate)})です。"
+            f"初回購入が「{best.value}」の顧客は360日LTV {fmt.money(best.ltv, currency)}"
+            f"(F2転換率{fmt.rate(best.f2_rate)})で最も価値が高く、「{worst.value}」は"
+            f"{fmt.money(worst.ltv, currency)}(F2転換率{fmt.rate(worst.f2_rate)})です。"
         )
     return (
         f"Customers whose first purchase was '{best.value}' are worth the most: 360-day LTV "
-        f"{_money(best.ltv, currency)} (F2 {_pct(best.f2_rate)}), against "
-        f"{_money(worst.ltv, currency)} (F2 {_pct(worst.f2_rate)}) for '{worst.value}'."
+        f"{fmt.money(best.ltv, currency)} (F2 {fmt.rate(best.f2_rate)}), against "
+        f"{fmt.money(worst.ltv, currency)} (F2 {fmt.rate(worst.f2_rate)}) for '{worst.value}'."
     )
 
 
@@ -553,11 +552,11 @@ def ctb_transitions(table: pd.DataFrame, *, lang: str = "ja") -> str:
     top = same.iloc[-1]
     if lang == "ja":
         return (
-            f"「{top.from_value}」を買った顧客は、次の購入でも{_pct(top.probability)}が"
+            f"「{top.from_value}」を買った顧客は、次の購入でも{fmt.rate(top.probability)}が"
             f"「{top.to_value}」を選んでいます(最も多い再購入の組み合わせ)。"
         )
     return (
-        f"{_pct(top.probability)} of customers who bought '{top.from_value}' chose it again "
+        f"{fmt.rate(top.probability)} of customers who bought '{top.from_value}' chose it again "
         "next time: the strongest repeat."
     )
 
@@ -570,12 +569,12 @@ def cross_purchase(pairs: pd.DataFrame, *, lang: str = "ja") -> str:
     top = pairs.sort_values(["lift", "support"], ascending=False).iloc[0]
     if lang == "ja":
         return (
-            f"「{top.value_a}」を買った顧客の{_pct(top.confidence)}が"
+            f"「{top.value_a}」を買った顧客の{fmt.rate(top.confidence)}が"
             f"「{top.value_b}」も購入しており、"
             f"偶然の{top.lift:.2f}倍の組み合わせです。"
         )
     return (
-        f"{_pct(top.confidence)} of '{top.value_a}' buyers also bought '{top.value_b}': "
+        f"{fmt.rate(top.confidence)} of '{top.value_a}' buyers also bought '{top.value_b}': "
         f"{top.lift:.2f} times what chance would give."
     )
 
@@ -589,15 +588,17 @@ def recommendation_check(evaluation: pd.DataFrame, *, lang: str = "ja") -> str:
     if lang == "ja":
         return (
             f"{model.cutoff}時点の推奨を次の実購入と照合すると、上位{n}件の的中率は"
-            f"{_pct(model.hit_rate)}で、人気順だけの推奨({_pct(pop.hit_rate)})を上回りました。"
+            f"{fmt.rate(model.hit_rate)}で、人気順だけの推奨({fmt.rate(pop.hit_rate)})"
+            f"を上回りました。"
             if model.hit_rate > pop.hit_rate
-            else f"上位{n}件の的中率は{_pct(model.hit_rate)}で、人気順({_pct(pop.hit_rate)})を"
+            else f"上位{n}件の的中率は{fmt.rate(model.hit_rate)}で、"
+            f"人気順({fmt.rate(pop.hit_rate)})を"
             "上回っていません。推奨の利用は慎重に。"
         )
     verdict = "beating" if model.hit_rate > pop.hit_rate else "not beating"
     return (
         f"Checked against the next real purchase after {model.cutoff}, the top-{n} hit rate is "
-        f"{_pct(model.hit_rate)}, {verdict} the popularity baseline ({_pct(pop.hit_rate)})."
+        f"{fmt.rate(model.hit_rate)}, {verdict} the popularity baseline ({fmt.rate(pop.hit_rate)})."
     )
 
 
@@ -609,13 +610,15 @@ def cluster_features(profile: pd.DataFrame, *, lang: str = "ja", currency: str =
     lo = profile.sort_values("monetary_mean").iloc[0]
     if lang == "ja":
         return (
-            f"「{hi[col]}」の累計購入額は平均{_money(hi.monetary_mean, currency)}"
-            f"(購入{hi.frequency_mean:.1f}回)、「{lo[col]}」は{_money(lo.monetary_mean, currency)}"
+            f"「{hi[col]}」の累計購入額は平均{fmt.money(hi.monetary_mean, currency)}"
+            f"(購入{hi.frequency_mean:.1f}回)、"
+            f"「{lo[col]}」は{fmt.money(lo.monetary_mean, currency)}"
             f"(購入{lo.frequency_mean:.1f}回)です。"
         )
     return (
-        f"'{hi[col]}' spent {_money(hi.monetary_mean, currency)} on average over "
-        f"{hi.frequency_mean:.1f} purchases; '{lo[col]}' {_money(lo.monetary_mean, currency)} over "
+        f"'{hi[col]}' spent {fmt.money(hi.monetary_mean, currency)} on average over "
+        f"{hi.frequency_mean:.1f} purchases; '{lo[col]}' "
+        f"{fmt.money(lo.monetary_mean, currency)} over "
         f"{lo.frequency_mean:.1f}."
     )
 
@@ -625,8 +628,10 @@ def cluster_projection(result: Any, *, lang: str = "ja") -> str:
     check_lang(lang)
     share = float(sum(result.explained_variance))
     if lang == "ja":
-        return f"この2軸で特徴量のばらつきの{_pct(share)}を表しています(残りは図に現れません)。"
-    return f"These two axes show {_pct(share)} of the features' variance; the rest is not visible."
+        return f"この2軸で特徴量のばらつきの{fmt.rate(share)}を表しています(残りは図に現れません)。"
+    return (
+        f"These two axes show {fmt.rate(share)} of the features' variance; the rest is not visible."
+    )
 
 
 def cluster_k(result: Any, *, lang: str = "ja") -> str:
@@ -649,12 +654,13 @@ def ctb_mix(mix: pd.DataFrame, *, lang: str = "ja") -> str:
     top = mix[mix["segment"] == seg].sort_values("revenue_share").iloc[-1]
     if lang == "ja":
         return (
-            f"「{label(seg, lang)}」の売上では「{top.value}」が{_pct(top.revenue_share)}を占め、"
+            f"「{label(seg, lang)}」の売上では「{top.value}」が{fmt.rate(top.revenue_share)}"
+            f"を占め、"
             "最大です。"
         )
     return (
         f"'{top.value}' is the largest part of '{label(seg, lang)}' revenue "
-        f"({_pct(top.revenue_share)})."
+        f"({fmt.rate(top.revenue_share)})."
     )
 
 
@@ -674,19 +680,19 @@ def predicted_value(
     total = float(deciles["expected_value"].sum())
     buys = float((deciles["avg_expected_purchases"] * deciles["customers"]).sum())
     top = deciles.sort_values("value_decile").iloc[0]
-    top_share = _pct(float(top.expected_value_share))
+    top_share = fmt.rate(float(top.expected_value_share))
     top_customers = f"{int(top.customers) / n:.0%}"
     if lang == "ja":
         return (
             f"現在の顧客{n:,}人は、今後{months}ヶ月で合計{buys:,.0f}回、"
-            f"{_money(total, currency)}(1人あたり{_money(total / n, currency)})の購入が"
+            f"{fmt.money(total, currency)}(1人あたり{fmt.money(total / n, currency)})の購入が"
             f"見込まれます。予測顧客価値の上位{top_customers}(デシル1)が、その{top_share}を"
             "占めます。"
         )
     return (
         f"Today's {n:,} customers are expected to make {buys:,.0f} purchases worth "
-        f"{_money(total, currency)} over the next {months} months "
-        f"({_money(total / n, currency)} per customer); the top {top_customers} by expected "
+        f"{fmt.money(total, currency)} over the next {months} months "
+        f"({fmt.money(total / n, currency)} per customer); the top {top_customers} by expected "
         f"value (decile 1) account for {top_share} of it."
     )
 
@@ -702,7 +708,7 @@ def probability_alive(customers: pd.DataFrame, *, threshold: float = 0.5, lang: 
     n = len(repeat)
     once = int((customers["frequency"] == 0).sum())
     low = int((repeat["probability_alive"] < threshold).sum())
-    share = _pct(low / n) if n else "—"
+    share = fmt.rate(low / n) if n else "—"
     if lang == "ja":
         return (
             f"リピート購入のある顧客{n:,}人のうち{low:,}人({share})は生存確率が"
@@ -742,10 +748,11 @@ def calibration(
         return (
             f"{check.cutoff}までの購入履歴で推定したモデルは、{check.as_of}までの購入回数を"
             f"合計{buys.predicted_total:,.0f}回と予測し、実績は{buys.actual_total:,.0f}回でした"
-            f"(誤差{_signed_pct(err)}、対象{int(buys.customers):,}人、顧客ごとの相関{corr})。"
-            f"購入金額は予測{_money(value.predicted_total, currency)}に対し実績"
-            f"{_money(value.actual_total, currency)}(誤差{_signed_pct(value.relative_error)})。"
-            + verdict
+            f"(誤差{fmt.rate(err, signed=True)}、対象{int(buys.customers):,}人、"
+            f"顧客ごとの相関{corr})。"
+            f"購入金額は予測{fmt.money(value.predicted_total, currency)}に対し実績"
+            f"{fmt.money(value.actual_total, currency)}(誤差"
+            f"{fmt.rate(value.relative_error, signed=True)})。" + verdict
         )
     verdict = (
         f"The purchase count is within ±{tolerance:.0%}: the model describes this shop well."
@@ -757,7 +764,8 @@ def calibration(
         f"Fitted on the purchases up to {check.cutoff}, the model predicted "
         f"{buys.predicted_total:,.0f} purchases by {check.as_of} from the "
         f"{int(buys.customers):,} customers known then; they made {buys.actual_total:,.0f} "
-        f"({_signed_pct(err)}; per-customer correlation {corr}). Predicted revenue "
-        f"{_money(value.predicted_total, currency)} against {_money(value.actual_total, currency)} "
-        f"actual ({_signed_pct(value.relative_error)}). " + verdict
+        f"({fmt.rate(err, signed=True)}; per-customer correlation {corr}). Predicted revenue "
+        f"{fmt.money(value.predicted_total, currency)} against "
+        f"{fmt.money(value.actual_total, currency)} "
+        f"actual ({fmt.rate(value.relative_error, signed=True)}). " + verdict
     )

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecrm import paths
-from ecrm.errors import ParameterError
-from ecrm.render.report import validate_params
+from ecrm.errors import EcrmError, ParameterError
+from ecrm.render.request import ReportRequest, parse_lang, parse_month, parse_shop
 
 __all__ = [
     "JobResult",
@@ -65,45 +65,43 @@ def _share_cores(env: dict[str, str]) -> None:
 
 
 def render_job(
-    shop: str,
-    month: str,
-    lang: str,
-    root: str,
+    request: ReportRequest,
     workers: int = 1,
     notebook_dir: str | None = None,
     keep_kernel: bool = False,
 ) -> JobResult:
-    """Render one shop-month; never raises (errors come back in the result).
+    """Render one validated shop-month; never raises (errors come back in the result).
 
     With ``keep_kernel`` the process keeps its warm kernel for its next job
     (pool workers render many shop-months: imports are paid once per worker).
     """
     from ecrm.render import kernel
-    from ecrm.render.report import render
+    from ecrm.render.report import render_request
 
     kernel.keep_shared(keep_kernel)
 
     start = time.perf_counter()
     try:
-        r = render(
-            shop,
-            month,
-            lang=lang,
-            root=Path(root),
+        r = render_request(
+            request,
             workers=workers,
             notebook_dir=Path(notebook_dir) if notebook_dir else None,
         )
         return JobResult(
-            shop,
-            month,
+            request.shop,
+            request.month,
             True,
             time.perf_counter() - start,
             index=str(r.index),
             pages_unavailable=tuple(p.name for p in r.pages if not p.ok),
         )
     except Exception as e:  # one shop's failure must not stop the batch
-        last = traceback.format_exception_only(type(e), e)[-1].strip()
-        return JobResult(shop, month, False, time.perf_counter() - start, error=last)
+        return _failed(request.shop, request.month, e, time.perf_counter() - start)
+
+
+def _failed(shop: str, month: str, e: BaseException, seconds: float = 0.0) -> JobResult:
+    last = traceback.format_exception_only(type(e), e)[-1].strip()
+    return JobResult(shop, month, False, seconds, error=last)
 
 
 def run_batch(
@@ -147,17 +145,23 @@ def run_batch(
     ------
     ParameterError
         Invalid month, language or shop name (checked before anything runs).
+        Each shop's request (:class:`~ecrm.render.request.ReportRequest`) is
+        parsed once, here; a shop whose settings cannot be loaded is reported
+        as failed and the others still render.
     """
     root = (root or paths.project_root()).resolve()
     nbdir = str(notebook_dir) if notebook_dir else None
     names = list(shops) if shops else configured_shops(root)
     if not names:
         raise ParameterError(f"no shops configured under {paths.data_dir(root)}")
+    parse_month(month)
+    parse_lang(lang)
     for s in names:
-        validate_params(s, month, lang)
+        parse_shop(s)
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
     results: dict[str, JobResult] = {}
+    requests: dict[str, ReportRequest] = {}
 
     def done(r: JobResult) -> None:
         results[r.shop] = r
@@ -168,26 +172,30 @@ def run_batch(
         if progress:
             progress(r)
 
+    for s in names:
+        try:
+            requests[s] = ReportRequest.parse(s, month, lang, root=root)
+        except EcrmError as e:  # this shop's settings: reported, the others go on
+            done(_failed(s, month, e))
+    todo = [s for s in names if s in requests]
+
     if scheduler:
         from distributed import Client, as_completed
 
         with Client(scheduler, timeout="30s") as client:
-            futs = [
-                client.submit(render_job, s, month, lang, str(root), 1, nbdir, pure=False)
-                for s in names
-            ]
+            futs = [client.submit(render_job, requests[s], 1, nbdir, pure=False) for s in todo]
             for fut in as_completed(futs):
                 try:
                     done(fut.result())
                 except Exception as e:  # a worker that died mid-job
                     idx = futs.index(fut)
-                    done(JobResult(names[idx], month, False, 0.0, error=f"worker failed: {e}"))
+                    done(JobResult(todo[idx], month, False, 0.0, error=f"worker failed: {e}"))
     elif workers == 1:
         from ecrm.render import kernel
 
         try:
-            for s in names:
-                done(render_job(s, month, lang, str(root), 1, nbdir, keep_kernel=True))
+            for s in todo:
+                done(render_job(requests[s], 1, nbdir, keep_kernel=True))
         finally:
             kernel.keep_shared(False)
             kernel.close_shared()
@@ -203,7 +211,7 @@ def run_batch(
             initargs=(kernel.thread_limits(workers),),
         ) as ex:
             pending: dict[Future[JobResult], str] = {
-                ex.submit(render_job, s, month, lang, str(root), 1, nbdir, True): s for s in names
+                ex.submit(render_job, requests[s], 1, nbdir, True): s for s in todo
             }
             while pending:
                 finished, _ = wait(pending, return_when=FIRST_COMPLETED)

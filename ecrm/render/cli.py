@@ -108,10 +108,12 @@ def report(
     workers: Annotated[int, typer.Option(help="notebooks run in parallel")] = 2,
 ) -> None:
     """Render reports/<shop>/<YYYY-MM>/ (HTML pages, tables, segment exports)."""
-    from ecrm.render.report import render
+    from ecrm.render.report import render_request
+    from ecrm.render.request import ReportRequest
 
     try:
-        result = render(shop, month, lang=lang, workers=workers)
+        request = ReportRequest.parse(shop, month, lang)
+        result = render_request(request, workers=workers)
     except EcrmError as e:
         _fail(e)
         return
@@ -186,16 +188,20 @@ def demo(
     """Generate, ingest and report the demo shops (what `make demo` runs)."""
     from ecrm.io import demo as demo_mod
     from ecrm.io.ingest import ingest as run
-    from ecrm.render.report import render
+    from ecrm.render.report import render_request
+    from ecrm.render.request import ReportRequest, parse_lang, parse_month
 
     failed: list[str] = []
     try:
+        parse_month(month)  # refused before any data is generated
+        parse_lang(lang)
         folders = demo_mod.write_demo_shops(paths.data_dir(), n_customers=customers)
         indexes: list[Path] = []
         for folder in folders:
             typer.echo(f"\n== {folder.name}")
             run(folder, today=demo_mod.DEMO_INGEST_DATE, quiet=False)
-            result = render(folder.name, month, lang=lang, workers=workers)
+            request = ReportRequest.parse(folder.name, month, lang)
+            result = render_request(request, workers=workers)
             bad = [p.name for p in result.pages if not p.ok]
             if bad:
                 typer.echo(f"pages not available: {', '.join(bad)}")

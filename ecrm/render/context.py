@@ -1,9 +1,15 @@
 """What a report notebook needs in one object: :func:`context`.
 
-A notebook's setup cell calls ``ctx = ecrm.render.context.context(shop, month, lang,
-settings_path, output_dir)``; after that every cell is one ecrm call and one
-``ctx.show`` / ``ctx.plot`` / ``ctx.say``. When ``output_dir`` is set (the report
-renderer sets it) every table shown is also written to
+A notebook's setup cell calls ``ctx = context(shop, month, lang,
+output_dir=output_dir, request_file=request_file)`` with its papermill parameters; after
+that every cell is one ecrm call and one ``ctx.show`` / ``ctx.plot`` /
+``ctx.say``. In a report run ``request_file`` names the request the renderer
+validated and wrote (:class:`ecrm.render.request.ReportRequest`, settings
+included as data), and the context is built from it; explored in JupyterLab,
+the context parses shop, month and language itself, the same way. From Python,
+``ReportContext.from_request(request)`` takes a request directly.
+
+When ``output_dir`` is set (the report renderer sets it) every table shown is also written to
 ``<output_dir>/tables/<name>.csv`` in UTF-8 with BOM, so Excel opens the
 Japanese text; in JupyterLab (no ``output_dir``) nothing is written.
 
@@ -21,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,11 +34,11 @@ from typing import Any
 
 import pandas as pd
 
-from ecrm import paths
-from ecrm.analysis import periods
 from ecrm.errors import ColumnsError, MissingDependencyError, ModelFitError, ParameterError
-from ecrm.present.labels import check_lang, label
-from ecrm.settings import _SLUG, ShopSettings, load_settings
+from ecrm.present import format as fmt
+from ecrm.present.labels import label
+from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
+from ecrm.settings import _SLUG, ShopSettings
 
 __all__ = ["OPTIONAL_ERRORS", "ReportContext", "context", "format_table", "write_csv"]
 
@@ -49,8 +54,25 @@ def _is_share(col: str) -> bool:
     return any(h in col for h in _SHARE_HINTS)
 
 
-def format_table(df: pd.DataFrame, *, lang: str = "ja", max_rows: int = 40) -> str:
-    """Render a table as compact HTML: labelled headers, thousands separators, percents."""
+def format_table(
+    df: pd.DataFrame,
+    *,
+    lang: str = "ja",
+    currency: str = "JPY",
+    max_rows: int = 40,
+    name: str | None = None,
+) -> str:
+    """Render a table as compact HTML with :mod:`ecrm.present.format`'s numbers.
+
+    Headers and code values are looked up in :mod:`ecrm.present.labels`. Float
+    columns named like a share or rate (``share``, ``rate``, ``retention``,
+    ``probability``) show percent, those named like money (``revenue``,
+    ``monetary``, ``aov``, ``amount``, ``ltv``, ``spend``, ``value``) the
+    shop's ``currency``, other floats two decimals; integers show thousands
+    separators; a missing number shows ``—``. Every text is escaped. With a
+    ``name`` (a slug: the table's CSV name) the table also has the class
+    ``ecrm-table-<name>``, so tests and style sheets can find it.
+    """
     out = df.head(max_rows).copy()
     for c in out.columns:
         s = out[c]
@@ -58,23 +80,24 @@ def format_table(df: pd.DataFrame, *, lang: str = "ja", max_rows: int = 40) -> s
             continue
         if pd.api.types.is_float_dtype(s):
             if _is_share(str(c)):
-                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+                out[c] = s.map(fmt.rate).astype(object)
             elif any(h in str(c) for h in _MONEY_HINTS):
-                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}")
+                out[c] = s.map(lambda v: fmt.money(v, currency)).astype(object)
             else:
-                out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,.2f}")
+                out[c] = s.map(fmt.number).astype(object)
         elif pd.api.types.is_integer_dtype(s):
-            out[c] = s.map(lambda v: "" if pd.isna(v) else f"{v:,}").astype(object)
+            out[c] = s.map(fmt.count).astype(object)
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
             out[c] = s.map(lambda v: label(v, lang) if isinstance(v, str) else v)
     out.columns = [label(str(c), lang) for c in out.columns]
-    body = out.to_html(index=False, border=0, classes="ecrm-table", na_rep="", escape=True)
+    classes = ["ecrm-table"] + ([f"ecrm-table-{name}"] if name and _SLUG.match(name) else [])
+    body = out.to_html(index=False, border=0, classes=classes, na_rep="", escape=True)
     if len(df) > max_rows:
-        more = len(df) - max_rows
+        more = fmt.count(len(df) - max_rows)
         note = (
-            f"…他 {more:,} 行(全行は tables/ の CSV)"
+            f"…他 {more} 行(全行は tables/ の CSV)"
             if lang == "ja"
-            else f"… {more:,} more rows (all rows in the CSV under tables/)"
+            else f"… {more} more rows (all rows in the CSV under tables/)"
         )
         body += f'<p class="ecrm-note">{html.escape(note)}</p>'
     return body
@@ -124,6 +147,34 @@ class ReportContext:
     orders: Path
     output_dir: Path | None
     quality: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_request(
+        cls, request: ReportRequest, output_dir: Path | str | None = None
+    ) -> ReportContext:
+        """The context of a validated request (ingesting the shop first if needed).
+
+        Parameters
+        ----------
+        request : ReportRequest
+        output_dir : Path, optional
+            Report folder the tables and segment lists are written to; None for
+            ad hoc use (nothing is written).
+        """
+        orders = ensure_ingested(request.settings)
+        import ecrm.present.plotting.base as pb
+
+        pb.use_japanese_font()
+        return cls(
+            shop=request.shop,
+            month=request.month,
+            lang=request.lang,
+            as_of=request.as_of,
+            settings=request.settings,
+            orders=orders,
+            output_dir=Path(output_dir) if output_dir else None,
+            quality=read_quality(request.settings),
+        )
 
     # -- text ------------------------------------------------------------------
     def t(self, ja: str, en: str) -> str:
@@ -199,22 +250,22 @@ class ReportContext:
         """The ingestion's data-quality summary as a two-column table (no personal data)."""
         q = self.quality
         rows = [
-            (self.t("読み込み行数", "rows read"), f"{q.get('rows_read', 0):,}"),
-            (self.t("分析対象行数", "rows kept"), f"{q.get('rows_kept', 0):,}"),
+            (self.t("読み込み行数", "rows read"), fmt.count(q.get("rows_read", 0))),
+            (self.t("分析対象行数", "rows kept"), fmt.count(q.get("rows_kept", 0))),
             (
                 self.t("重複行(除外)", "exact duplicates dropped"),
-                f"{q.get('dropped', {}).get('exact_duplicate', 0):,}",
+                fmt.count(q.get("dropped", {}).get("exact_duplicate", 0)),
             ),
             (
                 self.t("除外ステータス行", "excluded-status rows"),
-                f"{q.get('dropped', {}).get('excluded_status', 0):,}",
+                fmt.count(q.get("dropped", {}).get("excluded_status", 0)),
             ),
-            (self.t("ゲスト購入行", "guest rows"), f"{q.get('guest_rows_kept', 0):,}"),
-            (self.t("返品行", "return lines"), f"{q.get('return_lines', 0):,}"),
+            (self.t("ゲスト購入行", "guest rows"), fmt.count(q.get("guest_rows_kept", 0))),
+            (self.t("返品行", "return lines"), fmt.count(q.get("return_lines", 0))),
             (self.t("期間", "date range"), f"{q.get('date_from')} – {q.get('date_to')}"),
-            (self.t("顧客数", "customers"), f"{q.get('customers', 0):,}"),
-            (self.t("注文数", "orders"), f"{q.get('orders', 0):,}"),
-            (self.t("売上合計", "revenue"), f"{float(q.get('revenue', 0)):,.0f}"),
+            (self.t("顧客数", "customers"), fmt.count(q.get("customers", 0))),
+            (self.t("注文数", "orders"), fmt.count(q.get("orders", 0))),
+            (self.t("売上合計", "revenue"), fmt.money(q.get("revenue", 0), self.settings.currency)),
         ]
         return pd.DataFrame(rows, columns=[self.t("項目", "item"), self.t("値", "value")])
 
@@ -224,7 +275,9 @@ class ReportContext:
         from IPython.display import HTML, display
 
         self.save(df, name)
-        display(HTML(format_table(df, lang=self.lang, max_rows=max_rows)))
+        currency = self.settings.currency
+        table = format_table(df, lang=self.lang, currency=currency, max_rows=max_rows, name=name)
+        display(HTML(table))
 
     def save(self, df: pd.DataFrame, name: str) -> Path | None:
         """Write ``tables/<name>.csv`` (UTF-8 with BOM) when rendering a report."""
@@ -292,10 +345,12 @@ def context(
     shop: str,
     month: str,
     lang: str = "ja",
-    settings_path: str = "",
+    *,
     output_dir: str = "",
+    request_file: str = "",
+    settings_path: str = "",
 ) -> ReportContext:
-    """Build the notebook context, validating every parameter first.
+    """Build a notebook's context from its papermill parameters.
 
     Parameters
     ----------
@@ -304,38 +359,30 @@ def context(
     month : str
         Report month ``YYYY-MM``; as_of is its last day.
     lang : {"ja", "en"}
-    settings_path : str
-        Settings file (default ``data/<shop>/settings.yaml``).
     output_dir : str
         Report output folder; empty for ad hoc use.
+    request_file : str
+        The request the renderer validated and wrote
+        (:meth:`ReportRequest.write`): the context uses it instead of parsing
+        the parameters and reading the settings file again.
+    settings_path : str
+        For ad hoc use: a settings file other than ``data/<shop>/settings.yaml``
+        (ignored with ``request_file``).
 
     Raises
     ------
     ParameterError
-        A parameter is invalid (e.g. a shop name that is not a slug).
+        A parameter is invalid (e.g. a shop name that is not a slug), or the
+        parameters disagree with ``request_file``.
     """
-    if not isinstance(shop, str) or not _SLUG.match(shop):
-        raise ParameterError(f"shop must be a slug, got {shop!r}")
-    as_of = periods.parse_month(month)
-    check_lang(lang)
-    settings = load_settings(settings_path or paths.settings_path(shop))
-    orders = paths.orders_path(settings.shop_dir)
-    if not orders.is_file():
-        from ecrm.io.ingest import ingest
-
-        ingest(settings)
-    q = paths.quality_path(settings.shop_dir)
-    quality = json.loads(q.read_text(encoding="utf-8")) if q.is_file() else {}
-    import ecrm.present.plotting.base as pb
-
-    pb.use_japanese_font()
-    return ReportContext(
-        shop=shop,
-        month=month,
-        lang=lang,
-        as_of=as_of,
-        settings=settings,
-        orders=orders,
-        output_dir=Path(output_dir) if output_dir else None,
-        quality=quality,
-    )
+    if request_file:
+        request = ReportRequest.read(request_file)
+        given = (shop, month, lang)
+        if given != (request.shop, request.month, request.lang):
+            raise ParameterError(
+                f"parameters {given} disagree with the report request "
+                f"{(request.shop, request.month, request.lang)} in {request_file}"
+            )
+    else:
+        request = ReportRequest.parse(shop, month, lang, settings_path=settings_path or None)
+    return ReportContext.from_request(request, output_dir or None)

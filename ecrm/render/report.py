@@ -9,9 +9,12 @@
 * ``tables/*.csv`` (UTF-8 with BOM), ``segments/*.csv`` (campaign lists);
 * ``notebooks/*.ipynb`` — the executed notebooks, for audit.
 
-Parameters are validated before anything runs (shop slug, real month, known
-language), and papermill only ever receives those validated values, so a hostile
-value can neither leave ``reports/`` nor inject code. The month's folder is
+Parameters are parsed once, before anything runs, into a
+:class:`~ecrm.render.request.ReportRequest` (shop slug, exact ``YYYY-MM``
+month, known language, validated settings); papermill only ever receives the
+validated slugs and two paths (the report folder and the request file that
+carries the settings as data), so a hostile value can neither leave
+``reports/`` nor inject code. The month's folder is
 replaced atomically: the new report is built in a hidden sibling folder and
 swapped in only when complete.
 
@@ -22,10 +25,10 @@ with a clear message instead of a traceback; the other pages still render.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import html
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -36,21 +39,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ecrm import paths
-from ecrm.analysis import periods
 from ecrm.errors import EcrmError, ParameterError
-from ecrm.present.labels import check_lang
+from ecrm.present import format as fmt
 from ecrm.render.kernel import WarmKernel
-from ecrm.settings import _SLUG, ShopSettings, load_settings
+from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
+from ecrm.settings import ShopSettings
 
 __all__ = [
     "NOTEBOOK_DIR",
+    "PAGE_SECONDS_FILE",
     "PageResult",
     "ReportResult",
     "notebooks",
+    "page_order",
     "render",
-    "validate_params",
+    "render_request",
 ]
+
+log = logging.getLogger(__name__)
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -98,36 +104,13 @@ class ReportResult:
         return all(p.ok for p in self.pages)
 
 
-def validate_params(shop: Any, month: Any, lang: Any) -> tuple[str, dt.date, str]:
-    """Check report parameters before anything runs.
-
-    Returns
-    -------
-    (shop, as_of, lang)
-
-    Raises
-    ------
-    ParameterError
-        ``shop`` is not a slug (no path separators, quotes, dots or newlines),
-        ``month`` is not a real ``YYYY-MM`` month, or ``lang`` is unknown.
-    """
-    if not isinstance(shop, str) or not _SLUG.match(shop):
-        raise ParameterError(f"shop must be a slug (a-z, 0-9, '-' and '_'), got {shop!r}")
-    if not isinstance(month, str):
-        raise ParameterError(f"month must be YYYY-MM, got {month!r}")
-    as_of = periods.parse_month(month)
-    if not isinstance(lang, str):
-        raise ParameterError(f"lang must be 'ja' or 'en', got {lang!r}")
-    check_lang(lang)
-    return shop, as_of, lang
-
-
 def _check_papermill_safe(params: dict[str, str]) -> None:
     """Refuse values papermill could not write safely as Python string literals.
 
     Papermill writes parameters into the notebook as code; quotes, backslashes
     and control characters are the characters that could end a literal early.
-    Shop, month and language are already slugs; this guards the two paths.
+    Shop, month and language are already slugs; this guards the two paths
+    (report folder and request file).
     """
     for key, value in params.items():
         bad = [ch for ch in value if ch in "\"'\\" or ord(ch) < 32 or ord(ch) == 127]
@@ -155,32 +138,74 @@ def _settings_digest(settings: ShopSettings) -> str:
 
 # ----------------------------------------------------------------------------- pages
 
-#: Cost of each page for longest-first scheduling (keeps both workers busy
-#: until the end): seconds on the demo apparel shop (30,000 customers, 0.16M
-#: order lines) and seconds more per million lines, from bench_reports with two
-#: workers there and on its 1M-customer version (9.8M lines). The CTB page
-#: grows fastest: from about 1.2M lines on it goes first.
-_PAGE_COST: dict[str, tuple[float, float]] = {
-    "ltv": (7.8, 1.35),
-    "cluster": (7.7, 1.3),
-    "ctb": (3.9, 3.05),
-    "cohort": (3.9, 0.0),
-    "cpm": (2.9, 0.86),
-    "rfm": (2.4, 0.36),
-    "lifecycle": (2.2, 0.29),
-    "overview": (1.9, 0.67),
-    "decile": (1.9, 0.17),
-}
+#: The page durations of a report, ``{"page": seconds}``, in its ``notebooks/`` folder.
+PAGE_SECONDS_FILE = "page-seconds.json"
 
 
-def _page_order(nbs: list[Path], lines: int) -> list[Path]:
-    """The notebooks, most expensive first for a shop of ``lines`` order lines."""
+def _cost_class(nb: Path) -> str:
+    """The notebook's declared cost class: ``metadata.ecrm.cost`` ("heavy" or "light")."""
+    meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {})
+    return str(meta.get("ecrm", {}).get("cost", "light"))
 
-    def cost(nb: Path) -> float:
-        base, per_million = _PAGE_COST.get(_page_name(nb), (1.0, 0.0))
-        return base + per_million * lines / 1e6
 
-    return sorted(nbs, key=lambda nb: -cost(nb))
+def previous_page_seconds(shop_reports: Path) -> dict[str, float]:
+    """How long each page took in the shop's most recently written report.
+
+    Reads ``reports/<shop>/<YYYY-MM>/notebooks/page-seconds.json`` of the
+    newest report (by the file's modification time); empty when the shop has
+    none yet or the file cannot be read.
+    """
+    files = sorted(
+        shop_reports.glob(f"[0-9][0-9][0-9][0-9]-[0-9][0-9]/notebooks/{PAGE_SECONDS_FILE}"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if not files:
+        return {}
+    try:
+        data = json.loads(files[-1].read_text(encoding="utf-8"))
+        return {str(k): float(v) for k, v in data.items()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
+def page_order(nbs: list[Path], seconds: dict[str, float] | None = None) -> list[Path]:
+    """The order in which parallel workers take the pages: longest expected first.
+
+    Taking the longest pages first keeps every worker busy until the end. How
+    long a page takes depends on the shop (CTB and clustering grow with the
+    order lines faster than the other pages), so the rule uses the shop's own
+    measurements, not figures fixed in the code:
+
+    1. pages with no measurement (``seconds`` lacks them: the shop's first
+       report, a new page) go first, as their cost is unknown: those whose
+       notebook declares ``"ecrm": {"cost": "heavy"}`` in its metadata
+       (pages that fit models or scale with order lines: LTV, clusters, CTB)
+       before the others, each group in notebook order;
+    2. then the measured pages, longest first (ties in notebook order).
+
+    Parameters
+    ----------
+    nbs : list of Path
+        The notebooks, in page order.
+    seconds : dict, optional
+        Page name → seconds, as recorded by the shop's previous report
+        (:func:`previous_page_seconds`).
+
+    Returns
+    -------
+    list of Path
+        The same notebooks, reordered.
+    """
+    seconds = seconds or {}
+
+    def key(item: tuple[int, Path]) -> tuple[int, float, int]:
+        i, nb = item
+        name = _page_name(nb)
+        if name in seconds:
+            return (2, -seconds[name], i)
+        return (0 if _cost_class(nb) == "heavy" else 1, 0.0, i)
+
+    return [nb for _, nb in sorted(enumerate(nbs), key=key)]
 
 
 def _render_page(
@@ -289,12 +314,13 @@ def _page(title: str, body: str, footer: str, lang: str) -> str:
     )
 
 
-def _footer(settings: ShopSettings, as_of: dt.date, quality: dict[str, Any], lang: str) -> str:
+def _footer(request: ReportRequest, quality: dict[str, Any]) -> str:
     from ecrm import __version__
 
+    settings, as_of = request.settings, request.as_of
     fp = quality.get("fingerprint", "—")
     digest = _settings_digest(settings)
-    if lang == "ja":
+    if request.lang == "ja":
         return (
             f"基準日 (as_of): {as_of} · データ指紋: {html.escape(str(fp))} · "
             f"ecrm {html.escape(__version__)} · 設定: {html.escape(settings.name)}/settings.yaml "
@@ -307,19 +333,28 @@ def _footer(settings: ShopSettings, as_of: dt.date, quality: dict[str, Any], lan
     )
 
 
+#: The KPI cards of the index page, in order.
+_INDEX_KPIS = ("revenue", "orders", "customers", "new_customers", "repeat_rate", "aov")
+
+
 def _index(
-    settings: ShopSettings,
-    month: str,
-    as_of: dt.date,
-    lang: str,
+    request: ReportRequest,
     pages: list[PageResult],
     quality: dict[str, Any],
     footer: str,
     out_dir: Path,
+    kpis: Any = None,
 ) -> str:
-    """index.html: headline KPIs (from tables/kpi.csv), data notice, links."""
-    import pandas as pd
+    """index.html: headline KPIs (from :func:`ecrm.analysis.kpi.kpi_table`), data notice, links.
 
+    ``kpis`` is the shop's KPI table at the request's as_of, computed by the
+    renderer; None shows no KPI cards.
+    """
+    from ecrm.analysis.kpi import kpi_latest
+    from ecrm.present.labels import kpi_label
+
+    lang, month, as_of = request.lang, request.month, request.as_of
+    settings = request.settings
     t = (lambda ja, en: ja) if lang == "ja" else (lambda ja, en: en)
     shop = html.escape(settings.display_name or settings.name)
     parts = [f"<h1>{shop} · {month}</h1>"]
@@ -333,29 +368,19 @@ def _index(
             )
             + "</p>"
         )
-    kpi_csv = out_dir / "tables" / "kpi.csv"
-    if kpi_csv.is_file():
-        k = pd.read_csv(kpi_csv, encoding="utf-8-sig")
-        last = k[k["month"] == k["month"].max()].set_index("kpi")
-        from ecrm.present.labels import kpi_label
-
+    if kpis is not None and len(kpis):
+        last = kpi_latest(kpis).set_index("kpi")
         cards = []
-        for code in ("revenue", "orders", "customers", "new_customers", "repeat_rate", "aov"):
+        for code in _INDEX_KPIS:
             if code not in last.index:
                 continue
             row = last.loc[code]
-            v = row["value"]
-            val = "—" if pd.isna(v) else (f"{v:.1%}" if code.endswith("rate") else f"{v:,.0f}")
+            val = fmt.kpi_value(code, row["value"], currency=settings.currency)
             yoy = row["yoy"]
-            if pd.isna(yoy):
-                chg = ""
-            elif row["change"] == "points":
-                chg = f"{yoy * 100:+.1f}pt"
-            else:
-                chg = f"{yoy:+.1%}"
+            chg = "" if yoy is None or yoy != yoy else fmt.kpi_change(code, yoy, lang=lang)
             cards.append(
-                f"<div class='kpi'>{html.escape(kpi_label(code, lang))}<b>{val}</b>"
-                f"{t('前年比', 'YoY')} {chg}</div>"
+                f"<div class='kpi'>{html.escape(kpi_label(code, lang))}<b>{html.escape(val)}</b>"
+                f"{t('前年比', 'YoY')} {html.escape(chg)}</div>"
             )
         parts.append(
             f"<h2>{t('主要KPI', 'Headline KPIs')}</h2><div class='kpis'>"
@@ -408,26 +433,26 @@ def render(
 ) -> ReportResult:
     """Render one shop-month report into ``reports/<shop>/<YYYY-MM>/``.
 
+    Parses the parameters into a :class:`~ecrm.render.request.ReportRequest`
+    and calls :func:`render_request`.
+
     Parameters
     ----------
     shop : str
         Shop slug: ``data/<shop>/settings.yaml`` must exist.
     month : str
-        ``YYYY-MM``; as_of is the month's last day.
+        Exactly ``YYYY-MM``; as_of is the month's last day.
     lang : {"ja", "en"}
     root : Path, optional
         Project root (default :func:`ecrm.paths.project_root`).
     notebook_dir : Path, optional
         Notebook templates (default the project's ``notebooks/``).
     workers : int
-        Notebooks executed in parallel: each worker process owns one warm kernel
-        that runs its share of the notebooks in turn, with a clean namespace per
-        notebook (see :mod:`ecrm.render.kernel`).
+        Notebooks executed in parallel (see :func:`render_request`).
     settings_path : Path, optional
         Settings file (default ``data/<shop>/settings.yaml``).
     fresh_kernels : bool, optional
-        Start a new kernel for every notebook instead of reusing a warm one
-        (slower; default from ``ECRM_FRESH_KERNELS``, else False).
+        Start a new kernel for every notebook instead of reusing a warm one.
 
     Returns
     -------
@@ -440,60 +465,111 @@ def render(
     SettingsError, IngestError
         The shop cannot be loaded or ingested.
     """
-    shop, as_of, lang = validate_params(shop, month, lang)
+    request = ReportRequest.parse(shop, month, lang, root=root, settings_path=settings_path)
+    return render_request(
+        request, notebook_dir=notebook_dir, workers=workers, fresh_kernels=fresh_kernels
+    )
+
+
+def render_request(
+    request: ReportRequest,
+    *,
+    notebook_dir: Path | None = None,
+    workers: int = 1,
+    fresh_kernels: bool | None = None,
+) -> ReportResult:
+    """Render a validated request into ``reports/<shop>/<YYYY-MM>/``.
+
+    Parameters
+    ----------
+    request : ReportRequest
+        Shop, month, language and settings, validated.
+    notebook_dir : Path, optional
+        Notebook templates (default the project's ``notebooks/``).
+    workers : int
+        Notebooks executed in parallel: each worker process owns one warm kernel
+        that runs its share of the notebooks in turn, with a clean namespace per
+        notebook (see :mod:`ecrm.render.kernel`), taking them in
+        :func:`page_order`.
+    fresh_kernels : bool, optional
+        Start a new kernel for every notebook instead of reusing a warm one
+        (slower; default from ``ECRM_FRESH_KERNELS``, else False).
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    ParameterError
+        ``workers`` below 1, or a project path papermill cannot write safely.
+    IngestError
+        The shop's raw exports cannot be ingested.
+    """
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
     from ecrm.render.kernel import fresh_from_env
 
     fresh = fresh_from_env() if fresh_kernels is None else bool(fresh_kernels)
-    root = (root or paths.project_root()).resolve()
-    spath = Path(settings_path) if settings_path else paths.settings_path(shop, root)
-    settings = load_settings(spath)
-    if not paths.orders_path(settings.shop_dir).is_file():
-        from ecrm.io.ingest import ingest
-
-        ingest(settings)
-    qpath = paths.quality_path(settings.shop_dir)
-    quality = json.loads(qpath.read_text(encoding="utf-8")) if qpath.is_file() else {}
+    shop_reports = request.reports_dir
+    _check_papermill_safe({"output_dir": str(shop_reports.resolve())})
+    orders = ensure_ingested(request.settings)
+    quality = read_quality(request.settings)
     nbs = notebooks(notebook_dir)
     if not nbs:
         raise EcrmError(f"no report notebooks found in {notebook_dir or NOTEBOOK_DIR}")
 
-    reports = paths.reports_dir(root)
-    shop_reports = reports / shop
-    _check_papermill_safe(
-        {"settings_path": str(spath.resolve()), "output_dir": str(shop_reports.resolve())}
-    )
     shop_reports.mkdir(parents=True, exist_ok=True)
-    final = shop_reports / month
+    final = shop_reports / request.month
     if final.resolve().parent != shop_reports.resolve():
         raise ParameterError(f"report folder would leave {shop_reports}")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{month}.tmp-", dir=shop_reports))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{request.month}.tmp-", dir=shop_reports))
     start = time.perf_counter()
     try:
         for sub in ("tables", "segments", "notebooks"):
             (tmp / sub).mkdir()
+        request_file = request.write(tmp / "notebooks" / "request.json")
         params = {
-            "shop": shop,
-            "month": month,
-            "lang": lang,
-            "settings_path": str(spath.resolve()),
+            "shop": request.shop,
+            "month": request.month,
+            "lang": request.lang,
             "output_dir": str(tmp),
+            "request_file": str(request_file),
         }
         _check_papermill_safe(params)
-        footer = _footer(settings, as_of, quality, lang)
-        import pyarrow.parquet as pq
-
-        lines = pq.ParquetFile(paths.orders_path(settings.shop_dir)).metadata.num_rows
-        pages = _render_pages(nbs, tmp, params, root, footer, lang, workers, fresh, lines)
+        footer = _footer(request, quality)
+        # one worker takes the pages in turn; several take the longest first
+        order = nbs if workers == 1 else page_order(nbs, previous_page_seconds(shop_reports))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrm-kpi") as ex:
+            # the index's KPIs, computed here while the kernels render the pages
+            kpis = ex.submit(_index_kpis, orders, request)
+            pages = _render_pages(
+                order, tmp, params, request.root, footer, request.lang, workers, fresh
+            )
+            kpi_table = kpis.result()
+        pages = [next(p for p in pages if p.name == _page_name(nb)) for nb in nbs]
+        (tmp / "notebooks" / PAGE_SECONDS_FILE).write_text(
+            json.dumps({p.name: round(p.seconds, 3) for p in pages}, indent=1), encoding="utf-8"
+        )
         (tmp / "index.html").write_text(
-            _index(settings, month, as_of, lang, pages, quality, footer, tmp), encoding="utf-8"
+            _index(request, pages, quality, footer, tmp, kpi_table), encoding="utf-8"
         )
         _swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ReportResult(shop, month, final, pages, time.perf_counter() - start)
+    return ReportResult(request.shop, request.month, final, pages, time.perf_counter() - start)
+
+
+def _index_kpis(orders: Path, request: ReportRequest) -> Any:
+    """The KPI table for the index page, or None when the shop's data cannot give one."""
+    from ecrm.analysis import kpi
+
+    try:
+        return kpi.kpi_table(orders, as_of=request.as_of, settings=request.settings)
+    except EcrmError as e:  # the overview page shows the same error; the index still renders
+        log.warning("no KPIs for the index of %s %s: %s", request.shop, request.month, e)
+        return None
 
 
 def _render_pages(
@@ -505,17 +581,16 @@ def _render_pages(
     lang: str,
     workers: int,
     fresh: bool,
-    lines: int = 0,
 ) -> list[PageResult]:
-    """Render every page on ``workers`` kernels; pages come back in notebook order.
+    """Render every page on ``workers`` kernels, taking ``nbs`` in the order given.
 
     With one worker the pages run in turn on this process's warm kernel (kept
     between reports in a batch worker). With more, each worker is a thread of
     this process driving its own kernel process: the analysis runs in the
     kernels, in parallel, while the threads only wait for them and convert the
-    finished notebooks to HTML. The long pages are taken first and a worker
-    takes the next page as soon as it is free, longest first for a shop of
-    ``lines`` order lines (:func:`_page_order`).
+    finished notebooks to HTML. A worker takes the next page of ``nbs`` as
+    soon as it is free (the caller orders them with :func:`page_order`). The
+    results come back in the order of ``nbs``.
     """
     from ecrm.render import kernel
 
@@ -526,7 +601,7 @@ def _render_pages(
         finally:
             kernel.close_shared(unless_kept=True)
     n = min(workers, len(nbs))
-    queue = _page_order(nbs, lines)
+    queue = list(nbs)
     lock = threading.Lock()
     done: dict[Path, PageResult] = {}
     env = kernel.thread_limits(n)

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import PercentFormatter
 
+from ecrm.present import format as numfmt
 from ecrm.present.labels import check_lang, label
 from ecrm.present.plotting.base import PALETTE, new_ax
 
@@ -134,7 +134,7 @@ def plot_cluster_sizes(profile: pd.DataFrame, *, ax: Axes | None = None, lang: s
     )
     ax.set_yticks(y, [names[int(c)] for c in profile["cluster"]])
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(
         "クラスタの顧客構成比と売上構成比" if lang == "ja" else "Customers and revenue by cluster"

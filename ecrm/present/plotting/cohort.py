@@ -13,9 +13,9 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ecrm.errors import ColumnsError, ParameterError
+from ecrm.present import format as numfmt
 from ecrm.present import labels
 from ecrm.present.plotting.base import new_ax
 
@@ -132,7 +132,7 @@ def plot_cohort_heatmap(
                 )
     bar = ax.figure.colorbar(im, ax=ax, shrink=0.8)
     if value == "retention":
-        bar.formatter = PercentFormatter(1.0)
+        bar.formatter = numfmt.tick_formatter("rate")
         bar.update_ticks()
     ax.set_xlabel(labels.label("period", lang))
     ax.set_ylabel(labels.label("cohort", lang) + (" (人数)" if lang == "ja" else " (size)"))
@@ -193,10 +193,10 @@ def plot_retention_curves(
     ax.set_xlabel(labels.label("period", lang))
     ax.set_ylabel(labels.label(value, lang))
     if value == "retention":
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
         ax.set_ylim(bottom=0)
     else:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
     if 0 < len(names) <= 12:
         ax.legend(fontsize=7, ncol=2, frameon=False, loc="upper right")
     ax.grid(alpha=0.3)

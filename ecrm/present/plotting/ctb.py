@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ecrm.analysis.ctb import METHODS
+from ecrm.present import format as numfmt
 from ecrm.present.labels import check_lang, label
 from ecrm.present.plotting.base import PALETTE, new_ax
 from ecrm.present.plotting.segments import plot_heatmap
@@ -102,12 +102,12 @@ def plot_first_purchase(
     h = int(d["horizon_days"].iloc[0]) if len(d) else 360
     ax.bar(x, d["ltv"], color=PALETTE[0], label=f"{h}日LTV" if lang == "ja" else f"{h}-day LTV")
     ax.set_xticks(x, [_value(v, lang) for v in d["value"]], rotation=45, ha="right")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
     ax.set_ylabel(f"{h}日LTV" if lang == "ja" else f"{h}-day LTV")
     ax2 = ax.twinx()
     f2 = "F2転換率" if lang == "ja" else "F2 rate"
     ax2.plot(x, d["f2_rate"], "o-", color=PALETTE[1], label=f2)
-    ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax2.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax2.set_ylim(0, max(0.05, float(d["f2_rate"].max()) * 1.2) if len(d) else 1)
     ax2.set_ylabel(f"F2転換率（{h}日以内）" if lang == "ja" else f"F2 rate (within {h} days)")
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
@@ -149,7 +149,7 @@ def plot_cross_purchase(
     ax.invert_yaxis()
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     for yi, (lift, sup) in enumerate(zip(p["lift"], p["support"], strict=True)):
-        ax.text(lift, yi, f" {lift:.2f} ({sup:.1%})", va="center", fontsize=7)
+        ax.text(lift, yi, f" {numfmt.number(lift)} ({numfmt.rate(sup)})", va="center", fontsize=7)
     ax.set_xlabel(label("lift", lang))
     ax.set_title(
         "併買のリフト値（括弧内は支持度）" if lang == "ja" else "Cross-purchase lift (support)"
@@ -187,7 +187,7 @@ def plot_ctb_mix(
         left += m[c].to_numpy()
     ax.set_yticks(y, [label(s, lang) for s in m.index])
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     ax.set_title(
         "セグメント別の売上構成（CTB）" if lang == "ja" else "Revenue mix by segment (CTB)"
@@ -222,7 +222,7 @@ def plot_recommendation_check(
     ax.set_xticks(
         x, [label(g, lang) if g != "all" else ("全体" if lang == "ja" else "all") for g in groups]
     )
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.set_ylim(0, 1)
     n = int(evaluation["top_n"].iloc[0]) if len(evaluation) else 3
     ax.set_ylabel(f"ヒット率@{n}" if lang == "ja" else f"hit rate@{n}")

@@ -12,10 +12,10 @@ import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ecrm.analysis import ltv
 from ecrm.errors import ColumnsError, ParameterError
+from ecrm.present import format as numfmt
 from ecrm.present import labels
 from ecrm.present.plotting.base import PALETTE, new_ax
 
@@ -111,9 +111,9 @@ def plot_ltv_curves(
     ax.set_xlabel(labels.label("days", lang))
     ax.set_ylabel(labels.label(value, lang))
     if value == "f2_rate":
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     else:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
     steps = sorted(table["days"].unique())
     if len(steps) <= 16:
         ax.set_xticks(steps)
@@ -152,14 +152,14 @@ def plot_f2_conversion(table: pd.DataFrame, *, ax: Axes | None = None, lang: str
         avg = overall.get(d, np.nan)
         text = _ja(lang, f"{d}日以内", f"within {d} days")
         if np.isfinite(avg):
-            text += f" ({avg:.1%})"
+            text += f" ({numfmt.rate(avg)})"
         ax.plot(
             x, wide[d].astype("float64"), marker="o", markersize=3, color=PALETTE[i % 12],
             label=text,
         )  # fmt: skip
     step = max(1, len(x) // 18)
     ax.set_xticks(x[::step], list(wide.index[::step]), rotation=45, ha="right")
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.set_ylim(bottom=0)
     ax.set_xlabel(labels.label("cohort", lang))
     ax.set_ylabel(labels.label("f2_rate", lang))
@@ -205,13 +205,17 @@ def plot_purchase_ladder(ladder: pd.DataFrame, *, ax: Axes | None = None, lang: 
     for yi, reached, rate in zip(y, ladder["reached"], ladder["continuation_rate"], strict=True):
         text = f" {reached:,}"
         if np.isfinite(rate):
-            text += _ja(lang, f"（継続率 {rate:.0%}）", f" ({rate:.0%} continue)")
+            text += _ja(
+                lang,
+                f"（継続率 {numfmt.rate(rate, decimals=0)}）",
+                f" ({numfmt.rate(rate, decimals=0)} continue)",
+            )
         ax.text(reached, yi, text, va="center", fontsize=8)
     names = [_count(n, lang) for n in ladder["label"]]
     ax.set_yticks(y, names)
     ax.set_ylabel(labels.label("n", lang))
     ax.set_xlabel(labels.label("reached", lang))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("count"))
     ax.set_xlim(right=float(ladder["reached"].max() or 1) * 1.3)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.set_title(_ja(lang, "継続・離脱分析（購入回数別）", "Continuation by purchase count"))
@@ -268,7 +272,7 @@ def plot_interpurchase_intervals(
             ax.plot(g["days"], g[col], color=PALETTE[i % 12], lw=1, label=text)
     if max_days is not None:
         ax.set_xlim(0, max_days)
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.set_ylim(bottom=0)
     ax.set_xlabel(_ja(lang, "購入間隔（日）", "days between purchases"))
     ax.set_ylabel(labels.label(col, lang) if cumulative else labels.label("share", lang))

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from ecrm.errors import ColumnsError, ParameterError
 from ecrm.models import predict
+from ecrm.present import format as numfmt
 from ecrm.present import labels
 from ecrm.present.plotting.base import PALETTE, new_ax
 
@@ -70,10 +70,12 @@ def plot_calibration(
         row = table.summary.set_index("measure").loc["purchases"]
         title += _ja(
             lang,
-            f"\n合計 予測 {row.predicted_total:,.0f} / 実績 {row.actual_total:,.0f}"
-            f"（誤差 {row.relative_error:+.1%}）",
-            f"\ntotal predicted {row.predicted_total:,.0f} / actual {row.actual_total:,.0f}"
-            f" ({row.relative_error:+.1%})",
+            f"\n合計 予測 {numfmt.count(row.predicted_total)} / "
+            f"実績 {numfmt.count(row.actual_total)}"
+            f"（誤差 {numfmt.rate(row.relative_error, signed=True)}）",
+            f"\ntotal predicted {numfmt.count(row.predicted_total)} / "
+            f"actual {numfmt.count(row.actual_total)}"
+            f" ({numfmt.rate(row.relative_error, signed=True)})",
         )
         table = table.by_frequency
     _need(table, ["frequency", "customers", "predicted", "actual"], "calibration")
@@ -148,8 +150,8 @@ def plot_probability_alive(
             ),
         ],
     )
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("rate"))
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
     ax.set_xlabel(labels.label("probability_alive", lang))
     ax.set_ylabel(labels.label("customers", lang))
     ax.legend(frameon=False, loc="upper left", fontsize=8)
@@ -186,11 +188,11 @@ def plot_value_deciles(table: pd.DataFrame, *, ax: Axes | None = None, lang: str
     ax.bar(x, vals, color=PALETTE[0])
     for xi, v, share in zip(x, vals, table["expected_value_share"], strict=True):
         if np.isfinite(share):
-            ax.text(xi, v, f"{share:.0%}", ha="center", va="bottom", fontsize=8)
+            ax.text(xi, v, numfmt.rate(share, decimals=0), ha="center", va="bottom", fontsize=8)
     ax.set_xticks(x)
     ax.set_xlabel(labels.label("value_decile", lang))
     ax.set_ylabel(labels.label("expected_value", lang))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
     ax.grid(alpha=0.3, axis="y")
     ax.set_title(_ja(lang, "予測顧客価値のデシル別合計", "Expected value by decile"))
     return ax

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from ecrm.present import format as numfmt
 from ecrm.present.labels import check_lang, kpi_label, label, labels_for
 from ecrm.present.plotting.base import PALETTE, new_ax
 
@@ -30,7 +30,7 @@ __all__ = [
 
 
 def _money(ax_axis: object) -> None:
-    ax_axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))  # type: ignore[attr-defined]
+    ax_axis.set_major_formatter(numfmt.tick_formatter("count"))  # type: ignore[attr-defined]
 
 
 def plot_heatmap(
@@ -108,10 +108,16 @@ def plot_segment_bars(
     ax.barh(y, vals, color=[PALETTE[i % len(PALETTE)] for i in range(len(names))])
     ax.set_yticks(y, names)
     for yi, v in zip(y, vals, strict=True):
-        ax.text(v, yi, f" {v:.0%}" if "share" in value else f" {v:,.0f}", va="center", fontsize=8)
+        ax.text(
+            v,
+            yi,
+            f" {numfmt.rate(v, decimals=0)}" if "share" in value else f" {numfmt.count(v)}",
+            va="center",
+            fontsize=8,
+        )
     ax.set_xlabel(label(value, lang))
     if "share" in value:
-        ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.xaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     else:
         _money(ax.xaxis)
     ax.set_title(title or label(value, lang))
@@ -198,7 +204,7 @@ def plot_decile(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja"
     ax2 = ax.twinx()
     ax2.plot(x, table["cumulative_share"], color=PALETTE[1], marker="o")
     ax2.set_ylim(0, 1.05)
-    ax2.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax2.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax2.set_ylabel(label("cumulative_share", lang))
     ax.set_title("デシル別売上と累積構成比" if lang == "ja" else "Revenue by decile")
     return ax
@@ -210,8 +216,8 @@ def plot_pareto(curve: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja"
     ax = new_ax(ax, figsize=(5, 5))
     ax.plot(curve["customer_share"], curve["revenue_share"], color=PALETTE[0])
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
-    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
-    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("rate"))
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.set_xlabel("顧客の累積比率" if lang == "ja" else "share of customers")
     ax.set_ylabel("売上の累積比率" if lang == "ja" else "share of revenue")
     ax.set_title("パレート曲線" if lang == "ja" else "Pareto curve")
@@ -240,7 +246,7 @@ def plot_kpi(
             label=kpi_label(k, lang),
         )
     if all(k in ("repeat_rate", "f2_rate", "lapse_rate") for k in names):
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     else:
         _money(ax.yaxis)
     if len(names) > 1:
