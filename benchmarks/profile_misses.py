@@ -63,7 +63,7 @@ class QueryLog:
         self._depth = 0
 
     #: ecrm helpers that only pass a query on: the site is their caller
-    HELPERS = ("to_pandas", "_keep", "memo", "<lambda>", "execute")
+    HELPERS = ("to_pandas", "keep", "get", "table", "<lambda>", "execute")
 
     @classmethod
     def _site(cls) -> str:

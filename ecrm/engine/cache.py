@@ -108,10 +108,17 @@ class TableStore:
 
     The store of a kept run (:func:`run`), or a run's own store that it
     releases when it ends. Values are looked up by their exact name only.
+
+    The backend materialises equal expressions once (Ibis's ``cache()``
+    returns the same temporary table), so a run of its own may hold a table
+    a kept run holds too (the hold-out check's run at a cutoff that is also a
+    report's as_of): :meth:`release` drops a materialised table only when no
+    other store holds it.
     """
 
     def __init__(self) -> None:
         self._tables: dict[Name, Any] = {}
+        self._borrowed: set[Name] = set()
 
     def get(self, name: Name, build: Callable[[], Any], *, materialise: bool = True) -> Any:
         """The table called ``name``; ``build()`` (materialised) the first time.
@@ -132,20 +139,35 @@ class TableStore:
         """
         if name not in self._tables:
             value = build()
-            self._tables[name] = value.cache() if materialise else value
+            value = value.cache() if materialise else value
+            if isinstance(value, ir.CachedTable):
+                _HOLDERS[value.op().name] = _HOLDERS.get(value.op().name, 0) + 1
+            self._tables[name] = value
         return self._tables[name]
 
     def put(self, name: Name, value: Any) -> None:
-        """Keep ``value`` (a table computed elsewhere, e.g. cut from a later run) as ``name``."""
+        """Keep ``value`` (a view of tables kept elsewhere, e.g. cut from a later run) as ``name``.
+
+        The store does not own it: :meth:`release` leaves it to its owner.
+        """
         self._tables[name] = value
+        self._borrowed.add(name)
 
     def release(self) -> None:
-        """Drop every table from the backend and forget them."""
-        for value in self._tables.values():
-            if isinstance(value, ir.Table):
-                with contextlib.suppress(Exception):
-                    value.release()  # type: ignore[attr-defined]
+        """Drop the tables materialised here (unless another store holds them); forget all."""
+        for name, value in self._tables.items():
+            if name in self._borrowed or not isinstance(value, ir.CachedTable):
+                continue
+            key = value.op().name
+            held = _HOLDERS.get(key, 1) - 1
+            if held > 0:
+                _HOLDERS[key] = held
+                continue
+            _HOLDERS.pop(key, None)
+            with contextlib.suppress(Exception):
+                value.release()
         self._tables.clear()
+        self._borrowed.clear()
 
 
 @dataclass
@@ -156,6 +178,8 @@ class _File:
     tables: TableStore = field(default_factory=TableStore)
 
 
+#: How many stores hold each materialised table (by its backend name).
+_HOLDERS: dict[str, int] = {}
 _FILES: OrderedDict[FileKey, _File] = OrderedDict()
 _RUNS: OrderedDict[tuple[FileKey, dt.date], TableStore] = OrderedDict()
 
