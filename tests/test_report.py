@@ -355,8 +355,18 @@ def test_page_durations_are_recorded_and_read_back(rendered, tmp_path):
         (rendered.path / "notebooks" / report.PAGE_SECONDS_FILE).read_text(encoding="utf-8")
     )
     assert set(recorded) == {p.name for p in rendered.pages}
-    assert report.previous_page_seconds(rendered.path.parent) == pytest.approx(recorded)
-    assert report.previous_page_seconds(tmp_path) == {}
+    assert all(v > 0 for v in recorded.values())
+    shop = tmp_path / "shop"
+    assert report.previous_page_seconds(shop) == {}
+    for i, (month, secs) in enumerate([("2026-10", {"rfm": 1.0}), ("2026-08", {"ctb": 9.5})]):
+        f = shop / month / "notebooks" / report.PAGE_SECONDS_FILE
+        f.parent.mkdir(parents=True)
+        f.write_text(json.dumps(secs), encoding="utf-8")
+        os.utime(f, (1_000_000 + i, 1_000_000 + i))
+    assert report.previous_page_seconds(shop) == {"ctb": 9.5}  # the latest written
+    (shop / ".2026-11.tmp-x" / "notebooks").mkdir(parents=True)  # a half-built report
+    (shop / ".2026-11.tmp-x" / "notebooks" / report.PAGE_SECONDS_FILE).write_text("{}")
+    assert report.previous_page_seconds(shop) == {"ctb": 9.5}
 
 
 def test_index_kpis_come_from_the_kpi_table(rendered, demo_root):
