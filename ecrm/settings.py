@@ -96,7 +96,8 @@ def check_lang(lang: str) -> Lang:
     return lang  # type: ignore[return-value]
 
 
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: What a shop slug (a folder under data/) or a table name may look like.
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class _Strict(BaseModel):
@@ -295,7 +296,7 @@ class ShopSettings(_Strict):
     @field_validator("name")
     @classmethod
     def _slug(cls, v: str) -> str:
-        if not _SLUG.match(v):
+        if not SLUG.match(v):
             raise ValueError(
                 f"shop name {v!r} is not a slug (lower-case letters, digits, '-' and '_', "
                 "starting with a letter or digit, at most 64 characters)"

@@ -379,7 +379,7 @@ def test_bad_arguments(call, message: str) -> None:
 
 def test_too_few_repeat_customers_is_a_model_fit_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """Checked on the summary, before any model work: 3 of the 6 hand customers repeat."""
-    monkeypatch.setattr(predict, "_pymc_clv", lambda: None)  # no fit is ever reached
+    monkeypatch.setattr(predict, "pymc_clv", lambda: None)  # no fit is ever reached
     msg = r"only 3 of 6 customers have a repeat purchase by 2026-03-31; .* at least 100 "
     with pytest.raises(ModelFitError, match=msg):
         predict.predict_value(hand_orders(), as_of=AS_OF)
@@ -395,7 +395,7 @@ def test_calibration_cutoff_defaults_to_the_prediction_horizon(
 ) -> None:
     """as_of 2026-03-31 and predict_months 3: cutoff 2025-12-31, where A, B and C repeat
     among A–E (F comes later); with cutoff 2025-11-30 only C (two purchases on 11-05)."""
-    monkeypatch.setattr(predict, "_pymc_clv", lambda: None)
+    monkeypatch.setattr(predict, "pymc_clv", lambda: None)
     three = LtvSettings(predict_months=3)
     with pytest.raises(ModelFitError, match=r"only 3 of 5 customers .* by 2025-12-31"):
         predict.calibration(hand_orders(), as_of=AS_OF, settings=three)
@@ -426,7 +426,7 @@ def test_a_failing_fit_becomes_a_model_fit_error(monkeypatch: pytest.MonkeyPatch
     clv = types.SimpleNamespace(BetaGeoModel=Failing, GammaGammaModel=Failing)
     prior = types.ModuleType("pymc_extras.prior")
     prior.Prior = lambda name: name  # type: ignore[attr-defined]
-    monkeypatch.setattr(predict, "_pymc_clv", lambda: clv)
+    monkeypatch.setattr(predict, "pymc_clv", lambda: clv)
     monkeypatch.setitem(sys.modules, "pymc_extras.prior", prior)
     msg = r"purchase \(BG/NBD\) model could not be fitted: Sampling failed"
     with pytest.raises(ModelFitError, match=msg) as e:

@@ -20,33 +20,33 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ecrm.io.demo_specs import (
-    _APPAREL_NOUNS,
-    _CANCEL_RATE,
-    _CHUNK,
-    _DUPLICATE_RATE,
-    _EMAIL_DOMAINS,
-    _FEMALE_NAMES,
-    _FOOD_TEMPLATES,
-    _GENDERS,
-    _GROWTH_PER_YEAR,
-    _GUEST_RATE,
-    _HOUR_WEIGHTS,
-    _MALE_NAMES,
-    _MAX_LAMBDA,
-    _MAX_ROUNDS,
-    _N_TEST_ORDERS,
-    _PREFECTURES,
-    _REPEAT_CHANNEL_STAY,
-    _RETURN_RATE,
-    _SALE_FACTOR,
-    _SALE_MONTHS,
-    _SALE_SHARE,
-    _SEASON,
-    _SPEND_TILT,
-    _SURNAMES,
+    APPAREL_NOUNS,
     APPAREL_ORDER_COLUMNS,
+    CANCEL_RATE,
+    CHUNK,
+    DUPLICATE_RATE,
+    EMAIL_DOMAINS,
+    FEMALE_NAMES,
     FOOD_ORDER_COLUMNS,
-    _Spec,
+    FOOD_TEMPLATES,
+    GENDERS,
+    GROWTH_PER_YEAR,
+    GUEST_RATE,
+    HOUR_WEIGHTS,
+    MALE_NAMES,
+    MAX_LAMBDA,
+    MAX_ROUNDS,
+    N_TEST_ORDERS,
+    PREFECTURES,
+    REPEAT_CHANNEL_STAY,
+    RETURN_RATE,
+    SALE_FACTOR,
+    SALE_MONTHS,
+    SALE_SHARE,
+    SEASON,
+    SPEND_TILT,
+    SURNAMES,
+    ShopSpec,
 )
 
 __all__ = ["ShopGenerator"]
@@ -68,7 +68,7 @@ class ShopGenerator:
     def __init__(
         self,
         name: str,
-        spec: _Spec,
+        spec: ShopSpec,
         rng: np.random.Generator,
         n: int,
         start: date,
@@ -81,7 +81,7 @@ class ShopGenerator:
         self.n_days = (end - start).days + 1
         days = np.datetime64(start, "D") + np.arange(self.n_days + 30)
         month = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
-        self.sale_day = np.isin(month, _SALE_MONTHS)
+        self.sale_day = np.isin(month, SALE_MONTHS)
         self._products()
 
     # ---------------------------------------------------------------- catalogue
@@ -100,14 +100,14 @@ class ShopGenerator:
             base = np.maximum(np.round(base / 100.0), 5) * 100  # ¥3,500 + 10 % = ¥3,850
             codes = [f"A{i + 1:06d}" for i in range(c.size)]
             names = [
-                f"{s.tastes[ti]} {_APPAREL_NOUNS[ci][bi]}"
+                f"{s.tastes[ti]} {APPAREL_NOUNS[ci][bi]}"
                 for ci, ti, bi in zip(c, t, b, strict=True)
             ]
         else:
             base = np.maximum(np.round(base / 10.0), 30) * 10  # ¥1,200 + 8 % = ¥1,296
             codes = [f"SKU{i + 1:04d}" for i in range(c.size)]
             names = [
-                f"{s.brands[bi]} " + _FOOD_TEMPLATES[ci].format(t=s.tastes[ti])
+                f"{s.brands[bi]} " + FOOD_TEMPLATES[ci].format(t=s.tastes[ti])
                 for ci, ti, bi in zip(c, t, b, strict=True)
             ]
         self.p_cat, self.p_taste, self.p_brand = (
@@ -126,9 +126,7 @@ class ShopGenerator:
         """``n`` sorted arrival times (days since start) with growth and seasonality."""
         days = np.datetime64(self.start, "D") + np.arange(self.n_days)
         month_id = days.astype("datetime64[M]").astype(np.int64)
-        w = np.asarray(_SEASON)[month_id % 12] * _GROWTH_PER_YEAR ** (
-            np.arange(self.n_days) / 365.25
-        )
+        w = np.asarray(SEASON)[month_id % 12] * GROWTH_PER_YEAR ** (np.arange(self.n_days) / 365.25)
         day = self.rng.choice(self.n_days, size=n, p=w / w.sum())
         return np.sort(day + self.rng.random(n))
 
@@ -186,10 +184,10 @@ class ShopGenerator:
         the random stream does not depend on the machine).
         """
         parts = [
-            self._lines_chunk(prefs, owner[i : i + _CHUNK], t[i : i + _CHUNK])
-            for i in range(0, max(t.size, 1), _CHUNK)
+            self._lines_chunk(prefs, owner[i : i + CHUNK], t[i : i + CHUNK])
+            for i in range(0, max(t.size, 1), CHUNK)
         ]
-        return _concat_lines(parts, list(range(0, max(t.size, 1), _CHUNK)))
+        return _concat_lines(parts, list(range(0, max(t.size, 1), CHUNK)))
 
     def _lines_chunk(
         self, prefs: dict[str, np.ndarray], owner: np.ndarray, t: np.ndarray
@@ -230,9 +228,9 @@ class ShopGenerator:
             order, product = order[keep], product[keep]
         del root, keep
         qty = qty.astype(np.int32)
-        sale = self.sale_day[t.astype(np.int32)][order] & (rng.random(order.size) < _SALE_SHARE)
+        sale = self.sale_day[t.astype(np.int32)][order] & (rng.random(order.size) < SALE_SHARE)
         unit = self.price[product]
-        unit = np.where(sale, (unit * _SALE_FACTOR).astype(np.int64) // 10 * 10, unit)
+        unit = np.where(sale, (unit * SALE_FACTOR).astype(np.int64) // 10 * 10, unit)
         return _Lines(order, product, qty, (unit * qty).astype(np.int32))
 
     # ---------------------------------------------------------------- the process
@@ -244,7 +242,7 @@ class ShopGenerator:
         who = np.arange(t0.size, dtype=np.int64)
         now = t0.copy()
         got_who, got_t = [], []
-        for _ in range(_MAX_ROUNDS):
+        for _ in range(MAX_ROUNDS):
             if who.size == 0:
                 break
             nxt = now + rng.exponential(1.0, who.size) / lam[who]
@@ -274,18 +272,18 @@ class ShopGenerator:
         entry = self._entry_category(first, n)
         # Latent BG/NBD parameters, moved a little by the entry category.
         lam = rng.gamma(s.r, 1.0 / s.alpha, n) * np.asarray(s.entry_lambda)[entry]
-        lam = np.clip(lam, 1e-6, _MAX_LAMBDA)
+        lam = np.clip(lam, 1e-6, MAX_LAMBDA)
         p0 = np.clip(rng.beta(s.a, s.b, n), 1e-6, 1 - 1e-6)
         logit = np.log(p0 / (1.0 - p0)) + np.asarray(s.entry_logit_p)[entry]
         p = np.clip(1.0 / (1.0 + np.exp(-logit)), 1e-4, 0.999)
         rep_cust, rep_t, alive_at_end = self._simulate(t0, lam, p)
-        stay = rng.random(rep_cust.size) < _REPEAT_CHANNEL_STAY
+        stay = rng.random(rep_cust.size) < REPEAT_CHANNEL_STAY
         other = _categorical(rng.random(rep_cust.size), s.channel_pop)
         rep_channel = np.where(stay, channel[rep_cust], other)
         repeat = self._lines(prefs, rep_cust, rep_t)
         n_main = n + rep_cust.size
         # Guests: one-off buyers without a customer id.
-        n_guest = max(1, round(n_main * _GUEST_RATE / (1.0 - _GUEST_RATE)))
+        n_guest = max(1, round(n_main * GUEST_RATE / (1.0 - GUEST_RATE)))
         g_t = rng.permutation(self._arrival_times(n_guest))
         g_prefs = self._preferences(n_guest)
         g_channel = _categorical(rng.random(n_guest), s.channel_pop)
@@ -307,7 +305,7 @@ class ShopGenerator:
         cand = np.flatnonzero((o_t > 0.2) & (o_t < horizon - 0.2))
         src = np.sort(
             rng.choice(
-                cand, size=min(cand.size, max(1, round(n_normal * _CANCEL_RATE))), replace=False
+                cand, size=min(cand.size, max(1, round(n_normal * CANCEL_RATE))), replace=False
             )
         )
         delta = rng.uniform(2.0, 180.0, src.size) / 1440.0
@@ -318,25 +316,25 @@ class ShopGenerator:
         )
         c_lines = _copy_lines(lines, line_start, src, n_normal)
         # Test orders on the first day: one line each, no customer.
-        test_t = 0.45 + np.arange(_N_TEST_ORDERS) * 0.01
+        test_t = 0.45 + np.arange(N_TEST_ORDERS) * 0.01
         test_first = n_normal + src.size
         test_lines = _Lines(
-            np.arange(test_first, test_first + _N_TEST_ORDERS, dtype=np.int32),
-            np.zeros(_N_TEST_ORDERS, np.int32),
-            np.ones(_N_TEST_ORDERS, np.int32),
-            np.repeat(self.price[:1], _N_TEST_ORDERS).astype(np.int32),
+            np.arange(test_first, test_first + N_TEST_ORDERS, dtype=np.int32),
+            np.zeros(N_TEST_ORDERS, np.int32),
+            np.ones(N_TEST_ORDERS, np.int32),
+            np.repeat(self.price[:1], N_TEST_ORDERS).astype(np.int32),
         )
         # Returns: 3-14 days later, one line of a customer's order, negative.
         cand = np.flatnonzero((o_cust >= 0) & (o_t < horizon - 14.0))
         ret = np.sort(
             rng.choice(
-                cand, size=min(cand.size, max(1, round(n_normal * _RETURN_RATE))), replace=False
+                cand, size=min(cand.size, max(1, round(n_normal * RETURN_RATE))), replace=False
             )
         )
         r_t = o_t[ret] + rng.uniform(3.0, 14.0, ret.size)
         n_lines = line_start[ret + 1] - line_start[ret]
         pick = line_start[ret] + np.floor(rng.random(ret.size) * n_lines).astype(np.int64)
-        ret_first = test_first + _N_TEST_ORDERS
+        ret_first = test_first + N_TEST_ORDERS
         r_lines = _Lines(
             np.arange(ret_first, ret_first + ret.size, dtype=np.int32),
             lines.product[pick],
@@ -345,19 +343,19 @@ class ShopGenerator:
         )
         lines = _concat_lines([lines, c_lines, test_lines, r_lines], [0, 0, 0, 0])
         o_t = np.concatenate([o_t, c_t, test_t, r_t])
-        o_cust = np.concatenate([o_cust, o_cust[src], np.full(_N_TEST_ORDERS, -1), o_cust[ret]])
+        o_cust = np.concatenate([o_cust, o_cust[src], np.full(N_TEST_ORDERS, -1), o_cust[ret]])
         o_chan = np.concatenate(
-            [o_chan, o_chan[src], np.zeros(_N_TEST_ORDERS, np.int8), o_chan[ret]]
+            [o_chan, o_chan[src], np.zeros(N_TEST_ORDERS, np.int8), o_chan[ret]]
         )
         o_status = np.concatenate(
             [
                 o_status,
                 np.full(src.size, 1, np.int8),
-                np.full(_N_TEST_ORDERS, 2, np.int8),
+                np.full(N_TEST_ORDERS, 2, np.int8),
                 np.full(ret.size, 3, np.int8),
             ]
         )
-        o_parent = np.concatenate([o_parent, np.full(src.size + _N_TEST_ORDERS, -1), ret])
+        o_parent = np.concatenate([o_parent, np.full(src.size + N_TEST_ORDERS, -1), ret])
 
         orders = self._orders_table(lines, o_t, o_cust, o_chan, o_status, o_parent)
         del lines
@@ -409,7 +407,7 @@ class ShopGenerator:
         """``YYYY-MM-DD HH:MM:SS`` of times in days since start (evening-heavy clock)."""
         day = np.floor(t)
         frac = t - day
-        w = np.asarray(_HOUR_WEIGHTS)
+        w = np.asarray(HOUR_WEIGHTS)
         edges = np.concatenate([[0.0], np.cumsum(w) / w.sum()])
         hour = np.clip(np.searchsorted(edges, frac, side="right") - 1, 0, 23)
         within = (frac - edges[hour]) / (edges[hour + 1] - edges[hour])
@@ -464,7 +462,7 @@ class ShopGenerator:
         lines.order = np.zeros(0, np.int32)
         # Exact duplicate lines (an export glitch) among normal lines.
         normal = np.flatnonzero(status[lo] == 0)
-        n_dup = min(normal.size, max(1, round(lo.size * _DUPLICATE_RATE)))
+        n_dup = min(normal.size, max(1, round(lo.size * DUPLICATE_RATE)))
         times = np.ones(lo.size, np.int8)
         times[rng.choice(normal, size=n_dup, replace=False)] = 2
         del normal
@@ -530,21 +528,21 @@ class ShopGenerator:
         gender = rng.choice(3, size=n, p=[s.female_share, 0.96 - s.female_share, 0.04]).astype(
             np.int8
         )
-        female = rng.integers(0, len(_FEMALE_NAMES), n)
-        male = rng.integers(0, len(_MALE_NAMES), n)
+        female = rng.integers(0, len(FEMALE_NAMES), n)
+        male = rng.integers(0, len(MALE_NAMES), n)
         is_female = (gender == 0) | ((gender == 2) & (rng.random(n) < 0.5))
-        surname = pa.array(_SURNAMES).take(pa.array(rng.integers(0, len(_SURNAMES), n)))
+        surname = pa.array(SURNAMES).take(pa.array(rng.integers(0, len(SURNAMES), n)))
         given = pc.if_else(
             pa.array(is_female),
-            pa.array(_FEMALE_NAMES).take(pa.array(female)),
-            pa.array(_MALE_NAMES).take(pa.array(male)),
+            pa.array(FEMALE_NAMES).take(pa.array(female)),
+            pa.array(MALE_NAMES).take(pa.array(male)),
         )
         age = np.clip(rng.normal(s.age_mean, s.age_sd, n), 16.0, 85.0)
         birth = epoch + self.n_days - np.round(age * 365.25).astype(np.int64)
-        pref_w = np.asarray([w for _, w in _PREFECTURES], dtype=np.float64)
-        prefecture = rng.choice(len(_PREFECTURES), size=n, p=pref_w / pref_w.sum()).astype(np.int8)
+        pref_w = np.asarray([w for _, w in PREFECTURES], dtype=np.float64)
+        prefecture = rng.choice(len(PREFECTURES), size=n, p=pref_w / pref_w.sum()).astype(np.int8)
         mail_num = pa.array(rng.permutation(n).astype(np.int64) + 1).cast(pa.string())
-        domain = pa.array(_EMAIL_DOMAINS).take(pa.array(rng.integers(0, len(_EMAIL_DOMAINS), n)))
+        domain = pa.array(EMAIL_DOMAINS).take(pa.array(rng.integers(0, len(EMAIL_DOMAINS), n)))
         email = pc.binary_join_element_wise("u", pc.utf8_lpad(mail_num, 7, "0"), "@", domain, "")
         mobile = pa.array(["090", "080", "070"]).take(
             pa.array(rng.choice(3, size=n, p=[0.5, 0.4, 0.1]))
@@ -559,15 +557,13 @@ class ShopGenerator:
                 "name": pc.binary_join_element_wise(surname, given, " "),
                 "phone": pc.binary_join_element_wise(mobile, mid, last, "-"),
                 "prefecture": pa.DictionaryArray.from_arrays(
-                    pa.array(prefecture), pa.array([p for p, _ in _PREFECTURES])
+                    pa.array(prefecture), pa.array([p for p, _ in PREFECTURES])
                 ),
                 "registered_at": pa.array((epoch + registered).astype(np.int32), pa.date32()).cast(
                     pa.string()
                 ),
                 "birth_date": pa.array(birth.astype(np.int32), pa.date32()).cast(pa.string()),
-                "gender": pa.DictionaryArray.from_arrays(
-                    pa.array(gender), pa.array(list(_GENDERS))
-                ),
+                "gender": pa.DictionaryArray.from_arrays(pa.array(gender), pa.array(list(GENDERS))),
                 "mail_opt_in": pa.array(opt_in),
             }
         )
@@ -588,7 +584,7 @@ def _tilted_choice(
     """One draw per buyer from ``pop`` tilted towards dear items for high spend ``z``."""
     lp = np.asarray(log_price, dtype=np.float64)
     lp = (lp - lp.mean()) / (lp.std() or 1.0)
-    logits = np.log(_norm(pop))[None, :] + _SPEND_TILT * z[:, None] * lp[None, :]
+    logits = np.log(_norm(pop))[None, :] + SPEND_TILT * z[:, None] * lp[None, :]
     logits -= logits.max(axis=1, keepdims=True)
     prob = np.exp(logits)
     cum = np.cumsum(prob, axis=1)

@@ -96,25 +96,25 @@ TRUTH_COLUMNS: tuple[str, ...] = (
     "fav_brand",
 )
 
-_MAX_ROUNDS = 2_000  # purchase rounds; λ ≤ 0.2 per day keeps real runs far below this
-_MAX_LAMBDA = 0.2  # purchases per day: at most one every five days on average
-_REPEAT_CHANNEL_STAY = 0.85
-_CANCEL_RATE = 0.01
-_RETURN_RATE = 0.02
-_GUEST_RATE = 0.03
-_DUPLICATE_RATE = 0.001
-_N_TEST_ORDERS = 2
-_SALE_MONTHS = (1, 7)
-_SALE_SHARE = 0.35  # of lines in a sale month
-_SALE_FACTOR = 0.7
-_SPEND_TILT = 0.7  # how strongly the spend level tilts favourite category / brand by price
-_CHUNK = 1 << 21  # orders per chunk of line generation
+MAX_ROUNDS = 2_000  # purchase rounds; λ ≤ 0.2 per day keeps real runs far below this
+MAX_LAMBDA = 0.2  # purchases per day: at most one every five days on average
+REPEAT_CHANNEL_STAY = 0.85
+CANCEL_RATE = 0.01
+RETURN_RATE = 0.02
+GUEST_RATE = 0.03
+DUPLICATE_RATE = 0.001
+N_TEST_ORDERS = 2
+SALE_MONTHS = (1, 7)
+SALE_SHARE = 0.35  # of lines in a sale month
+SALE_FACTOR = 0.7
+SPEND_TILT = 0.7  # how strongly the spend level tilts favourite category / brand by price
+CHUNK = 1 << 21  # orders per chunk of line generation
 
 # Month weights of customer acquisition (Jan..Dec): Dec peak, July sale, Feb dip.
-_SEASON = (0.95, 0.8, 1.0, 1.0, 1.0, 0.95, 1.25, 1.0, 0.95, 1.0, 1.1, 1.5)
-_GROWTH_PER_YEAR = 1.3
+SEASON = (0.95, 0.8, 1.0, 1.0, 1.0, 0.95, 1.25, 1.0, 0.95, 1.0, 1.1, 1.5)
+GROWTH_PER_YEAR = 1.3
 # Orders per hour of day (0..23): quiet at night, an evening peak.
-_HOUR_WEIGHTS = (
+HOUR_WEIGHTS = (
     2.0, 1.2, 0.7, 0.4, 0.3, 0.4, 0.8, 1.5, 2.2, 2.8, 3.2, 3.4,
     4.0, 3.6, 3.2, 3.2, 3.3, 3.5, 3.9, 4.5, 5.2, 5.8, 5.6, 3.8,
 )  # fmt: skip
@@ -124,7 +124,7 @@ _HOUR_WEIGHTS = (
 
 
 @dataclass(frozen=True)
-class _Spec:
+class ShopSpec:
     """Everything that differs between the two demo shops."""
 
     categories: tuple[str, ...]
@@ -155,7 +155,7 @@ class _Spec:
     age_sd: float
 
 
-_APPAREL = _Spec(
+_APPAREL = ShopSpec(
     categories=(
         "トップス",
         "ボトムス",
@@ -193,7 +193,7 @@ _APPAREL = _Spec(
     age_sd=10.0,
 )
 
-_FOOD = _Spec(
+_FOOD = ShopSpec(
     categories=("コーヒー豆", "ドリップバッグ", "紅茶", "焼き菓子", "定期便セット", "ギフト"),
     category_pop=(0.30, 0.20, 0.12, 0.13, 0.15, 0.10),
     category_price=(900, 650, 650, 900, 1750, 2050),
@@ -222,7 +222,7 @@ _FOOD = _Spec(
     age_sd=12.0,
 )
 
-_SPECS: dict[str, _Spec] = {"demo-apparel": _APPAREL, "demo-food": _FOOD}
+_SPECS: dict[str, ShopSpec] = {"demo-apparel": _APPAREL, "demo-food": _FOOD}
 # Apparel export files: channel -> (file stem, encoding).
 APPAREL_FILES: tuple[tuple[str, str, str], ...] = (
     ("自社サイト", "own", "utf-8"),
@@ -231,7 +231,7 @@ APPAREL_FILES: tuple[tuple[str, str, str], ...] = (
 )
 
 # Apparel item nouns, one row per category, one column per brand.
-_APPAREL_NOUNS: tuple[tuple[str, ...], ...] = (
+APPAREL_NOUNS: tuple[tuple[str, ...], ...] = (
     (
         "リネンシャツ",
         "コットンブラウス",
@@ -314,7 +314,7 @@ _APPAREL_NOUNS: tuple[tuple[str, ...], ...] = (
     ),
 )
 # Food item names by category ({t} = the flavour line).
-_FOOD_TEMPLATES: tuple[str, ...] = (
+FOOD_TEMPLATES: tuple[str, ...] = (
     "{t}ブレンド 200g",
     "ドリップバッグ {t} 10袋",
     "{t}紅茶 リーフ50g",
@@ -323,25 +323,25 @@ _FOOD_TEMPLATES: tuple[str, ...] = (
     "ギフトボックス {t}詰め合わせ",
 )
 
-_SURNAMES = (
+SURNAMES = (
     "佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤",
     "吉田", "山田", "佐々木", "山口", "松本", "井上", "木村", "林", "斎藤", "清水",
     "山崎", "森", "池田", "橋本", "阿部", "石川", "山下", "中島", "石井", "小川",
     "前田", "岡田", "長谷川", "藤田", "後藤", "近藤", "村上", "遠藤", "青木", "坂本",
 )  # fmt: skip
-_FEMALE_NAMES = (
+FEMALE_NAMES = (
     "陽菜", "結衣", "葵", "凛", "美咲", "さくら", "花子", "恵子", "由美", "裕子",
     "真由美", "智子", "彩", "愛", "舞", "麻衣", "優子", "直美", "明美", "久美子",
     "千尋", "奈々", "美穂", "香織", "理恵", "沙織", "瞳", "友美", "早紀", "陽子",
 )  # fmt: skip
-_MALE_NAMES = (
+MALE_NAMES = (
     "翔太", "大輔", "健太", "拓也", "直樹", "亮", "達也", "和也", "誠", "浩",
     "隆", "学", "剛", "淳", "聡", "大樹", "翔", "蓮", "悠真", "湊",
     "陽翔", "健一", "一郎", "修", "哲也", "洋平", "雄太", "康介", "智也", "光",
 )  # fmt: skip
-_GENDERS = ("女性", "男性", "回答しない")
+GENDERS = ("女性", "男性", "回答しない")
 # The 47 prefectures with their population (2020 census, 10,000s) as weights.
-_PREFECTURES: tuple[tuple[str, int], ...] = (
+PREFECTURES: tuple[tuple[str, int], ...] = (
     ("北海道", 522), ("青森県", 124), ("岩手県", 121), ("宮城県", 230), ("秋田県", 96),
     ("山形県", 107), ("福島県", 183), ("茨城県", 287), ("栃木県", 193), ("群馬県", 194),
     ("埼玉県", 734), ("千葉県", 628), ("東京都", 1405), ("神奈川県", 924), ("新潟県", 220),
@@ -353,10 +353,10 @@ _PREFECTURES: tuple[tuple[str, int], ...] = (
     ("佐賀県", 81), ("長崎県", 131), ("熊本県", 174), ("大分県", 112), ("宮崎県", 107),
     ("鹿児島県", 159), ("沖縄県", 147),
 )  # fmt: skip
-_EMAIL_DOMAINS = ("example.jp", "example.ne.jp", "example.co.jp", "example.com")
+EMAIL_DOMAINS = ("example.jp", "example.ne.jp", "example.co.jp", "example.com")
 
 
-def spec_for(name: str) -> _Spec:
+def spec_for(name: str) -> ShopSpec:
     """The parameters of demo shop ``name``; ValueError for an unknown name."""
     try:
         return _SPECS[name]

@@ -173,9 +173,9 @@ def calibration(
     >>> c = calibration(orders, as_of="2026-10-31", cutoff="2025-10-31")  # doctest: +SKIP
     >>> c.summary[["measure", "predicted_total", "actual_total"]]  # doctest: +SKIP
     """
-    predict._check_choice("fit_method", fit_method, predict.FIT_METHODS)
-    predict._check_choice("time_unit", time_unit, predict.TIME_UNITS)
-    predict._check_choice("purchases", purchases, predict.PURCHASE_COUNTS)
+    predict.check_choice("fit_method", fit_method, predict.FIT_METHODS)
+    predict.check_choice("time_unit", time_unit, predict.TIME_UNITS)
+    predict.check_choice("purchases", purchases, predict.PURCHASE_COUNTS)
     if int(max_frequency) < 1:
         raise ParameterError(f"max_frequency must be at least 1, got {max_frequency}")
     as_of_d = engine.as_of_date(as_of)
@@ -183,14 +183,14 @@ def calibration(
         cutoff_d = periods.shift_months(as_of_d, -section(settings, LtvSettings).predict_months)
     else:
         cutoff_d = engine.as_of_date(cutoff)
-    min_repeat = predict._min_repeat(settings, min_repeat_customers)
+    min_repeat = predict.repeat_threshold(settings, min_repeat_customers)
     if cutoff_d >= as_of_d:
         raise ParameterError(f"cutoff ({cutoff_d}) must be before as_of ({as_of_d})")
     if fit_method == "mcmc":
-        predict._pymc_clv()
+        predict.pymc_clv()
     t = engine.orders_table(orders)
     rfm = predict.rfm_summary(t, as_of=cutoff_d, time_unit=time_unit, purchases=purchases)
-    pred = predict._run(
+    pred = predict.fit_and_predict(
         rfm,
         as_of=cutoff_d,
         horizon_days=(as_of_d - cutoff_d).days,

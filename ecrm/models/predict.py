@@ -79,8 +79,6 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
 
-import ibis
-import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -88,6 +86,15 @@ from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.errors import MissingDependencyError, ModelFitError, ParameterError
 from ecrm.models import btyd
+from ecrm.models.rfm_summary import (
+    PURCHASE_COUNTS,
+    TIME_UNITS,
+    PurchaseCount,
+    TimeUnit,
+    check_choice,
+    rfm_summary,
+    rfm_summary_table,
+)
 from ecrm.settings import LtvSettings, ShopSettings, section
 
 if TYPE_CHECKING:  # loaded on first use by __getattr__ below (it imports this module)
@@ -111,15 +118,9 @@ __all__ = [
 ]
 
 FitMethod = Literal["map", "mcmc"]
-TimeUnit = Literal["D", "W"]
-PurchaseCount = Literal["orders", "periods"]
 
 #: Ways of fitting the models: a point estimate (default) or NUTS sampling.
 FIT_METHODS: tuple[str, ...] = ("map", "mcmc")
-#: Time units of recency, T and the prediction horizon, with their length in days.
-TIME_UNITS: dict[str, int] = {"D": 1, "W": 7}
-#: What a purchase count counts: orders (SPEC) or purchase periods (lifetimes).
-PURCHASE_COUNTS: tuple[str, ...] = ("orders", "periods")
 #: Values of ``spend_basis`` in :attr:`Prediction.customers`.
 SPEND_BASES: tuple[str, ...] = ("customer", "population", "nonpositive_spend")
 
@@ -177,19 +178,18 @@ class Prediction:
 # --------------------------------------------------------------------------- checks
 
 
-def _min_repeat(settings: ShopSettings | LtvSettings | None, value: int | None) -> int:
+def repeat_threshold(settings: ShopSettings | LtvSettings | None, value: int | None) -> int:
+    """The fewest repeat customers a fit needs: ``value``, else the settings' default.
+
+    Shared by :func:`predict_value` and :func:`ecrm.models.calibration.calibration`.
+    """
     n = section(settings, LtvSettings).predict_min_repeat_customers if value is None else int(value)
     if n < 1:
         raise ParameterError(f"min_repeat_customers must be at least 1, got {value}")
     return n
 
 
-def _check_choice(name: str, value: str, allowed: tuple[str, ...] | dict[str, Any]) -> None:
-    if value not in allowed:
-        raise ParameterError(f"{name} must be one of {list(allowed)}, got {value!r}")
-
-
-def _pymc_clv() -> ModuleType:
+def pymc_clv() -> ModuleType:
     """Import ``pymc_marketing.clv`` or say how to install it."""
     try:
         from pymc_marketing import clv
@@ -200,161 +200,6 @@ def _pymc_clv() -> ModuleType:
             f" ({e})"
         ) from e
     return clv
-
-
-# --------------------------------------------------------------------------- RFM summary
-
-
-def rfm_summary_table(
-    orders: engine.OrdersLike,
-    *,
-    as_of: Any,
-    time_unit: TimeUnit = "D",
-    purchases: PurchaseCount = "orders",
-) -> ir.Table:
-    """Ibis expression of :func:`rfm_summary` (unordered).
-
-    Set-based and without a window over the orders: the purchases give each
-    customer's count, first and last period and total value in one aggregate,
-    and the first purchase's value (``purchases="orders"``: the minimum of a
-    struct of ordered_at, order_id and value; ``"periods"``: the value of the
-    earliest period). Only the non-purchase orders (returns, cancellations; a
-    few percent of the orders) are joined to the customer's purchases to find
-    the purchase each one is charged to: the latest before it in (ordered_at,
-    order_id) order.
-    """
-    _check_choice("time_unit", time_unit, TIME_UNITS)
-    _check_choice("purchases", purchases, PURCHASE_COUNTS)
-    as_of_d = engine.as_of_date(as_of)
-    unit = float(TIME_UNITS[time_unit])
-    o = engine.order_totals(orders, as_of=as_of_d)
-    if time_unit == "W":
-        period = o.order_date.truncate("W")
-        end = as_of_d - dt.timedelta(days=as_of_d.weekday())
-    else:
-        period = o.order_date
-        end = as_of_d
-    o = o.mutate(_period=period)
-    p = o.filter(o.is_purchase)
-    if purchases == "periods":
-        d = p.group_by(["customer_id", "_period"]).agg(_value=p.amount.sum().cast(engine.AMOUNT))
-        per = d.group_by("customer_id").agg(
-            _n=d.count(),
-            _first=d._period.min(),
-            _last=d._period.max(),
-            _total=d._value.sum().cast(engine.AMOUNT),
-            _first_value=d._value.argmin(d._period),  # one row per period
-        )
-    else:
-        key = ibis.struct({"t": p.ordered_at, "o": p.order_id, "v": p.amount})
-        per = p.group_by("customer_id").agg(
-            _n=p.count(),
-            _first=p._period.min(),
-            _last=p._period.max(),
-            _total=p.amount.sum().cast(engine.AMOUNT),
-            _fk=key.min(),
-        )
-        per = per.mutate(_first_value=per._fk["v"])
-    # non-purchase orders, each charged to the customer's latest purchase before it
-    r = o.filter(~o.is_purchase & (o.amount != 0))
-    r = r.select(_rc="customer_id", _rt="ordered_at", _ro="order_id", _ra="amount")
-    pk = p.select("customer_id", "ordered_at", "order_id", "_period")
-    pk = pk.semi_join(r, pk.customer_id == r._rc)  # only customers with such an order
-    j = r.join(
-        pk,
-        [
-            r._rc == pk.customer_id,
-            (pk.ordered_at < r._rt) | ((pk.ordered_at == r._rt) & (pk.order_id < r._ro)),
-        ],
-    )
-    prec = ibis.struct({"t": j.ordered_at, "o": j.order_id, "p": j._period})
-    rj = j.group_by(["_rc", "_ro"]).agg(_ra=j._ra.min(), _prec=prec.max())
-    if purchases == "orders":  # the first purchase's key, to tell its returns apart
-        fk = per.select(_fc="customer_id", _fk="_fk")
-        rj = rj.inner_join(fk, rj._rc == fk._fc)
-        repeat = (rj._prec["t"] != rj._fk["t"]) | (rj._prec["o"] != rj._fk["o"])
-    else:
-        first = per.select(_fc="customer_id", _fp="_first")
-        rj = rj.inner_join(first, rj._rc == first._fc)
-        repeat = rj._prec["p"] != rj._fp
-    ret = rj.group_by(customer_id=rj._rc).agg(_ret=rj._ra.sum(where=repeat).cast(engine.AMOUNT))
-    per = per.left_join(ret, "customer_id").drop("customer_id_right")
-    if purchases == "orders":
-        per = per.drop("_fk")
-    repeat_value = (per._total - per._first_value).cast(engine.AMOUNT) + per._ret.fill_null(0)
-    freq = (per._n - 1).cast("int64")
-    end_lit = ibis.literal(end, type="date")
-    return per.select(
-        "customer_id",
-        frequency=freq,
-        recency=(per._last.delta(per._first, unit="day").cast("float64") / unit),
-        T=(end_lit.delta(per._first, unit="day").cast("float64") / unit),
-        monetary_value=ibis.ifelse(
-            freq > 0, repeat_value.cast("float64") / freq.cast("float64"), 0.0
-        ),
-    )
-
-
-def rfm_summary(
-    orders: engine.OrdersLike,
-    *,
-    as_of: Any,
-    time_unit: TimeUnit = "D",
-    purchases: PurchaseCount = "orders",
-) -> pd.DataFrame:
-    """Per-customer frequency, recency, T and monetary value for buy-till-you-die models.
-
-    The module docstring defines each measure. Computed in the engine
-    without a window over the orders (see :func:`rfm_summary_table`); orders
-    after ``as_of`` are ignored.
-
-    Parameters
-    ----------
-    orders : DataFrame, ibis Table or path
-        Canonical orders (SPEC §1): order_id, customer_id, ordered_at, amount.
-    as_of : date or str
-        End of the observation period, inclusive.
-    time_unit : {"D", "W"}
-        Unit of recency and T: calendar days, or weeks (dates floored to their
-        ISO week's Monday, as ``lifetimes`` does with ``"W"``).
-    purchases : {"orders", "periods"}
-        ``"orders"`` (default, SPEC §1): every purchase counts;
-        ``"periods"``: purchases in the same day (or week) count once, their
-        net values summed — the ``lifetimes`` convention.
-
-    Returns
-    -------
-    DataFrame
-        customer_id (str); frequency (int, repeat purchases); recency, T
-        (float, in ``time_unit``); monetary_value (float, mean net value of
-        the repeat purchases, 0 without repeat). One row per customer with a
-        purchase by ``as_of``, sorted by customer_id.
-
-    Raises
-    ------
-    ParameterError
-        Unknown ``time_unit`` or ``purchases``, or a bad ``as_of``.
-    ColumnsError
-        The orders lack a required column.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> orders = pd.DataFrame({
-    ...     "order_id": ["1", "2", "3", "4"], "customer_id": ["a"] * 4,
-    ...     "ordered_at": pd.to_datetime(
-    ...         ["2026-01-05", "2026-01-05", "2026-01-20", "2026-02-10"]),
-    ...     "amount": [1500, 800, -300, 2000]})
-    >>> rfm_summary(orders, as_of="2026-03-31").to_dict("records")
-    [{'customer_id': 'a', 'frequency': 2, 'recency': 36.0, 'T': 85.0, 'monetary_value': 1250.0}]
-    """
-    expr = rfm_summary_table(orders, as_of=as_of, time_unit=time_unit, purchases=purchases)
-    df = engine.to_pandas(expr.order_by("customer_id"))
-    df["customer_id"] = df["customer_id"].astype(str)
-    df["frequency"] = df["frequency"].astype("int64")
-    for c in ("recency", "T", "monetary_value"):
-        df[c] = df[c].astype("float64")
-    return df.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- fitting
@@ -433,7 +278,7 @@ def _fit_models(
     if fit_method == "map":
         return _checked_fit(_Fit(None, None, mle, {}, 1))
 
-    clv = _pymc_clv()
+    clv = pymc_clv()
     from pymc_extras.prior import Prior
 
     flat = {k: Prior("HalfFlat") for k in _BG_PARAMS}
@@ -558,7 +403,7 @@ def _horizon_days(as_of: dt.date, months: int) -> int:
     return (periods.shift_months(as_of, int(months)) - as_of).days
 
 
-def _run(
+def fit_and_predict(
     rfm: pd.DataFrame,
     *,
     as_of: dt.date,
@@ -571,6 +416,12 @@ def _run(
     random_state: int | None,
     fit_kwargs: Mapping[str, Any] | None,
 ) -> Prediction:
+    """Fit BG/NBD + Gamma-Gamma to ``rfm`` and predict ``horizon_days`` ahead.
+
+    The one fit-and-predict step behind :func:`predict_value` and
+    :func:`ecrm.models.calibration.calibration`; it checks there are enough
+    repeat customers first (:class:`ModelFitError` otherwise).
+    """
     _check_repeat(rfm, as_of=as_of, min_repeat_customers=min_repeat_customers)
     fit = _fit_models(rfm, fit_method=fit_method, random_state=random_state, fit_kwargs=fit_kwargs)
     horizon = horizon_days / TIME_UNITS[time_unit]
@@ -699,17 +550,17 @@ def predict_value(
     >>> p = predict_value("data/demo-food", as_of="2026-10-31")  # doctest: +SKIP
     >>> p.customers["expected_value"].sum()  # doctest: +SKIP
     """
-    _check_choice("fit_method", fit_method, FIT_METHODS)
-    _check_choice("time_unit", time_unit, TIME_UNITS)
-    _check_choice("purchases", purchases, PURCHASE_COUNTS)
+    check_choice("fit_method", fit_method, FIT_METHODS)
+    check_choice("time_unit", time_unit, TIME_UNITS)
+    check_choice("purchases", purchases, PURCHASE_COUNTS)
     as_of_d = engine.as_of_date(as_of)
     months = section(settings, LtvSettings).predict_months if months is None else int(months)
     horizon_days = _horizon_days(as_of_d, months)
-    min_repeat = _min_repeat(settings, min_repeat_customers)
+    min_repeat = repeat_threshold(settings, min_repeat_customers)
     if fit_method == "mcmc":
-        _pymc_clv()  # fail before the engine work when the extra is missing
+        pymc_clv()  # fail before the engine work when the extra is missing
     rfm = rfm_summary(orders, as_of=as_of_d, time_unit=time_unit, purchases=purchases)
-    return _run(
+    return fit_and_predict(
         rfm,
         as_of=as_of_d,
         horizon_days=horizon_days,

@@ -38,7 +38,7 @@ from ecrm.errors import ColumnsError, MissingDependencyError, ModelFitError, Par
 from ecrm.present import format as fmt
 from ecrm.present.labels import label
 from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
-from ecrm.settings import _SLUG, ShopSettings
+from ecrm.settings import SLUG, ShopSettings
 
 __all__ = ["OPTIONAL_ERRORS", "ReportContext", "context", "format_table", "write_csv"]
 
@@ -90,7 +90,7 @@ def format_table(
         elif s.dtype == object or pd.api.types.is_string_dtype(s):
             out[c] = s.map(lambda v: label(v, lang) if isinstance(v, str) else v)
     out.columns = [label(str(c), lang) for c in out.columns]
-    classes = ["ecrm-table"] + ([f"ecrm-table-{name}"] if name and _SLUG.match(name) else [])
+    classes = ["ecrm-table"] + ([f"ecrm-table-{name}"] if name and SLUG.match(name) else [])
     body = out.to_html(index=False, border=0, classes=classes, na_rep="", escape=True)
     if len(df) > max_rows:
         more = fmt.count(len(df) - max_rows)
@@ -283,7 +283,7 @@ class ReportContext:
         """Write ``tables/<name>.csv`` (UTF-8 with BOM) when rendering a report."""
         if self.output_dir is None:
             return None
-        if not _SLUG.match(name):
+        if not SLUG.match(name):
             raise ParameterError(f"table name {name!r} is not a slug")
         target = self.output_dir / "tables" / f"{name}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -304,7 +304,7 @@ class ReportContext:
         """Write a campaign list ``segments/<name>.csv`` when rendering a report."""
         if self.output_dir is None:
             return None
-        if not _SLUG.match(name):
+        if not SLUG.match(name):
             raise ParameterError(f"segment export name {name!r} is not a slug")
         target = self.output_dir / "segments" / f"{name}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -36,7 +36,7 @@ from ecrm import paths
 from ecrm.analysis import periods
 from ecrm.errors import ParameterError
 from ecrm.present.labels import check_lang
-from ecrm.settings import _SLUG, ShopSettings, load_settings
+from ecrm.settings import SLUG, ShopSettings, load_settings
 
 __all__ = [
     "ReportRequest",
@@ -53,7 +53,7 @@ _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 def parse_shop(shop: Any) -> str:
     """The shop slug, or :class:`ParameterError` (path separators, quotes, dots, newlines…)."""
-    if not isinstance(shop, str) or not _SLUG.fullmatch(shop):
+    if not isinstance(shop, str) or not SLUG.fullmatch(shop):
         raise ParameterError(f"shop must be a slug (a-z, 0-9, '-' and '_'), got {shop!r}")
     return shop
 
