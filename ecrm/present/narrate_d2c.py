@@ -1,0 +1,190 @@
+"""Computed sentences for the D2C analyses: 定期, channels, revenue change, products.
+
+Each function reads a finished table and returns one sentence (or two) in
+Japanese or English that states the window it used; numbers are written by
+:mod:`ecrm.present.format`. A table without the rows a sentence needs gives a
+sentence that says so, never a made-up figure.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ecrm.present import format as fmt
+from ecrm.present.labels import check_lang
+
+__all__ = [
+    "channel_value",
+    "continuation",
+    "entry_products",
+    "projection",
+    "revenue_change",
+    "subscription_monthly",
+]
+
+
+def continuation(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The first renewal and the steadiest step of the 定期 ladder."""
+    check_lang(lang)
+    rated = table[table["continuation_rate"].notna()]
+    if rated.empty:
+        return (
+            "まだ継続・解約が確定した定期はありません。"
+            if lang == "ja"
+            else "No subscription has renewed or cancelled yet."
+        )
+    first = rated.iloc[0]
+    low = rated.loc[rated["continuation_rate"].astype(float).idxmin()]
+    if lang == "ja":
+        return (
+            f"1回目から2回目への継続率は{fmt.rate(first['continuation_rate'])}"
+            f"(到達{fmt.count(first['reached'])}件)で、"
+            f"最も低いのは{low['label']}回目→{int(low['n']) + 1}回目の"
+            f"{fmt.rate(low['continuation_rate'])}です。"
+        )
+    return (
+        f"{fmt.rate(first['continuation_rate'])} of subscriptions renew after the first delivery "
+        f"({fmt.count(first['reached'])} reached it); the weakest step is delivery "
+        f"{low['label']} → {int(low['n']) + 1} at {fmt.rate(low['continuation_rate'])}."
+    )
+
+
+def subscription_monthly(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """This month's 解約率 against the average of the months shown."""
+    check_lang(lang)
+    last = table.iloc[-1]
+    avg = table["cancellation_rate"].mean()
+    n = int(table["cancellation_rate"].notna().sum())
+    if lang == "ja":
+        return (
+            f"{last['month']}の解約率は{fmt.rate(last['cancellation_rate'])}"
+            f"(月末継続{fmt.count(last['active'])}件)、"
+            f"表示した{n}ヶ月の平均は{fmt.rate(avg)}です。"
+        )
+    return (
+        f"In {last['month']} {fmt.rate(last['cancellation_rate'])} of subscriptions were "
+        f"cancelled ({fmt.count(last['active'])} active at month end); the {n}-month average "
+        f"is {fmt.rate(avg)}."
+    )
+
+
+def projection(
+    summary: pd.DataFrame,
+    check: pd.DataFrame | None = None,
+    *,
+    lang: str = "ja",
+    currency: str = "JPY",
+) -> str:
+    """Expected deliveries and subscriber LTV, and how far the hold-out projection was off."""
+    check_lang(lang)
+    s = summary.iloc[0]
+    horizon = int(s["horizon"])
+    if lang == "ja":
+        text = (
+            f"新規の定期1件あたりの期待配送回数は{horizon}回までで"
+            f"{fmt.number(s['expected_deliveries'], decimals=1)}回、"
+            f"定期LTVは{fmt.money(s['subscriber_ltv'], currency)}"
+            f"(1回平均{fmt.money(s['mean_delivery_value'], currency)})です。"
+        )
+    else:
+        text = (
+            f"A new subscription is expected to receive "
+            f"{fmt.number(s['expected_deliveries'], decimals=1)} deliveries within {horizon}, "
+            f"a subscriber LTV of {fmt.money(s['subscriber_ltv'], currency)} "
+            f"({fmt.money(s['mean_delivery_value'], currency)} per delivery)."
+        )
+    if check is not None and check["error"].notna().any():
+        worst = float(check["error"].abs().max())
+        text += (
+            f"検証期間の予測誤差は最大{fmt.points(worst, lang=lang).lstrip('+')}でした。"
+            if lang == "ja"
+            else f" Fitted at the cut-off, the projection was off by at most "
+            f"{fmt.points(worst, lang=lang).lstrip('+')}."
+        )
+    return text
+
+
+def channel_value(
+    summary: pd.DataFrame, *, days: int = 360, lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """The channel with the highest LTV at ``days`` (pooled over months) and its LTV/CAC."""
+    check_lang(lang)
+    col = f"ltv_{days}"
+    s = summary[summary[col].notna()].copy()
+    if s.empty:
+        return (
+            f"{days}日経過した獲得月がまだありません。"
+            if lang == "ja"
+            else f"No acquisition month has been observable for {days} days yet."
+        )
+    s["value"] = s[col] * s["new_customers"]
+    g = s.groupby("channel")[["value", "new_customers", "cost"]].sum(min_count=1)
+    g["ltv"] = g["value"] / g["new_customers"]
+    best = g["ltv"].idxmax()
+    row = g.loc[best]
+    ratio = row["value"] / row["cost"] if pd.notna(row["cost"]) and row["cost"] > 0 else None
+    if lang == "ja":
+        text = f"{days}日LTVが最も高い初回チャネルは{best}で{fmt.money(row['ltv'], currency)}です。"
+        if ratio is not None:
+            text += f"広告費に対するLTV/CACは{fmt.number(ratio)}です。"
+        return text
+    ltv = fmt.money(row["ltv"], currency)
+    text = f"The first channel with the highest {days}-day LTV is {best}, at {ltv}."
+    if ratio is not None:
+        text += f" Its LTV/CAC is {fmt.number(ratio)}."
+    return text
+
+
+def revenue_change(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """The month's revenue change and the driver that moved it most."""
+    check_lang(lang)
+    total = table[table["part"] == "total"].iloc[0]
+    parts = table[table["part"] != "total"]
+    top = parts.loc[parts["contribution"].abs().idxmax()]
+    names = {
+        ("new", "customers"): ("新規顧客数", "the number of new customers"),
+        ("new", "purchases_per_customer"): ("新規の購入頻度", "new customers' purchase frequency"),
+        ("new", "aov"): ("新規の客単価", "new customers' AOV"),
+        ("repeat", "customers"): ("リピート顧客数", "the number of repeat customers"),
+        ("repeat", "purchases_per_customer"): ("リピートの購入頻度", "repeat customers' frequency"),
+        ("repeat", "aov"): ("リピートの客単価", "repeat customers' AOV"),
+        ("other", "revenue"): ("ゲスト等の売上", "guest and other revenue"),
+    }
+    ja, en = names[(top["part"], top["factor"])]
+    base, month = table["base_month"].iloc[0], table["month"].iloc[0]
+    change = float(total["contribution"])
+    if lang == "ja":
+        return (
+            f"{month}の売上は{base}比で{fmt.money(change, currency)}"
+            f"({fmt.rate(change / total['before'], signed=True) if total['before'] else '—'})、"
+            f"最大の要因は{ja}({fmt.money(top['contribution'], currency)})です。"
+        )
+    return (
+        f"Revenue in {month} moved by {fmt.money(change, currency)} against {base} "
+        f"({fmt.rate(change / total['before'], signed=True) if total['before'] else '—'}); "
+        f"the largest driver is {en} ({fmt.money(top['contribution'], currency)})."
+    )
+
+
+def entry_products(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The entry product whose new customers come back most within 360 days."""
+    check_lang(lang)
+    t = table[table["f2_rate_360"].notna()]
+    if t.empty:
+        return (
+            "360日経過した初回購入商品の顧客がまだ十分にいません。"
+            if lang == "ja"
+            else "No entry product has enough customers observable for 360 days yet."
+        )
+    best = t.loc[t["f2_rate_360"].astype(float).idxmax()]
+    name = best.get("product_name", best["entry_product"])
+    if lang == "ja":
+        return (
+            f"360日以内のF2転換率が最も高い初回購入商品は{name}で"
+            f"{fmt.rate(best['f2_rate_360'])}(360日経過した新規{fmt.count(best['customers_360'])}人)です。"
+        )
+    return (
+        f"New customers who started with {name} come back most: "
+        f"{fmt.rate(best['f2_rate_360'])} within 360 days "
+        f"({fmt.count(best['customers_360'])} observable for 360 days)."
+    )
