@@ -59,6 +59,8 @@ _SUBMODULES: dict[str, str] = {
     # models: fitted models and their checks
     "predict": "ecrm.models.predict",
     "btyd": "ecrm.models.btyd",
+    "recommend": "ecrm.models.recommend",
+    "evaluate": "ecrm.models.evaluate",
     # present: labels, formatting, narration, plots
     "labels": "ecrm.present.labels",
     "narrate": "ecrm.present.narrate",
