@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import customers
+from ecrm.analysis import customers, ltv
 from ecrm.errors import ColumnsError, ParameterError
 
 __all__ = ["UNKNOWN_CHANNEL", "acquisition", "acquisition_summary", "check_costs"]
@@ -104,17 +104,6 @@ def check_costs(costs: pd.DataFrame, *, channels: Sequence[str] | None = None) -
     return out.reset_index(drop=True)
 
 
-def _steps(step_days: int, horizon_days: int) -> list[int]:
-    if step_days < 1 or horizon_days < step_days:
-        raise ParameterError(
-            f"step_days must be >= 1 and horizon_days >= step_days, got {step_days}, {horizon_days}"
-        )
-    steps = list(range(step_days, horizon_days + 1, step_days))
-    if steps[-1] != horizon_days:
-        steps.append(horizon_days)
-    return steps
-
-
 def acquisition(
     orders: engine.OrdersLike,
     *,
@@ -163,7 +152,7 @@ def acquisition(
         )
     if gross_margin is not None and not 0 < gross_margin <= 1:
         raise ParameterError(f"gross_margin must be in (0, 1], got {gross_margin}")
-    steps = _steps(int(step_days), int(horizon_days))
+    steps = ltv.day_steps(int(step_days), int(horizon_days))
     d = engine.as_of_date(as_of)
     m = customers.measures_table(t, as_of=d, attributes=True)
     first = m.select(

@@ -159,7 +159,16 @@ def _with_all_rows(df: pd.DataFrame, *, days: list[int], revenue: bool) -> pd.Da
     return out[cols].reset_index(drop=True)
 
 
-def _day_steps(step_days: int, horizon_days: int) -> list[int]:
+def day_steps(step_days: int, horizon_days: int) -> list[int]:
+    """The days d of an LTV table: step_days, 2·step_days … and horizon_days itself.
+
+    Shared by the LTV transition and :mod:`ecrm.analysis.channels`.
+
+    Raises
+    ------
+    ParameterError
+        A non-positive step or horizon, or horizon_days < step_days.
+    """
     step = _positive("step_days", step_days)
     horizon = _positive("horizon_days", horizon_days)
     if horizon < step:
@@ -248,7 +257,7 @@ def ltv_transition(
 {'cohort': '2026-01', 'days': 60, 'ltv': 1500.0, 'f2_rate': 1.0}]
     """
     s = section(settings, LtvSettings)
-    steps = _day_steps(
+    steps = day_steps(
         s.step_days if step_days is None else step_days,
         s.horizon_days if horizon_days is None else horizon_days,
     )
