@@ -21,6 +21,7 @@ import pandas as pd
 from ecrm.settings import LANGS, Lang, check_lang
 
 __all__ = [
+    "DRIVER_LABELS",
     "KPI_LABELS",
     "LABELS",
     "LANGS",
@@ -262,6 +263,22 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "lapse_rate": ("離脱率", "Lapse rate"),
     "ltv_12m": ("12ヶ月LTV", "12-month LTV"),
 }
+
+#: The drivers of :func:`ecrm.analysis.revenue_change.revenue_change`, by (part, factor).
+DRIVER_LABELS: Mapping[tuple[str, str], tuple[str, str]] = MappingProxyType(
+    {
+        ("new", "customers"): ("新規 顧客数", "new: customers"),
+        ("new", "purchases_per_customer"): ("新規 購入頻度", "new: purchases per customer"),
+        ("new", "aov"): ("新規 客単価", "new: AOV"),
+        ("repeat", "customers"): ("リピート 顧客数", "repeat: customers"),
+        ("repeat", "purchases_per_customer"): (
+            "リピート 購入頻度",
+            "repeat: purchases per customer",
+        ),
+        ("repeat", "aov"): ("リピート 客単価", "repeat: AOV"),
+        ("other", "revenue"): ("ゲスト等", "guests and others"),
+    }
+)
 
 #: Every code's ``(japanese, english)`` display text (read-only).
 LABELS: Mapping[str, tuple[str, str]] = MappingProxyType(_TABLE)

@@ -232,15 +232,7 @@ def plot_revenue_change(table: pd.DataFrame, *, ax: Axes | None = None, lang: st
     ax = new_ax(ax, figsize=(9, 4.5))
     total = table[table["part"] == "total"].iloc[0]
     parts = table[table["part"] != "total"]
-    names = {
-        ("new", "customers"): ("新規 顧客数", "new: customers"),
-        ("new", "purchases_per_customer"): ("新規 購入頻度", "new: purchases/customer"),
-        ("new", "aov"): ("新規 客単価", "new: AOV"),
-        ("repeat", "customers"): ("リピート 顧客数", "repeat: customers"),
-        ("repeat", "purchases_per_customer"): ("リピート 購入頻度", "repeat: purchases/customer"),
-        ("repeat", "aov"): ("リピート 客単価", "repeat: AOV"),
-        ("other", "revenue"): ("ゲスト等", "guests and others"),
-    }
+    names = labels.DRIVER_LABELS
     steps = [
         (_t(lang, *names[(r.part, r.factor)]), float(r.contribution)) for r in parts.itertuples()
     ]
