@@ -15,15 +15,92 @@ import pytest
 
 from ecrm.analysis import decile, kpi
 from ecrm.errors import ParameterError
-from ecrm.render import report
+from ecrm.render import batch, report
 
 MONTH = "2026-10"
 SHOP = "demo-apparel"
 
 
 @pytest.fixture(scope="module")
-def rendered(demo_root: Path) -> report.ReportResult:
-    return report.render(SHOP, MONTH, root=demo_root, workers=2)
+def two_shops(
+    demo_root: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, list[batch.JobResult]]:
+    """Both demo shops rendered with every page in one batch run, in Japanese and English.
+
+    Every test of the whole report reads these (``rendered`` is the apparel shop's
+    2026-10 report of this run): four full reports are rendered once for the file.
+    """
+    root = tmp_path_factory.mktemp("two-shops")
+    shutil.copytree(demo_root / "data", root / "data")
+    shutil.copy(demo_root / "pyproject.toml", root / "pyproject.toml")
+    jobs = []
+    for month, lang in (("2026-10", "ja"), ("2026-09", "en")):
+        results = batch.run_batch(month, root=root, lang=lang, workers=2)
+        assert all(r.ok for r in results), [r.error for r in results]
+        jobs += results
+    return root, jobs
+
+
+@pytest.fixture(scope="module")
+def shop_root(two_shops) -> Path:
+    """The project root the two shops were rendered in (its data equals ``demo_root``'s)."""
+    return two_shops[0]
+
+
+@pytest.fixture(scope="module")
+def rendered(two_shops) -> report.ReportResult:
+    """The demo apparel shop's 2026-10 report (Japanese) of the two-shop batch run."""
+    _, jobs = two_shops
+    job = next(j for j in jobs if (j.shop, j.month) == (SHOP, MONTH))
+    return report.ReportResult(SHOP, MONTH, Path(job.index).parent, list(job.pages), job.seconds)
+
+
+def _table_headers(page: Path) -> dict[str, tuple[str, ...]]:
+    """Each named table's header texts (class ``ecrm-table-<name>``) on an exported page."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+    out = {}
+    for table in soup.find_all("table", class_="ecrm-table"):
+        names = [c for c in table.get("class", []) if c.startswith("ecrm-table-")]
+        assert names, f"{page}: a table without its name"
+        out[names[0]] = tuple(th.get_text(strip=True) for th in table.find_all("th"))
+    return out
+
+
+#: Columns named after a shop's own data (cluster features per category: ``cat_<category>_mean``)
+#: differ between shops by design; every other header must not.
+_SHOP_DATA_COLUMN = re.compile(r"^cat_.+_(mean|median)$")
+
+
+@pytest.mark.parametrize(("month", "lang"), [("2026-10", "ja"), ("2026-09", "en")])
+def test_both_shops_show_the_same_table_headers(shop_root, month, lang):
+    """Labels are static data: one shop's run cannot change another shop's headers."""
+    reports = shop_root / "reports"
+    apparel, food = reports / "demo-apparel" / month, reports / "demo-food" / month
+    compared = 0
+    for page in sorted(apparel.glob("*.html")):
+        a, f = _table_headers(page), _table_headers(food / page.name)
+        for name in sorted(set(a) & set(f)):
+            ha = tuple(h for h in a[name] if not _SHOP_DATA_COLUMN.match(h))
+            hf = tuple(h for h in f[name] if not _SHOP_DATA_COLUMN.match(h))
+            assert ha == hf, (lang, page.name, name)
+            compared += 1
+    assert compared >= 10, compared
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap for the labels/cluster owners: cluster_profile (label_ja, "
+    "recency_days_mean, cat_<category>_mean…) and CTB tables (horizon_days, top_n, "
+    "customers_a) show code names as headers",
+)
+def test_every_shown_header_is_labelled(shop_root):
+    unlabelled = set()
+    for page in sorted((shop_root / "reports").glob("*/*/*.html")):
+        for name, headers in _table_headers(page).items():
+            unlabelled |= {(page.name, name, h) for h in headers if "_" in h}
+    assert not unlabelled, sorted(unlabelled)
 
 
 def _pages(result: report.ReportResult) -> list[Path]:
@@ -41,8 +118,8 @@ def test_layout_of_spec_section_4(rendered):
         assert (out / "notebooks" / nb).is_file()
     assert list((out / "tables").glob("*.csv"))
     assert list((out / "segments").glob("*.csv"))
-    # nothing half-written left beside it
-    assert [p.name for p in out.parent.iterdir()] == [MONTH]
+    # nothing half-written left beside it (the batch also rendered 2026-09 in English)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["2026-09", MONTH]
 
 
 def test_every_page_rendered_its_analysis(rendered):
@@ -71,16 +148,16 @@ def test_pages_show_no_code_and_embed_their_images(rendered):
             assert "ecrm " in text
 
 
-def test_footer_names_as_of_fingerprint_and_settings(rendered, demo_root):
-    q = json.loads((demo_root / "data" / SHOP / "canonical" / "quality.json").read_text())
+def test_footer_names_as_of_fingerprint_and_settings(rendered, shop_root):
+    q = json.loads((shop_root / "data" / SHOP / "canonical" / "quality.json").read_text())
     text = (rendered.path / "rfm.html").read_text(encoding="utf-8")
     assert "2026-10-31" in text
     assert q["fingerprint"] in text
     assert f"{SHOP}/settings.yaml" in text
 
 
-def test_tables_are_utf8_bom_and_match_the_functions(rendered, demo_root):
-    orders = demo_root / "data" / SHOP / "canonical" / "orders.parquet"
+def test_tables_are_utf8_bom_and_match_the_functions(rendered, shop_root):
+    orders = shop_root / "data" / SHOP / "canonical" / "orders.parquet"
     path = rendered.path / "tables" / "decile.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")
     got = pd.read_csv(path, encoding="utf-8-sig")
@@ -91,15 +168,15 @@ def test_tables_are_utf8_bom_and_match_the_functions(rendered, demo_root):
     assert got_kpi["value"].to_numpy() == pytest.approx(want_kpi["value"].to_numpy(), nan_ok=True)
 
 
-def test_interpretation_sentences_use_the_numbers(rendered, demo_root):
-    orders = demo_root / "data" / SHOP / "canonical" / "orders.parquet"
+def test_interpretation_sentences_use_the_numbers(rendered, shop_root):
+    orders = shop_root / "data" / SHOP / "canonical" / "orders.parquet"
     top = decile.decile_table(orders, as_of="2026-10-31").revenue_share.iloc[0]
     text = (rendered.path / "decile.html").read_text(encoding="utf-8")
     assert f"{top:.1%}" in text
 
 
-def test_no_personal_data_in_any_rendered_file(rendered, demo_root):
-    people = pd.read_csv(demo_root / "data" / SHOP / "raw" / "customers.csv", dtype=str)
+def test_no_personal_data_in_any_rendered_file(rendered, shop_root):
+    people = pd.read_csv(shop_root / "data" / SHOP / "raw" / "customers.csv", dtype=str)
     needles = set(people["email"]) | set(people["phone"]) | set(people["name"])
     needles |= {e.split("@")[0] for e in people["email"]}
     files = [p for p in rendered.path.rglob("*") if p.is_file()]
@@ -200,7 +277,7 @@ def test_segment_exports_have_actions_and_no_email_by_default(rendered):
     assert (df["segment"] == "dormant").all() and len(df) > 0
 
 
-def test_rerender_replaces_the_month_atomically(demo_root, monkeypatch, rendered):
+def test_rerender_replaces_the_month_atomically(shop_root, monkeypatch, rendered):
     before = (rendered.path / "index.html").read_bytes()
 
     def boom(*args, **kwargs):
@@ -208,9 +285,9 @@ def test_rerender_replaces_the_month_atomically(demo_root, monkeypatch, rendered
 
     monkeypatch.setattr(report, "_index", boom)
     with pytest.raises(RuntimeError, match="disk full"):
-        report.render(SHOP, MONTH, root=demo_root, workers=1, notebook_dir=_one_notebook(demo_root))
+        report.render(SHOP, MONTH, root=shop_root, workers=1, notebook_dir=_one_notebook(shop_root))
     assert (rendered.path / "index.html").read_bytes() == before
-    assert [p.name for p in rendered.path.parent.iterdir()] == [MONTH]
+    assert sorted(p.name for p in rendered.path.parent.iterdir()) == ["2026-09", MONTH]
 
 
 def _one_notebook(root: Path) -> Path:
@@ -240,12 +317,11 @@ def test_missing_column_gives_a_message_not_a_traceback(demo_root, tmp_path):
     assert "not available" in index
 
 
-def test_english_labels(demo_root):
-    r = report.render(
-        SHOP, "2026-08", root=demo_root, notebook_dir=_one_notebook(demo_root), lang="en"
-    )
-    text = (r.path / "decile.html").read_text(encoding="utf-8")
-    assert "Decile analysis" in text and "デシル分析" not in text
+def test_english_labels(shop_root):
+    """The batch's English run (2026-09): English headings, no Japanese ones."""
+    for shop in ("demo-apparel", "demo-food"):
+        text = (shop_root / "reports" / shop / "2026-09" / "decile.html").read_text("utf-8")
+        assert "Decile analysis" in text and "デシル分析" not in text
 
 
 @pytest.mark.parametrize(
@@ -369,13 +445,13 @@ def test_page_durations_are_recorded_and_read_back(rendered, tmp_path):
     assert report.previous_page_seconds(shop) == {"ctb": 9.5}
 
 
-def test_index_kpis_come_from_the_kpi_table(rendered, demo_root):
+def test_index_kpis_come_from_the_kpi_table(rendered, shop_root):
     from ecrm.present import format as fmt
     from ecrm.settings import load_settings
 
-    s = load_settings(demo_root / "data" / SHOP)
+    s = load_settings(shop_root / "data" / SHOP)
     t = kpi.kpi_latest(
-        kpi.kpi_table(paths_orders(demo_root), as_of="2026-10-31", settings=s)
+        kpi.kpi_table(paths_orders(shop_root), as_of="2026-10-31", settings=s)
     ).set_index("kpi")
     index = (rendered.path / "index.html").read_text(encoding="utf-8")
     assert fmt.money(t.loc["revenue", "value"], "JPY") in index

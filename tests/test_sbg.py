@@ -95,7 +95,10 @@ def test_recovers_simulated_parameters():
         rows_t += [life[ended], np.full((~ended).sum(), age)]
         rows_c += [np.zeros(ended.sum(), bool), np.ones((~ended).sum(), bool)]
     t, censored = np.concatenate(rows_t), np.concatenate(rows_c)
-    m = ShiftedBetaGeometric().fit(t=t, count=np.ones(len(t)), censored=censored)
+    # one row per (lifetime, censored) with its count: the same likelihood (pooling
+    # is proven equal above), fitted in milliseconds instead of over 48,000 rows
+    (t, censored), count = np.unique(np.stack([t, censored]), axis=1, return_counts=True)
+    m = ShiftedBetaGeometric().fit(t=t, count=count, censored=censored.astype(bool))
     assert m.alpha_ == pytest.approx(alpha, rel=0.1)
     assert m.beta_ == pytest.approx(beta, rel=0.1)
 

@@ -23,10 +23,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ecrm import paths
 from ecrm.errors import EcrmError, ParameterError
 from ecrm.render.request import ReportRequest, parse_lang, parse_month, parse_shop
+
+if TYPE_CHECKING:
+    from ecrm.render.report import PageResult
 
 __all__ = [
     "JobResult",
@@ -51,6 +55,8 @@ class JobResult:
     index: str = ""
     error: str = ""
     pages_unavailable: tuple[str, ...] = ()
+    #: every page's result (name, ok, seconds, message), in the order rendered
+    pages: tuple[PageResult, ...] = ()
 
 
 def configured_shops(root: Path | None = None) -> list[str]:
@@ -94,6 +100,7 @@ def render_job(
             time.perf_counter() - start,
             index=str(r.index),
             pages_unavailable=tuple(p.name for p in r.pages if not p.ok),
+            pages=tuple(r.pages),
         )
     except Exception as e:  # one shop's failure must not stop the batch
         return _failed(request.shop, request.month, e, time.perf_counter() - start)
