@@ -114,6 +114,12 @@ class Source(_Strict):
     )
     sheet: str | int | None = Field(None, description="Excel sheet (default: the first)")
     delimiter: str = ","
+    decimal: Literal[".", ","] = Field(
+        ".", description="decimal separator of the file's numbers (SPEC §1: per source)"
+    )
+    skip_rows: int = Field(
+        0, ge=0, description="title rows above the header line (an export's report title)"
+    )
 
 
 class ProductMaster(_Strict):
