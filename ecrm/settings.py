@@ -15,6 +15,7 @@ import difflib
 import itertools
 import re
 import zoneinfo
+from datetime import date as _date
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -294,6 +295,19 @@ class ShopSettings(_Strict):
     )
     strip_float_suffix: bool = Field(
         True, description="customer_id '17850.0' -> '17850' (a spreadsheet artefact)"
+    )
+    guest_ids: list[str] = Field(
+        default_factory=list,
+        description="customer ids that mean 'no customer' in this shop's exports (e.g. '0'), "
+        "read as guests like the null markers",
+    )
+    min_order_date: _date = Field(
+        _date(2000, 1, 1), description="orders before this day are errors (SPEC §1 dates)"
+    )
+    allow_external_sources: bool = Field(
+        False,
+        description="read sources that resolve outside the shop folder (symlinks, ../, "
+        "absolute paths); off by default",
     )
     analysis: AnalysisSettings = AnalysisSettings()
     exports: ExportSettings = ExportSettings()
