@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import matplotlib as mpl
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["PALETTE", "new_ax", "use_japanese_font"]
+from ecrm.errors import ColumnsError
+
+__all__ = ["PALETTE", "need_columns", "new_ax", "use_japanese_font"]
 
 #: Qualitative palette used for segments (colour-blind friendly, 12 colours).
 PALETTE: tuple[str, ...] = (
@@ -52,3 +56,12 @@ def new_ax(ax: Axes | None = None, *, figsize: tuple[float, float] = (8, 4.5)) -
         return ax
     fig = Figure(figsize=figsize, layout="constrained")
     return fig.add_subplot()
+
+
+def need_columns(table: pd.DataFrame, columns: Sequence[str], maker: str) -> None:
+    """Raise :class:`ColumnsError` unless ``table`` has ``columns`` (``maker()``'s result)."""
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise ColumnsError(
+            f"plot needs a {maker}() result with columns {list(columns)}; missing {missing}"
+        )

@@ -9,16 +9,13 @@ Texts come in Japanese or English (``lang``); missing cells are not drawn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from ecrm.errors import ColumnsError
 from ecrm.present import labels
-from ecrm.present.plotting.base import PALETTE, new_ax
+from ecrm.present.plotting.base import PALETTE, need_columns, new_ax
 
 __all__ = [
     "plot_cancellation_trend",
@@ -33,14 +30,6 @@ __all__ = [
 _THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 
-def _need(table: pd.DataFrame, columns: Sequence[str], maker: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ColumnsError(
-            f"plot needs a {maker}() result with columns {list(columns)}; missing {missing}"
-        )
-
-
 def _t(lang: str, ja: str, en: str) -> str:
     return ja if labels.check_lang(lang) == "ja" else en
 
@@ -53,7 +42,7 @@ def plot_continuation(table: pd.DataFrame, *, ax: Axes | None = None, lang: str 
     table : DataFrame
         :func:`ecrm.analysis.subscriptions.continuation`.
     """
-    _need(table, ["label", "reached", "continuation_rate"], "continuation")
+    need_columns(table, ["label", "reached", "continuation_rate"], "continuation")
     ax = new_ax(ax)
     rows = table[table["continuation_rate"].notna()]
     x = np.arange(len(rows))
@@ -87,7 +76,7 @@ def plot_cancellation_trend(
     table : DataFrame
         :func:`ecrm.analysis.subscriptions.subscription_monthly`.
     """
-    _need(table, ["month", "active", "cancellation_rate"], "subscription_monthly")
+    need_columns(table, ["month", "active", "cancellation_rate"], "subscription_monthly")
     ax = new_ax(ax)
     x = np.arange(len(table))
     ax.bar(
@@ -123,7 +112,7 @@ def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str
         ``SubscriptionProjection.survival`` (n, observed, projected) or
         :func:`ecrm.models.subscription_value.projection_check`.
     """
-    _need(survival, ["n", "observed", "projected"], "project")
+    need_columns(survival, ["n", "observed", "projected"], "project")
     ax = new_ax(ax)
     ax.plot(
         survival["n"],
@@ -165,7 +154,7 @@ def plot_channel_ltv(table: pd.DataFrame, *, ax: Axes | None = None, lang: str =
     table : DataFrame
         :func:`ecrm.analysis.channels.acquisition`.
     """
-    _need(table, ["channel", "days", "new_customers", "revenue"], "acquisition")
+    need_columns(table, ["channel", "days", "new_customers", "revenue"], "acquisition")
     ax = new_ax(ax)
     filled = table[table["revenue"].notna() & (table["new_customers"] > 0)]
     pooled = filled.groupby(["channel", "days"])[["revenue", "new_customers"]].sum()
@@ -198,7 +187,7 @@ def plot_ltv_cac(
         :func:`ecrm.analysis.channels.acquisition_summary`.
     """
     col = f"ltv_{days}"
-    _need(summary, ["channel", "new_customers", "cost", col], "acquisition_summary")
+    need_columns(summary, ["channel", "new_customers", "cost", col], "acquisition_summary")
     ax = new_ax(ax)
     s = summary[summary[col].notna() & summary["cost"].notna()].copy()
     s["value"] = s[col] * s["new_customers"]
@@ -228,7 +217,7 @@ def plot_revenue_change(table: pd.DataFrame, *, ax: Axes | None = None, lang: st
     table : DataFrame
         :func:`ecrm.analysis.revenue_change.revenue_change`.
     """
-    _need(table, ["part", "factor", "before", "after", "contribution"], "revenue_change")
+    need_columns(table, ["part", "factor", "before", "after", "contribution"], "revenue_change")
     ax = new_ax(ax, figsize=(9, 4.5))
     total = table[table["part"] == "total"].iloc[0]
     parts = table[table["part"] != "total"]
@@ -263,7 +252,7 @@ def plot_entry_products(
     table : DataFrame
         :func:`ecrm.analysis.products.entry_products`.
     """
-    _need(table, ["entry_product", "customers", "f2_rate_360"], "entry_products")
+    need_columns(table, ["entry_product", "customers", "f2_rate_360"], "entry_products")
     ax = new_ax(ax)
     t = table.head(int(top)).iloc[::-1]
     name = t["product_name"] if "product_name" in t.columns else t["entry_product"]

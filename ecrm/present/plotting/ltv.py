@@ -14,10 +14,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ecrm.analysis import ltv
-from ecrm.errors import ColumnsError, ParameterError
+from ecrm.errors import ParameterError
 from ecrm.present import format as numfmt
 from ecrm.present import labels
-from ecrm.present.plotting.base import PALETTE, new_ax
+from ecrm.present.plotting.base import PALETTE, need_columns, new_ax
 
 __all__ = [
     "plot_f2_conversion",
@@ -25,14 +25,6 @@ __all__ = [
     "plot_ltv_curves",
     "plot_purchase_ladder",
 ]
-
-
-def _need(table: pd.DataFrame, columns: Sequence[str], maker: str) -> None:
-    missing = [c for c in columns if c not in table.columns]
-    if missing:
-        raise ColumnsError(
-            f"plot needs a {maker}() result with columns {list(columns)}; missing {missing}"
-        )
 
 
 def _ja(lang: str, ja: str, en: str) -> str:
@@ -77,7 +69,7 @@ def plot_ltv_curves(
     labels.check_lang(lang)
     if value not in ("ltv", "f2_rate", "revenue", "repeaters"):
         raise ParameterError(f"value must be ltv, f2_rate, revenue or repeaters, got {value!r}")
-    _need(table, ["cohort", "days", value], "ltv_transition")
+    need_columns(table, ["cohort", "days", value], "ltv_transition")
     names = sorted(c for c in table["cohort"].unique() if c != ltv.ALL_COHORTS)
     if cohorts is not None:
         unknown = sorted(set(cohorts) - set(names))
@@ -142,7 +134,7 @@ def plot_f2_conversion(table: pd.DataFrame, *, ax: Axes | None = None, lang: str
         Cohort months on x; windows not yet observable are not drawn.
     """
     labels.check_lang(lang)
-    _need(table, ["cohort", "days", "f2_rate"], "f2_conversion")
+    need_columns(table, ["cohort", "days", "f2_rate"], "f2_conversion")
     per = table[table["cohort"] != ltv.ALL_COHORTS]
     overall = table[table["cohort"] == ltv.ALL_COHORTS].set_index("days")["f2_rate"]
     wide = per.pivot(index="cohort", columns="days", values="f2_rate").sort_index()
@@ -189,7 +181,7 @@ def plot_purchase_ladder(ladder: pd.DataFrame, *, ax: Axes | None = None, lang: 
     Axes
     """
     labels.check_lang(lang)
-    _need(
+    need_columns(
         ladder,
         ["label", "reached", "continued", "pending", "lapsed", "continuation_rate"],
         "purchase_ladder",
@@ -254,7 +246,7 @@ def plot_interpurchase_intervals(
     Axes
     """
     labels.check_lang(lang)
-    _need(intervals, ["n", "label", "days", "share", "cum_share"], "interpurchase_intervals")
+    need_columns(intervals, ["n", "label", "days", "share", "cum_share"], "interpurchase_intervals")
     present = sorted(intervals["n"].unique().tolist())
     if ns is None:
         ns = [n for n in present if n <= 3] + ([present[-1]] if present and present[-1] > 3 else [])
