@@ -175,10 +175,40 @@ def test_interpretation_sentences_use_the_numbers(rendered, shop_root):
     assert f"{top:.1%}" in text
 
 
+def _personal_data_finder(people: pd.DataFrame):
+    """Every email, phone, name and email local part of ``people`` found in a text.
+
+    Tokens are matched whole (an address, a phone number, a run of the characters
+    a local part is made of) and names by one pattern, so the 8 MB of a report is
+    searched once, not once per customer (5,500 substring scans took 25 s).
+    """
+    emails, phones = set(people["email"].dropna()), set(people["phone"].dropna())
+    local = {e.split("@")[0] for e in emails}
+    names = sorted(set(people["name"].dropna()), key=len, reverse=True)
+    by_name = re.compile("|".join(map(re.escape, names)))
+
+    def find(text: str) -> set[str]:
+        hits = set(re.findall(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+", text)) & emails
+        hits |= set(re.findall(r"[0-9+()-]{7,}", text)) & phones
+        hits |= set(re.findall(r"[A-Za-z0-9._%+-]+", text)) & local
+        return hits | set(by_name.findall(text))
+
+    return find
+
+
+def test_personal_data_finder_finds_each_kind():
+    people = pd.DataFrame(
+        {"email": ["ab.c+1@x.jp"], "phone": ["090-1234-5678"], "name": ["山田 花子"]}
+    )
+    find = _personal_data_finder(people)
+    text = "x ab.c+1@x.jp, tel 090-1234-5678; 山田 花子様 and ab.c+1 alone"
+    assert find(text) == {"ab.c+1@x.jp", "090-1234-5678", "山田 花子", "ab.c+1"}
+    assert find("ab.c+12 090-1234-56789 山田 花") == set()
+
+
 def test_no_personal_data_in_any_rendered_file(rendered, shop_root):
     people = pd.read_csv(shop_root / "data" / SHOP / "raw" / "customers.csv", dtype=str)
-    needles = set(people["email"]) | set(people["phone"]) | set(people["name"])
-    needles |= {e.split("@")[0] for e in people["email"]}
+    find = _personal_data_finder(people)
     files = [p for p in rendered.path.rglob("*") if p.is_file()]
     assert files
     for f in files:
@@ -186,7 +216,7 @@ def test_no_personal_data_in_any_rendered_file(rendered, shop_root):
         assert "@" not in re.sub(r"@(media|font-face|import|keyframes|page)", "", text) or (
             f.suffix == ".ipynb"
         ), f
-        hits = [n for n in needles if n and n in text]
+        hits = sorted(find(text))
         assert not hits, f"{f.relative_to(rendered.path)} holds personal data: {hits[:3]}"
 
 
