@@ -35,6 +35,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import common  # noqa: E402
+from bench_reports import link_shop  # noqa: E402
 
 MONTH = "2026-10"
 ROOT = common.OUT / "report-root"
@@ -50,20 +51,11 @@ def _child(slug: str, workers: int, out: str) -> None:
     imported = time.perf_counter() - t0
     r = render(slug, MONTH, root=ROOT, workers=workers)
     failed = [p.name for p in r.pages if not p.ok]
+    pages = {p.name: p.seconds for p in r.pages}
     Path(out).write_text(
-        json.dumps({"import_s": imported, "render_s": r.seconds, "failed": failed}),
+        json.dumps({"import_s": imported, "render_s": r.seconds, "failed": failed, "pages": pages}),
         encoding="utf-8",
     )
-
-
-def _link(slug: str, folder: Path) -> None:
-    data = ROOT / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    link = data / slug
-    if link.is_symlink() and link.resolve() != folder.resolve():
-        link.unlink()
-    if not link.exists():
-        link.symlink_to(folder.resolve(), target_is_directory=True)
 
 
 def run_once(tree: Path, slug: str, workers: int) -> dict[str, Any]:
@@ -100,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     std = args.shop == 30_000
     folder = common.demo_orders_child(args.shop, "demo-apparel", standard=std).parents[1]
     slug = folder.name
-    _link(slug, folder)
+    link_shop(slug, folder)
     lines = common.parquet_rows(folder / "canonical" / "orders.parquet")
     print(f"{common.machine()}\n{common.versions()}\n{common.load_text()}", flush=True)
     runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
@@ -113,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"render {r['render_s']:7.1f} s  load {r['load']:.1f}  failed {r['failed']}",
                 flush=True,
             )
+    print("\n| page | before s | after s | after/before |\n|---|---|---|---|")
+    for page in runs["after"][0]["pages"]:
+        b = statistics.median(x["pages"].get(page, float("nan")) for x in runs["before"])
+        a = statistics.median(x["pages"][page] for x in runs["after"])
+        print(f"| {page} | {b:.1f} | {a:.1f} | {a / b:.2f} |")
     med = {k: statistics.median(x["wall_s"] for x in v) for k, v in runs.items()}
     cpu = {k: statistics.median(x["cpu_s"] for x in v) for k, v in runs.items()}
     print(
