@@ -232,7 +232,7 @@ def hash_customer_ids(ids: pd.Series, key: bytes) -> pd.Series:
     Examples
     --------
     >>> hash_customer_ids(pd.Series(["A@x.jp", "a@x.jp", ""]), b"k").tolist()
-    ['h9e1d6c5a4ef7f5e6', 'h9e1d6c5a4ef7f5e6', '']
+    ['h31af3cb65a4c82f0', 'h31af3cb65a4c82f0', '']
     """
     lower = ids.astype("string").str.lower()
     codes = {
