@@ -308,6 +308,15 @@ def test_a_negative_quantity_with_a_positive_amount_is_an_error(tmp_path: Path) 
     )
 
 
+def test_the_sign_rule_is_reported_with_the_cell_problems_in_one_error(tmp_path: Path) -> None:
+    rows = [line("A1", "C1", "2024-01-05", "2,55"), line("A2", "C1", "2024-01-06", "500", qty="-2")]
+    found = problems(make_shop(tmp_path, {ORDERS: csv_bytes(rows)}))
+    assert [(p.row, p.message.split(":")[0]) for p in found] == [
+        (2, "ambiguous number"),
+        (3, "a negative quantity with a positive amount"),
+    ]
+
+
 def test_a_positive_quantity_with_a_negative_amount_is_a_counted_discount(tmp_path: Path) -> None:
     rows = [
         line("A1", "C1", "2024-01-05", "3000", pid="P1"),

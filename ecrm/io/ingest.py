@@ -261,9 +261,11 @@ def _load_file(
     row_offset = 1 if info["encoding"] == "parquet" else 2
     from pandera.errors import SchemaErrors
 
+    failed = False  # go on to the sign rule, so that one error lists both kinds of problem
     try:
         schema.validate(mapped, lazy=True)
     except SchemaErrors as e:
+        failed = True
         fc = e.failure_cases
         for rec in fc.itertuples(index=False):
             canon = str(rec.column)
@@ -277,7 +279,6 @@ def _load_file(
                 value = None if pd.isna(cell) else str(cell)[:60]
             row = None if idx is None or pd.isna(idx) else int(idx) + row_offset
             problems.append(InputProblem(label, row, raw_col, msg, value))
-        return None, info, {}
     out = pd.DataFrame(index=mapped.index)
     out["order_id"] = normalize_text(mapped["order_id"])
     out["customer_id"], guests, repaired = normalize_customer_ids(mapped["customer_id"], settings)
@@ -326,8 +327,9 @@ def _load_file(
                     str(mapped.at[idx, "amount" if "amount" in mapped else "unit_price"])[:60],
                 )
             )
-        if wrong_sign.any():
-            return None, info, {}
+        failed = failed or bool(wrong_sign.any())
+    if failed:
+        return None, info, {}
     for canon in CANONICAL_COLUMNS:
         if canon in mapped.columns and canon not in out.columns:
             out[canon] = _text(mapped[canon], nfkc=canon in _CODES)

@@ -80,9 +80,12 @@ class QualitySummary:
             ("rows kept", f"{self.rows_kept:,}"),
         ]
         for reason, n in self.dropped.items():
+            if reason == "replaced_by_later_export" and not n:
+                continue  # shown only when a later file replaced orders
             rows.append((f"  dropped: {reason.replace('_', ' ')}", f"{n:,}"))
-        for status, n in self.dropped_statuses.items():
-            rows.append((f"    status {status!r}", f"{n:,}"))
+            if reason == "excluded_status":
+                for status, k in self.dropped_statuses.items():
+                    rows.append((f"    status {status!r}", f"{k:,}"))
         share = self.guest_rows_kept / self.rows_kept if self.rows_kept else 0.0
         rows += [
             (
