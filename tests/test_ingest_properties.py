@@ -318,3 +318,47 @@ def test_random_exports_give_the_independent_totals(template: Path, case: dict[s
             }
             assert got == want
         assert hashes(shop / "raw") == raw_before
+
+
+# --------------------------------------------------------------------------- the number rule alone
+
+
+def parse(cells: list[str], decimal: str) -> tuple[list[Decimal | None], list[bool]]:
+    """RawParser's amounts of ``cells`` and which were reported ambiguous."""
+    import pandas as pd
+
+    from ecrm.io.schema import RawParser
+
+    parser = RawParser("Asia/Tokyo", TODAY, decimal=decimal)
+    s = pd.Series(cells, dtype="string")
+    got = parser.decimals("amount", s)
+    values = [None if pd.isna(v) else Decimal(v) for v in got]
+    return values, (~parser.amount_unambiguous(s)).tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    value=st.decimals(min_value=-(10**12), max_value=10**12, places=2, allow_nan=False),
+    decimal=st.sampled_from([".", ","]),
+    data=st.data(),
+)
+def test_a_number_written_in_any_accepted_form_reads_as_itself(
+    value: Decimal, decimal: str, data: st.DataObject
+) -> None:
+    text = render_amount(value, decimal, "utf-8", data.draw)
+    assert parse([text], decimal) == ([value], [False]), text
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    whole=st.integers(0, 10**6),
+    tail=st.text("0123456789", min_size=1, max_size=6).filter(lambda t: len(t) != 3),
+    decimal=st.sampled_from([".", ","]),
+)
+def test_a_separator_not_before_three_digits_is_ambiguous(
+    whole: int, tail: str, decimal: str
+) -> None:
+    """``2,55`` or ``1,2345`` under ``.`` (``2.55`` under ``,``) is never a number."""
+    group = "," if decimal == "." else "."
+    text = f"{whole}{group}{tail}"
+    assert parse([text], decimal) == ([None], [True]), text
