@@ -4,6 +4,12 @@ Data flows one way: ``data/<shop>/raw/`` (read-only exports) →
 ``data/<shop>/canonical/`` (ingested orders, customers, data-quality summary) →
 analysis tables → ``reports/<shop>/<YYYY-MM>/``.
 
+``data/<shop>/canonical`` is a symbolic link to the current version of the
+canonical set, a folder in ``data/<shop>/.canonical/`` (:func:`canonical_store`):
+ingestion writes a new version beside it and replaces the link in one atomic
+rename, so every path below (:func:`orders_path`, :func:`quality_path`…)
+shows one whole set, old or new.
+
 The project root is found from the ``ECRM_HOME`` environment variable, else the
 current directory or the nearest parent holding a ``data/`` folder next to
 ``pyproject.toml`` or ``notebooks/``; it falls back to the current directory.
@@ -16,6 +22,8 @@ from pathlib import Path
 
 __all__ = [
     "canonical_dir",
+    "canonical_store",
+    "customer_id_key_path",
     "customers_path",
     "data_dir",
     "orders_path",
@@ -62,8 +70,13 @@ def settings_path(shop: str, root: Path | None = None) -> Path:
 
 
 def canonical_dir(shop_folder: Path) -> Path:
-    """``<shop folder>/canonical``: ingestion output."""
+    """``<shop folder>/canonical``: ingestion output (a link to the current version)."""
     return shop_folder / "canonical"
+
+
+def canonical_store(shop_folder: Path) -> Path:
+    """``<shop folder>/.canonical``: the versions of the canonical set ``canonical`` links to."""
+    return shop_folder / ".canonical"
 
 
 def orders_path(shop_folder: Path) -> Path:
@@ -79,3 +92,12 @@ def customers_path(shop_folder: Path) -> Path:
 def quality_path(shop_folder: Path) -> Path:
     """The data-quality summary (JSON) written beside the orders table."""
     return canonical_dir(shop_folder) / "quality.json"
+
+
+def customer_id_key_path(shop_folder: Path) -> Path:
+    """The shop's secret key for hashing email customer ids (``.customer-id-key``).
+
+    Made on first need by :func:`ecrm.io.masters.customer_id_key`; keep it with
+    the shop folder (a new key gives every hashed customer a new id).
+    """
+    return shop_folder / ".customer-id-key"

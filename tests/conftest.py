@@ -62,7 +62,8 @@ def online_retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "  unit_price: UnitPrice\n"
         "  product_id: StockCode\n"
         "  product_name: Description\n"
-        'return_order_pattern: "^C"\n',
+        'return_order_pattern: "^C"\n'
+        "allow_external_sources: true\n",  # the shared data lives outside the shop folder
         encoding="utf-8",
     )
     return ingest(shop, today=dt.date(2026, 11, 1)).orders_path

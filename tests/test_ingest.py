@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import io
 import json
+import os
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,6 +31,7 @@ import yaml
 
 import ecrm
 from ecrm import IngestError, InputProblem, SettingsError
+from ecrm.io.canonical import CanonicalWriteError
 from ecrm.io.ingest import detect_encoding
 
 TODAY = date(2024, 12, 31)
@@ -1100,9 +1102,17 @@ def test_failed_write_keeps_the_previous_files_and_leaves_no_temp_files(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(importlib.import_module("ecrm.io.canonical").pq, "write_table", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(CanonicalWriteError) as info:
         ecrm.ingest(shop, today=TODAY)
+    assert str(info.value).startswith(
+        f"no space left on the device holding {shop / '.canonical'}. Free some space there, "
+        "then run `ecrm ingest test-shop` again; the previous canonical set is unchanged."
+    )
+    assert isinstance(info.value, ecrm.EcrmError) and isinstance(info.value, OSError)
     assert tree_hashes(canonical) == before
+    assert [p.name for p in (shop / ".canonical").iterdir() if p.name != ".lock"] == [
+        os.readlink(canonical).split("/")[-1]
+    ]
 
 
 def _customers_shop(tmp_path: Path, *, mapped: bool = True, **settings: Any) -> Path:
@@ -1353,13 +1363,18 @@ def test_online_retail_reproduces_the_published_figures(tmp_path: Path) -> None:
             "product_name": "Description",
         },
         return_order_pattern="^C",
+        allow_external_sources=True,  # the shared data lives outside the shop folder
     )
     result = ecrm.ingest(shop, today=date(2011, 12, 31))
     s = result.summary
     assert s.files[0]["rows"] == s.rows_read == 541_909
     assert s.customers == 4_372
     assert s.guest_rows_read == 135_080
-    assert s.dropped == {"exact_duplicate": 5_268, "excluded_status": 0}
+    assert s.dropped == {
+        "exact_duplicate": 5_268,
+        "excluded_status": 0,
+        "replaced_by_later_export": 0,
+    }
     assert s.return_lines_read == 9_288
     assert s.orders == 25_900
     assert round(Decimal(s.revenue_read), 2) == Decimal("9747747.93")
@@ -1392,6 +1407,7 @@ def _complete_journey_shop(tmp_path: Path, transactions: Path) -> Path:
             "key": "product_id",
             "columns": {"category": "department", "taste": "product_category", "brand": "brand"},
         },
+        allow_external_sources=True,  # the shared data lives outside the shop folder
     )
 
 

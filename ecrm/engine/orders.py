@@ -167,8 +167,25 @@ def orders_table(orders: OrdersLike) -> ir.Table:
 
 
 def _read(p: Path) -> ir.Table:
-    """The scan of a canonical Parquet file, with canonical types (see :func:`is_canonical`)."""
-    t = ibis.read_parquet(str(p))
+    """The scan of a canonical Parquet file, with canonical types (see :func:`is_canonical`).
+
+    Raises
+    ------
+    DataError
+        The file is not readable Parquet (damaged, truncated, not Parquet at all):
+        the message names it and says to ingest the shop again.
+    """
+    import duckdb
+
+    try:
+        t = ibis.read_parquet(str(p))
+    except (duckdb.Error, OSError, pa.ArrowException) as e:
+        reason = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        shop = p.parent.parent.name if p.parent.name == "canonical" else "<shop>"
+        raise DataError(
+            f"{p} cannot be read as Parquet ({reason}): the canonical set is damaged. "
+            f"Run `ecrm ingest {shop}` again to rebuild it from the raw exports"
+        ) from None
     require_columns(t, ("order_id", "customer_id", "ordered_at", "amount"), "orders")
     t = _canonical_types(t)
     _CANONICAL[t.op()] = None

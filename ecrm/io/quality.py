@@ -51,6 +51,18 @@ class QualitySummary:
     fingerprint: str
     columns: list[str] = field(default_factory=list)
     amounts_rounded: int = 0
+    #: orders found in more than one file and taken whole from the last (SPEC §1)
+    orders_replaced: int = 0
+    #: customer id cells read as guests (null markers, ``guest_ids``), by value
+    guest_markers: dict[str, int] = field(default_factory=dict)
+    #: lines whose customer id is 0 (a guest in some carts; see ``guest_ids``)
+    customer_id_zero_lines: int = 0
+    #: lines whose customer id was an email address, replaced by a keyed hash
+    customer_ids_hashed: int = 0
+    #: kept lines with a negative amount and a positive quantity (discounts)
+    negative_amount_positive_quantity: int = 0
+    #: orders of the canonical set this one replaced (None: it could not be read)
+    previous_orders: int | None = 0
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as a JSON-ready dict."""
@@ -68,9 +80,12 @@ class QualitySummary:
             ("rows kept", f"{self.rows_kept:,}"),
         ]
         for reason, n in self.dropped.items():
+            if reason == "replaced_by_later_export" and not n:
+                continue  # shown only when a later file replaced orders
             rows.append((f"  dropped: {reason.replace('_', ' ')}", f"{n:,}"))
-        for status, n in self.dropped_statuses.items():
-            rows.append((f"    status {status!r}", f"{n:,}"))
+            if reason == "excluded_status":
+                for status, k in self.dropped_statuses.items():
+                    rows.append((f"    status {status!r}", f"{k:,}"))
         share = self.guest_rows_kept / self.rows_kept if self.rows_kept else 0.0
         rows += [
             (
@@ -85,6 +100,41 @@ class QualitySummary:
             ("orders", f"{self.orders:,}"),
             ("revenue", f"{Decimal(self.revenue):,.0f} {self.currency}"),
         ]
+        if self.guest_markers:
+            marks = ", ".join(f"{k!r} {v:,}" for k, v in self.guest_markers.items())
+            rows.append(("  read as guests", marks))
+        if self.customer_id_zero_lines:
+            rows.append(
+                (
+                    "customer id 0",
+                    f"{self.customer_id_zero_lines:,} lines (a guest in some carts: "
+                    "add guest_ids: ['0'] to the settings if so)",
+                )
+            )
+        if self.orders_replaced:
+            rows.append(
+                (
+                    "orders replaced",
+                    f"{self.orders_replaced:,} (in several files: taken whole from the last)",
+                )
+            )
+        if self.customer_ids_hashed:
+            rows.append(
+                (
+                    "customer ids hashed",
+                    f"{self.customer_ids_hashed:,} lines (email addresses: keyed hash stored)",
+                )
+            )
+        if self.negative_amount_positive_quantity:
+            rows.append(
+                (
+                    "discount lines",
+                    f"{self.negative_amount_positive_quantity:,} "
+                    "(negative amount, positive quantity: kept)",
+                )
+            )
+        if self.previous_orders is None:
+            rows.append(("previous set", "unreadable (damaged): replaced"))
         if self.amounts_rounded:
             rows.append(("amounts rounded", f"{self.amounts_rounded:,} (to 4 decimals)"))
         if self.customer_ids_repaired:

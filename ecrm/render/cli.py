@@ -44,12 +44,24 @@ def ingest(
     today: Annotated[
         str | None, typer.Option(help="ingest date YYYY-MM-DD (default: today in the shop's zone)")
     ] = None,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(
+            "--allow-shrink",
+            help="replace the canonical set even by one with no orders or fewer than half",
+        ),
+    ] = False,
 ) -> None:
     """Read a shop's raw exports and write its canonical orders table."""
     from ecrm.io.ingest import ingest as run
 
     try:
-        run(_settings_for(shop), today=date.fromisoformat(today) if today else None, quiet=False)
+        run(
+            _settings_for(shop),
+            today=date.fromisoformat(today) if today else None,
+            quiet=False,
+            allow_shrink=allow_shrink,
+        )
     except EcrmError as e:
         _fail(e)
     except ValueError as e:  # a bad --today
