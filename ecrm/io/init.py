@@ -43,7 +43,6 @@ import os
 import re
 import shutil
 import tempfile
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecrm.errors import IngestError, InputProblem, SettingsError
-from ecrm.io.mapping import Guess, normalise_name, propose_columns
+from ecrm.io.mapping import Guess, normalise_name, propose_columns, to_numbers
 from ecrm.io.presets import PRESETS, recognise
 from ecrm.io.sniff import FileSniff, date_format, sniff_file
 from ecrm.settings import CANONICAL_COLUMNS, CUSTOMER_COLUMNS, SLUG, load_settings
@@ -178,22 +177,18 @@ def _group_pattern(files: list[Path]) -> list[Path | str]:
     return list(files)
 
 
-def _numbers(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_numeric_dtype(s):
-        return s.astype("float64")
-    txt = s.astype("string").fillna("").map(lambda v: unicodedata.normalize("NFKC", v))
-    txt = txt.str.replace(r"[,¥￥円\\\s]", "", regex=True).str.replace(r"^[▲△]", "-", regex=True)
-    return pd.to_numeric(txt, errors="coerce")
-
-
-def _line_amounts(frame: pd.DataFrame, columns: dict[str, str]) -> pd.Series | None:
+def _line_amounts(
+    frame: pd.DataFrame, columns: dict[str, str], decimal: str = "."
+) -> pd.Series | None:
     if "amount" in columns and columns["amount"] in frame:
-        return _numbers(frame[columns["amount"]])
+        return to_numbers(frame[columns["amount"]], decimal)
     if {"unit_price", "quantity"} <= set(columns) and {
         columns["unit_price"],
         columns["quantity"],
     } <= set(frame.columns):
-        return _numbers(frame[columns["unit_price"]]) * _numbers(frame[columns["quantity"]])
+        return to_numbers(frame[columns["unit_price"]], decimal) * to_numbers(
+            frame[columns["quantity"]], decimal
+        )
     return None
 
 
@@ -202,8 +197,10 @@ def _escape(text: str) -> str:
     return re.escape(text).replace("\\-", "-")
 
 
-def _return_pattern(frame: pd.DataFrame, columns: dict[str, str]) -> tuple[str, str] | None:
-    amounts = _line_amounts(frame, columns)
+def _return_pattern(
+    frame: pd.DataFrame, columns: dict[str, str], decimal: str
+) -> tuple[str, str] | None:
+    amounts = _line_amounts(frame, columns, decimal)
     if amounts is None or "order_id" not in columns:
         return None
     ids = frame[columns["order_id"]].astype("string").str.strip()
@@ -295,8 +292,9 @@ def _role(sniff: FileSniff, guesses: dict[str, Guess], preset: str | None) -> st
 
 
 def _source_options(sniff: FileSniff) -> tuple[dict[str, object], list[str]]:
+    """The read options of a group of same-header files, and their reasons."""
     options: dict[str, object] = {}
-    notes = [f"{sniff.path.name}: {sniff.encoding} ({sniff.notes.get('encoding', '')})"]
+    notes = []
     if sniff.format == "csv":
         if sniff.delimiter != ",":
             options["delimiter"] = sniff.delimiter
@@ -308,6 +306,10 @@ def _source_options(sniff: FileSniff) -> tuple[dict[str, object], list[str]]:
         options["decimal"] = sniff.decimal
         notes.append(f"decimal {sniff.decimal!r}: {sniff.notes['decimal']}")
     return options, notes
+
+
+def _encoding_note(sniff: FileSniff) -> str:
+    return f"{sniff.path.name}: {sniff.encoding}, as {sniff.notes.get('encoding', '')}"
 
 
 # --------------------------------------------------------------------------- propose
@@ -369,7 +371,7 @@ def propose(
     analysed = []
     for s in sniffs:
         preset = recognise(s.header)
-        analysed.append((s, preset, propose_columns(s.frame)))
+        analysed.append((s, preset, propose_columns(s.frame, decimal=s.decimal)))
     orders = [(s, p, g) for s, p, g in analysed if _role(s, g, p) == "orders"]
     if not orders:
         found = "; ".join(f"{s.path.name}: {s.header[:12]}" for s in sniffs)
@@ -385,10 +387,9 @@ def propose(
     main_key = max(groups, key=lambda k: sum(len(i[0].frame) for i in groups[k]))
     preset = groups[main_key][0][1]
     main_frame = pd.concat([i[0].frame for i in groups[main_key]], ignore_index=True)
+    guesses = propose_columns(main_frame, decimal=str(main_key[3]))
     if preset is not None:
-        guesses = _preset_guesses(preset, propose_columns(main_frame))
-    else:
-        guesses = propose_columns(main_frame)
+        guesses = _preset_guesses(preset, guesses)
     if choose is not None:
         for canon, g in guesses.items():
             if g.alternatives:
@@ -408,6 +409,12 @@ def propose(
                     value,
                     f"the {preset} export has no {canon} column: every order is a guest order",
                 )
+    if "customer_id" not in mapped and "customer_id" not in proposal.constants:
+        proposal.constants["customer_id"] = (
+            "",
+            "no customer column found: every order is a guest order until you map "
+            "`columns: customer_id:` to the export's member id",
+        )
     for key, items in groups.items():
         header = set(key[0])  # type: ignore[arg-type]
         lacking = sorted(c for c in mapped.values() if c not in header)
@@ -418,14 +425,14 @@ def propose(
             )
             continue
         options, notes = _source_options(items[0][0])
-        for s, _, _ in items[1:]:
-            notes.append(f"{s.path.name}: {s.encoding} ({s.notes.get('encoding', '')})")
-        for entry in _group_pattern([i[0].path for i in items]):
+        by_path = {i[0].path: i[0] for i in items}
+        for entry in _group_pattern(list(by_path)):
             recorded, external = _record_path(Path(entry), shop_dir)
             proposal.external |= external
-            members = [i[0].path for i in items] if isinstance(entry, str) else [Path(entry)]
-            proposal.sources.append(SourceProposal(recorded, members, options, notes))
-    _values_findings(main_frame, mapped, proposal)
+            members = list(by_path) if isinstance(entry, str) else [Path(entry)]
+            encodings = [_encoding_note(by_path[m]) for m in members]
+            proposal.sources.append(SourceProposal(recorded, members, options, encodings + notes))
+    _values_findings(main_frame, mapped, proposal, str(main_key[3]))
     for s, p, g in analysed:
         role = _role(s, g, p)
         if role == "products" and proposal.product_master is None:
@@ -457,7 +464,9 @@ def _preset_guesses(preset: str, found: dict[str, Guess]) -> dict[str, Guess]:
     return out
 
 
-def _values_findings(frame: pd.DataFrame, mapped: dict[str, str], proposal: Proposal) -> None:
+def _values_findings(
+    frame: pd.DataFrame, mapped: dict[str, str], proposal: Proposal, decimal: str
+) -> None:
     date_col = mapped.get("ordered_at")
     if date_col in frame:
         label, read, _ = date_format(frame[date_col])
@@ -481,11 +490,11 @@ def _values_findings(frame: pd.DataFrame, mapped: dict[str, str], proposal: Prop
                 [],
                 f"no value says cancelled or test; {why}. Add the ones that are no sale",
             )
-    pattern = _return_pattern(frame, mapped)
+    pattern = _return_pattern(frame, mapped, decimal)
     if pattern is not None:
         proposal.return_order_pattern = pattern
     _country_and_currency(frame, proposal)
-    amounts = _line_amounts(frame, mapped)
+    amounts = _line_amounts(frame, mapped, decimal)
     if amounts is not None and proposal.currency[0] == "JPY":
         frac = float(((amounts - amounts.round()).abs() > 1e-9).mean())
         if frac > 0.01:

@@ -35,7 +35,7 @@ import pandas as pd
 
 from ecrm.io.sniff import date_format, numbers_share
 
-__all__ = ["SYNONYMS", "Guess", "normalise_name", "propose_columns"]
+__all__ = ["SYNONYMS", "Guess", "normalise_name", "propose_columns", "to_numbers"]
 
 #: Header names of each canonical column (and unit_price), best first. Static data.
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -159,7 +159,7 @@ def _nonempty(s: pd.Series) -> pd.Series:
     return txt[txt.fillna("") != ""]
 
 
-def _values_fit(canon: str, s: pd.Series) -> tuple[bool, str]:
+def _values_fit(canon: str, s: pd.Series, decimal: str = ".") -> tuple[bool, str]:
     """Whether a column's values fit the canonical column, and what was seen."""
     values = _nonempty(s)
     if canon == "order_id":
@@ -175,7 +175,7 @@ def _values_fit(canon: str, s: pd.Series) -> tuple[bool, str]:
     if canon in ("amount", "unit_price"):
         if pd.api.types.is_numeric_dtype(s):
             return True, "a numeric column"
-        share = numbers_share(values) if len(values) else 0.0
+        share = numbers_share(values, decimal) if len(values) else 0.0
         return share >= 0.95, f"{share:.0%} of values are numbers"
     if canon == "quantity":
         if pd.api.types.is_integer_dtype(s):
@@ -202,17 +202,34 @@ def _by_values(frame: pd.DataFrame, used: set[str]) -> list[tuple[int, str, str,
     return out
 
 
+def to_numbers(s: pd.Series, decimal: str = ".") -> pd.Series:
+    """A column's numbers as floats (NaN where none), read as ingestion reads amounts.
+
+    NFKC first; ``¥``/``￥``/``円``, blanks and the thousands separator dropped;
+    ``▲``/``△`` a minus sign; ``decimal`` the decimal separator.
+    """
+    if pd.api.types.is_numeric_dtype(s):
+        return s.astype("float64")
+    txt = s.astype("string").fillna("").map(lambda v: unicodedata.normalize("NFKC", v))
+    group = "," if decimal == "." else "."
+    txt = txt.str.replace(r"[¥￥円\\\s]", "", regex=True).str.replace(group, "", regex=False)
+    txt = txt.str.replace(decimal, ".", regex=False).str.replace(r"^[▲△]", "-", regex=True)
+    return pd.to_numeric(txt, errors="coerce")
+
+
 def _tier(score: int) -> int:
     return 2 if score > _CONTAINS else 1 if score > _VALUES else 0
 
 
-def propose_columns(frame: pd.DataFrame) -> dict[str, Guess]:
+def propose_columns(frame: pd.DataFrame, *, decimal: str = ".") -> dict[str, Guess]:
     """Propose the canonical → raw column mapping of one export.
 
     Parameters
     ----------
     frame : DataFrame
         The export as read (:func:`ecrm.io.read.read_raw`), header stripped.
+    decimal : str, default "."
+        The file's decimal separator (numbers are checked under it).
 
     Returns
     -------
@@ -231,7 +248,7 @@ def propose_columns(frame: pd.DataFrame) -> dict[str, Guess]:
     scored = []
     rejected: dict[tuple[str, str], str] = {}
     for score, canon, col, why in _name_scores(header):
-        fits, seen = _values_fit(canon, frame[col])
+        fits, seen = _values_fit(canon, frame[col], decimal)
         if fits:
             scored.append((score, canon, col, why + (f"; {seen}" if seen else "")))
         else:
@@ -253,11 +270,11 @@ def propose_columns(frame: pd.DataFrame) -> dict[str, Guess]:
         taken.add(col)
     for g in guesses.values():  # an alternative another column took is no competitor
         g.alternatives = [(c, w) for c, w in g.alternatives if c not in taken or c == g.column]
-    _settle_amount(frame, guesses)
+    _settle_amount(frame, guesses, decimal)
     return guesses
 
 
-def _settle_amount(frame: pd.DataFrame, guesses: dict[str, Guess]) -> None:
+def _settle_amount(frame: pd.DataFrame, guesses: dict[str, Guess], decimal: str) -> None:
     """Rule 4: keep ``amount`` or ``unit_price`` (× quantity), never both."""
     amount, price, qty = (guesses.get(k) for k in ("amount", "unit_price", "quantity"))
     if amount is None or price is None:
@@ -267,12 +284,7 @@ def _settle_amount(frame: pd.DataFrame, guesses: dict[str, Guess]) -> None:
         return
 
     def num(col: str) -> pd.Series:
-        txt = frame[col].astype("string").fillna("")
-        txt = txt.map(lambda v: unicodedata.normalize("NFKC", v))
-        txt = txt.str.replace(r"[,¥￥円\\\s]", "", regex=True).str.replace(
-            r"^[▲△]", "-", regex=True
-        )
-        return pd.to_numeric(txt, errors="coerce")
+        return to_numbers(frame[col], decimal)
 
     a, p, q = num(amount.column), num(price.column), num(qty.column)
     ok = a.notna() & p.notna() & q.notna()
