@@ -118,8 +118,7 @@ def test_utf16_without_bom_is_still_refused(tmp_path: Path) -> None:
     path.write_bytes("a,b\n1,2\n".encode("utf-16-le"))
     [p] = problems_of(path)
     assert p.message == (
-        "file is neither UTF-8 nor Shift_JIS/CP932; set `encoding` for this source in the "
-        "settings"
+        "file is neither UTF-8 nor Shift_JIS/CP932; set `encoding` for this source in the settings"
     )
 
 
@@ -167,7 +166,9 @@ _cell = st.text(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     delimiter=st.sampled_from(["\t", ";", "|"]),
     header=st.lists(_cell, min_size=2, max_size=6, unique=True),
@@ -177,7 +178,10 @@ _cell = st.text(
 def test_any_other_delimiter_is_refused_then_read_right(
     tmp_path: Path, delimiter: str, header: list[str], n_rows: int, data: st.DataObject
 ) -> None:
-    rows = [data.draw(st.lists(_cell, min_size=len(header), max_size=len(header))) for _ in range(n_rows)]
+    rows = [
+        data.draw(st.lists(_cell, min_size=len(header), max_size=len(header)))
+        for _ in range(n_rows)
+    ]
     path = tmp_path / "export.csv"
     path.write_text(csv_text([header, *rows], delimiter), encoding="utf-8")
     with pytest.raises(IngestError) as info:
@@ -199,7 +203,9 @@ def test_truncated_csv_gz_is_one_clear_error(tmp_path: Path) -> None:
     assert problems_of(path) == [InputProblem("orders.csv.gz", None, None, MSG_GZ)]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(cut=st.floats(0.0, 0.999))
 def test_every_truncation_of_a_gz_is_an_ingest_error(tmp_path: Path, cut: float) -> None:
     full = gzip.compress(("id,secret\n" + "1,topsecret\n" * 300).encode())

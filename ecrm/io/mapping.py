@@ -61,7 +61,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     ),
     "unit_price": (
         "販売価格", "単価", "販売単価", "商品単価", "価格", "unit_price", "UnitPrice", "price",
-        "item_price", "lineitem_price",
+        "lineitem_price",
     ),
     "quantity": (
         "数量", "個数", "購入数量", "販売個数", "注文数", "点数", "quantity", "qty", "units",
@@ -194,7 +194,7 @@ def _by_values(frame: pd.DataFrame, used: set[str]) -> list[tuple[int, str, str,
     """Date columns no header name matched: their values all read as dates."""
     out = []
     for col in frame.columns:
-        if col in used:
+        if col in used or _NOT["ordered_at"].search(normalise_name(col)):
             continue
         label, read, share = date_format(frame[col])
         if label is not None and read and share >= 0.99:

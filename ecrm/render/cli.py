@@ -90,8 +90,10 @@ def init(
         typer.echo(f"\n{canonical}: {len(options)} columns fit")
         for i, (col, why) in enumerate(options, 1):
             typer.echo(f"  {i}. {col}  ({why})")
-        n = typer.prompt("which one", type=typer.IntRange(1, len(options)), default=1)
-        return options[n - 1][0]
+        while True:
+            n = typer.prompt(f"which one (1-{len(options)})", type=int, default=1)
+            if 1 <= n <= len(options):
+                return options[n - 1][0]
 
     try:
         if not SLUG.match(shop):
