@@ -334,7 +334,7 @@ def test_cli_init_writes_settings_and_prints_the_dry_run(project: Path) -> None:
     r = cli(["init", "acme", "--from", str(raw / "ec_cube_orders.csv"), "--yes"])
     assert r.exit_code == 0, r.output
     assert f"wrote {project / 'data' / 'acme' / 'settings.yaml'}" in r.output
-    assert "recognised the ec-cube export (preset: ec-cube)" in r.output
+    assert "preset: ec-cube (recognised from the header)" in r.output
     assert "dry run (nothing written):" in r.output and "8,200 JPY" in r.output
     assert not (project / "data" / "acme" / "canonical").exists()
     again = cli(["init", "acme", "--from", str(raw / "ec_cube_orders.csv"), "--yes"])

@@ -139,6 +139,29 @@ class Proposal:
     external: bool = False
     notes: list[str] = field(default_factory=list)
 
+    def describe(self) -> str:
+        """What was proposed, in a few lines for the terminal (the reasons are in the file)."""
+        lines = [f"sources: {', '.join(s.path for s in self.sources)}"]
+        if self.preset:
+            lines.append(f"preset: {self.preset} (recognised from the header)")
+        order = [*CANONICAL_COLUMNS, "unit_price"]
+        width = max((len(k) for k in self.columns), default=0)
+        for canon in sorted(self.columns, key=order.index):
+            g = self.columns[canon]
+            also = f"   (also fits: {', '.join(c for c, _ in g.alternatives)})"
+            lines.append(f"  {canon:<{width}} <- {g.column}{also if g.alternatives else ''}")
+        for canon, (value, _) in self.constants.items():
+            lines.append(f"  {canon:<{width}} = {value!r} on every line")
+        for key, entry in (("product master", self.product_master), ("customers", self.customers)):
+            if entry is not None:
+                lines.append(f"{key}: {entry['path']}")
+        if self.exclude_statuses is not None:
+            lines.append(f"exclude_statuses: {self.exclude_statuses[0]}")
+        if self.return_order_pattern is not None:
+            lines.append(f"return_order_pattern: {self.return_order_pattern[0]!r}")
+        lines.append(f"timezone {self.timezone[0]}, currency {self.currency[0]}")
+        return "\n".join(lines)
+
     @property
     def competing(self) -> dict[str, Guess]:
         """The guesses with alternatives of the same kind (the questions to ask)."""
@@ -245,13 +268,12 @@ def _country_and_currency(frame: pd.DataFrame, proposal: Proposal) -> None:
         col = by_name.get(key)
         if col is None:
             continue
-        values = frame[col].astype("string").str.strip().str.casefold().dropna()
+        values = frame[col].astype("string").str.strip().dropna()
         if not len(values):
             continue
         top, n = Counter(values).most_common(1)[0]
-        if top in COUNTRIES and n / len(values) >= 0.5:
-            tz, cur = COUNTRIES[top]
-            why = f"{n / len(values):.0%} of lines have {col!r} = {frame[col].dropna().iloc[0]!s}"
+        if top.casefold() in COUNTRIES and n / len(values) >= 0.5:
+            tz, cur = COUNTRIES[top.casefold()]
             why = f"{n / len(values):.0%} of lines name {top!r} in {col!r}"
             proposal.timezone = (tz, why)
             proposal.currency = (cur, why)

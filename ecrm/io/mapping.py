@@ -164,7 +164,7 @@ def _values_fit(canon: str, s: pd.Series, decimal: str = ".") -> tuple[bool, str
     values = _nonempty(s)
     if canon == "order_id":
         empty = 1 - len(values) / max(len(s), 1)
-        return empty < 0.01, f"{empty:.1%} empty"
+        return empty < 0.01, "never empty" if not empty else f"{empty:.1%} empty"
     if canon == "ordered_at":
         label, read, share = date_format(s)
         if label is None:

@@ -232,8 +232,8 @@ def _parse_csv(text: str, delimiter: str, skip_rows: int, label: str) -> pd.Data
             line = int(m.group(2)) + skip_rows
             raise _problem(
                 label,
-                f"line {line} has {m.group(3)} fields but the header has {m.group(1)} "
-                f"({len(header)} names): check `delimiter` and `skip_rows` for this source, "
+                f"line {line} has {m.group(3)} fields but the header has {m.group(1)}: "
+                "check `delimiter` and `skip_rows` for this source, "
                 "or quote cells that hold the delimiter",
                 line,
             ) from None

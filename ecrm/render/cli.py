@@ -109,13 +109,16 @@ def init(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {target}")
-    if proposal.preset:
-        typer.echo(f"recognised the {proposal.preset} export (preset: {proposal.preset})")
+    typer.echo(proposal.describe())
     for note in proposal.notes:
         typer.echo(f"note: {note}")
     typer.echo("")
-    typer.echo(dry_run(proposal, today=ingest_day).render())
-    typer.echo(f"\nread {target}, then: ecrm ingest {shop}")
+    run = dry_run(proposal, today=ingest_day)
+    typer.echo(run.render())
+    if run.summary is None:
+        typer.echo(f"\nfix the settings (or the export), then: ecrm ingest {shop}")
+    else:
+        typer.echo(f"\nread {target} (every guess says why), then: ecrm ingest {shop}")
 
 
 @app.command("demo-data")
