@@ -178,6 +178,16 @@ def test_title_rows_are_proposed_as_skip_rows(tmp_path: Path) -> None:
     assert proposal.columns["ordered_at"].column == "受注日時"
 
 
+def test_an_excel_export_with_a_title_row(tmp_path: Path) -> None:
+    path = tmp_path / "orders.xlsx"
+    rows = [["受注一覧", None, None], ["注文番号", "注文日", "金額"], ["A1", "2024/01/05", "1200"]]
+    pd.DataFrame(rows).to_excel(path, index=False, header=False)
+    s = sniff_file(path)
+    assert (s.format, s.skip_rows, s.header) == ("excel", 1, ["注文番号", "注文日", "金額"])
+    proposal = propose([path], tmp_path / "x")
+    assert proposal.sources[0].options == {"skip_rows": 1}
+
+
 def test_semicolons_and_decimal_commas_are_proposed(tmp_path: Path) -> None:
     proposal = propose([CARTS / "semicolon_decimal_comma.csv"], tmp_path / "eu")
     [source] = proposal.sources
@@ -451,6 +461,17 @@ def test_any_table_is_sniffed_right(
     assert (s.encoding, s.delimiter, s.skip_rows) == (expected_enc, delimiter, titles)
     assert s.header == header
     assert s.frame.to_numpy().tolist() == rows
+
+
+@pytest.mark.parametrize(
+    "module", ["ecrm.io.read", "ecrm.io.sniff", "ecrm.io.mapping", "ecrm.io.presets"]
+)
+def test_docstring_examples(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
 
 
 def test_written_settings_are_valid_yaml_with_a_reason_per_column(tmp_path: Path) -> None:

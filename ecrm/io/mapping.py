@@ -271,7 +271,8 @@ def propose_columns(frame: pd.DataFrame, *, decimal: str = ".") -> dict[str, Gue
     for g in guesses.values():  # an alternative another column took is no competitor
         g.alternatives = [(c, w) for c, w in g.alternatives if c not in taken or c == g.column]
     _settle_amount(frame, guesses, decimal)
-    return guesses
+    order = [*SYNONYMS]
+    return {k: guesses[k] for k in sorted(guesses, key=order.index)}
 
 
 def _settle_amount(frame: pd.DataFrame, guesses: dict[str, Guess], decimal: str) -> None:

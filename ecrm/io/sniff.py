@@ -193,7 +193,7 @@ def sniff_file(path: Path) -> FileSniff:
     Examples
     --------
     >>> s = sniff_file(Path("data/acme/raw/orders.csv"))  # doctest: +SKIP
-    >>> s.encoding, s.delimiter, s.skip_rows
+    >>> s.encoding, s.delimiter, s.skip_rows  # doctest: +SKIP
     ('cp932', ',', 0)
     """
     kind = file_format(path)
