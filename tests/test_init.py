@@ -1,4 +1,4 @@
-"""Tests of ``ecrm init`` (ecrm.io.sniff, ecrm.io.mapping, ecrm.io.init and the CLI command).
+"""Tests of ``ecrm init``: ecrm.io.sniff, ecrm.io.mapping, ecrm.io.init, ecrm.io.dryrun, the CLI.
 
 The done-when check of issue #18: ``ecrm init`` on the demo shops' raw files and on
 the UCI Online Retail export proposes settings that ingest to the same totals
@@ -30,8 +30,9 @@ from typer.testing import CliRunner
 from ecrm import paths
 from ecrm.errors import SettingsError
 from ecrm.io import demo
+from ecrm.io.dryrun import dry_run, group_problems
 from ecrm.io.ingest import ingest
-from ecrm.io.init import dry_run, group_problems, propose, render_settings, write_settings
+from ecrm.io.init import propose, render_settings, write_settings
 from ecrm.io.mapping import SYNONYMS, normalise_name, propose_columns
 from ecrm.io.sniff import date_format, sniff_file
 from ecrm.settings import load_settings

@@ -7,8 +7,9 @@ proposes the column mapping (:mod:`ecrm.io.mapping`), and proposes the shop
 keys the values call for. :func:`render_settings` writes all of it as a
 ``settings.yaml`` with a comment beside each guess saying why;
 :func:`write_settings` saves it (never over an existing file unless asked);
-:func:`dry_run` ingests into a temporary folder — nothing is written to the shop
-— and returns the quality summary or the problems grouped by column and message.
+:func:`ecrm.io.dryrun.dry_run` ingests into a temporary folder — nothing is
+written to the shop — and returns the quality summary or the problems grouped by
+column and message.
 
 Choices where SPEC is silent (the README's "Adding a client shop" lists them):
 
@@ -41,31 +42,20 @@ import glob
 import json
 import os
 import re
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from ecrm.errors import IngestError, InputProblem, SettingsError
+from ecrm.errors import SettingsError
 from ecrm.io.mapping import Guess, normalise_name, propose_columns, to_numbers
 from ecrm.io.presets import PRESETS, recognise
 from ecrm.io.sniff import FileSniff, date_format, sniff_file
 from ecrm.settings import CANONICAL_COLUMNS, CUSTOMER_COLUMNS, SLUG, load_settings
 
-__all__ = [
-    "DryRun",
-    "Proposal",
-    "SourceProposal",
-    "dry_run",
-    "propose",
-    "render_settings",
-    "write_settings",
-]
+__all__ = ["Proposal", "SourceProposal", "propose", "render_settings", "write_settings"]
 
 #: Status values that mean "no sale" (cancelled, test, voided), matched case-insensitively.
 EXCLUDE_STATUS = re.compile(r"cancel|キャンセル|取消|取り消|test|テスト|void|購入処理中", re.I)
@@ -709,80 +699,3 @@ def write_settings(proposal: Proposal, *, force: bool = False) -> Path:
         raise
     os.replace(tmp, target)
     return target
-
-
-# --------------------------------------------------------------------------- dry run
-
-
-@dataclass
-class DryRun:
-    """The result of :func:`dry_run`: the summary, or the problems grouped."""
-
-    summary: object | None
-    problems: list[tuple[int, str | None, str, str]]
-    total_problems: int
-    error: str | None = None
-
-    def render(self, top: int = 10) -> str:
-        """The summary, or the ``top`` most frequent problems, as text for the terminal."""
-        if self.error:
-            return f"dry run: {self.error}"
-        if self.summary is not None:
-            return "dry run (nothing written):\n" + self.summary.render()  # type: ignore[attr-defined]
-        lines = [
-            f"dry run: {self.total_problems:,} problem(s) would stop `ecrm ingest`; "
-            f"the {min(top, len(self.problems))} most frequent:"
-        ]
-        for n, column, message, first in self.problems[:top]:
-            where = f"column {column!r}: " if column else ""
-            lines.append(f"  {n:>8,} × {where}{message} (first: {first})")
-        return "\n".join(lines)
-
-
-def group_problems(problems: Sequence[InputProblem]) -> list[tuple[int, str | None, str, str]]:
-    """(count, column, message, first file and row) per problem kind, most frequent first.
-
-    Values are left out: a problem's value is raw content.
-    """
-    groups: dict[tuple[str | None, str], list[InputProblem]] = {}
-    for pr in problems:
-        groups.setdefault((pr.column, pr.message), []).append(pr)
-    out = []
-    for (column, message), items in groups.items():
-        first = items[0]
-        where = first.file + (f", row {first.row}" if first.row is not None else "")
-        out.append((len(items), column, message, where))
-    out.sort(key=lambda t: (-t[0], t[1] or "", t[2]))
-    return out
-
-
-def dry_run(proposal: Proposal, *, today: date | None = None) -> DryRun:
-    """Ingest the proposal into a temporary shop folder and report what the export holds.
-
-    The temporary settings point at the same raw files by absolute path (with
-    ``allow_external_sources``); the temporary folder is removed afterwards, so
-    nothing of the shop is written or changed.
-
-    Returns
-    -------
-    DryRun
-        The quality summary, or the problems grouped by column and message.
-    """
-    from ecrm.io.ingest import ingest
-
-    tmp = Path(tempfile.mkdtemp(prefix="ecrm-init-"))
-    try:
-        shop = tmp / proposal.shop
-        shop.mkdir()
-        (shop / "settings.yaml").write_text(
-            render_settings(proposal, absolute=True), encoding="utf-8"
-        )
-        try:
-            result = ingest(shop, today=today)
-        except IngestError as e:
-            return DryRun(None, group_problems(e.problems), len(e.problems))
-        except SettingsError as e:
-            return DryRun(None, [], 0, error=str(e).replace(str(tmp), "<dry run>"))
-        return DryRun(result.summary, [], 0)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)

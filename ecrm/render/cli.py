@@ -83,7 +83,8 @@ def init(
     ingests into a temporary folder (nothing of the shop is written but the
     settings) to print the quality summary or the most frequent problems.
     """
-    from ecrm.io.init import dry_run, propose, write_settings
+    from ecrm.io.dryrun import dry_run
+    from ecrm.io.init import propose, write_settings
     from ecrm.settings import SLUG
 
     def ask(canonical: str, options: list[tuple[str, str]]) -> str:
