@@ -110,7 +110,7 @@ class Source(_Strict):
 
     path: str = Field(description="file path or glob, relative to the settings file")
     format: Literal["auto", "csv", "excel", "parquet"] = "auto"
-    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp932", "shift_jis"] = Field(
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "utf-16", "cp932", "shift_jis"] = Field(
         "auto", description="CSV encoding; auto tells UTF-8, UTF-8 with BOM and CP932 apart"
     )
     sheet: str | int | None = Field(None, description="Excel sheet (default: the first)")
@@ -279,7 +279,7 @@ class ShopSettings(_Strict):
     display_name: str | None = None
     timezone: str = "Asia/Tokyo"
     currency: str = "JPY"
-    preset: Literal["shopify"] | None = None
+    preset: Literal["shopify", "ec-cube", "futureshop", "rakuten", "amazon"] | None = None
     sources: list[Source] = Field(min_length=1)
     columns: dict[str, str] = Field(
         default_factory=dict, description="canonical column -> raw column name"

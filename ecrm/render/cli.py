@@ -69,6 +69,71 @@ def ingest(
         raise typer.Exit(2) from None
 
 
+@app.command("init")
+def init(
+    shop: Annotated[str, typer.Argument(help="shop slug: data/<shop>/settings.yaml is written")],
+    first: Annotated[
+        Path,
+        typer.Option("--from", help="the client's exports (orders, product master, customers)"),
+    ],
+    more: Annotated[
+        list[Path] | None, typer.Argument(help="more exports: --from FILE [FILE ...]")
+    ] = None,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="take the best guess where two columns compete")
+    ] = False,
+    force: Annotated[bool, typer.Option(help="replace an existing settings.yaml")] = False,
+    today: Annotated[
+        str | None, typer.Option(help="ingest date of the dry run, YYYY-MM-DD (default: today)")
+    ] = None,
+) -> None:
+    """Propose data/<shop>/settings.yaml from a client's exports, then dry-run the ingestion.
+
+    Sniffs each file (encoding, delimiter, decimal separator, title rows, date
+    form), recognises a cart preset or proposes the column mapping from header
+    names and values, writes the settings with a comment beside each guess, and
+    ingests into a temporary folder (nothing of the shop is written but the
+    settings) to print the quality summary or the most frequent problems.
+    """
+    from ecrm.io.dryrun import dry_run
+    from ecrm.io.init import propose, write_settings
+    from ecrm.settings import SLUG
+
+    def ask(canonical: str, options: list[tuple[str, str]]) -> str:
+        typer.echo(f"\n{canonical}: {len(options)} columns fit")
+        for i, (col, why) in enumerate(options, 1):
+            typer.echo(f"  {i}. {col}  ({why})")
+        while True:
+            n = typer.prompt(f"which one (1-{len(options)})", type=int, default=1)
+            if 1 <= n <= len(options):
+                return options[n - 1][0]
+
+    try:
+        if not SLUG.match(shop):
+            raise EcrmError(f"shop name {shop!r} is not a slug (lower-case letters, digits, - _)")
+        ingest_day = date.fromisoformat(today) if today else None
+        files = [first, *(more or [])]
+        proposal = propose(files, paths.shop_dir(shop), shop=shop, choose=None if yes else ask)
+        target = write_settings(proposal, force=force)
+    except EcrmError as e:
+        _fail(e)
+        return
+    except ValueError as e:  # a bad --today
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {target}")
+    typer.echo(proposal.describe())
+    for note in proposal.notes:
+        typer.echo(f"note: {note}")
+    typer.echo("")
+    run = dry_run(proposal, today=ingest_day)
+    typer.echo(run.render())
+    if run.summary is None:
+        typer.echo(f"\nfix the settings (or the export), then: ecrm ingest {shop}")
+    else:
+        typer.echo(f"\nread {target} (every guess says why), then: ecrm ingest {shop}")
+
+
 @app.command("demo-data")
 def demo_data(
     customers: Annotated[int, typer.Option(help="customers per shop")] = 30_000,
