@@ -453,7 +453,8 @@ def ingest_online_retail(base: Path) -> Path:
             "columns:\n  order_id: InvoiceNo\n  customer_id: CustomerID\n"
             "  ordered_at: InvoiceDate\n  quantity: Quantity\n  unit_price: UnitPrice\n"
             "  product_id: StockCode\n"
-            'return_order_pattern: "^C"\n',
+            'return_order_pattern: "^C"\n'
+            "allow_external_sources: true\n",  # the shared data lives outside the shop folder
             encoding="utf-8",
         )
         ingest(base, today=dt.date(2011, 12, 31))

@@ -681,6 +681,7 @@ def complete_journey(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "key": "product_id",
             "columns": {"category": "department", "taste": "product_category", "brand": "brand"},
         },
+        "allow_external_sources": True,  # the product master is read from ../shared/data
     }
     (folder / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
     path = ecrm.ingest(folder, today=dt.date(2018, 1, 31)).orders_path

@@ -199,7 +199,8 @@ def test_detect_encoding() -> None:
     assert detect_encoding("受注".encode()) == "utf-8"
     assert detect_encoding(b"order_id\n") == "utf-8"
     assert detect_encoding("受注".encode("cp932")) == "cp932"
-    for data in ("Café,1\n".encode("latin-1"), "受注,1\n".encode("utf-16")):
+    assert detect_encoding("受注,1\n".encode("utf-16")) == "utf-16"  # with its BOM
+    for data in ("Café,1\n".encode("latin-1"), "受注,1\n".encode("utf-16-le")):
         with pytest.raises(UnicodeDecodeError):
             detect_encoding(data)
 
@@ -641,10 +642,12 @@ def test_latin1_file_is_undecodable(tmp_path: Path) -> None:
     assert problems(shop) == [InputProblem(ORDERS, None, None, MSG_UNDECODABLE)]
 
 
-def test_utf16_file_is_undecodable(tmp_path: Path) -> None:
-    # CP932 would decode these bytes (BOM and NULs included) into nonsense columns.
+def test_utf16_without_bom_is_undecodable(tmp_path: Path) -> None:
+    # UTF-16 with a BOM is read (tests/test_read.py); without one, CP932 would decode
+    # these bytes (NULs included) into nonsense columns: refused.
     header = ["order", "customer", "at", "amount"]
-    data = csv_bytes([["A1", "C1", "2024-01-05", "100"]], header=header).decode().encode("utf-16")
+    data = csv_bytes([["A1", "C1", "2024-01-05", "100"]], header=header).decode()
+    data = data.encode("utf-16-le")
     data.decode("cp932")
     shop = make_shop(
         tmp_path,

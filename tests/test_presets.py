@@ -106,3 +106,14 @@ def test_amazon_orders(tmp_path: Path) -> None:
     assert totals(shop) == (3, 2, 0, "4104", {"Cancelled": 1})
     table = pq.read_table(shop / "canonical" / "orders.parquet")
     assert max(table.column("ordered_at").to_pylist()).isoformat() == "2024-02-02T08:59:00"
+
+
+def test_a_hand_written_preset_takes_its_delimiter_and_constants(tmp_path: Path) -> None:
+    """`preset: amazon` alone (no delimiter, no constants) ingests as ecrm init writes it."""
+    name, _ = FIXTURES["amazon"]
+    shop = tmp_path / "bare"
+    (shop / "raw").mkdir(parents=True)
+    (shop / "raw" / name).write_bytes((CARTS / name).read_bytes())
+    data = {"name": "cart", "preset": "amazon", "sources": [{"path": f"raw/{name}"}]}
+    (shop / "settings.yaml").write_text(yaml.safe_dump(data), "utf-8")
+    assert totals(shop) == (3, 2, 0, "4104", {"Cancelled": 1})

@@ -237,11 +237,6 @@ def test_truncated_parquet(tmp_path: Path) -> None:
     assert problems_of(path) == [InputProblem("orders.parquet", None, None, MSG_PARQUET)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge step: ecrm/io/ingest.py's _load_file must pass skip_rows=source.skip_rows "
-    "to read_raw (ingest.py belongs to the data-safety branch); remove this mark then",
-)
 def test_ingest_honours_skip_rows(tmp_path: Path) -> None:
     from datetime import date
 

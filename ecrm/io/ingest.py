@@ -18,13 +18,15 @@ Rules and documented repairs (each counted in the data-quality summary):
   ``allow_external_sources: true``. A missing-column message lists the file's
   header names only, at most 30 of at most 40 characters, and only for a file
   with two or more columns (:func:`ecrm.io.schema.header_list`).
-* **Encodings.** CSV files are UTF-8, UTF-8 with BOM or Shift_JIS; ``auto``
-  detects which (a BOM means UTF-8-SIG; bytes that decode as UTF-8 are UTF-8;
-  otherwise CP932, the Windows superset of Shift_JIS that Japanese cart exports
-  use). ``shift_jis`` in the settings is read as CP932 for the same reason. A file
-  that is none of them (Latin-1, UTF-16, anything with a NUL byte) is an error.
+* **Encodings.** CSV files are UTF-8, UTF-8 with BOM, UTF-16 with BOM or
+  Shift_JIS; ``auto`` detects which (a UTF-8 BOM means UTF-8-SIG, a UTF-16 BOM
+  UTF-16; bytes that decode as UTF-8 are UTF-8; otherwise CP932, the Windows
+  superset of Shift_JIS that Japanese cart exports use). ``shift_jis`` in the
+  settings is read as CP932 for the same reason. A file that is none of them
+  (Latin-1, UTF-16 without a BOM, anything else with a NUL byte) is an error.
 * **Rows** are numbered as a spreadsheet shows them: the header is row 1, the
-  first data line row 2 (Parquet: the first record is row 1).
+  first data line row 2 (Parquet: the first record is row 1); ``skip_rows``
+  title rows above the header shift both (:mod:`ecrm.io.read`).
 * **Normalisation.** Identifiers (order_id, customer_id, product_id), codes
   (channel, status), dates and numbers are Unicode NFKC (全角 ``１７８５０`` is
   ``17850``), trimmed. In every text column the null markers ``NaN``, ``nan``,
@@ -203,12 +205,18 @@ def _load_file(
     today: date,
     problems: list[InputProblem],
 ) -> tuple[pd.DataFrame | None, dict[str, Any], dict[str, int]]:
+    columns, preset = column_mapping(settings)
+    # a preset's delimiter (Amazon's tab-separated reports) unless the source names one
+    delimiter = source.delimiter
+    if "delimiter" not in source.model_fields_set and "delimiter" in preset:
+        delimiter = preset["delimiter"]
     raw, enc = read_raw(
         path,
         fmt=source.format,
         encoding=source.encoding,
         sheet=source.sheet,
-        delimiter=source.delimiter,
+        delimiter=delimiter,
+        skip_rows=source.skip_rows,
         label=label,
     )
     info = {"file": label, "encoding": enc, "rows": len(raw), "sha256": file_sha256(path)}
@@ -223,12 +231,12 @@ def _load_file(
             )
         )
         return None, info, {}
-    columns, preset = column_mapping(settings)
+    constants = {**preset.get("constants", {}), **settings.constants}
     raw.columns = [str(c).strip().lstrip("\ufeff") for c in raw.columns]
     missing = [
         f"{canon} (raw column {col!r})" for canon, col in columns.items() if col not in raw.columns
     ]
-    need = set(REQUIRED_COLUMNS) - set(columns) - set(settings.constants)
+    need = set(REQUIRED_COLUMNS) - set(columns) - set(constants)
     if "amount" in need and "unit_price" in columns:
         need.discard("amount")
         if "quantity" not in columns:
@@ -247,7 +255,7 @@ def _load_file(
         )
         return None, info, {}
     mapped = pd.DataFrame({canon: raw[col] for canon, col in columns.items()}, index=raw.index)
-    for canon, value in settings.constants.items():
+    for canon, value in constants.items():
         mapped[canon] = value
     for canon in preset.get("fill_order_fields", ()):
         if canon in mapped.columns:
