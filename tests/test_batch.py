@@ -176,3 +176,65 @@ def test_parallel_kernels_share_the_cores(project, tmp_path, monkeypatch):
         for name in ("01_first", "02_second"):
             got = (tables / f"threads_{name}.csv").read_text(encoding="utf-8-sig").split()
             assert got == ["threads", share], (shop, name)
+
+
+def _alive(p) -> bool:
+    import psutil
+
+    try:
+        return p.is_running() and p.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def test_kill_9_of_the_batch_leaves_no_process_of_the_run(demo_root, tmp_path):
+    """Workers, their kernels and the resource tracker die with a SIGKILLed ``ecrm batch``."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    root = tmp_path / "proj"
+    shutil.copytree(demo_root / "data", root / "data")
+    shutil.copy(demo_root / "pyproject.toml", root / "pyproject.toml")
+    env = {
+        **os.environ,
+        "ECRM_HOME": str(root),
+        "PYTHONPATH": str(Path(report.__file__).parents[2]),
+    }
+    cmd = [sys.executable, "-m", "ecrm", "batch", "--month", MONTH, "--workers", "2"]
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    parent = psutil.Process(proc.pid)
+
+    def cmdline(p) -> str:
+        try:
+            return " ".join(p.cmdline())
+        except psutil.Error:
+            return ""
+
+    deadline = time.monotonic() + 120
+    family: list = []
+    try:
+        while time.monotonic() < deadline:  # mid-run: both workers have started their kernels
+            family = parent.children(recursive=True)
+            if sum("ipykernel" in cmdline(p) for p in family) >= 2:
+                break
+            assert proc.poll() is None, "the batch ended before its kernels started"
+            time.sleep(0.2)
+        family = parent.children(recursive=True)
+        assert sum("ipykernel" in cmdline(p) for p in family) >= 2
+        assert sum("multiprocessing.spawn" in cmdline(p) for p in family) == 2
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        gone_by = time.monotonic() + 5
+        while time.monotonic() < gone_by and any(_alive(p) for p in family):
+            time.sleep(0.1)
+        assert [cmdline(p)[:80] for p in family if _alive(p)] == []
+    finally:  # a failing test must not leave the run behind either
+        for p in [parent, *family]:
+            if _alive(p):
+                p.kill()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -166,3 +167,77 @@ def test_papermill_is_imported_without_the_iri_grammar_and_the_package_stays_imp
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
+
+
+_PARENT = """
+import sys, time
+import sys
+from pathlib import Path
+from ecrm.render import kernel
+k = kernel.WarmKernel(Path(sys.argv[1]))
+k._start()
+print(k.km.provisioner.process.pid, flush=True)
+time.sleep(300)
+"""
+
+_WORKER = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c",
+    "import os, sys, time; from ecrm.render import kernel; "
+    "ok = kernel.die_with_parent(int(sys.argv[1])); print(os.getpid(), ok, flush=True); "
+    "time.sleep(300)", str(os.getpid())], stdout=subprocess.PIPE, text=True)
+print(child.stdout.readline().strip(), flush=True)
+time.sleep(300)
+"""
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    import os
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().rsplit(")", 1)[1].split()[0] == "Z":  # a zombie is dead
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    os.kill(pid, 9)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs Linux /proc")
+def test_a_kernel_dies_within_seconds_of_a_kill_9_of_its_parent(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": str(Path(kernel.__file__).parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, str(tmp_path)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    kernel_pid = int(proc.stdout.readline())
+    assert Path(f"/proc/{kernel_pid}").exists()  # the kernel runs
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _gone_within(kernel_pid, 5), "the kernel outlived its parent"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_die_with_parent_kills_a_worker_when_its_parent_is_killed():
+    import os
+    import signal
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(Path(kernel.__file__).parents[2])}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _WORKER], env=env, stdout=subprocess.PIPE, text=True
+    )
+    pid, ok = proc.stdout.readline().split()
+    assert ok == "True" and Path(f"/proc/{pid}").exists()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert _gone_within(int(pid), 3), "the worker outlived its parent"

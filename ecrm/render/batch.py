@@ -10,6 +10,18 @@ failure is caught, logged and reported; it never stops the others. The batch
 writes ``reports/<YYYY-MM>-batch.html`` listing what succeeded and failed, and
 :func:`run_batch` returns the results so the command line can exit non-zero
 when anything failed.
+
+Killing the batch (even ``kill -9``) takes its workers with it: each pool
+worker asks Linux for ``SIGKILL`` on its parent's death
+(:func:`ecrm.render.kernel.die_with_parent`), and each kernel ends within a
+second of its worker (ipykernel's parent poller), so no process of the run is
+left behind. A shop-month killed mid-render keeps its previous report; the next
+render removes the dead run's temporary folder (:mod:`ecrm.render.publish`).
+
+Exit codes of ``ecrm batch`` (:func:`exit_code`): 0 every shop rendered every
+page; 1 a shop failed or a page could not be shown (the summary lists each
+with its error's first line); 2 bad input (month, language, shop names, an
+unwritable reports folder), refused before anything runs.
 """
 
 from __future__ import annotations
@@ -27,6 +39,7 @@ from typing import TYPE_CHECKING
 
 from ecrm import paths
 from ecrm.errors import EcrmError, ParameterError
+from ecrm.render import publish
 from ecrm.render.request import ReportRequest, parse_lang, parse_month, parse_shop
 
 if TYPE_CHECKING:
@@ -35,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = [
     "JobResult",
     "configured_shops",
+    "exit_code",
     "render_job",
     "run_batch",
     "summary_text",
@@ -65,8 +79,16 @@ def configured_shops(root: Path | None = None) -> list[str]:
     return sorted(p.parent.name for p in d.glob("*/settings.yaml"))
 
 
-def _share_cores(env: dict[str, str]) -> None:
-    """Pool initializer: the kernels' thread limits (:func:`ecrm.render.kernel.thread_limits`)."""
+def _init_worker(env: dict[str, str], parent_pid: int) -> None:
+    """Pool initializer: die with the batch, and give the kernels their share of the cores.
+
+    :func:`ecrm.render.kernel.die_with_parent` makes a ``kill -9`` of the batch
+    kill this worker too (its kernel follows it); ``env`` holds the thread limits
+    (:func:`ecrm.render.kernel.thread_limits`).
+    """
+    from ecrm.render import kernel
+
+    kernel.die_with_parent(parent_pid)
     os.environ.update(env)
 
 
@@ -167,6 +189,7 @@ def run_batch(
         parse_shop(s)
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
+    _check_writable(paths.reports_dir(root))
     results: dict[str, JobResult] = {}
     requests: dict[str, ReportRequest] = {}
 
@@ -214,8 +237,8 @@ def run_batch(
         with ProcessPoolExecutor(
             max_workers=workers,
             mp_context=mp.get_context("spawn"),
-            initializer=_share_cores,  # each worker's kernel gets its share of the cores
-            initargs=(kernel.thread_limits(workers),),
+            initializer=_init_worker,  # dies with this process; its kernel's share of the cores
+            initargs=(kernel.thread_limits(workers), os.getpid()),
         ) as ex:
             pending: dict[Future[JobResult], str] = {
                 ex.submit(render_job, requests[s], 1, nbdir, True): s for s in todo
@@ -233,32 +256,56 @@ def run_batch(
     return ordered
 
 
+def _check_writable(reports: Path) -> None:
+    """Refuse, before anything runs, a reports folder that cannot be written.
+
+    Raises
+    ------
+    ReportOutputError
+        Read-only, forbidden or full: the message names the folder and what to do.
+    """
+    import tempfile
+
+    with publish.output_errors(reports):
+        reports.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=reports, prefix=".ecrm-write-check-"):
+            pass
+
+
 def write_batch_index(results: Sequence[JobResult], month: str, root: Path) -> Path:
-    """Write ``reports/<month>-batch.html``: one row per shop, with its error if any."""
+    """Write ``reports/<month>-batch.html``: one row per shop, with its error if any.
+
+    Raises
+    ------
+    ReportOutputError
+        The reports folder cannot be written or the disk is full.
+    """
     out = paths.reports_dir(root) / f"{month}-batch.html"
+    with publish.output_errors(out.parent):
+        return _write_batch_index(results, month, out)
+
+
+def _write_batch_index(results: Sequence[JobResult], month: str, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = []
     for r in results:
         if r.ok:
             rel = os.path.relpath(r.index, out.parent) if r.index else ""
             link = f"<a href='{html.escape(rel)}'>{html.escape(r.shop)}</a>"
-            status = "ok"
-            note = (
-                "pages not available: " + ", ".join(r.pages_unavailable)
-                if r.pages_unavailable
-                else ""
-            )
+            status = "ok" if not r.pages_unavailable else "PAGES FAILED"
+            note = "; ".join(f"{p.name}: {_first_line(p.message)}" for p in _failed_pages(r))
         else:
             link, status, note = html.escape(r.shop), "FAILED", r.error
         rows.append(
             f"<tr><td>{link}</td><td>{status}</td><td>{r.seconds:.1f}s</td>"
             f"<td>{html.escape(note)}</td></tr>"
         )
-    ok = sum(r.ok for r in results)
+    ok = sum(r.ok and not r.pages_unavailable for r in results)
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>ecrm batch {html.escape(month)}</title></head><body>"
-        f"<h1>ecrm batch {html.escape(month)}</h1><p>{ok} of {len(results)} shops rendered.</p>"
+        f"<h1>ecrm batch {html.escape(month)}</h1><p>{ok} of {len(results)} shops rendered "
+        "every page.</p>"
         "<table border='1' cellpadding='4'><tr><th>shop</th><th>status</th><th>time</th>"
         f"<th>note</th></tr>{''.join(rows)}</table></body></html>"
     )
@@ -268,18 +315,39 @@ def write_batch_index(results: Sequence[JobResult], month: str, root: Path) -> P
     return out
 
 
+def _first_line(message: str) -> str:
+    """The first non-empty line of an error message."""
+    return next((line.strip() for line in message.splitlines() if line.strip()), "")
+
+
+def _failed_pages(r: JobResult) -> list[PageResult]:
+    return [p for p in r.pages if not p.ok]
+
+
 def _summary_lines(results: Sequence[JobResult]) -> list[str]:
     lines = []
     for r in results:
-        if r.ok:
-            lines.append(f"  ok     {r.shop:<24} {r.seconds:6.1f}s  {r.index}")
-        else:
-            lines.append(f"  FAILED {r.shop:<24} {r.seconds:6.1f}s  {r.error}")
+        if not r.ok:
+            lines.append(f"  FAILED {r.shop:<24} {r.seconds:6.1f}s  {_first_line(r.error)}")
+            continue
+        bad = _failed_pages(r)
+        mark = "ok    " if not bad else "PAGES "
+        lines.append(f"  {mark} {r.shop:<24} {r.seconds:6.1f}s  {r.index}")
+        for p in bad:
+            lines.append(f"           page {p.name} failed: {_first_line(p.message)}")
     return lines
 
 
 def summary_text(results: Sequence[JobResult]) -> str:
-    """The final summary printed by ``ecrm batch``."""
-    ok = sum(r.ok for r in results)
-    head = f"{ok} of {len(results)} shops rendered"
+    """The final summary printed by ``ecrm batch``: every shop, every page that failed."""
+    ok = sum(r.ok and not r.pages_unavailable for r in results)
+    head = f"{ok} of {len(results)} shops rendered every page"
     return "\n".join([head, *_summary_lines(results)])
+
+
+def exit_code(results: Sequence[JobResult]) -> int:
+    """``ecrm batch``'s exit code: 0 when every shop rendered every page, else 1.
+
+    (2, bad input, is the command line's: it is refused before any result exists.)
+    """
+    return 0 if all(r.ok and not r.pages_unavailable for r in results) else 1

@@ -184,7 +184,12 @@ def report(
     lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
     workers: Annotated[int, typer.Option(help="notebooks run in parallel")] = 2,
 ) -> None:
-    """Render reports/<shop>/<YYYY-MM>/ (HTML pages, tables, segment exports)."""
+    """Render reports/<shop>/<YYYY-MM>/ (HTML pages, tables, segment exports).
+
+    Exits 0 when every page rendered its analysis, 1 when a page could not be
+    shown (each is listed with its error's first line), 2 on bad input (shop,
+    month, language, settings, an unwritable reports folder, a full disk).
+    """
     from ecrm.render.report import render_request
     from ecrm.render.request import ReportRequest
 
@@ -196,9 +201,15 @@ def report(
         return
     for p in result.pages:
         mark = "ok " if p.ok else "n/a"
-        note = f"  ({p.message.splitlines()[-1]})" if p.message else ""
-        typer.echo(f"  {mark} {p.name:<10} {p.seconds:5.1f}s{note}")
+        typer.echo(f"  {mark} {p.name:<10} {p.seconds:5.1f}s")
     typer.echo(str(result.index))
+    failed = [p for p in result.pages if not p.ok]
+    if failed:
+        typer.echo(f"error: {len(failed)} of {len(result.pages)} pages failed:", err=True)
+        for p in failed:
+            first = next((x.strip() for x in p.message.splitlines() if x.strip()), "")
+            typer.echo(f"  {p.name}: {first}", err=True)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -216,8 +227,11 @@ def batch(
         bool, typer.Option(help="run only on the month's first weekday (for daily timers)")
     ] = False,
 ) -> None:
-    """Render every configured shop's report for a month; exit 1 if any shop failed.
+    """Render every configured shop's report for a month; exit 1 if any shop or page failed.
 
+    Exit codes: 0 every shop rendered every page; 1 a shop failed or a page
+    could not be shown (the summary lists each, with its error's first line);
+    2 bad input (month, language, shop names, an unwritable reports folder).
     ``--month previous`` means the month before today (Asia/Tokyo);
     ``--first-business-day`` does nothing unless today is the month's first
     weekday, so a daily timer renders each month exactly once.
@@ -226,7 +240,8 @@ def batch(
 
     from tqdm import tqdm
 
-    from ecrm.render.batch import configured_shops, run_batch, summary_text
+    from ecrm.render.batch import configured_shops, exit_code, run_batch, summary_text
+    from ecrm.render.request import parse_month
 
     today = _today_tokyo()
     if first_business_day and today != first_weekday(today):
@@ -237,6 +252,7 @@ def batch(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     names = shops or configured_shops()
     try:
+        parse_month(month)  # refused before the progress bar starts
         with tqdm(total=len(names), unit="shop", desc=f"ecrm batch {month}") as bar:
             results = run_batch(
                 month,
@@ -251,8 +267,9 @@ def batch(
         return
     typer.echo(summary_text(results))
     typer.echo(str(paths.reports_dir() / f"{month}-batch.html"))
-    if not all(r.ok for r in results):
-        raise typer.Exit(1)
+    code = exit_code(results)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

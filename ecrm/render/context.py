@@ -182,27 +182,39 @@ class ReportContext:
         return ja if self.lang == "ja" else en
 
     def title(self, ja: str, en: str, *, question_ja: str = "", question_en: str = "") -> None:
-        """Show the page title and the question it answers."""
-        from IPython.display import Markdown, display
+        """Show the page title and the question it answers.
+
+        Every text is escaped and shown as written (SPEC §4): a shop's
+        ``display_name`` of ``**bold**`` or ``<b>`` is shown literally, never as markup.
+        """
+        from IPython.display import HTML, display
 
         shop = self.settings.display_name or self.shop
-        text = f"# {self.t(ja, en)}\n\n**{shop}** · {self.month}"
+        text = (
+            f"<h1>{html.escape(self.t(ja, en))}</h1>"
+            f"<p><strong>{html.escape(shop)}</strong> · {html.escape(self.month)}</p>"
+        )
         q = self.t(question_ja, question_en)
         if q:
-            text += f"\n\n*{q}*"
-        display(Markdown(text))
+            text += f"<p><em>{html.escape(q)}</em></p>"
+        display(HTML(text))
 
     def section(self, ja: str, en: str) -> None:
-        """Show a section heading (it becomes a table-of-contents entry)."""
-        from IPython.display import Markdown, display
+        """Show a section heading (it becomes a table-of-contents entry); escaped."""
+        from IPython.display import HTML, display
 
-        display(Markdown(f"## {self.t(ja, en)}"))
+        display(HTML(f"<h2>{html.escape(self.t(ja, en))}</h2>"))
 
     def say(self, text: str) -> None:
-        """Show a sentence of interpretation."""
-        from IPython.display import Markdown, display
+        """Show a sentence of interpretation, as plain text.
 
-        display(Markdown(text))
+        Sentences name the shop's own values (product names, categories,
+        channels, segment names), so they are escaped and never read as
+        Markdown or HTML: ``*``, backticks, ``$`` and tags are shown as written.
+        """
+        from IPython.display import HTML, display
+
+        display(HTML(f"<p class='ecrm-say'>{html.escape(text)}</p>"))
 
     def unavailable(self, reason: str) -> None:
         """Show, in place of a section's results, that it cannot be shown here and why."""

@@ -18,6 +18,12 @@ kernel per rendering process and runs the pages through papermill in turn:
   execution count), so a page can never read a variable another page left
   behind. Imported modules and the engine's caches survive the reset: that is
   the point;
+* **a kernel dies with its parent**: jupyter_client starts the kernel in its
+  own session with ``JPY_PARENT_PID`` set, and ipykernel's parent poller ends
+  the kernel within a second of its parent's death (also a ``kill -9``);
+  batch worker processes call :func:`die_with_parent` (Linux
+  ``prctl(PR_SET_PDEATHSIG, SIGKILL)``), so killing ``ecrm batch`` takes its
+  workers, and through them their kernels, down with it;
 * **a dead kernel is replaced**: a kernel that died (or failed to start) is
   started again and the notebook is retried once in the new kernel; a notebook
   that kills its kernel twice becomes a page with a message.
@@ -38,7 +44,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["WarmKernel", "close_shared", "fresh_from_env", "keep_shared", "shared", "thread_limits"]
+__all__ = [
+    "WarmKernel",
+    "close_shared",
+    "die_with_parent",
+    "fresh_from_env",
+    "keep_shared",
+    "shared",
+    "thread_limits",
+]
 
 _ENGINE = "ecrm-warm"
 _START_TIMEOUT = 120
@@ -388,6 +402,44 @@ def thread_limits(kernels: int) -> dict[str, str]:
     share = str(max(1, (os.cpu_count() or 1) // max(1, kernels)))
     names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "ECRM_DUCKDB_THREADS")
     return {name: share for name in names if name not in os.environ}
+
+
+def die_with_parent(parent_pid: int | None = None) -> bool:
+    """Ask Linux to SIGKILL this process when its parent dies (``PR_SET_PDEATHSIG``).
+
+    For worker processes (the batch's pool initializer): a ``kill -9`` of the
+    parent cannot run any clean-up, so the kernel does it. When the parent is
+    already gone (``os.getppid()`` is no longer ``parent_pid``: it died before
+    this call), the process exits at once. Elsewhere than Linux it does
+    nothing and returns False.
+
+    Parameters
+    ----------
+    parent_pid : int, optional
+        The parent's pid as the parent saw it (``os.getpid()`` there).
+
+    Returns
+    -------
+    bool
+        True when the death signal is set.
+    """
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent died before the signal was set: nobody will send it
+    return True
 
 
 def fresh_from_env() -> bool:

@@ -24,14 +24,13 @@ with a clear message instead of a traceback; the other pages still render.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import json
 import logging
 import os
+import re
 import shutil
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +40,7 @@ from typing import Any
 
 from ecrm.errors import EcrmError, ParameterError
 from ecrm.present import format as fmt
+from ecrm.render import publish
 from ecrm.render.kernel import WarmKernel
 from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
 from ecrm.settings import ShopSettings
@@ -502,9 +502,14 @@ def render_request(
     Raises
     ------
     ParameterError
-        ``workers`` below 1, or a project path papermill cannot write safely.
+        ``workers`` below 1, a project path papermill cannot write safely, or a
+        month that ends before the shop's first order (the message gives the
+        shop's first and last order dates).
     IngestError
         The shop's raw exports cannot be ingested.
+    ReportOutputError
+        The report folder cannot be written (read-only, permission denied) or
+        the disk is full (:mod:`ecrm.render.publish`); the previous report stays.
     """
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
@@ -519,11 +524,30 @@ def render_request(
     if not nbs:
         raise EcrmError(f"no report notebooks found in {notebook_dir or NOTEBOOK_DIR}")
 
-    shop_reports.mkdir(parents=True, exist_ok=True)
+    _check_has_orders(request, orders)
     final = shop_reports / request.month
-    if final.resolve().parent != shop_reports.resolve():
-        raise ParameterError(f"report folder would leave {shop_reports}")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{request.month}.tmp-", dir=shop_reports))
+    with publish.output_errors(shop_reports):
+        shop_reports.mkdir(parents=True, exist_ok=True)
+        if final.resolve().parent != shop_reports.resolve():
+            raise ParameterError(f"report folder would leave {shop_reports}")
+        with publish.shop_month_lock(shop_reports, request.month):
+            publish.clean_stale(shop_reports, request.month)
+            publish.fault_point("locked")
+            return _build_and_publish(request, nbs, orders, quality, workers, fresh, final)
+
+
+def _build_and_publish(
+    request: ReportRequest,
+    nbs: list[Path],
+    orders: Path,
+    quality: dict[str, Any],
+    workers: int,
+    fresh: bool,
+    final: Path,
+) -> ReportResult:
+    """Render every page into a new temporary folder and swap it in (holding the lock)."""
+    shop_reports = final.parent
+    tmp = publish.new_temp(shop_reports, request.month)
     start = time.perf_counter()
     try:
         for sub in ("tables", "segments", "notebooks"):
@@ -548,17 +572,65 @@ def render_request(
             )
             kpi_table = kpis.result()
         pages = [next(p for p in pages if p.name == _page_name(nb)) for nb in nbs]
+        _raise_disk_errors(pages, shop_reports)
         (tmp / "notebooks" / PAGE_SECONDS_FILE).write_text(
             json.dumps({p.name: round(p.seconds, 3) for p in pages}, indent=1), encoding="utf-8"
         )
         (tmp / "index.html").write_text(
             _index(request, pages, quality, footer, tmp, kpi_table), encoding="utf-8"
         )
-        _swap_in(tmp, final)
+        publish.fault_point("built")
+        publish.swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return ReportResult(request.shop, request.month, final, pages, time.perf_counter() - start)
+
+
+#: A page's error that is the disk's, not the analysis's: ENOSPC, EDQUOT, EROFS.
+_DISK_ERROR = re.compile(r"\[Errno (28|122|30)\]")
+
+
+def _raise_disk_errors(pages: list[PageResult], shop_reports: Path) -> None:
+    """A page that failed because the disk is full or read-only fails the whole report.
+
+    Its kernel wrote a table or image and got ``OSError: [Errno 28] …``; the
+    report would be incomplete for a reason that is not the shop's data.
+    """
+    import errno as errno_mod
+
+    codes = {28: errno_mod.ENOSPC, 122: errno_mod.EDQUOT, 30: errno_mod.EROFS}
+    for p in pages:
+        m = _DISK_ERROR.search(p.message)
+        if not p.ok and m:
+            path = re.search(r"'([^']+)'", p.message.splitlines()[0])
+            err = OSError(codes[int(m[1])], os.strerror(codes[int(m[1])]))
+            err.filename = path[1] if path else None
+            msg = publish.output_message(err, shop_reports)
+            raise publish.ReportOutputError(f"page {p.name}: {msg}")
+
+
+def _check_has_orders(request: ReportRequest, orders: Path) -> None:
+    """Refuse a month that ends before the shop's first order (nothing to report).
+
+    Raises
+    ------
+    ParameterError
+        With the shop's first and last order dates and the months it can report.
+    """
+    from ecrm import engine
+
+    t = engine.orders_table(orders)
+    first, last = t.aggregate(first=t.ordered_at.min(), last=t.ordered_at.max()).execute().iloc[0]
+    if first is None or first != first:
+        raise ParameterError(f"{request.shop} has no orders: ingest its exports first")
+    first_day, last_day = first.date(), last.date()
+    if request.as_of < first_day:
+        raise ParameterError(
+            f"{request.shop} has no orders on or before {request.as_of} (the end of "
+            f"{request.month}): its orders run from {first_day} to {last_day}; choose a month "
+            f"from {first_day:%Y-%m} to {last_day:%Y-%m}"
+        )
 
 
 def _index_kpis(orders: Path, request: ReportRequest) -> Any:
@@ -622,20 +694,3 @@ def _render_pages(
         for f in futures:
             f.result()
     return [done[nb] for nb in nbs]
-
-
-def _swap_in(tmp: Path, final: Path) -> None:
-    """Replace ``final`` by ``tmp`` so that readers see the old or the new report, whole."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}-{time.time_ns()}")
-        os.replace(final, old)
-    try:
-        os.replace(tmp, final)
-    except BaseException:
-        if old is not None:
-            os.replace(old, final)
-        raise
-    if old is not None:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(old)

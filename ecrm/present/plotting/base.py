@@ -33,14 +33,23 @@ PALETTE: tuple[str, ...] = (
 
 @functools.cache
 def use_japanese_font() -> str:
-    """Make matplotlib render Japanese text (IPAex Gothic from matplotlib-fontja).
+    """Make matplotlib render Japanese text (IPAex Gothic from matplotlib-fontja), literally.
 
     Called on first use by every plot, not at import. Returns the font family name.
+
+    It also turns matplotlib's mathtext off (``text.parse_math = False``):
+    axis labels, tick labels, legends and annotations name the shop's own
+    products, categories and channels, and a ``$`` in one of them would
+    otherwise start a formula (garbled text, or a ``ValueError`` for an odd
+    number of ``$``). ecrm's charts use no formulas, so every text is drawn as
+    written. Like the font, the setting is process-wide (matplotlib reads it
+    when a text is created).
     """
     import matplotlib_fontja
 
     matplotlib_fontja.japanize()
     mpl.rcParams["axes.unicode_minus"] = False
+    mpl.rcParams["text.parse_math"] = False
     return str(mpl.rcParams["font.family"][0])
 
 
