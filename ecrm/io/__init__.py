@@ -7,7 +7,9 @@ as one set, with the steps in :mod:`~ecrm.io.read` (raw files and encodings),
 (the raw-file contract and value parser), :mod:`~ecrm.io.masters` (product
 master, customers table), :mod:`~ecrm.io.quality` (the data-quality summary)
 and :mod:`~ecrm.io.canonical` (canonical types, line order, atomic write).
-:mod:`ecrm.io.demo` generates the demo shops' raw exports.
+:mod:`ecrm.io.init` (with :mod:`~ecrm.io.sniff`, :mod:`~ecrm.io.mapping` and
+:mod:`~ecrm.io.dryrun`) proposes a new client's settings from their exports
+(``ecrm init``). :mod:`ecrm.io.demo` generates the demo shops' raw exports.
 """
 
 from ecrm._lazy import submodules
