@@ -67,27 +67,3 @@ def online_retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
         encoding="utf-8",
     )
     return ingest(shop, today=dt.date(2026, 11, 1)).orders_path
-
-
-#: Test files that take a minute or more (a rendered report, a Spark session, the
-#: property-based references), run first. ``--dist loadfile`` hands whole files to
-#: the two workers in collection order, so with these last one worker would still
-#: be on a long file while the other sat idle (a run's idle tail was ~1.5 min).
-#: Only the order changes; a file missing from the list keeps its place after them.
-LONG_FILES: tuple[str, ...] = (
-    "test_report.py",
-    "test_spark.py",
-    "test_ctb.py",
-    "test_predict.py",
-    "test_segments_reference.py",
-    "test_batch.py",
-    "test_report_safety.py",
-    "test_ingest_properties.py",
-    "test_ltv.py",
-)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Long files first (stable: every worker collects the same order)."""
-    rank = {name: i for i, name in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
