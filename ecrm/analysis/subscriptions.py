@@ -34,6 +34,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ecrm import engine
@@ -346,19 +347,23 @@ def subscription_monthly(
     )
     start = pd.Period(d, "M") - int(months)  # one more: the first month's previous end
     periods = pd.period_range(start, pd.Period(d, "M"), freq="M")
-    ends = [min(p.end_time.date(), d) for p in periods]
-    started = pd.to_datetime(s["started_at"]).dt.date
-    cancelled = pd.to_datetime(s["cancelled_at"]).dt.date
-    rows = []
-    for p, end in zip(periods, ends, strict=True):
-        first = p.start_time.date()
-        active = int(((started <= end) & ~(cancelled <= end).fillna(False)).sum())
-        new = int(((started >= first) & (started <= end)).sum())
-        gone = int(((cancelled >= first) & (cancelled <= end)).fillna(False).sum())
-        rows.append(
-            {"month": str(p), "month_end": end, "active": active, "new": new, "cancelled": gone}
-        )
-    out = pd.DataFrame(rows)
+    # subscriptions × months at once: day numbers, a cancellation never (NaT) as +inf
+    ends = np.array([min(p.end_time.date(), d) for p in periods], dtype="datetime64[D]")
+    firsts = np.array([p.start_time.date() for p in periods], dtype="datetime64[D]")
+    started = pd.to_datetime(s["started_at"]).to_numpy("datetime64[D]")[:, None]
+    cancelled = pd.to_datetime(s["cancelled_at"]).to_numpy("datetime64[D]")
+    c_days = np.where(np.isnat(cancelled), np.inf, cancelled.astype("int64"))[:, None]
+    e_days, f_days = ends.astype("int64")[None, :], firsts.astype("int64")[None, :]
+    s_days = started.astype("int64")
+    out = pd.DataFrame(
+        {
+            "month": [str(p) for p in periods],
+            "month_end": ends.astype(object),
+            "active": ((s_days <= e_days) & ~(c_days <= e_days)).sum(axis=0),
+            "new": ((s_days >= f_days) & (s_days <= e_days)).sum(axis=0),
+            "cancelled": ((c_days >= f_days) & (c_days <= e_days)).sum(axis=0),
+        }
+    ).astype({"active": "int64", "new": "int64", "cancelled": "int64"})
     prev = out["active"].shift(1)
     out["cancellation_rate"] = out["cancelled"] / prev.where(prev > 0)
     out = out.iloc[1:].reset_index(drop=True)
