@@ -245,6 +245,9 @@ _TABLE: dict[str, tuple[str, str]] = {
     "customers_b": ("Bの購入顧客数", "customers of B"),
     # further columns of the shown and saved tables (ecrm.present.tables)
     "kpi_name": ("指標名", "KPI name"),
+    "orders": ("注文数", "orders"),
+    "repeat_rate": ("リピート率", "repeat rate"),
+    "lapse_rate": ("離脱率", "lapse rate"),
     "label": ("購入回数", "purchase count"),
     "label_ja": ("クラスタ名", "cluster name (Japanese)"),
     "label_en": ("クラスタ名（英語）", "cluster name"),

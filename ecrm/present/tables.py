@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 Kind = Literal[
-    "money", "rate", "days", "count", "number", "code", "text", "bool", "points", "change"
+    "money", "amount", "rate", "days", "count", "number", "code", "text", "bool", "points", "change"
 ]
 
 #: Tables with more shown columns than this are transposed or split.
@@ -69,7 +69,9 @@ MAX_COLUMNS = 10
 #: Tables with more rows than this show their first rows and a link to the CSV.
 MAX_ROWS = 15
 
-_NUMERIC_KINDS = frozenset({"money", "rate", "days", "count", "number", "points", "change"})
+_NUMERIC_KINDS = frozenset(
+    {"money", "amount", "rate", "days", "count", "number", "points", "change"}
+)
 
 #: The kind of every column an analysis table shows (by its code).
 COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
@@ -260,7 +262,7 @@ def _kpi_kind(code: str, column: str) -> Kind:
         if code in rates:
             return "rate"
         if code in fmt.MONEY_KPIS:
-            return "money"
+            return "amount"  # a column of mixed kinds: the currency in the cell
         return "number" if code == "purchases_per_customer" else "count"
     return "points" if code in rates else "change"
 
@@ -420,6 +422,8 @@ def _cell(v: Any, kind: Kind, *, lang: str, currency: str, values: Mapping | Non
         if kind == "money":
             d = fmt.minor_unit(currency)
             return fmt.number(v, decimals=d)
+        if kind == "amount":
+            return fmt.money(v, currency)
         if kind == "rate":
             return fmt.rate(v)
         if kind == "days" or kind == "count":
