@@ -263,7 +263,7 @@ def _frames(draw) -> pd.DataFrame:
             values = st.one_of(
                 st.none(),
                 st.sampled_from(["champions", "lost", "(unknown)"]),
-                st.text(alphabet='あいう<>&"x 1', max_size=8),
+                st.text(alphabet='あいう<>&"x ', max_size=8),
             )
             data[col] = pd.array(draw(st.lists(values, min_size=n, max_size=n)), "string")
         else:
@@ -297,3 +297,12 @@ def test_escapes_every_text(lang):
     soup = _soup(format_table(df, lang=lang))
     assert not soup.find("script") and not soup.find("b")
     assert soup.find("td").get_text() == "<script>alert(1)</script>"
+
+
+def test_numbers_spelt_as_text_are_right_aligned_and_words_left():
+    q = pd.DataFrame(
+        {"項目": ["読み込み行数", "売上合計", "期間"], "値": ["15,620", "¥1,234", "2024 – 2026"]}
+    )
+    t = _soup(format_table(q, lang="ja", name="data_quality")).table
+    assert [r[1] for r in _rows(t)] == [("15,620", True), ("¥1,234", True), ("2024 – 2026", False)]
+    assert all(not r[0][1] for r in _rows(t))

@@ -248,9 +248,10 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
         "chosen": "bool",
         # further columns of saved tables
         **dict.fromkeys(("from_total", "segment_customers"), "count"),
-        **dict.fromkeys(("segment_revenue", "predicted_total", "actual_total"), "money"),
-        **dict.fromkeys(("mae", "rmse"), "money"),
+        "segment_revenue": "money",
         **dict.fromkeys(("customer_share", "relative_error"), "rate"),
+        # the calibration's rows are purchases and money: plain numbers
+        **dict.fromkeys(("predicted_total", "actual_total", "mae", "rmse"), "number"),
         **dict.fromkeys(("correlation", "sd"), "number"),
     }
 )
@@ -344,6 +345,9 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
         "decile_migration": TableSpec(kinds={"from_decile": "text", "to_decile": "text"}),
     }
 )
+
+#: A number already spelt as text (a summary table of mixed kinds): right-aligned too.
+_SPELT_NUMBER = re.compile(r"^[-+]?[¥£$€]?\d[\d,]*(\.\d+)?(%|pt| [A-Z]{3})?$")
 
 _STAT_SUFFIX = {"_mean": ("（平均）", ", mean"), "_median": ("（中央値）", ", median")}
 
@@ -516,7 +520,8 @@ def _display(df: pd.DataFrame, spec: TableSpec, *, lang: str, currency: str) -> 
         plain_numbers = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
         numeric.append(
             [
-                (k in _NUMERIC_KINDS or plain_numbers) and t != fmt.MISSING
+                t != fmt.MISSING
+                and (k in _NUMERIC_KINDS or plain_numbers or bool(_SPELT_NUMBER.match(t)))
                 for k, t in zip(kinds, col_cells, strict=True)
             ]
         )
