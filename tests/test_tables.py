@@ -306,3 +306,21 @@ def test_numbers_spelt_as_text_are_right_aligned_and_words_left():
     t = _soup(format_table(q, lang="ja", name="data_quality")).table
     assert [r[1] for r in _rows(t)] == [("15,620", True), ("¥1,234", True), ("2024 – 2026", False)]
     assert all(not r[0][1] for r in _rows(t))
+
+
+def test_per_table_headers_keep_the_currency_and_constants_move_above():
+    first = pd.DataFrame(
+        {
+            "level": ["category", "taste"],
+            "value": ["アウター", "モード"],
+            "ltv": [37241.9, 100.0],
+            "horizon_days": [360, 360],
+        }
+    )
+    soup = _soup(format_table(first, lang="en", currency="GBP", name="ctb_first_purchase"))
+    assert soup.find("p", class_="ecrm-conditions").get_text() == "horizon (days): 360"
+    assert _headers(soup.table) == ["level", "first purchase", "LTV (£)"]
+    assert _rows(soup.table)[0] == [("category", False), ("アウター", False), ("37,241.90", True)]
+    got = csv_frame(first, name="ctb_first_purchase", lang="ja")
+    assert list(got.columns) == ["集計単位", "初回購入", "LTV (円)", "観測期間（日）"]
+    assert got["LTV (円)"].tolist() == [37242.0, 100.0]

@@ -325,7 +325,14 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
             drop_pattern=r"^cat_.+_median$",  # mostly 0: a customer buys few categories
         ),
         "cluster_silhouette": TableSpec(kinds={"silhouette": "number"}),
-        "ctb_first_purchase": TableSpec(constants=("horizon_days",)),
+        "ctb_first_purchase": TableSpec(
+            constants=("horizon_days",),
+            headers={
+                "value": ("初回購入", "first purchase"),
+                "ltv": ("LTV", "LTV"),  # within the horizon stated above the table
+            },
+        ),
+        "lifecycle_latest": TableSpec(constants=("month_end",)),
         "ctb_cross_purchase": TableSpec(constants=("level",)),
         "ctb_recommendation_check": TableSpec(
             constants=("level", "cutoff", "horizon_days", "top_n"),
@@ -483,7 +490,8 @@ def _shown_columns(df: pd.DataFrame, spec: TableSpec, lang: str) -> list[str]:
 
 def _header(col: str, kind: Kind, spec: TableSpec, *, lang: str, currency: str) -> str:
     if col in spec.headers:
-        return spec.headers[col][0 if lang == "ja" else 1]
+        text = spec.headers[col][0 if lang == "ja" else 1]
+        return f"{text} ({currency_unit(currency, lang)})" if kind == "money" else text
     return header(col, kind, lang=lang, currency=currency)
 
 
@@ -693,7 +701,7 @@ def csv_frame(
             kind = "number"
         if pd.api.types.is_float_dtype(s) and kind in decimals:
             out[c] = s.round(decimals[kind])
-        names.append(header(c, kind, lang=lang, currency=currency))
+        names.append(_header(c, kind, spec, lang=lang, currency=currency))
     if headers == "labels":
         seen = pd.Series(names)
         dup = seen.duplicated(keep=False)
