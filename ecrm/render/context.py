@@ -11,7 +11,10 @@ the context parses shop, month and language itself, the same way. From Python,
 
 When ``output_dir`` is set (the report renderer sets it) every table shown is also written to
 ``<output_dir>/tables/<name>.csv`` in UTF-8 with BOM, so Excel opens the
-Japanese text; in JupyterLab (no ``output_dir``) nothing is written.
+Japanese text, with its header row in the report's language and its numbers
+rounded (:func:`ecrm.present.tables.csv_frame`; ``tables: {csv_headers: codes}``
+keeps the column codes); in JupyterLab (no ``output_dir``) nothing is written.
+Tables are shown by :func:`ecrm.present.tables.format_table` (re-exported here).
 
 Two ways for an analysis that cannot run on a shop:
 
