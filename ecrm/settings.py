@@ -264,6 +264,13 @@ class AnalysisSettings(_Strict):
     kpi: KpiSettings = KpiSettings()
 
 
+class TableSettings(_Strict):
+    csv_headers: Literal["labels", "codes"] = Field(
+        "labels",
+        description="header row of tables/*.csv: labels in the report's language, or column codes",
+    )
+
+
 class ExportSettings(_Strict):
     include_email: bool = Field(False, description="segment exports may carry email")
 
@@ -310,6 +317,7 @@ class ShopSettings(_Strict):
         "absolute paths); off by default",
     )
     analysis: AnalysisSettings = AnalysisSettings()
+    tables: TableSettings = TableSettings()
     exports: ExportSettings = ExportSettings()
     base_dir: Path = Field(Path("."), exclude=True)
 

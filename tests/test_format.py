@@ -94,21 +94,29 @@ def _kpis() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_kpi_summary_in_japanese_with_yen():
+def test_kpi_summary_keeps_numbers_and_names_the_kpis():
     s = fmt.kpi_summary(_kpis(), lang="ja", currency="JPY")
-    assert s.to_dict("list") == {
-        "kpi": ["売上", "注文数", "平均注文単価", "購入頻度", "リピート率"],
-        "value": ["¥1,234,567", "1,234", "¥1,000", "1.23", "34.6%"],
-        "mom": ["+5.2%", "+0.0%", "-1.2%", "+1.0%", "+1.2pt"],
-        "yoy": ["-10.0%", "—", "+20.0%", "+2.0%", "-3.5pt"],
-    }
+    assert list(s.columns) == ["kpi", "kpi_name", "value", "mom", "yoy"]
+    assert list(s["kpi"]) == ["revenue", "orders", "aov", "purchases_per_customer", "repeat_rate"]
+    assert list(s["kpi_name"]) == ["売上", "注文数", "平均注文単価", "購入頻度", "リピート率"]
+    assert list(s["value"]) == [1_234_567.0, 1_234.0, 1_000.4, 1.2345, 0.3456]
+    assert list(s["mom"]) == [0.052, 0.0, -0.0123, 0.01, 0.012]
+    assert math.isnan(s["yoy"][1]) and s["yoy"][4] == -0.0345
+    assert all(pd.api.types.is_float_dtype(s[c]) for c in ("value", "mom", "yoy"))
 
 
-def test_kpi_summary_in_english_with_pounds():
+def test_kpi_summary_in_english():
     s = fmt.kpi_summary(_kpis(), lang="en", currency="GBP")
-    assert list(s["value"]) == ["£1,234,567.00", "1,234", "£1,000.40", "1.23", "34.6%"]
-    assert list(s["yoy"])[-1] == "-3.5pt"
-    assert not any(isinstance(v, float) and math.isnan(v) for v in s.to_numpy().ravel())
+    assert list(s["kpi_name"])[:3] == ["Revenue", "Orders", "AOV"]
+
+
+def test_kpi_value_and_change_spell_each_kind():
+    assert fmt.kpi_value("revenue", 1_234_567.0, currency="JPY") == "¥1,234,567"
+    assert fmt.kpi_value("aov", 1_000.4, currency="GBP") == "£1,000.40"
+    assert fmt.kpi_value("repeat_rate", 0.3456) == "34.6%"
+    assert fmt.kpi_value("purchases_per_customer", 1.2345) == "1.23"
+    assert fmt.kpi_change("repeat_rate", -0.0345) == "-3.5pt"
+    assert fmt.kpi_change("revenue", 0.052) == "+5.2%"
 
 
 def test_tick_formatter_spells_axis_numbers_like_the_text():

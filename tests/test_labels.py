@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import pytest
 
 from ecrm.analysis import channels, cross_sell, products, revenue_change, subscriptions
-from ecrm.present import labels
+from ecrm.present import labels, tables
 from tests.test_channels import COSTS
 from tests.test_channels import _orders as channel_orders
 from tests.test_products import _orders as product_orders
@@ -55,3 +56,41 @@ def test_the_same_text_in_a_fresh_process():
     code = "from ecrm.present import labels; print(labels.label('repeaters', 'ja'))"
     fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert fresh.stdout.strip() == labels.label("repeaters", "ja") == "2回目購入者数"
+
+
+#: Acronyms a Japanese label may carry (a Japanese analyst writes them in Latin letters).
+ACRONYMS = {"RFM", "LTV", "CPM", "CTB", "KPI", "AOV", "CSV", "HHI", "CAC", "ROAS", "PC"}
+
+
+def _shown_columns() -> set[str]:
+    """Every column an analysis table shows: the declared kinds and the per-table rules."""
+    cols = set(tables.COLUMN_KINDS)
+    for spec in tables.TABLES.values():
+        cols |= set(spec.kinds) | set(spec.drop) | set(spec.constants) | set(spec.values)
+    return cols
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_shown_column_has_a_label_in_both_languages(lang):
+    missing = sorted(c for c in _shown_columns() if c not in labels.LABELS)
+    assert not missing, missing
+    for c in _shown_columns():
+        text = labels.label(c, lang)
+        assert text and "_" not in text, (c, text)
+
+
+def test_japanese_labels_have_no_english_words_and_english_labels_no_japanese():
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    pairs = [*labels.LABELS.items(), *labels.KPI_LABELS.items(), *labels.DRIVER_LABELS.items()]
+    words = {
+        (code, w)
+        for code, (ja, _en) in pairs
+        for w in re.findall(r"[A-Za-z]{3,}", ja)
+        if w not in ACRONYMS
+    }
+    assert not words, sorted(words)
+    assert not [(code, en) for code, (_ja, en) in pairs if japanese.search(en)]
+
+
+def test_the_acronym_check_catches_an_english_word():
+    assert re.findall(r"[A-Za-z]{3,}", "平均revenue（LTV）") == ["revenue", "LTV"]

@@ -1,7 +1,7 @@
 """The one number formatter: every number a reader sees goes through here.
 
 Narration (:mod:`ecrm.present.narrate`), the notebook tables
-(:func:`ecrm.render.context.format_table`), the index page
+(:func:`ecrm.present.tables.format_table`), the index page
 (:mod:`ecrm.render.report`) and the plot labels (:mod:`ecrm.present.plotting`)
 spell numbers the same way, in Japanese and English:
 
@@ -207,22 +207,28 @@ def kpi_change(code: str, v: Any, *, lang: str = "ja") -> str:
 
 
 def kpi_summary(table: Any, *, lang: str = "ja", currency: str = "JPY") -> Any:
-    """The last month's KPIs as display text: name, value, MoM and YoY, formatted.
+    """The last month's KPIs as a table to show: code, name, value, MoM and YoY as numbers.
+
+    The numbers stay numbers (the CSV a client opens holds ``0.051``, not
+    ``"+5.1%"``); they are formatted only when shown, by
+    :func:`ecrm.present.tables.format_table` (table ``kpi_summary``): amounts
+    with the currency in the header, rates in percent and their changes in
+    points, other changes in signed percent (:func:`kpi_value`, :func:`kpi_change`).
 
     Parameters
     ----------
     table : DataFrame
         :func:`ecrm.analysis.kpi.kpi_table` (month, kpi, value, mom, yoy).
     lang : {"ja", "en"}
+        Language of ``kpi_name``.
     currency : str
-        The shop's currency, for revenue, AOV and LTV.
+        The shop's currency (kept for the call's signature; amounts are numbers).
 
     Returns
     -------
     DataFrame
-        kpi (display name), value, mom, yoy — all strings; amounts with the
-        currency, counts with thousands separators, rates in percent and their
-        changes in points, other changes in percent.
+        kpi (code), kpi_name (display name in ``lang``), value, mom, yoy (floats;
+        NaN where there is no earlier month to compare with).
     """
     import pandas as pd
 
@@ -230,16 +236,14 @@ def kpi_summary(table: Any, *, lang: str = "ja", currency: str = "JPY") -> Any:
 
     check_lang(lang)
     last = kpi_latest(table)
-    codes = list(last["kpi"])
+    codes = [str(k) for k in last["kpi"]]
     return pd.DataFrame(
         {
-            "kpi": [kpi_label(k, lang) for k in codes],
-            "value": [
-                kpi_value(k, v, currency=currency)
-                for k, v in zip(codes, last["value"], strict=True)
-            ],
-            "mom": [kpi_change(k, v, lang=lang) for k, v in zip(codes, last["mom"], strict=True)],
-            "yoy": [kpi_change(k, v, lang=lang) for k, v in zip(codes, last["yoy"], strict=True)],
+            "kpi": pd.array(codes, dtype="string"),
+            "kpi_name": pd.array([kpi_label(k, lang) for k in codes], dtype="string"),
+            "value": pd.to_numeric(last["value"], errors="coerce").to_numpy(dtype=float),
+            "mom": pd.to_numeric(last["mom"], errors="coerce").to_numpy(dtype=float),
+            "yoy": pd.to_numeric(last["yoy"], errors="coerce").to_numpy(dtype=float),
         }
     )
 

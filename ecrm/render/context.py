@@ -11,7 +11,10 @@ the context parses shop, month and language itself, the same way. From Python,
 
 When ``output_dir`` is set (the report renderer sets it) every table shown is also written to
 ``<output_dir>/tables/<name>.csv`` in UTF-8 with BOM, so Excel opens the
-Japanese text; in JupyterLab (no ``output_dir``) nothing is written.
+Japanese text, with its header row in the report's language and its numbers
+rounded (:func:`ecrm.present.tables.csv_frame`; ``tables: {csv_headers: codes}``
+keeps the column codes); in JupyterLab (no ``output_dir``) nothing is written.
+Tables are shown by :func:`ecrm.present.tables.format_table` (re-exported here).
 
 Two ways for an analysis that cannot run on a shop:
 
@@ -36,7 +39,7 @@ import pandas as pd
 
 from ecrm.errors import ColumnsError, MissingDependencyError, ModelFitError, ParameterError
 from ecrm.present import format as fmt
-from ecrm.present.labels import label
+from ecrm.present.tables import MAX_ROWS, csv_frame, format_table
 from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
 from ecrm.settings import SLUG, ShopSettings
 
@@ -45,63 +48,6 @@ __all__ = ["OPTIONAL_ERRORS", "ReportContext", "context", "format_table", "write
 #: Errors :meth:`ReportContext.attempt` turns into a message: the analysis cannot
 #: run on this shop or installation, and nothing is wrong with the code or the data.
 OPTIONAL_ERRORS: tuple[type[Exception], ...] = (MissingDependencyError, ModelFitError)
-
-_MONEY_HINTS = ("revenue", "monetary", "aov", "amount", "ltv", "spend", "value")
-_SHARE_HINTS = ("share", "rate", "retention", "probability")
-
-
-def _is_share(col: str) -> bool:
-    return any(h in col for h in _SHARE_HINTS)
-
-
-def format_table(
-    df: pd.DataFrame,
-    *,
-    lang: str = "ja",
-    currency: str = "JPY",
-    max_rows: int = 40,
-    name: str | None = None,
-) -> str:
-    """Render a table as compact HTML with :mod:`ecrm.present.format`'s numbers.
-
-    Headers and code values are looked up in :mod:`ecrm.present.labels`. Float
-    columns named like a share or rate (``share``, ``rate``, ``retention``,
-    ``probability``) show percent, those named like money (``revenue``,
-    ``monetary``, ``aov``, ``amount``, ``ltv``, ``spend``, ``value``) the
-    shop's ``currency``, other floats two decimals; integers show thousands
-    separators; a missing number shows ``—``. Every text is escaped. With a
-    ``name`` (a slug: the table's CSV name) the table also has the class
-    ``ecrm-table-<name>``, so tests and style sheets can find it.
-    """
-    out = df.head(max_rows).copy()
-    for c in out.columns:
-        s = out[c]
-        if pd.api.types.is_bool_dtype(s):
-            continue
-        if pd.api.types.is_float_dtype(s):
-            if _is_share(str(c)):
-                out[c] = s.map(fmt.rate).astype(object)
-            elif any(h in str(c) for h in _MONEY_HINTS):
-                out[c] = s.map(lambda v: fmt.money(v, currency)).astype(object)
-            else:
-                out[c] = s.map(fmt.number).astype(object)
-        elif pd.api.types.is_integer_dtype(s):
-            out[c] = s.map(fmt.count).astype(object)
-        elif s.dtype == object or pd.api.types.is_string_dtype(s):
-            out[c] = s.map(lambda v: label(v, lang) if isinstance(v, str) else v)
-    out.columns = [label(str(c), lang) for c in out.columns]
-    classes = ["ecrm-table"] + ([f"ecrm-table-{name}"] if name and SLUG.match(name) else [])
-    body = out.to_html(index=False, border=0, classes=classes, na_rep="", escape=True)
-    if len(df) > max_rows:
-        more = fmt.count(len(df) - max_rows)
-        note = (
-            f"…他 {more} 行(全行は tables/ の CSV)"
-            if lang == "ja"
-            else f"… {more} more rows (all rows in the CSV under tables/)"
-        )
-        body += f'<p class="ecrm-note">{html.escape(note)}</p>'
-    return body
-
 
 #: Tables longer than this are written with Arrow's CSV writer (see :func:`write_csv`).
 _ARROW_CSV_ROWS = 50_000
@@ -282,24 +228,46 @@ class ReportContext:
         return pd.DataFrame(rows, columns=[self.t("項目", "item"), self.t("値", "value")])
 
     # -- tables and plots ------------------------------------------------------
-    def show(self, df: pd.DataFrame, name: str, *, max_rows: int = 40) -> None:
-        """Show a table and, in a report run, save it as ``tables/<name>.csv``."""
+    def show(self, df: pd.DataFrame, name: str, *, max_rows: int = MAX_ROWS) -> None:
+        """Show a table and, in a report run, save it as ``tables/<name>.csv``.
+
+        The table is rendered by :func:`ecrm.present.tables.format_table`: headers
+        and values in the page's language, the currency in money headers; a
+        table longer than ``max_rows`` shows its first rows and links to its CSV
+        (a note naming ``tables/`` when nothing is written).
+        """
         from IPython.display import HTML, display
 
-        self.save(df, name)
+        written = self.save(df, name)
+        href = f"tables/{name}.csv" if written is not None else None
         currency = self.settings.currency
-        table = format_table(df, lang=self.lang, currency=currency, max_rows=max_rows, name=name)
+        table = format_table(
+            df, lang=self.lang, currency=currency, max_rows=max_rows, name=name, csv_href=href
+        )
         display(HTML(table))
 
     def save(self, df: pd.DataFrame, name: str) -> Path | None:
-        """Write ``tables/<name>.csv`` (UTF-8 with BOM) when rendering a report."""
+        """Write ``tables/<name>.csv`` (UTF-8 with BOM) when rendering a report.
+
+        The CSV is :func:`ecrm.present.tables.csv_frame`: every column, numbers
+        rounded (money to the currency's minor unit, rates to 4 decimals), the
+        header row in the report's language, or the column codes when the shop
+        sets ``tables: {csv_headers: codes}``.
+        """
         if self.output_dir is None:
             return None
         if not SLUG.match(name):
             raise ParameterError(f"table name {name!r} is not a slug")
         target = self.output_dir / "tables" / f"{name}.csv"
         target.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(df, target)
+        table = csv_frame(
+            df,
+            name=name,
+            lang=self.lang,
+            currency=self.settings.currency,
+            headers=self.settings.tables.csv_headers,
+        )
+        write_csv(table, target)
         return target
 
     def plot(self, ax: Any, *, dpi: int = 110) -> None:
