@@ -299,6 +299,7 @@ def test_section_of_shop_settings_section_or_none() -> None:
         RfmSettings,
         section,
     )
+    from ecrm.settings import ChannelSettings, ProductSettings, SubscriptionSettings
 
     shop = ShopSettings(**MINIMAL, analysis={"cpm": {"lapse_days": 180}})
     assert section(shop, CpmSettings).lapse_days == 180
@@ -316,6 +317,9 @@ def test_section_of_shop_settings_section_or_none() -> None:
         "cluster": ClusterSettings,
         "ctb": CtbSettings,
         "kpi": KpiSettings,
+        "subscriptions": SubscriptionSettings,
+        "channels": ChannelSettings,
+        "products": ProductSettings,
     }
     assert set(kinds) == set(AnalysisSettings.model_fields)
     for name, kind in kinds.items():

@@ -186,7 +186,7 @@ __all__ = [
 
 _SPLIT_TOLERANCE = pd.Timedelta(hours=1)
 #: Text columns compared as codes: NFKC like identifiers (names keep their form).
-_CODES = ("product_id", "channel", "status")
+_CODES = ("product_id", "channel", "status", "subscription_id")
 #: The largest magnitude decimal(18, 4) holds, plus one unit of the last place.
 _MONEY_LIMIT = Decimal(10) ** 14
 
