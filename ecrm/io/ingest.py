@@ -105,6 +105,13 @@ Rules and documented repairs (each counted in the data-quality summary):
 * **Product master**: attributes a line lacks are filled from the master by
   product_id; a master with two different rows for one product id is an error.
   Lines whose product_id the master lacks are counted.
+* **Subscriptions (定期) and costs tables** (optional, :mod:`ecrm.io.d2c`): the
+  orders' ``subscription_id`` is normalised like the ids; the subscriptions
+  table (``canonical/subscriptions.parquet``) is checked on its own and against
+  the orders that name its ids (two customers, deliveries before the start,
+  ids the table lacks: errors); the costs table (``canonical/costs.parquet``)
+  by month form, cost, duplicate (month, channel) rows and channels the orders
+  lack. Each has a section of the summary.
 * **Customers table** (optional): personal columns (email, name, phone, address,
   birth_date) are left out, except email when ``exports.include_email`` is true.
   Its customer ids are normalised and hashed as the orders' are. Without a
@@ -151,6 +158,15 @@ from ecrm.io.canonical import (
     canonical_schema,
     previous_orders,
     replace_set,
+)
+from ecrm.io.d2c import (
+    check_deliveries,
+    costs_summary,
+    costs_table,
+    read_costs,
+    read_subscriptions,
+    subscriptions_summary,
+    subscriptions_table,
 )
 from ecrm.io.masters import (
     EMAIL,
@@ -391,7 +407,12 @@ def _expand(settings: ShopSettings) -> list[tuple[Path, str, Any]]:
             files.append((m, label, src))
     side = [
         (settings.resolve(t.path), t.path)
-        for t in (settings.product_master, settings.customers)
+        for t in (
+            settings.product_master,
+            settings.customers,
+            settings.subscriptions,
+            settings.costs,
+        )
         if t is not None
     ]
     _refuse_external(settings, [(p, label) for p, label, _ in files] + side)
@@ -519,6 +540,9 @@ def ingest(
                 guest_markers[k] = guest_markers.get(k, 0) + v
     master = read_product_master(settings, problems)
     customers = read_customers(settings, problems, hash_ids=bool(preset.get("hash_customer_id")))
+    subs = read_subscriptions(
+        settings, problems, today=today, hash_ids=bool(preset.get("hash_customer_id"))
+    )
     if not frames:
         raise IngestError(problems, shop=settings.name)
     # With problems already found, go on with the files that parsed so that the
@@ -613,6 +637,28 @@ def ingest(
             )
         )
     problems += _money_problems(df, columns.get("amount", columns.get("unit_price", "amount")))
+    # channels are checked against complete orders only (a failed file may hold one)
+    costs = read_costs(
+        settings, problems, today=today, channels=df.get("channel"), check_channels=not problems
+    )
+    if subs is not None and "subscription_id" not in df.columns:
+        problems.append(
+            InputProblem(
+                subs.attrs["file"],
+                None,
+                None,
+                "a subscriptions table needs the orders column subscription_id (the "
+                "subscription each delivery belongs to): map it in the settings' `columns`",
+            )
+        )
+    elif subs is not None:
+        problems += check_deliveries(
+            subs,
+            df,
+            table_file=subs.attrs["file"],
+            columns=columns,
+            table_columns=dict(settings.subscriptions.columns) if settings.subscriptions else None,
+        )
     if problems:
         raise IngestError(problems, shop=settings.name)
     split = spread > pd.Timedelta(0)
@@ -704,11 +750,17 @@ def ingest(
         customer_ids_hashed=n_hashed,
         negative_amount_positive_quantity=int(discount.sum()),
         previous_orders=before if readable else None,
+        subscriptions=None if subs is None else subscriptions_summary(subs, df, today),
+        costs=None if costs is None else costs_summary(costs),
     )
 
     tables = {paths.orders_path(settings.shop_dir).name: table}
     if customers is not None:
         tables[paths.customers_path(settings.shop_dir).name] = customers
+    if subs is not None:
+        tables[paths.subscriptions_path(settings.shop_dir).name] = subscriptions_table(subs)
+    if costs is not None:
+        tables[paths.costs_path(settings.shop_dir).name] = costs_table(costs)
     replace_set(settings.shop_dir, tables, summary, shop=settings.name)
     if not quiet:
         print(summary.render())
@@ -717,4 +769,8 @@ def ingest(
         quality_path=paths.quality_path(settings.shop_dir),
         customers_path=paths.customers_path(settings.shop_dir) if customers is not None else None,
         summary=summary,
+        subscriptions_path=paths.subscriptions_path(settings.shop_dir)
+        if subs is not None
+        else None,
+        costs_path=paths.costs_path(settings.shop_dir) if costs is not None else None,
     )
