@@ -288,6 +288,7 @@ def test_relative_paths_resolve_against_the_settings_file(
 def test_section_of_shop_settings_section_or_none() -> None:
     """section() gives the shop's section, the section itself, or SPEC's defaults for None."""
     from ecrm.settings import (
+        ChannelSettings,
         ClusterSettings,
         CohortSettings,
         CpmSettings,
@@ -296,10 +297,11 @@ def test_section_of_shop_settings_section_or_none() -> None:
         KpiSettings,
         LifecycleSettings,
         LtvSettings,
+        ProductSettings,
         RfmSettings,
+        SubscriptionSettings,
         section,
     )
-    from ecrm.settings import ChannelSettings, ProductSettings, SubscriptionSettings
 
     shop = ShopSettings(**MINIMAL, analysis={"cpm": {"lapse_days": 180}})
     assert section(shop, CpmSettings).lapse_days == 180

@@ -189,8 +189,11 @@ def read_subscriptions(
         subscription_id, customer_id, started_at, cancelled_at (naive
         timestamps, NaT while active), product_id and channel when mapped, and
         ``_row`` (the file's row of each subscription); ``.attrs`` holds
-        ``file``, ``rows_read`` and ``exact_duplicates``. None without a
-        subscriptions entry or when the table has problems.
+        ``file``, ``rows_read``, ``exact_duplicates``, ``columns`` (the
+        mapping) and ``ok`` (False when a row had a problem: the table is
+        returned anyway so that the checks against the orders list their
+        problems in the same error). None without a subscriptions entry, or
+        when the file cannot be read or lacks columns.
     """
     src = settings.subscriptions
     if src is None:
@@ -274,10 +277,14 @@ def read_subscriptions(
                 str(sid),
             )
         )
-    if len(problems) > n_before:
-        return None
     out = out.reset_index(drop=True)
-    out.attrs = {"file": label, "rows_read": n_rows, "exact_duplicates": int(dup.sum())}
+    out.attrs = {
+        "file": label,
+        "rows_read": n_rows,
+        "exact_duplicates": int(dup.sum()),
+        "columns": mapping,
+        "ok": len(problems) == n_before,
+    }
     return out
 
 
@@ -337,9 +344,9 @@ def check_deliveries(
             )
         )
     j = o.merge(
-        subs[["subscription_id", "customer_id", "started_at", "_row"]].rename(
-            columns={"customer_id": "_table_customer", "_row": "_table_row"}
-        ),
+        subs[["subscription_id", "customer_id", "started_at", "_row"]]
+        .drop_duplicates("subscription_id")
+        .rename(columns={"customer_id": "_table_customer", "_row": "_table_row"}),
         on="subscription_id",
         how="left",
         indicator=True,
@@ -360,34 +367,30 @@ def check_deliveries(
     known = j[j["_merge"] == "both"]
     other = known[known["customer_id"].fillna("") != known["_table_customer"]]
     other = other[~other["subscription_id"].isin(n_cust[n_cust > 1].index)]
-    for rec in other.drop_duplicates("subscription_id").head(_LIMIT).itertuples(index=False):
+    for rec in other.drop_duplicates("subscription_id").head(_LIMIT).to_dict("records"):
         found.append(
             InputProblem(
-                str(rec._file),
-                int(rec._row),
+                str(rec["_file"]),
+                int(rec["_row"]),
                 cust_col,
-                f"subscription {rec.subscription_id!r} belongs to customer "
-                f"{rec._table_customer!r} in {table_file} (row {rec._table_row}), "
+                f"subscription {rec['subscription_id']!r} belongs to customer "
+                f"{rec['_table_customer']!r} in {table_file} (row {rec['_table_row']}), "
                 "but this order names another customer",
-                _shown(rec.customer_id),
+                _shown(rec["customer_id"]),
             )
         )
     early = known[known["ordered_at"].dt.normalize() < known["started_at"].dt.normalize()]
-    for rec in (
-        early.sort_values("ordered_at")
-        .drop_duplicates("subscription_id")
-        .head(_LIMIT)
-        .itertuples(index=False)
-    ):
+    first_early = early.sort_values("ordered_at").drop_duplicates("subscription_id")
+    for rec in first_early.head(_LIMIT).to_dict("records"):
         found.append(
             InputProblem(
-                str(rec._file),
-                int(rec._row),
+                str(rec["_file"]),
+                int(rec["_row"]),
                 columns.get("ordered_at", "ordered_at"),
-                f"delivery of subscription {rec.subscription_id!r} before its start "
-                f"({rec.started_at.date()} in {table_file} row {rec._table_row}, column "
-                f"{tcols.get('started_at', 'started_at')!r})",
-                str(rec.ordered_at),
+                f"delivery of subscription {rec['subscription_id']!r} before its start "
+                f"({rec['started_at'].date()} in {table_file} row {rec['_table_row']}, "
+                f"column {tcols.get('started_at', 'started_at')!r})",
+                str(rec["ordered_at"]),
             )
         )
     return found

@@ -538,6 +538,7 @@ def ingest(
             frames.append(frame.assign(_fileno=fileno))
             for k, v in guests.items():
                 guest_markers[k] = guest_markers.get(k, 0) + v
+    orders_complete = not problems  # every orders file parsed
     master = read_product_master(settings, problems)
     customers = read_customers(settings, problems, hash_ids=bool(preset.get("hash_customer_id")))
     subs = read_subscriptions(
@@ -639,7 +640,11 @@ def ingest(
     problems += _money_problems(df, columns.get("amount", columns.get("unit_price", "amount")))
     # channels are checked against complete orders only (a failed file may hold one)
     costs = read_costs(
-        settings, problems, today=today, channels=df.get("channel"), check_channels=not problems
+        settings,
+        problems,
+        today=today,
+        channels=df.get("channel"),
+        check_channels=orders_complete,
     )
     if subs is not None and "subscription_id" not in df.columns:
         problems.append(
@@ -657,7 +662,7 @@ def ingest(
             df,
             table_file=subs.attrs["file"],
             columns=columns,
-            table_columns=dict(settings.subscriptions.columns) if settings.subscriptions else None,
+            table_columns=subs.attrs["columns"],
         )
     if problems:
         raise IngestError(problems, shop=settings.name)
