@@ -446,6 +446,15 @@ def test_empty_ids_in_the_subscriptions_table(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- cost problems
 
 
+def test_docstring_examples() -> None:
+    import doctest
+
+    import ecrm.io.d2c
+
+    result = doctest.testmod(ecrm.io.d2c)
+    assert result.attempted > 0 and result.failed == 0
+
+
 def test_cost_month_forms() -> None:
     months, refused, why = cost_months(
         pd.Series(["2026-10", "2026/9", "２０２６年８月", "2026.07", "2026-06-01", "2026年5月"]),

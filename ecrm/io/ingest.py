@@ -130,7 +130,8 @@ the folder and what to do; the previous set is then unchanged.
 The steps live in their own modules: :mod:`ecrm.io.read` (raw files, encodings),
 :mod:`ecrm.io.presets` (cart-export column presets), :mod:`ecrm.io.schema` (the
 pandera contract of a raw file and its value parser), :mod:`ecrm.io.masters`
-(product master, customers table, customer ids), :mod:`ecrm.io.quality` (the
+(product master, customers table, customer ids), :mod:`ecrm.io.d2c` (the
+subscriptions and costs tables), :mod:`ecrm.io.quality` (the
 summary and the result) and :mod:`ecrm.io.canonical` (types, line order, the
 one-set replacement). This module runs them in order; the names it re-exports
 (``read_raw``, ``detect_encoding``, ``QualitySummary``…) stay importable from here.
