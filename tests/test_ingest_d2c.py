@@ -29,7 +29,7 @@ from ecrm.analysis import channels, subscriptions
 from ecrm.io import canonical
 from ecrm.io.d2c import cost_months
 from ecrm.io.ingest import ingest
-from ecrm.settings import ShopSettings
+from ecrm.settings import ShopSettings, load_settings
 
 FIXTURE = Path(__file__).parent / "fixtures" / "d2c"
 TODAY = date(2026, 7, 1)
@@ -231,6 +231,20 @@ def test_acquisition_on_the_ingested_costs(tmp_path: Path) -> None:
         2000.0,
         0.0,
     ]
+
+
+def test_without_a_table_subscriptions_come_from_the_orders(tmp_path: Path) -> None:
+    shop = fixture_shop(tmp_path)
+    edit_settings(shop, subscriptions=None, analysis={"subscriptions": {"lapse_days": 60}})
+    result = ingest(shop, today=TODAY)
+    assert result.summary.subscriptions is None
+    lapse = load_settings(shop).analysis.subscriptions.lapse_days
+    s = subscriptions.subscriptions(
+        shop / "canonical" / "orders.parquet", as_of=AS_OF, lapse_days=lapse
+    )
+    # S2's last delivery 2026-02-05: cancelled on 02-05 + 60 + 1 day = 2026-04-07
+    assert s["status"].tolist() == ["active", "cancelled", "active"]
+    assert str(s.loc[1, "cancelled_at"].date()) == "2026-04-07"
 
 
 # --------------------------------------------------------------------------- subscription problems
@@ -471,6 +485,32 @@ def test_cost_month_forms() -> None:
     }
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    year=st.integers(2000, 2026),
+    month=st.integers(1, 12),
+    day=st.integers(1, 28),
+    form=st.sampled_from(
+        ["{y}-{m:02d}", "{y}/{m}", "{y}.{m:02d}", "{y}年{m}月", "{y}-{m:02d}-{d:02d}"]
+    ),
+    wide=st.booleans(),
+)
+def test_property_cost_months(year: int, month: int, day: int, form: str, wide: bool) -> None:
+    """Every accepted form gives its YYYY-MM; a date is a month only on the 1st."""
+    import unicodedata
+
+    cell = form.format(y=year, m=month, d=day)
+    if wide:  # 全角 digits, as a Japanese spreadsheet may write them
+        cell = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in cell)
+    assert unicodedata.normalize("NFKC", cell) == form.format(y=year, m=month, d=day)
+    today = date(2026, 12, 31)
+    months, refused, why = cost_months(pd.Series([cell]), today=today, min_date=date(2000, 1, 1))
+    if "{d" in form and day != 1:
+        assert refused.tolist() == [True] and why[0].startswith("a date, not a month")
+    else:
+        assert months.tolist() == [f"{year}-{month:02d}"] and not refused.any()
+
+
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
@@ -703,8 +743,12 @@ def d2c_shops(draw: st.DrawFn) -> dict[str, Any]:
         cancel = draw(st.none() | st.integers(-3, 60))
         days = draw(st.lists(st.integers(-2, 90), min_size=0, max_size=4, unique=True))
         sid = draw(st.sampled_from([f"S{i}", f"Ｓ{i}", f" S{i} "]))
+        # orders naming another customer than the table's: none, the first one, or all
+        wrong = draw(st.sampled_from(["none", "none", "first", "all"]))
         subs.append((f"S{i}", sid, f"C{i}", start, cancel))
-        deliveries += [(f"S{i}", f"C{i}", start + d) for d in sorted(days)]
+        for k, d in enumerate(sorted(days)):
+            other = wrong == "all" or (wrong == "first" and k == 0)
+            deliveries.append((f"S{i}", f"X{i}" if other else f"C{i}", start + d))
     return {"subs": subs, "deliveries": deliveries, "base": base}
 
 
@@ -739,11 +783,14 @@ def test_property_accepts_exactly_the_good_shops(case: dict[str, Any]) -> None:
     for k, (sid, _, _, start, cancel) in enumerate(case["subs"]):
         if cancel is not None and cancel < 0:
             expected.add((SUBS_CSV, k + 2, "解約日"))
-        early = [
-            j for j, d in enumerate(case["deliveries"], start=1) if d[0] == sid and d[2] < start
-        ]
+        mine = [(j, d) for j, d in enumerate(case["deliveries"], start=1) if d[0] == sid]
+        early = [j for j, d in mine if d[2] < start]
         if early:  # the earliest delivery before the start is named (its line)
             expected.add((ORDERS_CSV, early[0] + 2, "受注日時"))
+        if any(d[1] != f"C{k}" for _, d in mine):
+            # two customers among its orders, or another customer than the table's:
+            # named at the subscription's first order
+            expected.add((ORDERS_CSV, mine[0][0] + 2, "会員ID"))
     with tempfile.TemporaryDirectory() as tmp:
         shop = shop_from(Path(tmp), case)
         if expected:
