@@ -451,7 +451,11 @@ def test_empty_ids_in_the_subscriptions_table(tmp_path: Path) -> None:
     assert InputProblem(SUBS_CSV, 5, "定期ID", "subscription_id is empty", "") in found
     assert (
         InputProblem(
-            SUBS_CSV, 6, "会員ID", "customer_id is empty: a subscription needs a customer", "-"
+            SUBS_CSV,
+            6,
+            "会員ID",
+            "customer_id is empty (or a guest marker): a subscription needs a customer",
+            "-",
         )
         in found
     )
@@ -601,6 +605,33 @@ def test_costs_without_an_orders_channel(tmp_path: Path) -> None:
         "the costs table names channels but the orders have no channel column: "
         "map `channel` in the settings' `columns`",
     )
+
+
+def test_costs_from_parquet_with_typed_columns(tmp_path: Path) -> None:
+    """A Parquet costs file: spreadsheet dates for months, integer costs; rows count from 1."""
+    shop = fixture_shop(tmp_path)
+    frame = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2026-01-01", "2026-02-01", "2026-03-10"]),
+            "channel": ["web", "ad", "ad"],
+            "cost": [6000, 9000, 4000],
+        }
+    )
+    frame.to_parquet(shop / "raw" / "costs.parquet")
+    edit_settings(shop, costs={"path": "raw/costs.parquet"})
+    assert one_problem(shop) == InputProblem(
+        "raw/costs.parquet",
+        3,
+        "month",
+        "a date, not a month (write 2026-10, 2026/10 or 2026年10月; a date must be the 1st)",
+        "2026-03-10 00:00:00",
+    )
+    frame.loc[2, "month"] = pd.Timestamp("2026-03-01")
+    frame.to_parquet(shop / "raw" / "costs.parquet")
+    ingest(shop, today=TODAY)
+    costs = canonical.read_costs(shop)
+    assert costs["month"].tolist() == ["2026-01", "2026-02", "2026-03"]
+    assert costs["cost"].tolist() == [Decimal(6000), Decimal(9000), Decimal(4000)]
 
 
 def test_costs_default_mapping_and_comma_decimal(tmp_path: Path) -> None:

@@ -98,7 +98,7 @@ __all__ = [
 
 #: Columns every subscriptions table needs.
 SUBSCRIPTION_REQUIRED: tuple[str, ...] = ("subscription_id", "customer_id", "started_at")
-#: At most this many problems of one kind are listed (the count is in the message).
+#: At most this many problems of one kind are listed (as for the orders' checks).
 _LIMIT = 20
 _MONTH = re.compile(r"(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*月?")
 _MONTH_DAY = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]0{1,2}:00(?::00)?)?")
@@ -219,7 +219,11 @@ def read_subscriptions(
     out["subscription_id"] = _code(mapped["subscription_id"])
     add(out["subscription_id"] == "", "subscription_id", "subscription_id is empty")
     ids, _, _ = normalize_customer_ids(mapped["customer_id"], settings)
-    add(ids == "", "customer_id", "customer_id is empty: a subscription needs a customer")
+    add(
+        ids == "",
+        "customer_id",
+        "customer_id is empty (or a guest marker): a subscription needs a customer",
+    )
     emails = ids.str.fullmatch(EMAIL).fillna(False).astype(bool) | (hash_ids & (ids != ""))
     if emails.any():
         ids = ids.where(~emails, hash_customer_ids(ids[emails], customer_id_key(settings.shop_dir)))
