@@ -356,6 +356,32 @@ def test_orders_of_one_subscription_name_two_customers(tmp_path: Path) -> None:
     assert len(found) == 1  # S3, now without deliveries, is no problem
 
 
+def test_order_naming_two_subscriptions(tmp_path: Path) -> None:
+    shop = fixture_shop(tmp_path)
+    edit_settings(shop, subscriptions=None)  # an error without a table too
+    rows = read_rows(shop, "orders.csv")
+    rows.append(["1002", "taro@example.jp", "2026-02-10 10:00:00", "500", "CUP", "web", "S9"])
+    rows.append(["1002", "taro@example.jp", "2026-02-10 10:00:00", "200", "CUP", "web", ""])
+    replace_orders(shop, rows)
+    assert one_problem(shop) == InputProblem(
+        ORDERS_CSV,
+        3,
+        "定期ID",
+        "the lines of order '1002' name different subscriptions ('S1', 'S9'); a delivery "
+        "belongs to one subscription: export one order per subscription delivered",
+        "1002",
+    )
+
+
+def test_add_on_line_without_subscription_is_fine(tmp_path: Path) -> None:
+    shop = fixture_shop(tmp_path)
+    rows = read_rows(shop, "orders.csv")
+    rows.append(["1002", "taro@example.jp", "2026-02-10 10:00:00", "200", "CUP", "web", ""])
+    replace_orders(shop, rows)
+    result = ingest(shop, today=TODAY)
+    assert result.summary.subscriptions["delivery_orders"] == 7
+
+
 def test_order_customer_differs_from_the_table(tmp_path: Path) -> None:
     shop = fixture_shop(tmp_path)
     rows = read_rows(shop, "subscriptions.csv")

@@ -29,6 +29,9 @@ active), product_id, channel (optional).
   day is allowed); a subscription id on two rows that differ (rows equal in
   every mapped column are one subscription exported twice: dropped and counted,
   ``exact_duplicates``, as for order lines).
+* In the orders, with or without a table: an order whose lines name two
+  different subscription ids is an error (a delivery belongs to one
+  subscription; lines without an id beside them, add-ons, are fine).
 * Against the orders (kept lines, after duplicates, re-exports and excluded
   statuses): the orders of one subscription naming two customers; orders whose
   customer is not the table's; a delivery **before the start** (by day: an
@@ -90,6 +93,7 @@ __all__ = [
     "cost_months",
     "costs_summary",
     "costs_table",
+    "mixed_subscriptions",
     "read_costs",
     "read_subscriptions",
     "subscriptions_summary",
@@ -290,6 +294,45 @@ def read_subscriptions(
         "ok": len(problems) == n_before,
     }
     return out
+
+
+def mixed_subscriptions(lines: pd.DataFrame, columns: dict[str, str]) -> list[InputProblem]:
+    """Orders whose lines name two different subscriptions (an error, with or without a table).
+
+    A delivery is an order of one subscription (SPEC §1): the subscription analyses
+    give each order to one subscription, so an order whose lines carry two ids
+    would silently count for one of them only. Lines without a subscription_id
+    beside a subscription's lines (an add-on bought with a delivery) are fine.
+
+    Parameters
+    ----------
+    lines : DataFrame
+        Order lines: order_id, subscription_id (``""`` for none), ``_file``, ``_row``.
+    columns : dict
+        The orders' canonical → raw column names.
+
+    Returns
+    -------
+    list of InputProblem
+        One per such order (at most 20), at its first line.
+    """
+    named = lines.loc[lines["subscription_id"].fillna("") != ""]
+    n = named.groupby("order_id")["subscription_id"].nunique()
+    found = []
+    for oid in n[n > 1].index[:_LIMIT]:
+        m = named[named["order_id"] == oid].sort_values(["_file", "_row"])
+        ids = ", ".join(repr(x) for x in sorted(m["subscription_id"].unique()))
+        found.append(
+            InputProblem(
+                str(m["_file"].iloc[0]),
+                int(m["_row"].iloc[0]),
+                columns.get("subscription_id", "subscription_id"),
+                f"the lines of order {oid!r} name different subscriptions ({ids}); a delivery "
+                "belongs to one subscription: export one order per subscription delivered",
+                str(oid),
+            )
+        )
+    return found
 
 
 def check_deliveries(

@@ -164,6 +164,7 @@ from ecrm.io.d2c import (
     check_deliveries,
     costs_summary,
     costs_table,
+    mixed_subscriptions,
     read_costs,
     read_subscriptions,
     subscriptions_summary,
@@ -647,6 +648,8 @@ def ingest(
         channels=df.get("channel"),
         check_channels=orders_complete,
     )
+    if "subscription_id" in df.columns:
+        problems += mixed_subscriptions(df, columns)
     if subs is not None and "subscription_id" not in df.columns:
         problems.append(
             InputProblem(
