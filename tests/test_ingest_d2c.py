@@ -753,6 +753,21 @@ def test_side_tables_outside_the_shop_are_refused(tmp_path: Path) -> None:
         ingest(shop, today=TODAY)
 
 
+def test_init_proposes_the_subscription_column() -> None:
+    from ecrm.io.mapping import propose_columns
+
+    df = pd.DataFrame(
+        {
+            "受注番号": ["1"],
+            "会員ID": ["C1"],
+            "受注日": ["2026/01/05"],
+            "小計": ["1,200"],
+            "定期ID": ["S1"],
+        }
+    )
+    assert propose_columns(df)["subscription_id"].column == "定期ID"
+
+
 # --------------------------------------------------------------------------- settings
 
 
