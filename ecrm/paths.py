@@ -1,7 +1,8 @@
 """The one place that knows where things live.
 
 Data flows one way: ``data/<shop>/raw/`` (read-only exports) →
-``data/<shop>/canonical/`` (ingested orders, customers, data-quality summary) →
+``data/<shop>/canonical/`` (ingested orders, customers, subscriptions, costs,
+data-quality summary) →
 analysis tables → ``reports/<shop>/<YYYY-MM>/``.
 
 ``data/<shop>/canonical`` is a symbolic link to the current version of the
@@ -23,6 +24,7 @@ from pathlib import Path
 __all__ = [
     "canonical_dir",
     "canonical_store",
+    "costs_path",
     "customer_id_key_path",
     "customers_path",
     "data_dir",
@@ -32,6 +34,7 @@ __all__ = [
     "reports_dir",
     "settings_path",
     "shop_dir",
+    "subscriptions_path",
 ]
 
 
@@ -87,6 +90,16 @@ def orders_path(shop_folder: Path) -> Path:
 def customers_path(shop_folder: Path) -> Path:
     """The canonical customers table (Parquet), when the shop has one."""
     return canonical_dir(shop_folder) / "customers.parquet"
+
+
+def subscriptions_path(shop_folder: Path) -> Path:
+    """The canonical subscriptions table (定期, Parquet), when the shop has one."""
+    return canonical_dir(shop_folder) / "subscriptions.parquet"
+
+
+def costs_path(shop_folder: Path) -> Path:
+    """The canonical acquisition costs table (month × channel, Parquet), when the shop has one."""
+    return canonical_dir(shop_folder) / "costs.parquet"
 
 
 def quality_path(shop_folder: Path) -> Path:

@@ -27,20 +27,26 @@ from ecrm.errors import ParameterError, SettingsError
 __all__ = [
     "CANONICAL_COLUMNS",
     "AnalysisSettings",
+    "ChannelSettings",
     "ClusterSettings",
     "CohortSettings",
+    "CostsSource",
     "CpmSettings",
     "CtbSettings",
     "CustomersSource",
     "DecileSettings",
+    "ExcludeProducts",
     "ExportSettings",
     "KpiSettings",
     "LifecycleSettings",
     "LtvSettings",
     "ProductMaster",
+    "ProductSettings",
     "RfmSettings",
     "ShopSettings",
     "Source",
+    "SubscriptionSettings",
+    "SubscriptionsSource",
     "load_settings",
     "section",
 ]
@@ -61,6 +67,7 @@ CANONICAL_COLUMNS: tuple[str, ...] = (
     "brand",
     "channel",
     "status",
+    "subscription_id",
 )
 REQUIRED_COLUMNS: tuple[str, ...] = ("order_id", "customer_id", "ordered_at", "amount")
 PRODUCT_ATTRIBUTES: tuple[str, ...] = ("product_name", "category", "taste", "brand")
@@ -76,6 +83,17 @@ CUSTOMER_COLUMNS: tuple[str, ...] = (
     "prefecture",
     "mail_opt_in",
 )
+#: Columns of the optional subscriptions table (SPEC §1, 定期).
+SUBSCRIPTION_COLUMNS: tuple[str, ...] = (
+    "subscription_id",
+    "customer_id",
+    "started_at",
+    "cancelled_at",
+    "product_id",
+    "channel",
+)
+#: Columns of the optional costs table (SPEC §1, acquisition spend).
+COST_COLUMNS: tuple[str, ...] = ("month", "channel", "cost")
 #: Columns of the customers table that hold personal data; they never reach a report.
 PERSONAL_COLUMNS: tuple[str, ...] = ("email", "name", "phone", "address", "birth_date")
 
@@ -154,6 +172,56 @@ class CustomersSource(_Strict):
                 f"unknown customer column(s) {unknown}; known: {list(CUSTOMER_COLUMNS)}"
             )
         return v
+
+
+def _known_columns(v: dict[str, str], known: tuple[str, ...], what: str) -> dict[str, str]:
+    unknown = sorted(set(v) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} column(s) {unknown}; known: {list(known)}")
+    return v
+
+
+class SubscriptionsSource(_Strict):
+    """Optional subscriptions table (定期, SPEC §1), shaped like the customers table.
+
+    Columns: subscription_id, customer_id, started_at, cancelled_at (empty while
+    active), product_id, channel; the first three are required. Default mapping:
+    same-named columns. Read and checked by :mod:`ecrm.io.d2c`.
+    """
+
+    path: str
+    format: Literal["auto", "csv", "excel", "parquet"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp932", "shift_jis"] = "auto"
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical subscription column -> raw column"
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        return _known_columns(v, SUBSCRIPTION_COLUMNS, "subscription")
+
+
+class CostsSource(_Strict):
+    """Optional costs table (acquisition spend per month × channel, SPEC §1).
+
+    A cart-independent CSV an ad manager writes: month, channel, cost (default
+    mapping: same-named columns). ``decimal`` is the file's decimal separator,
+    as for an orders source. Read and checked by :mod:`ecrm.io.d2c`.
+    """
+
+    path: str
+    format: Literal["auto", "csv", "excel", "parquet"] = "auto"
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "cp932", "shift_jis"] = "auto"
+    decimal: Literal[".", ","] = "."
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="canonical cost column -> raw column"
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known(cls, v: dict[str, str]) -> dict[str, str]:
+        return _known_columns(v, COST_COLUMNS, "cost")
 
 
 def _check_ascending(v: tuple[float, ...]) -> tuple[float, ...]:
@@ -250,6 +318,58 @@ class KpiSettings(_Strict):
     ltv_lag_months: int = 12
 
 
+class SubscriptionSettings(_Strict):
+    """定期 (SPEC §1, §3): without a subscriptions table, lapse after the last delivery."""
+
+    lapse_days: int = Field(
+        60,
+        ge=1,
+        description="SPEC's subscription_lapse_days: cancelled on the day after the last "
+        "delivery + this many days (only without a subscriptions table)",
+    )
+
+
+class ChannelSettings(_Strict):
+    """Channels and acquisition cost (広告LTV, SPEC §3)."""
+
+    gross_margin: float | None = Field(
+        None, gt=0, le=1, description="share of revenue kept as margin; None: revenue basis"
+    )
+
+
+class ExcludeProducts(_Strict):
+    """Products left out of the entry-product and cross-purchase analyses (SPEC §3)."""
+
+    ids: list[str] = Field(default_factory=list, description="product ids, as normalised")
+    name_patterns: list[str] = Field(
+        default_factory=list, description="regular expressions searched in product_name"
+    )
+
+    @field_validator("name_patterns")
+    @classmethod
+    def _regexes(cls, v: list[str]) -> list[str]:
+        for p in v:
+            try:
+                re.compile(p)
+            except re.error as e:
+                raise ValueError(f"name pattern {p!r} is not a valid regex: {e}") from e
+        return v
+
+    @property
+    def pattern(self) -> str | None:
+        """The name patterns as one regex (``a|b``), None without any."""
+        return "|".join(f"(?:{p})" for p in self.name_patterns) or None
+
+
+class ProductSettings(_Strict):
+    """Products (商品別, SPEC §3)."""
+
+    exclude_products: ExcludeProducts = ExcludeProducts()
+    min_product_customers: int = Field(
+        30, ge=1, description="entry products with fewer new customers are not listed"
+    )
+
+
 class AnalysisSettings(_Strict):
     """Every analysis threshold of SPEC §3, with SPEC's defaults."""
 
@@ -262,6 +382,9 @@ class AnalysisSettings(_Strict):
     cluster: ClusterSettings = ClusterSettings()
     ctb: CtbSettings = CtbSettings()
     kpi: KpiSettings = KpiSettings()
+    subscriptions: SubscriptionSettings = SubscriptionSettings()
+    channels: ChannelSettings = ChannelSettings()
+    products: ProductSettings = ProductSettings()
 
 
 class TableSettings(_Strict):
@@ -296,6 +419,8 @@ class ShopSettings(_Strict):
     )
     product_master: ProductMaster | None = None
     customers: CustomersSource | None = None
+    subscriptions: SubscriptionsSource | None = None
+    costs: CostsSource | None = None
     exclude_statuses: list[str] = Field(default_factory=lambda: ["cancelled", "test"])
     return_order_pattern: str | None = Field(
         None, description="regex on order_id marking return/cancellation orders (summary only)"
@@ -481,7 +606,8 @@ def section(settings: ShopSettings | SectionT | None, kind: type[SectionT]) -> S
         A section class of :class:`AnalysisSettings`: ``RfmSettings``,
         ``DecileSettings``, ``CpmSettings``, ``LifecycleSettings``,
         ``CohortSettings``, ``LtvSettings``, ``ClusterSettings``,
-        ``CtbSettings`` or ``KpiSettings``.
+        ``CtbSettings``, ``KpiSettings``, ``SubscriptionSettings``,
+        ``ChannelSettings`` or ``ProductSettings``.
 
     Returns
     -------

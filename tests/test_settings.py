@@ -288,6 +288,7 @@ def test_relative_paths_resolve_against_the_settings_file(
 def test_section_of_shop_settings_section_or_none() -> None:
     """section() gives the shop's section, the section itself, or SPEC's defaults for None."""
     from ecrm.settings import (
+        ChannelSettings,
         ClusterSettings,
         CohortSettings,
         CpmSettings,
@@ -296,7 +297,9 @@ def test_section_of_shop_settings_section_or_none() -> None:
         KpiSettings,
         LifecycleSettings,
         LtvSettings,
+        ProductSettings,
         RfmSettings,
+        SubscriptionSettings,
         section,
     )
 
@@ -316,6 +319,9 @@ def test_section_of_shop_settings_section_or_none() -> None:
         "cluster": ClusterSettings,
         "ctb": CtbSettings,
         "kpi": KpiSettings,
+        "subscriptions": SubscriptionSettings,
+        "channels": ChannelSettings,
+        "products": ProductSettings,
     }
     assert set(kinds) == set(AnalysisSettings.model_fields)
     for name, kind in kinds.items():

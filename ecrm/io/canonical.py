@@ -1,7 +1,8 @@
 """The canonical set on disk: column types, line order and the one-set replacement.
 
 A shop's canonical folder — ``orders.parquet``, ``order_totals.parquet``,
-``customers.parquet`` (when the shop has one) and ``quality.json`` — is replaced
+``customers.parquet``, ``subscriptions.parquet`` and ``costs.parquet`` (each when
+the shop has one) and ``quality.json`` — is replaced
 as **one set** (SPEC §1) by :func:`replace_set`:
 
 1. the new set is written whole into a fresh version folder
@@ -48,7 +49,10 @@ from ecrm import paths
 from ecrm.errors import EcrmError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ecrm.io.quality import QualitySummary
+    from ecrm.settings import ShopSettings
 
 __all__ = [
     "AMOUNT_TYPE",
@@ -57,6 +61,8 @@ __all__ = [
     "canonical_schema",
     "fault_point",
     "previous_orders",
+    "read_costs",
+    "read_subscriptions",
     "recover",
     "replace_set",
 ]
@@ -329,3 +335,55 @@ def _clean(shop_folder: Path, *, keep: Path | None) -> None:
     for p in store.iterdir():
         if p.name != _LOCK and (keep is None or p.name != keep.name):
             _remove(p)
+
+
+def _shop_folder(shop: ShopSettings | Path | str) -> Path:
+    from ecrm.settings import ShopSettings
+
+    return shop.shop_dir if isinstance(shop, ShopSettings) else Path(shop)
+
+
+def read_subscriptions(shop: ShopSettings | Path | str) -> pd.DataFrame | None:
+    """The shop's canonical subscriptions table (定期), or None when it has none.
+
+    For the report pages: pass the result as ``table=`` to
+    :func:`ecrm.analysis.subscriptions.subscriptions` (and ``continuation``,
+    ``subscription_monthly``, ``lifetimes``); with None they derive
+    subscriptions from the orders' ``subscription_id`` (SPEC §1).
+
+    Parameters
+    ----------
+    shop : ShopSettings, Path or str
+        The shop's settings or its folder (``data/<shop>``).
+
+    Returns
+    -------
+    DataFrame or None
+        subscription_id, customer_id, started_at, cancelled_at (naive
+        shop-local timestamps, NaT while active), and product_id / channel
+        when the table maps them; None without ``subscriptions.parquet`` in the
+        current canonical set.
+    """
+    p = paths.subscriptions_path(_shop_folder(shop))
+    return pq.read_table(p).to_pandas() if p.exists() else None
+
+
+def read_costs(shop: ShopSettings | Path | str) -> pd.DataFrame | None:
+    """The shop's canonical acquisition costs table, or None when it has none.
+
+    For the report pages: pass the result as ``costs=`` to
+    :func:`ecrm.analysis.channels.acquisition`.
+
+    Parameters
+    ----------
+    shop : ShopSettings, Path or str
+        The shop's settings or its folder (``data/<shop>``).
+
+    Returns
+    -------
+    DataFrame or None
+        month (``YYYY-MM``), channel, cost (exact :class:`decimal.Decimal`),
+        sorted by month and channel; None without ``costs.parquet``.
+    """
+    p = paths.costs_path(_shop_folder(shop))
+    return pq.read_table(p).to_pandas() if p.exists() else None

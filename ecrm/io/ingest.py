@@ -105,6 +105,13 @@ Rules and documented repairs (each counted in the data-quality summary):
 * **Product master**: attributes a line lacks are filled from the master by
   product_id; a master with two different rows for one product id is an error.
   Lines whose product_id the master lacks are counted.
+* **Subscriptions (定期) and costs tables** (optional, :mod:`ecrm.io.d2c`): the
+  orders' ``subscription_id`` is normalised like the ids; the subscriptions
+  table (``canonical/subscriptions.parquet``) is checked on its own and against
+  the orders that name its ids (two customers, deliveries before the start,
+  ids the table lacks: errors); the costs table (``canonical/costs.parquet``)
+  by month form, cost, duplicate (month, channel) rows and channels the orders
+  lack. Each has a section of the summary.
 * **Customers table** (optional): personal columns (email, name, phone, address,
   birth_date) are left out, except email when ``exports.include_email`` is true.
   Its customer ids are normalised and hashed as the orders' are. Without a
@@ -123,7 +130,8 @@ the folder and what to do; the previous set is then unchanged.
 The steps live in their own modules: :mod:`ecrm.io.read` (raw files, encodings),
 :mod:`ecrm.io.presets` (cart-export column presets), :mod:`ecrm.io.schema` (the
 pandera contract of a raw file and its value parser), :mod:`ecrm.io.masters`
-(product master, customers table, customer ids), :mod:`ecrm.io.quality` (the
+(product master, customers table, customer ids), :mod:`ecrm.io.d2c` (the
+subscriptions and costs tables), :mod:`ecrm.io.quality` (the
 summary and the result) and :mod:`ecrm.io.canonical` (types, line order, the
 one-set replacement). This module runs them in order; the names it re-exports
 (``read_raw``, ``detect_encoding``, ``QualitySummary``…) stay importable from here.
@@ -151,6 +159,16 @@ from ecrm.io.canonical import (
     canonical_schema,
     previous_orders,
     replace_set,
+)
+from ecrm.io.d2c import (
+    check_deliveries,
+    costs_summary,
+    costs_table,
+    mixed_subscriptions,
+    read_costs,
+    read_subscriptions,
+    subscriptions_summary,
+    subscriptions_table,
 )
 from ecrm.io.masters import (
     EMAIL,
@@ -186,7 +204,7 @@ __all__ = [
 
 _SPLIT_TOLERANCE = pd.Timedelta(hours=1)
 #: Text columns compared as codes: NFKC like identifiers (names keep their form).
-_CODES = ("product_id", "channel", "status")
+_CODES = ("product_id", "channel", "status", "subscription_id")
 #: The largest magnitude decimal(18, 4) holds, plus one unit of the last place.
 _MONEY_LIMIT = Decimal(10) ** 14
 
@@ -391,7 +409,12 @@ def _expand(settings: ShopSettings) -> list[tuple[Path, str, Any]]:
             files.append((m, label, src))
     side = [
         (settings.resolve(t.path), t.path)
-        for t in (settings.product_master, settings.customers)
+        for t in (
+            settings.product_master,
+            settings.customers,
+            settings.subscriptions,
+            settings.costs,
+        )
         if t is not None
     ]
     _refuse_external(settings, [(p, label) for p, label, _ in files] + side)
@@ -517,8 +540,12 @@ def ingest(
             frames.append(frame.assign(_fileno=fileno))
             for k, v in guests.items():
                 guest_markers[k] = guest_markers.get(k, 0) + v
+    orders_complete = not problems  # every orders file parsed
     master = read_product_master(settings, problems)
     customers = read_customers(settings, problems, hash_ids=bool(preset.get("hash_customer_id")))
+    subs = read_subscriptions(
+        settings, problems, today=today, hash_ids=bool(preset.get("hash_customer_id"))
+    )
     if not frames:
         raise IngestError(problems, shop=settings.name)
     # With problems already found, go on with the files that parsed so that the
@@ -613,6 +640,34 @@ def ingest(
             )
         )
     problems += _money_problems(df, columns.get("amount", columns.get("unit_price", "amount")))
+    # channels are checked against complete orders only (a failed file may hold one)
+    costs = read_costs(
+        settings,
+        problems,
+        today=today,
+        channels=df.get("channel"),
+        check_channels=orders_complete,
+    )
+    if "subscription_id" in df.columns:
+        problems += mixed_subscriptions(df, columns)
+    if subs is not None and "subscription_id" not in df.columns:
+        problems.append(
+            InputProblem(
+                subs.attrs["file"],
+                None,
+                None,
+                "a subscriptions table needs the orders column subscription_id (the "
+                "subscription each delivery belongs to): map it in the settings' `columns`",
+            )
+        )
+    elif subs is not None:
+        problems += check_deliveries(
+            subs,
+            df,
+            table_file=subs.attrs["file"],
+            columns=columns,
+            table_columns=subs.attrs["columns"],
+        )
     if problems:
         raise IngestError(problems, shop=settings.name)
     split = spread > pd.Timedelta(0)
@@ -704,11 +759,17 @@ def ingest(
         customer_ids_hashed=n_hashed,
         negative_amount_positive_quantity=int(discount.sum()),
         previous_orders=before if readable else None,
+        subscriptions=None if subs is None else subscriptions_summary(subs, df, today),
+        costs=None if costs is None else costs_summary(costs),
     )
 
     tables = {paths.orders_path(settings.shop_dir).name: table}
     if customers is not None:
         tables[paths.customers_path(settings.shop_dir).name] = customers
+    if subs is not None:
+        tables[paths.subscriptions_path(settings.shop_dir).name] = subscriptions_table(subs)
+    if costs is not None:
+        tables[paths.costs_path(settings.shop_dir).name] = costs_table(costs)
     replace_set(settings.shop_dir, tables, summary, shop=settings.name)
     if not quiet:
         print(summary.render())
@@ -717,4 +778,8 @@ def ingest(
         quality_path=paths.quality_path(settings.shop_dir),
         customers_path=paths.customers_path(settings.shop_dir) if customers is not None else None,
         summary=summary,
+        subscriptions_path=paths.subscriptions_path(settings.shop_dir)
+        if subs is not None
+        else None,
+        costs_path=paths.costs_path(settings.shop_dir) if costs is not None else None,
     )

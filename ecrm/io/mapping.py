@@ -84,6 +84,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                 "channel", "sales_channel", "source"),
     "status": ("受注ステータス", "ステータス", "対応状況", "注文ステータス", "処理状況", "status",
                "order_status", "financial_status"),
+    "subscription_id": ("定期ID", "定期購入ID", "定期番号", "定期購入番号", "subscription_id",
+                        "subscription_no"),
 }  # fmt: skip
 
 #: Header words that rule out a "contains" match (a birth date is no order date).

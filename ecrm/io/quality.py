@@ -63,6 +63,10 @@ class QualitySummary:
     negative_amount_positive_quantity: int = 0
     #: orders of the canonical set this one replaced (None: it could not be read)
     previous_orders: int | None = 0
+    #: the subscriptions table (定期): rows read, subscriptions, active, cancelled…; None: none
+    subscriptions: dict[str, Any] | None = None
+    #: the costs table: rows, months, channels, total; None: none
+    costs: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the summary as a JSON-ready dict."""
@@ -147,6 +151,38 @@ class QualitySummary:
                     "(lines with different times; earliest kept)",
                 )
             )
+        if self.subscriptions is not None:
+            sb = self.subscriptions
+            rows.append(
+                (
+                    "subscriptions",
+                    f"{sb['subscriptions']:,} ({sb['rows_read']:,} rows read): "
+                    f"{sb['active']:,} active, {sb['cancelled']:,} cancelled; "
+                    f"{sb['delivery_orders']:,} delivery orders",
+                )
+            )
+            if sb["exact_duplicates"]:
+                rows.append(("  exact duplicate rows", f"{sb['exact_duplicates']:,} (dropped)"))
+            if sb["cancellations_scheduled"]:
+                rows.append(
+                    (
+                        "  cancellations ahead",
+                        f"{sb['cancellations_scheduled']:,} (dated after the ingest date: "
+                        "active until then)",
+                    )
+                )
+            if sb["without_deliveries"]:
+                rows.append(("  without deliveries", f"{sb['without_deliveries']:,}"))
+        if self.costs is not None:
+            c = self.costs
+            rows.append(
+                (
+                    "costs",
+                    f"{c['rows']:,} rows, {c['months']:,} months ({c['month_from']} … "
+                    f"{c['month_to']}), {len(c['channels']):,} channels, "
+                    f"{Decimal(c['total']):,.0f} {self.currency}",
+                )
+            )
         if self.lines_without_product_master is not None:
             rows.append(("lines not in product master", f"{self.lines_without_product_master:,}"))
         width = max(len(k) for k, _ in rows)
@@ -161,6 +197,8 @@ class IngestResult:
     quality_path: Path
     customers_path: Path | None
     summary: QualitySummary
+    subscriptions_path: Path | None = None
+    costs_path: Path | None = None
 
 
 def decimal_sum(s: pd.Series) -> Decimal:
