@@ -38,9 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from ecrm.errors import EcrmError, ParameterError
 from ecrm.present import format as fmt
-from ecrm.render import publish
+from ecrm.render import page, publish
 from ecrm.render.kernel import WarmKernel
 from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
 from ecrm.settings import ShopSettings
@@ -131,6 +133,10 @@ def _page_name(nb: Path) -> str:
     return nb.stem.split("_", 1)[1]
 
 
+def _page_title(name: str, lang: str) -> str:
+    return _PAGE_TITLES.get(name, (name, name))[0 if lang == "ja" else 1]
+
+
 def _settings_digest(settings: ShopSettings) -> str:
     blob = json.dumps(settings.model_dump(mode="json", exclude={"base_dir"}), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
@@ -215,122 +221,46 @@ def _render_page(
     footer: str,
     lang: str,
     kern: WarmKernel,
+    names: tuple[str, ...] = (),
 ) -> PageResult:
-    """Execute one notebook in ``kern`` and write its page."""
+    """Execute one notebook in ``kern`` and write its page.
+
+    ``names`` are the report's pages in page order (the navigation's previous
+    and next pages); empty for a page on its own.
+    """
     name = _page_name(nb)
     start = time.perf_counter()
     out_nb = out_dir / "notebooks" / nb.name
     ok, message = kern.execute(nb, out_nb, params)
-    title = _PAGE_TITLES.get(name, (name, name))[0 if lang == "ja" else 1]
-    body = _export_html(out_nb) if ok else _error_body(title, message, lang)
-    page = _page(title, body, footer, lang)
-    (out_dir / f"{name}.html").write_text(page, encoding="utf-8")
+    title = _page_title(name, lang)
+    nav = page.nav_for([(n, _page_title(n, lang)) for n in names or (name,)], name, lang)
+    if ok:
+        text = page.page_html(title, page.notebook_blocks(out_nb, lang), footer, lang, nav)
+    else:
+        text = page.error_page_html(title, message, footer, lang, nav)
+    (out_dir / f"{name}.html").write_text(text, encoding="utf-8")
     return PageResult(name, ok, time.perf_counter() - start, message)
 
 
 # ----------------------------------------------------------------------------- HTML
 
-
-def _export_html(executed: Path) -> str:
-    """Body HTML of an executed notebook: outputs only, no code, no stderr, no prompts."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(executed), as_version=4)
-    # Markdown cells are the notebook's own notes for JupyterLab readers; the page
-    # shows what the code cells display, in the report's language.
-    nb.cells = [c for c in nb.cells if c.cell_type == "code"]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [
-                o
-                for o in cell.outputs
-                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-            ]
-    exporter = HTMLExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+#: The shared style sheet (``templates/report.css``), inlined into every page and the index.
+_CSS = str(page.stylesheet())
 
 
-def _error_body(title: str, message: str, lang: str) -> str:
-    head = "この分析は表示できません" if lang == "ja" else "This analysis could not be shown"
-    # keep only the last line of an error and never a traceback
-    text = message.strip().splitlines()[-1] if message.strip() else ""
-    return (
-        f"<h1>{html.escape(title)}</h1><div class='ecrm-error'><strong>{head}.</strong>"
-        f"<p>{html.escape(text)}</p></div>"
-    )
-
-
-_CSS = """
-body{font-family:"Hiragino Sans","Noto Sans JP","IPAexGothic","Yu Gothic",sans-serif;
-max-width:1100px;margin:0 auto;padding:1.5em 2em;color:#222;line-height:1.6}
-nav.toc{background:#f5f7fa;border:1px solid #dde3ea;padding:.6em 1.2em;margin:1em 0}
-nav.toc ol{margin:.3em 0;padding-left:1.4em} a{color:#1f5fa8}
-table.ecrm-table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
-table.ecrm-table th,table.ecrm-table td{border-bottom:1px solid #e3e3e3;padding:.25em .6em;
-text-align:right} table.ecrm-table th{background:#f0f3f7}
-img{max-width:100%;height:auto} .ecrm-note{color:#666;font-size:.85em}
-.ecrm-error{background:#fff4e5;border:1px solid #f0c36d;padding:.8em 1.2em}
-footer{margin-top:3em;border-top:1px solid #ddd;padding-top:.6em;color:#666;font-size:.8em}
-.kpis{display:flex;flex-wrap:wrap;gap:.8em}.kpi{border:1px solid #dde3ea;padding:.6em 1em;
-min-width:10em}.kpi b{display:block;font-size:1.3em}.warn{color:#a15c00}
-"""
-
-
-def _page(title: str, body: str, footer: str, lang: str) -> str:
-    """A complete, self-contained page: table of contents from the h2 headings."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(body, "html.parser")
-    for tag in soup.find_all("a", class_="anchor-link"):
-        tag.decompose()
-    heads = soup.find_all("h2")
-    toc_items = []
-    for i, h in enumerate(heads, 1):
-        h["id"] = f"s{i}"
-        toc_items.append(f"<li><a href='#s{i}'>{html.escape(h.get_text(strip=True))}</a></li>")
-    toc_title = "目次" if lang == "ja" else "Contents"
-    toc = (
-        f"<nav class='toc'><strong>{toc_title}</strong><ol>{''.join(toc_items)}</ol>"
-        f"<a href='index.html'>← {'レポート一覧' if lang == 'ja' else 'all pages'}</a></nav>"
-    )
-    first_h1 = soup.find("h1")
-    if first_h1 is not None:
-        first_h1.insert_after(BeautifulSoup(toc, "html.parser"))
-        content = str(soup)
-    else:
-        content = toc + str(soup)
-    return (
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"{content}<footer>{footer}</footer></body></html>"
-    )
-
-
-def _footer(request: ReportRequest, quality: dict[str, Any]) -> str:
+def _footer(request: ReportRequest, quality: dict[str, Any]) -> Markup:
+    """The footer of every page: as_of, data fingerprint, ecrm version, settings (escaped)."""
     from ecrm import __version__
 
     settings, as_of = request.settings, request.as_of
     fp = quality.get("fingerprint", "—")
     digest = _settings_digest(settings)
-    if request.lang == "ja":
-        return (
-            f"基準日 (as_of): {as_of} · データ指紋: {html.escape(str(fp))} · "
-            f"ecrm {html.escape(__version__)} · 設定: {html.escape(settings.name)}/settings.yaml "
-            f"(sha256 {digest})"
-        )
-    return (
-        f"as_of {as_of} · data fingerprint {html.escape(str(fp))} · ecrm "
-        f"{html.escape(__version__)} · settings {html.escape(settings.name)}/settings.yaml "
-        f"(sha256 {digest})"
+    text = (
+        "基準日 (as_of): {} · データ指紋: {} · ecrm {} · 設定: {}/settings.yaml (sha256 {})"
+        if request.lang == "ja"
+        else "as_of {} · data fingerprint {} · ecrm {} · settings {}/settings.yaml (sha256 {})"
     )
+    return Markup(text).format(str(as_of), str(fp), __version__, settings.name, digest)
 
 
 #: The KPI cards of the index page, in order.
@@ -568,7 +498,15 @@ def _build_and_publish(
             # the index's KPIs, computed here while the kernels render the pages
             kpis = ex.submit(_index_kpis, orders, request)
             pages = _render_pages(
-                order, tmp, params, request.root, footer, request.lang, workers, fresh
+                order,
+                tmp,
+                params,
+                request.root,
+                footer,
+                request.lang,
+                workers,
+                fresh,
+                tuple(_page_name(nb) for nb in nbs),
             )
             kpi_table = kpis.result()
         pages = [next(p for p in pages if p.name == _page_name(nb)) for nb in nbs]
@@ -653,6 +591,7 @@ def _render_pages(
     lang: str,
     workers: int,
     fresh: bool,
+    names: tuple[str, ...] = (),
 ) -> list[PageResult]:
     """Render every page on ``workers`` kernels, taking ``nbs`` in the order given.
 
@@ -669,7 +608,7 @@ def _render_pages(
     if workers == 1 or len(nbs) == 1:
         kern = kernel.shared(cwd, fresh=fresh)
         try:
-            return [_render_page(nb, out_dir, params, footer, lang, kern) for nb in nbs]
+            return [_render_page(nb, out_dir, params, footer, lang, kern, names) for nb in nbs]
         finally:
             kernel.close_shared(unless_kept=True)
     n = min(workers, len(nbs))
@@ -685,7 +624,7 @@ def _render_pages(
                     if not queue:
                         return
                     nb = queue.pop(0)
-                done[nb] = _render_page(nb, out_dir, params, footer, lang, kern)
+                done[nb] = _render_page(nb, out_dir, params, footer, lang, kern, names)
         finally:
             kern.close()
 
