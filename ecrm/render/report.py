@@ -50,6 +50,7 @@ from ecrm.settings import ShopSettings
 __all__ = [
     "NOTEBOOK_DIR",
     "PAGE_SECONDS_FILE",
+    "PDF_FILE",
     "PageResult",
     "ReportResult",
     "notebooks",
@@ -94,11 +95,17 @@ class ReportResult:
     path: Path
     pages: list[PageResult] = field(default_factory=list)
     seconds: float = 0.0
+    pdf_seconds: float | None = None
 
     @property
     def index(self) -> Path:
         """The report's index.html."""
         return self.path / "index.html"
+
+    @property
+    def pdf(self) -> Path | None:
+        """The report's ``report.pdf`` when it was printed, else None."""
+        return self.path / PDF_FILE if self.pdf_seconds is not None else None
 
     @property
     def ok(self) -> bool:
@@ -143,6 +150,9 @@ def _settings_digest(settings: ShopSettings) -> str:
 
 
 # ----------------------------------------------------------------------------- pages
+
+#: The PDF of a report (every page in order, index first), with ``pdf=True``.
+PDF_FILE = "report.pdf"
 
 #: The page durations of a report, ``{"page": seconds}``, in its ``notebooks/`` folder.
 PAGE_SECONDS_FILE = "page-seconds.json"
@@ -360,6 +370,7 @@ def render(
     workers: int = 1,
     settings_path: Path | None = None,
     fresh_kernels: bool | None = None,
+    pdf: bool = False,
 ) -> ReportResult:
     """Render one shop-month report into ``reports/<shop>/<YYYY-MM>/``.
 
@@ -383,6 +394,8 @@ def render(
         Settings file (default ``data/<shop>/settings.yaml``).
     fresh_kernels : bool, optional
         Start a new kernel for every notebook instead of reusing a warm one.
+    pdf : bool
+        Also print every page, in order, into ``report.pdf`` (see :func:`render_request`).
 
     Returns
     -------
@@ -397,7 +410,7 @@ def render(
     """
     request = ReportRequest.parse(shop, month, lang, root=root, settings_path=settings_path)
     return render_request(
-        request, notebook_dir=notebook_dir, workers=workers, fresh_kernels=fresh_kernels
+        request, notebook_dir=notebook_dir, workers=workers, fresh_kernels=fresh_kernels, pdf=pdf
     )
 
 
@@ -407,6 +420,7 @@ def render_request(
     notebook_dir: Path | None = None,
     workers: int = 1,
     fresh_kernels: bool | None = None,
+    pdf: bool = False,
 ) -> ReportResult:
     """Render a validated request into ``reports/<shop>/<YYYY-MM>/``.
 
@@ -424,6 +438,13 @@ def render_request(
     fresh_kernels : bool, optional
         Start a new kernel for every notebook instead of reusing a warm one
         (slower; default from ``ECRM_FRESH_KERNELS``, else False).
+    pdf : bool
+        Also write ``report.pdf``: the index and every page in page order, A4,
+        printed by headless Chromium (:mod:`ecrm.render.pdf`) inside the
+        temporary folder, before the swap; its time is
+        :attr:`ReportResult.pdf_seconds`. When it cannot be printed (no
+        Chromium on PATH, Chromium fails) the HTML report is still published
+        and then :class:`~ecrm.render.pdf.PdfError` is raised.
 
     Returns
     -------
@@ -440,6 +461,9 @@ def render_request(
     ReportOutputError
         The report folder cannot be written (read-only, permission denied) or
         the disk is full (:mod:`ecrm.render.publish`); the previous report stays.
+    PdfError
+        ``pdf=True`` and the PDF could not be printed (the message says why and,
+        without Chromium, how to install it); the HTML report is published.
     """
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
@@ -463,7 +487,7 @@ def render_request(
         with publish.shop_month_lock(shop_reports, request.month):
             publish.clean_stale(shop_reports, request.month)
             publish.fault_point("locked")
-            return _build_and_publish(request, nbs, orders, quality, workers, fresh, final)
+            return _build_and_publish(request, nbs, orders, quality, workers, fresh, final, pdf)
 
 
 def _build_and_publish(
@@ -474,6 +498,7 @@ def _build_and_publish(
     workers: int,
     fresh: bool,
     final: Path,
+    pdf: bool = False,
 ) -> ReportResult:
     """Render every page into a new temporary folder and swap it in (holding the lock)."""
     shop_reports = final.parent
@@ -517,12 +542,28 @@ def _build_and_publish(
         (tmp / "index.html").write_text(
             _index(request, pages, quality, footer, tmp, kpi_table), encoding="utf-8"
         )
+        seconds = time.perf_counter() - start
+        pdf_seconds, pdf_error = _print_pdf(tmp, nbs) if pdf else (None, None)
         publish.fault_point("built")
         publish.swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ReportResult(request.shop, request.month, final, pages, time.perf_counter() - start)
+    if pdf_error is not None:
+        raise type(pdf_error)(f"{pdf_error} (the HTML report is written: {final / 'index.html'})")
+    return ReportResult(request.shop, request.month, final, pages, seconds, pdf_seconds)
+
+
+def _print_pdf(folder: Path, nbs: list[Path]) -> tuple[float | None, EcrmError | None]:
+    """Print ``report.pdf`` in ``folder``: (seconds, None), or (None, the error) if it cannot."""
+    from ecrm.render import pdf
+
+    try:
+        names = ["index", *(_page_name(nb) for nb in nbs)]
+        return pdf.write_pdf(folder, names, folder / PDF_FILE), None
+    except pdf.PdfError as e:
+        (folder / PDF_FILE).unlink(missing_ok=True)
+        return None, e
 
 
 #: A page's error that is the disk's, not the analysis's: ENOSPC, EDQUOT, EROFS.
