@@ -1,13 +1,15 @@
-"""Monthly HTML reports per shop: papermill runs the notebooks, nbconvert renders them.
+"""Monthly HTML reports per shop: papermill runs the notebooks, page.py lays out the pages.
 
 ``render(shop, month)`` writes SPEC §4's layout to ``reports/<shop>/<YYYY-MM>/``:
 
 * ``index.html`` — headline KPIs, data quality and a link to every page;
 * ``<notebook>.html`` — one self-contained page per notebook (no code, images
-  embedded, a table of contents, a footer with as_of, data fingerprint, ecrm
-  version and the settings used);
+  embedded, a table of contents, previous / index / next links, a footer with
+  as_of, data fingerprint, ecrm version and the settings used), assembled by
+  :mod:`ecrm.render.page` through an autoescaping Jinja2 template;
 * ``tables/*.csv`` (UTF-8 with BOM), ``segments/*.csv`` (campaign lists);
-* ``notebooks/*.ipynb`` — the executed notebooks, for audit.
+* ``notebooks/*.ipynb`` — the executed notebooks, for audit;
+* ``report.pdf`` — with ``pdf=True``: every page in order, A4 (:mod:`ecrm.render.pdf`).
 
 Parameters are parsed once, before anything runs, into a
 :class:`~ecrm.render.request.ReportRequest` (shop slug, exact ``YYYY-MM``
