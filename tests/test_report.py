@@ -528,6 +528,22 @@ def test_every_page_as_a_reader_sees_it_in_chromium(two_shops, tmp_path_factory,
     assert not problems, problems
 
 
+@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed (make browser)")
+def test_pdf_of_a_whole_report_has_a_sheet_for_every_page(rendered, tmp_path):
+    """Item 7 on the real report (printed from a copy of its pages: no extra render)."""
+    from ecrm.render import pdf
+
+    for page in _pages(rendered):
+        shutil.copy(page, tmp_path / page.name)
+    names = ["index", *(report._page_name(nb) for nb in report.notebooks())]
+    seconds = pdf.write_pdf(tmp_path, names, tmp_path / "report.pdf")
+    assert seconds > 0
+    assert (tmp_path / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    # every page starts a sheet, and most pages fill several A4 sheets
+    assert pdf.count_pages(tmp_path / "report.pdf") >= 2 * len(names)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
 def _named(nbs: list[Path]) -> list[str]:
     return [report._page_name(nb) for nb in nbs]
 
