@@ -389,3 +389,69 @@ def test_cli_pdf_without_chromium_exits_2_and_still_writes_the_html(
     )
     assert index.is_file() and (index.parent / "tiny.html").is_file()
     assert not (index.parent / "report.pdf").exists()
+
+
+# ----------------------------------------------------------------------- the context's fragments
+
+
+@pytest.fixture
+def shown(monkeypatch: pytest.MonkeyPatch) -> list:
+    """What the context displays, instead of showing it."""
+    import IPython.display
+
+    out: list = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: out.extend(objs))
+    return out
+
+
+def _ctx(lang: str, display_name: str = ""):
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from ecrm.render.context import ReportContext
+
+    return ReportContext(
+        shop="demo",
+        month="2026-10",
+        lang=lang,
+        as_of=dt.date(2026, 10, 31),
+        settings=SimpleNamespace(display_name=display_name),  # type: ignore[arg-type]
+        orders=Path("orders.parquet"),
+        output_dir=None,
+    )
+
+
+def test_ctx_plot_is_a_figure_with_the_charts_words_as_alt(shown):
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([1, 2])
+    ax.set_title("Revenue <b>by</b> month")
+    ax.set_ylabel("revenue (¥)")
+    _ctx("en").plot(ax)
+    _ctx("en").plot(ax, alt='given "alt" <img src=x onerror=alert(1)>')
+    soups = [_soup(h.data) for h in shown]
+    assert [s.find("figure")["class"] for s in soups] == [["ecrm-figure"], ["ecrm-figure"]]
+    assert soups[0].find("img")["alt"] == "Revenue <b>by</b> month (y axis: revenue (¥))"
+    assert soups[1].find("img")["alt"] == 'given "alt" <img src=x onerror=alert(1)>'
+    assert all(s.find("img")["src"].startswith("data:image/png;base64,iVBOR") for s in soups)
+    assert [len(s.find_all("img")) for s in soups] == [1, 1]
+    assert page.output_blocks([_html(shown[0].data)])[0].kind == "chart"
+
+
+def test_ctx_text_fragments_are_escaped_and_classified(shown):
+    ctx = _ctx("ja", display_name="<img src=x onerror=alert(2)> **店**")
+    ctx.title("題<script>", "t", question_ja="問い & <i>")
+    ctx.section("節 <b>", "s")
+    ctx.say("文 <script>alert(1)</script>")
+    ctx.unavailable("理由 <img src=x>")
+    blocks = page.output_blocks([_html(h.data) for h in shown])
+    assert [b.kind for b in blocks] == ["h1", "h2", "say", "other"]
+    soup = _soup("".join(h.data for h in shown))
+    assert soup.find_all("script") == [] and soup.find("img") is None
+    assert soup.find("h1").get_text() == "題<script>"
+    assert soup.find("strong").get_text() == "<img src=x onerror=alert(2)> **店**"
+    assert soup.find("em").get_text() == "問い & <i>"
+    assert blocks[1].text == "節 <b>"
+    assert soup.find("p", class_="ecrm-say").get_text() == "文 <script>alert(1)</script>"
