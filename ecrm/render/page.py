@@ -27,6 +27,7 @@ which scrolls sideways on its own instead of widening the page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -135,26 +136,41 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
-def _classify(fragment: str) -> tuple[str, str]:
-    """The kind of an HTML output (``h1``, ``h2``, ``summary``, or one of :data:`KINDS`)."""
+_FIRST_TAG = re.compile(r"\s*<([A-Za-z][A-Za-z0-9]*)([^>]*)>")
+_CLASS = re.compile(r"""\bclass\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def _heading_text(fragment: str, tag: str) -> str:
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(fragment, "html.parser")
-    first = soup.find(True)
-    if first is None:
-        return "other", soup.get_text()
-    classes = set(first.get("class") or [])
-    if first.name == "h1":
-        return "h1", first.get_text(strip=True)
-    if first.name == "h2":
-        return "h2", first.get_text(" ", strip=True)
+    end = fragment.find(f"</{tag}>")
+    head = BeautifulSoup(fragment[: end + len(tag) + 3] if end >= 0 else fragment, "html.parser")
+    found = head.find(tag)
+    return found.get_text(" ", strip=True) if found is not None else ""
+
+
+def _classify(fragment: str) -> tuple[str, str]:
+    """The kind of an HTML output (``h1``, ``h2``, ``summary``, or one of :data:`KINDS`).
+
+    Read from the fragment's first tag (a regular expression: a chart's
+    fragment holds a long base64 image that an HTML parser would be slow on);
+    only a heading's own element is parsed, for its text.
+    """
+    m = _FIRST_TAG.match(fragment)
+    if m is None:
+        return "other", ""
+    tag = m[1].lower()
+    c = _CLASS.search(m[2])
+    classes = set((c[1] or c[2] or c[3] or "").split()) if c else set()
+    if tag in ("h1", "h2"):
+        return tag, _heading_text(fragment, tag)
     if "ecrm-summary" in classes:
         return "summary", ""
     if "ecrm-say" in classes:
         return "say", ""
-    if first.name in ("figure", "img") or "ecrm-figure" in classes:
+    if tag in ("figure", "img") or "ecrm-figure" in classes:
         return "chart", ""
-    if soup.find("table") is not None:
+    if "<table" in fragment:
         return "table", ""
     return "other", ""
 
