@@ -57,7 +57,7 @@ def test_missing_extra_is_a_message(shown: list[Any]) -> None:
     assert box.data == (
         "<div class='ecrm-error'><strong>この分析は表示できません.</strong>"
         "<p>必要なオプションのパッケージがインストールされていません。 install it with "
-        "`pip install &#x27;ecrm[predict]&#x27;` &lt;here&gt;</p></div>"
+        "`pip install &#39;ecrm[predict]&#39;` &lt;here&gt;</p></div>"
     )
 
 

@@ -45,7 +45,9 @@ HOSTILE = (
     "`tick`",
     "a$b",
 )
-HOSTILE_NAME = "<script>alert('shop')</script> **Shop** $x$ {{ y }} `z`"
+HOSTILE_NAME = (
+    "<script>alert('shop')</script> <img src=x onerror=alert(2)> **Shop** $x$ {{ y }} `z`"
+)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -113,7 +115,7 @@ def _hostile_shop(src: Path, dst: Path) -> None:
                 break
             except UnicodeDecodeError:
                 continue
-        d["商品名"] = d["商品名"] + "<i onclick=x>$1$</i>"
+        d["商品名"] = d["商品名"] + "<i onclick=x>$1$</i><img src=x onerror=alert(3)>"
         d["販売チャネル"] = d["販売チャネル"] + "<script>alert('ch')</script>"
         d.to_csv(f, index=False, encoding=enc)
     lines = []
@@ -124,6 +126,36 @@ def _hostile_shop(src: Path, dst: Path) -> None:
             line = "display_name: " + json.dumps(HOSTILE_NAME)
         lines.append(line)
     (dst / "settings.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _assert_no_payload_markup(soup: BeautifulSoup, where: str) -> None:
+    """No element or attribute the payloads could create: script, on* handlers, img src=x."""
+    assert soup.find_all("script") == [], where
+    handlers = [(t.name, a) for t in soup.find_all(True) for a in t.attrs if a[:2] == "on"]
+    assert handlers == [], (where, handlers)
+    assert soup.find("img", src="x") is None, where
+    assert soup.find("i", onclick=True) is None, where
+
+
+def _browser_dom(chromium: str, page: Path, tmp_path: Path) -> BeautifulSoup:
+    """The page's DOM after headless Chromium parsed and ran it (``--dump-dom``)."""
+    proc = subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            f"--user-data-dir={tmp_path / 'chromium'}",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "<body" in proc.stdout, proc.stderr[-1000:]
+    return BeautifulSoup(proc.stdout, "html.parser")
 
 
 def test_markup_in_shop_data_is_shown_literally_on_every_page(demo_root, tmp_path):
@@ -142,12 +174,12 @@ def test_markup_in_shop_data_is_shown_literally_on_every_page(demo_root, tmp_pat
     r = report.render("hostile-shop", MONTH, root=root, notebook_dir=nbs, workers=2)
     assert [p.ok for p in r.pages] == [True, True, True], [p.message for p in r.pages]
     shown = ""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     for page in sorted(r.path.glob("*.html")):
         soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        assert soup.find_all("script") == [], page.name
-        handlers = [(t.name, a) for t in soup.find_all(True) for a in t.attrs if a[:2] == "on"]
-        assert handlers == [], (page.name, handlers)
-        assert soup.find("img", src="x") is None, page.name
+        _assert_no_payload_markup(soup, page.name)
+        if chromium:  # the DOM as the browser built it (the HTML parser a reader's browser uses)
+            _assert_no_payload_markup(_browser_dom(chromium, page, tmp_path), f"{page.name} DOM")
         text = soup.get_text()
         assert HOSTILE_NAME in text, page.name  # title (pages) or heading (index), literally
         assert HOSTILE_NAME in soup.title.get_text() or page.name != "index.html"

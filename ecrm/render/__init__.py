@@ -1,4 +1,4 @@
-"""Rendered reports: the notebook context, papermill/nbconvert rendering, batch and CLI.
+"""Rendered reports: the notebook context, papermill runs, page assembly (Jinja2), PDF, batch, CLI.
 
 Stage 5 of the data flow: the edge where user input (shop, month, language,
 settings) is parsed, and where notebooks are executed into

@@ -183,8 +183,15 @@ def report(
     month: Annotated[str, typer.Option(help="report month YYYY-MM (as_of = its last day)")],
     lang: Annotated[str, typer.Option(help="ja or en")] = "ja",
     workers: Annotated[int, typer.Option(help="notebooks run in parallel")] = 2,
+    pdf: Annotated[
+        bool, typer.Option(help="also print report.pdf (every page, A4) with headless Chromium")
+    ] = False,
 ) -> None:
     """Render reports/<shop>/<YYYY-MM>/ (HTML pages, tables, segment exports).
+
+    With ``--pdf`` also ``report.pdf`` (index and every page in order, A4); its
+    time is printed separately. Without Chromium the HTML report is still
+    written and the command exits 2 saying how to install it.
 
     Exits 0 when every page rendered its analysis, 1 when a page could not be
     shown (each is listed with its error's first line), 2 on bad input (shop,
@@ -195,7 +202,7 @@ def report(
 
     try:
         request = ReportRequest.parse(shop, month, lang)
-        result = render_request(request, workers=workers)
+        result = render_request(request, workers=workers, pdf=pdf)
     except EcrmError as e:
         _fail(e)
         return
@@ -203,6 +210,8 @@ def report(
         mark = "ok " if p.ok else "n/a"
         typer.echo(f"  {mark} {p.name:<10} {p.seconds:5.1f}s")
     typer.echo(str(result.index))
+    if result.pdf is not None:
+        typer.echo(f"{result.pdf} (PDF {result.pdf_seconds:.1f}s)")
     failed = [p for p in result.pages if not p.ok]
     if failed:
         typer.echo(f"error: {len(failed)} of {len(result.pages)} pages failed:", err=True)

@@ -130,26 +130,28 @@ class ReportContext:
     def title(self, ja: str, en: str, *, question_ja: str = "", question_en: str = "") -> None:
         """Show the page title and the question it answers.
 
-        Every text is escaped and shown as written (SPEC §4): a shop's
-        ``display_name`` of ``**bold**`` or ``<b>`` is shown literally, never as markup.
+        Every text is escaped (markupsafe) and shown as written (SPEC §4): a
+        shop's ``display_name`` of ``**bold**`` or ``<b>`` is shown literally,
+        never as markup.
         """
         from IPython.display import HTML, display
+        from markupsafe import Markup
 
         shop = self.settings.display_name or self.shop
-        text = (
-            f"<h1>{html.escape(self.t(ja, en))}</h1>"
-            f"<p><strong>{html.escape(shop)}</strong> · {html.escape(self.month)}</p>"
+        text = Markup("<h1>{}</h1><p><strong>{}</strong> · {}</p>").format(
+            self.t(ja, en), shop, self.month
         )
         q = self.t(question_ja, question_en)
         if q:
-            text += f"<p><em>{html.escape(q)}</em></p>"
-        display(HTML(text))
+            text += Markup("<p><em>{}</em></p>").format(q)
+        display(HTML(str(text)))
 
     def section(self, ja: str, en: str) -> None:
         """Show a section heading (it becomes a table-of-contents entry); escaped."""
         from IPython.display import HTML, display
+        from markupsafe import Markup
 
-        display(HTML(f"<h2>{html.escape(self.t(ja, en))}</h2>"))
+        display(HTML(str(Markup("<h2>{}</h2>").format(self.t(ja, en)))))
 
     def say(self, text: str) -> None:
         """Show a sentence of interpretation, as plain text.
@@ -159,20 +161,18 @@ class ReportContext:
         Markdown or HTML: ``*``, backticks, ``$`` and tags are shown as written.
         """
         from IPython.display import HTML, display
+        from markupsafe import Markup
 
-        display(HTML(f"<p class='ecrm-say'>{html.escape(text)}</p>"))
+        display(HTML(str(Markup("<p class='ecrm-say'>{}</p>").format(text))))
 
     def unavailable(self, reason: str) -> None:
         """Show, in place of a section's results, that it cannot be shown here and why."""
         from IPython.display import HTML, display
+        from markupsafe import Markup
 
         head = self.t("この分析は表示できません", "This analysis could not be shown")
-        display(
-            HTML(
-                f"<div class='ecrm-error'><strong>{html.escape(head)}.</strong>"
-                f"<p>{html.escape(reason)}</p></div>"
-            )
-        )
+        fragment = Markup("<div class='ecrm-error'><strong>{}.</strong><p>{}</p></div>")
+        display(HTML(str(fragment.format(head, reason))))
 
     def attempt(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any | None:
         """``func(*args, **kwargs)``; or, when it cannot run here, a message and ``None``.
@@ -270,15 +270,31 @@ class ReportContext:
         write_csv(table, target)
         return target
 
-    def plot(self, ax: Any, *, dpi: int = 110) -> None:
-        """Show the figure an ecrm ``plot_*`` function drew, as an embedded PNG."""
+    def plot(self, ax: Any, *, alt: str | None = None, dpi: int = 110) -> None:
+        """Show the figure an ecrm ``plot_*`` function drew, as an embedded PNG with alt text.
+
+        Displays ``<figure class='ecrm-figure'><img alt=… src='data:image/png;base64,…'>``.
+        Without ``alt`` the text is the figure's own words
+        (:func:`ecrm.render.page.figure_alt`):
+        its title and every axes' title and axis labels, in the page's
+        language as the plot function wrote them. Escaped like every text.
+        """
+        import base64
         import io
 
-        from IPython.display import Image, display
+        from IPython.display import HTML, display
+        from markupsafe import Markup
+
+        from ecrm.render.page import figure_alt
 
         buf = io.BytesIO()
         ax.figure.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-        display(Image(data=buf.getvalue(), format="png"))
+        data = base64.b64encode(buf.getvalue()).decode("ascii")
+        text = alt if alt and alt.strip() else figure_alt(ax.figure, self.lang)
+        html_ = Markup(
+            "<figure class='ecrm-figure'><img alt='{}' src='data:image/png;base64,{}'></figure>"
+        ).format(text, data)
+        display(HTML(str(html_)))
 
     def export(self, df: pd.DataFrame, name: str) -> Path | None:
         """Write a campaign list ``segments/<name>.csv`` when rendering a report."""

@@ -1,13 +1,15 @@
-"""Monthly HTML reports per shop: papermill runs the notebooks, nbconvert renders them.
+"""Monthly HTML reports per shop: papermill runs the notebooks, page.py lays out the pages.
 
 ``render(shop, month)`` writes SPEC §4's layout to ``reports/<shop>/<YYYY-MM>/``:
 
 * ``index.html`` — headline KPIs, data quality and a link to every page;
 * ``<notebook>.html`` — one self-contained page per notebook (no code, images
-  embedded, a table of contents, a footer with as_of, data fingerprint, ecrm
-  version and the settings used);
+  embedded, a table of contents, previous / index / next links, a footer with
+  as_of, data fingerprint, ecrm version and the settings used), assembled by
+  :mod:`ecrm.render.page` through an autoescaping Jinja2 template;
 * ``tables/*.csv`` (UTF-8 with BOM), ``segments/*.csv`` (campaign lists);
-* ``notebooks/*.ipynb`` — the executed notebooks, for audit.
+* ``notebooks/*.ipynb`` — the executed notebooks, for audit;
+* ``report.pdf`` — with ``pdf=True``: every page in order, A4 (:mod:`ecrm.render.pdf`).
 
 Parameters are parsed once, before anything runs, into a
 :class:`~ecrm.render.request.ReportRequest` (shop slug, exact ``YYYY-MM``
@@ -38,9 +40,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
 from ecrm.errors import EcrmError, ParameterError
 from ecrm.present import format as fmt
-from ecrm.render import publish
+from ecrm.render import page, publish
 from ecrm.render.kernel import WarmKernel
 from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
 from ecrm.settings import ShopSettings
@@ -48,6 +52,7 @@ from ecrm.settings import ShopSettings
 __all__ = [
     "NOTEBOOK_DIR",
     "PAGE_SECONDS_FILE",
+    "PDF_FILE",
     "PageResult",
     "ReportResult",
     "notebooks",
@@ -92,11 +97,17 @@ class ReportResult:
     path: Path
     pages: list[PageResult] = field(default_factory=list)
     seconds: float = 0.0
+    pdf_seconds: float | None = None
 
     @property
     def index(self) -> Path:
         """The report's index.html."""
         return self.path / "index.html"
+
+    @property
+    def pdf(self) -> Path | None:
+        """The report's ``report.pdf`` when it was printed, else None."""
+        return self.path / PDF_FILE if self.pdf_seconds is not None else None
 
     @property
     def ok(self) -> bool:
@@ -131,12 +142,19 @@ def _page_name(nb: Path) -> str:
     return nb.stem.split("_", 1)[1]
 
 
+def _page_title(name: str, lang: str) -> str:
+    return _PAGE_TITLES.get(name, (name, name))[0 if lang == "ja" else 1]
+
+
 def _settings_digest(settings: ShopSettings) -> str:
     blob = json.dumps(settings.model_dump(mode="json", exclude={"base_dir"}), sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 # ----------------------------------------------------------------------------- pages
+
+#: The PDF of a report (every page in order, index first), with ``pdf=True``.
+PDF_FILE = "report.pdf"
 
 #: The page durations of a report, ``{"page": seconds}``, in its ``notebooks/`` folder.
 PAGE_SECONDS_FILE = "page-seconds.json"
@@ -215,122 +233,46 @@ def _render_page(
     footer: str,
     lang: str,
     kern: WarmKernel,
+    names: tuple[str, ...] = (),
 ) -> PageResult:
-    """Execute one notebook in ``kern`` and write its page."""
+    """Execute one notebook in ``kern`` and write its page.
+
+    ``names`` are the report's pages in page order (the navigation's previous
+    and next pages); empty for a page on its own.
+    """
     name = _page_name(nb)
     start = time.perf_counter()
     out_nb = out_dir / "notebooks" / nb.name
     ok, message = kern.execute(nb, out_nb, params)
-    title = _PAGE_TITLES.get(name, (name, name))[0 if lang == "ja" else 1]
-    body = _export_html(out_nb) if ok else _error_body(title, message, lang)
-    page = _page(title, body, footer, lang)
-    (out_dir / f"{name}.html").write_text(page, encoding="utf-8")
+    title = _page_title(name, lang)
+    nav = page.nav_for([(n, _page_title(n, lang)) for n in names or (name,)], name, lang)
+    if ok:
+        text = page.page_html(title, page.notebook_blocks(out_nb, lang), footer, lang, nav)
+    else:
+        text = page.error_page_html(title, message, footer, lang, nav)
+    (out_dir / f"{name}.html").write_text(text, encoding="utf-8")
     return PageResult(name, ok, time.perf_counter() - start, message)
 
 
 # ----------------------------------------------------------------------------- HTML
 
-
-def _export_html(executed: Path) -> str:
-    """Body HTML of an executed notebook: outputs only, no code, no stderr, no prompts."""
-    import nbformat
-    from nbconvert import HTMLExporter
-
-    nb = nbformat.read(str(executed), as_version=4)
-    # Markdown cells are the notebook's own notes for JupyterLab readers; the page
-    # shows what the code cells display, in the report's language.
-    nb.cells = [c for c in nb.cells if c.cell_type == "code"]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [
-                o
-                for o in cell.outputs
-                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
-            ]
-    exporter = HTMLExporter(
-        template_name="basic",
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+#: The shared style sheet (``templates/report.css``), inlined into every page and the index.
+_CSS = str(page.stylesheet())
 
 
-def _error_body(title: str, message: str, lang: str) -> str:
-    head = "この分析は表示できません" if lang == "ja" else "This analysis could not be shown"
-    # keep only the last line of an error and never a traceback
-    text = message.strip().splitlines()[-1] if message.strip() else ""
-    return (
-        f"<h1>{html.escape(title)}</h1><div class='ecrm-error'><strong>{head}.</strong>"
-        f"<p>{html.escape(text)}</p></div>"
-    )
-
-
-_CSS = """
-body{font-family:"Hiragino Sans","Noto Sans JP","IPAexGothic","Yu Gothic",sans-serif;
-max-width:1100px;margin:0 auto;padding:1.5em 2em;color:#222;line-height:1.6}
-nav.toc{background:#f5f7fa;border:1px solid #dde3ea;padding:.6em 1.2em;margin:1em 0}
-nav.toc ol{margin:.3em 0;padding-left:1.4em} a{color:#1f5fa8}
-table.ecrm-table{border-collapse:collapse;font-size:.85em;margin:.6em 0}
-table.ecrm-table th,table.ecrm-table td{border-bottom:1px solid #e3e3e3;padding:.25em .6em;
-text-align:right} table.ecrm-table th{background:#f0f3f7}
-img{max-width:100%;height:auto} .ecrm-note{color:#666;font-size:.85em}
-.ecrm-error{background:#fff4e5;border:1px solid #f0c36d;padding:.8em 1.2em}
-footer{margin-top:3em;border-top:1px solid #ddd;padding-top:.6em;color:#666;font-size:.8em}
-.kpis{display:flex;flex-wrap:wrap;gap:.8em}.kpi{border:1px solid #dde3ea;padding:.6em 1em;
-min-width:10em}.kpi b{display:block;font-size:1.3em}.warn{color:#a15c00}
-"""
-
-
-def _page(title: str, body: str, footer: str, lang: str) -> str:
-    """A complete, self-contained page: table of contents from the h2 headings."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(body, "html.parser")
-    for tag in soup.find_all("a", class_="anchor-link"):
-        tag.decompose()
-    heads = soup.find_all("h2")
-    toc_items = []
-    for i, h in enumerate(heads, 1):
-        h["id"] = f"s{i}"
-        toc_items.append(f"<li><a href='#s{i}'>{html.escape(h.get_text(strip=True))}</a></li>")
-    toc_title = "目次" if lang == "ja" else "Contents"
-    toc = (
-        f"<nav class='toc'><strong>{toc_title}</strong><ol>{''.join(toc_items)}</ol>"
-        f"<a href='index.html'>← {'レポート一覧' if lang == 'ja' else 'all pages'}</a></nav>"
-    )
-    first_h1 = soup.find("h1")
-    if first_h1 is not None:
-        first_h1.insert_after(BeautifulSoup(toc, "html.parser"))
-        content = str(soup)
-    else:
-        content = toc + str(soup)
-    return (
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
-        f"<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
-        f"{content}<footer>{footer}</footer></body></html>"
-    )
-
-
-def _footer(request: ReportRequest, quality: dict[str, Any]) -> str:
+def _footer(request: ReportRequest, quality: dict[str, Any]) -> Markup:
+    """The footer of every page: as_of, data fingerprint, ecrm version, settings (escaped)."""
     from ecrm import __version__
 
     settings, as_of = request.settings, request.as_of
     fp = quality.get("fingerprint", "—")
     digest = _settings_digest(settings)
-    if request.lang == "ja":
-        return (
-            f"基準日 (as_of): {as_of} · データ指紋: {html.escape(str(fp))} · "
-            f"ecrm {html.escape(__version__)} · 設定: {html.escape(settings.name)}/settings.yaml "
-            f"(sha256 {digest})"
-        )
-    return (
-        f"as_of {as_of} · data fingerprint {html.escape(str(fp))} · ecrm "
-        f"{html.escape(__version__)} · settings {html.escape(settings.name)}/settings.yaml "
-        f"(sha256 {digest})"
+    text = (
+        "基準日 (as_of): {} · データ指紋: {} · ecrm {} · 設定: {}/settings.yaml (sha256 {})"
+        if request.lang == "ja"
+        else "as_of {} · data fingerprint {} · ecrm {} · settings {}/settings.yaml (sha256 {})"
     )
+    return Markup(text).format(str(as_of), str(fp), __version__, settings.name, digest)
 
 
 #: The KPI cards of the index page, in order.
@@ -430,6 +372,7 @@ def render(
     workers: int = 1,
     settings_path: Path | None = None,
     fresh_kernels: bool | None = None,
+    pdf: bool = False,
 ) -> ReportResult:
     """Render one shop-month report into ``reports/<shop>/<YYYY-MM>/``.
 
@@ -453,6 +396,8 @@ def render(
         Settings file (default ``data/<shop>/settings.yaml``).
     fresh_kernels : bool, optional
         Start a new kernel for every notebook instead of reusing a warm one.
+    pdf : bool
+        Also print every page, in order, into ``report.pdf`` (see :func:`render_request`).
 
     Returns
     -------
@@ -467,7 +412,7 @@ def render(
     """
     request = ReportRequest.parse(shop, month, lang, root=root, settings_path=settings_path)
     return render_request(
-        request, notebook_dir=notebook_dir, workers=workers, fresh_kernels=fresh_kernels
+        request, notebook_dir=notebook_dir, workers=workers, fresh_kernels=fresh_kernels, pdf=pdf
     )
 
 
@@ -477,6 +422,7 @@ def render_request(
     notebook_dir: Path | None = None,
     workers: int = 1,
     fresh_kernels: bool | None = None,
+    pdf: bool = False,
 ) -> ReportResult:
     """Render a validated request into ``reports/<shop>/<YYYY-MM>/``.
 
@@ -494,6 +440,13 @@ def render_request(
     fresh_kernels : bool, optional
         Start a new kernel for every notebook instead of reusing a warm one
         (slower; default from ``ECRM_FRESH_KERNELS``, else False).
+    pdf : bool
+        Also write ``report.pdf``: the index and every page in page order, A4,
+        printed by headless Chromium (:mod:`ecrm.render.pdf`) inside the
+        temporary folder, before the swap; its time is
+        :attr:`ReportResult.pdf_seconds`. When it cannot be printed (no
+        Chromium on PATH, Chromium fails) the HTML report is still published
+        and then :class:`~ecrm.render.pdf.PdfError` is raised.
 
     Returns
     -------
@@ -510,6 +463,9 @@ def render_request(
     ReportOutputError
         The report folder cannot be written (read-only, permission denied) or
         the disk is full (:mod:`ecrm.render.publish`); the previous report stays.
+    PdfError
+        ``pdf=True`` and the PDF could not be printed (the message says why and,
+        without Chromium, how to install it); the HTML report is published.
     """
     if workers < 1:
         raise ParameterError(f"workers must be at least 1, got {workers}")
@@ -533,7 +489,7 @@ def render_request(
         with publish.shop_month_lock(shop_reports, request.month):
             publish.clean_stale(shop_reports, request.month)
             publish.fault_point("locked")
-            return _build_and_publish(request, nbs, orders, quality, workers, fresh, final)
+            return _build_and_publish(request, nbs, orders, quality, workers, fresh, final, pdf)
 
 
 def _build_and_publish(
@@ -544,6 +500,7 @@ def _build_and_publish(
     workers: int,
     fresh: bool,
     final: Path,
+    pdf: bool = False,
 ) -> ReportResult:
     """Render every page into a new temporary folder and swap it in (holding the lock)."""
     shop_reports = final.parent
@@ -568,7 +525,15 @@ def _build_and_publish(
             # the index's KPIs, computed here while the kernels render the pages
             kpis = ex.submit(_index_kpis, orders, request)
             pages = _render_pages(
-                order, tmp, params, request.root, footer, request.lang, workers, fresh
+                order,
+                tmp,
+                params,
+                request.root,
+                footer,
+                request.lang,
+                workers,
+                fresh,
+                tuple(_page_name(nb) for nb in nbs),
             )
             kpi_table = kpis.result()
         pages = [next(p for p in pages if p.name == _page_name(nb)) for nb in nbs]
@@ -579,12 +544,28 @@ def _build_and_publish(
         (tmp / "index.html").write_text(
             _index(request, pages, quality, footer, tmp, kpi_table), encoding="utf-8"
         )
+        seconds = time.perf_counter() - start
+        pdf_seconds, pdf_error = _print_pdf(tmp, nbs) if pdf else (None, None)
         publish.fault_point("built")
         publish.swap_in(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return ReportResult(request.shop, request.month, final, pages, time.perf_counter() - start)
+    if pdf_error is not None:
+        raise type(pdf_error)(f"{pdf_error} (the HTML report is written: {final / 'index.html'})")
+    return ReportResult(request.shop, request.month, final, pages, seconds, pdf_seconds)
+
+
+def _print_pdf(folder: Path, nbs: list[Path]) -> tuple[float | None, EcrmError | None]:
+    """Print ``report.pdf`` in ``folder``: (seconds, None), or (None, the error) if it cannot."""
+    from ecrm.render import pdf
+
+    try:
+        names = ["index", *(_page_name(nb) for nb in nbs)]
+        return pdf.write_pdf(folder, names, folder / PDF_FILE), None
+    except pdf.PdfError as e:
+        (folder / PDF_FILE).unlink(missing_ok=True)
+        return None, e
 
 
 #: A page's error that is the disk's, not the analysis's: ENOSPC, EDQUOT, EROFS.
@@ -653,6 +634,7 @@ def _render_pages(
     lang: str,
     workers: int,
     fresh: bool,
+    names: tuple[str, ...] = (),
 ) -> list[PageResult]:
     """Render every page on ``workers`` kernels, taking ``nbs`` in the order given.
 
@@ -669,7 +651,7 @@ def _render_pages(
     if workers == 1 or len(nbs) == 1:
         kern = kernel.shared(cwd, fresh=fresh)
         try:
-            return [_render_page(nb, out_dir, params, footer, lang, kern) for nb in nbs]
+            return [_render_page(nb, out_dir, params, footer, lang, kern, names) for nb in nbs]
         finally:
             kernel.close_shared(unless_kept=True)
     n = min(workers, len(nbs))
@@ -685,7 +667,7 @@ def _render_pages(
                     if not queue:
                         return
                     nb = queue.pop(0)
-                done[nb] = _render_page(nb, out_dir, params, footer, lang, kern)
+                done[nb] = _render_page(nb, out_dir, params, footer, lang, kern, names)
         finally:
             kern.close()
 
