@@ -74,7 +74,11 @@ def _money_scale(values: np.ndarray, currency: str, lang: str) -> tuple[float, s
 
 
 def highlight_cohorts(
-    wide: pd.DataFrame, *, lang: str = "ja", reference: int | None = None
+    wide: pd.DataFrame,
+    *,
+    lang: str = "ja",
+    reference: int | None = None,
+    period_name: tuple[str, str] = ("{n}ヶ月目", "month {n}"),
 ) -> dict[str, str]:
     """The cohorts worth a colour, with why: latest, a year back, best, worst.
 
@@ -86,29 +90,36 @@ def highlight_cohorts(
     lang : {"ja", "en"}
         Language of the reasons.
     reference : int, optional
-        Period at which best and worst are compared (default: 3 when at least
-        three cohorts reach it, else the latest period that two cohorts reach).
+        Period at which best and worst are compared (default: the latest of
+        the first three periods after 0 that three cohorts reach, else the
+        latest that two cohorts reach).
+    period_name : (str, str)
+        How a period is written in the reasons (Japanese, English), ``{n}`` the period.
 
     Returns
     -------
     dict
-        cohort → reason (``"最新"``, ``"1年前"``, ``"最高"``, ``"最低"``, joined
-        with ``・`` when one cohort is several), at most
-        :data:`MAX_HIGHLIGHTED`; all cohorts when there are that few.
+        cohort → reason (``"最新"``, ``"1年前"``, ``"3ヶ月目が最高"``, ``"最古"``,
+        joined with ``・`` when one cohort is several), at most
+        :data:`MAX_HIGHLIGHTED`; all cohorts (no reasons) when there are that
+        few. "Latest" is the most recent cohort with at least two observed
+        periods after 0 (a single point is no curve).
     """
     names = [str(c) for c in wide.index]
     if len(names) <= MAX_HIGHLIGHTED:
         return dict.fromkeys(names, "")
     t = (lambda ja, en: ja) if lang == "ja" else (lambda ja, en: en)
-    later = [c for c in wide.columns if c != 0 and c != wide.columns[0]] or list(wide.columns)
+    later = [c for c in wide.columns if c != 0] or list(wide.columns)
     observed = wide[later].notna().sum(axis=0)
     if reference is None:
-        reached = [c for c in later if observed.get(c, 0) >= 3 and c <= 3] or [
+        reached = [c for c in later[:3] if observed.get(c, 0) >= 3] or [
             c for c in later if observed.get(c, 0) >= 2
         ]
         reference = int(max(reached)) if reached else int(later[0])
     at_ref = wide[reference].dropna() if reference in wide.columns else pd.Series(dtype=float)
-    with_later = wide[later].notna().any(axis=1)
+    # the latest cohort with a line (two points after month 0), else with one
+    points = wide[later].notna().sum(axis=1)
+    with_later = points >= 2 if (points >= 2).any() else points >= 1
     latest = (
         names[int(np.flatnonzero(with_later.to_numpy())[-1])] if with_later.any() else names[-1]
     )
@@ -118,12 +129,9 @@ def highlight_cohorts(
         picks.setdefault(year_back, []).append(t("1年前", "a year before"))
     if len(at_ref):
         best, worst = str(at_ref.idxmax()), str(at_ref.idxmin())
-        picks.setdefault(best, []).append(
-            t(f"{reference}ヶ月目が最高", f"best at month {reference}")
-        )
-        picks.setdefault(worst, []).append(
-            t(f"{reference}ヶ月目が最低", f"worst at month {reference}")
-        )
+        at = t(period_name[0], period_name[1]).format(n=reference)
+        picks.setdefault(best, []).append(t(f"{at}が最高", f"best at {at}"))
+        picks.setdefault(worst, []).append(t(f"{at}が最低", f"worst at {at}"))
     if len(picks) < MAX_HIGHLIGHTED:
         picks.setdefault(names[0], []).append(t("最古", "oldest"))
     ordered = sorted(picks)[:MAX_HIGHLIGHTED]
