@@ -39,23 +39,23 @@ __all__ = [
 ]
 
 #: 新規 / new customers, in every family.
-NEW = "#F28E2B"
+NEW = "#f28e2b"
 #: リピート / repeat customers, in every family.
-REPEAT = "#4E79A7"
-#: A segment a family does not know, and "other" rows.
-OTHER = "#BAB0AC"
+REPEAT = "#4e79a7"
+#: A segment a family does not know (a light grey no family uses).
+OTHER = "#dddddd"
 #: Colour-blind-friendly qualitative colours (Tableau 10), for clusters and series.
 QUALITATIVE: tuple[str, ...] = (
-    "#4E79A7",
-    "#F28E2B",
-    "#E15759",
-    "#76B7B2",
-    "#59A14F",
-    "#EDC948",
-    "#B07AA1",
-    "#FF9DA7",
-    "#9C755F",
-    "#BAB0AC",
+    "#4e79a7",
+    "#f28e2b",
+    "#e15759",
+    "#76b7b2",
+    "#59a14f",
+    "#edc948",
+    "#b07aa1",
+    "#ff9da7",
+    "#9c755f",
+    "#bab0ac",
 )
 
 
@@ -67,25 +67,25 @@ def lighten(hex_colour: str, amount: float = 0.55) -> str:
 
 _CPM_STAGES: dict[str, str] = {
     "first": NEW,
-    "toddler": "#EDC948",
-    "steady": "#59A14F",
-    "fad": "#B07AA1",
-    "loyal": "#E15759",
+    "toddler": "#edc948",
+    "steady": "#59a14f",
+    "fad": "#b07aa1",
+    "loyal": "#e15759",
 }
 
 _FAMILIES: dict[str, dict[str, str]] = {
     "rfm": {
-        "champions": "#B2182B",
-        "loyal_customers": "#E15759",
-        "potential_loyalists": "#FF9DA7",
+        "champions": "#b2182b",
+        "loyal_customers": "#e15759",
+        "potential_loyalists": "#ff9da7",
         "new_customers": NEW,
-        "promising": "#EDC948",
-        "need_attention": "#76B7B2",
-        "about_to_sleep": "#4E79A7",
-        "at_risk": "#9C755F",
-        "cannot_lose": "#B07AA1",
-        "hibernating": "#79706E",
-        "lost": "#BAB0AC",
+        "promising": "#edc948",
+        "need_attention": "#76b7b2",
+        "about_to_sleep": "#4e79a7",
+        "at_risk": "#9c755f",
+        "cannot_lose": "#b07aa1",
+        "hibernating": "#79706e",
+        "lost": "#bab0ac",
     },
     "cpm": {
         **{f"{stage}_active": c for stage, c in _CPM_STAGES.items()},
@@ -93,11 +93,11 @@ _FAMILIES: dict[str, dict[str, str]] = {
     },
     "lifecycle": {
         "new": NEW,
-        "first_repeat": "#A0CBE8",
+        "first_repeat": "#a0cbe8",
         "repeat": REPEAT,
-        "vip": "#E15759",
-        "dormant": "#9C755F",
-        "churned": OTHER,
+        "vip": "#e15759",
+        "dormant": "#9c755f",
+        "churned": "#bab0ac",
     },
     "new_repeat": {
         "new": NEW,
@@ -106,8 +106,8 @@ _FAMILIES: dict[str, dict[str, str]] = {
         "repeat_customers": REPEAT,
         "new_revenue": NEW,
         "repeat_revenue": REPEAT,
-        "revenue": "#3B3B3B",
-        "customers": "#3B3B3B",
+        "revenue": "#3b3b3b",
+        "customers": "#3b3b3b",
     },
 }
 

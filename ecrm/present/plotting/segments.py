@@ -75,14 +75,19 @@ def _value_label(value: str, lang: str, currency: str) -> str:
 # ----------------------------------------------------------------------------- RFM
 
 
-def _spans(edges: Sequence[float], *, first: int, unit: str, more: str) -> list[str]:
-    """``(30, 90)`` → ``["≤30日", "31–90日", "91日以上"]`` for integer upper-inclusive edges."""
+def _spans(edges: Sequence[float], *, first: int, unit: str, upto: str, more: str) -> list[str]:
+    """``(30, 90)`` → ``["30日以内", "31–90日", "91日以上"]`` for integer upper-inclusive edges.
+
+    (No ``≤``: the chart font, IPAex Gothic, has no glyph for it.)
+    """
     out = []
     lower = first
     for e in edges:
         e = int(e)
-        if lower >= e:
-            out.append(f"{e}{unit}" if lower == e else f"≤{e}{unit}")
+        if lower == 0 or lower > e:
+            out.append(upto.format(n=e, unit=unit))
+        elif lower == e:
+            out.append(f"{e}{unit}")
         else:
             out.append(f"{lower}–{e}{unit}")
         lower = e + 1
@@ -93,7 +98,7 @@ def _spans(edges: Sequence[float], *, first: int, unit: str, more: str) -> list[
 def rfm_ranges(
     settings: ShopSettings | RfmSettings | None = None, *, lang: str = "ja"
 ) -> tuple[dict[int, str], dict[int, str]]:
-    """What each R and F score means: ``({5: "≤30日", …}, {3: "3–4回", …})``.
+    """What each R and F score means: ``({5: "30日以内", …}, {3: "3–4回", …})``.
 
     From the shop's RFM bins (``analysis.rfm``): R's upper-inclusive recency
     edges (R5 the most recent), F's upper-inclusive purchase counts. With the
@@ -106,8 +111,9 @@ def rfm_ranges(
         tops = {k: _ja(lang, f"上位{(6 - k) * 20}%", f"top {(6 - k) * 20}%") for k in range(1, 6)}
         return tops, dict(tops)
     more = _ja(lang, "{n}{unit}以上", "{n}+{unit}")
-    r = _spans(s.recency_days, first=0, unit=_ja(lang, "日", " d"), more=more)
-    f = _spans(s.frequency, first=1, unit=_ja(lang, "回", ""), more=more)
+    upto = _ja(lang, "{n}{unit}以内", "up to {n}{unit}")
+    r = _spans(s.recency_days, first=0, unit=_ja(lang, "日", " d"), upto=upto, more=more)
+    f = _spans(s.frequency, first=1, unit=_ja(lang, "回", ""), upto=upto, more=more)
     return {5 - i: t for i, t in enumerate(r)}, {i + 1: t for i, t in enumerate(f)}
 
 
