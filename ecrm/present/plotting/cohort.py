@@ -173,7 +173,8 @@ def plot_cohort_heatmap(
     Axes
         Sized for the page column (at most 10 in wide at 110 dpi) with 9 pt
         digits: retention cells hold whole percents without the sign (the title
-        says %), money cells thousands from 10,000 on (the title says the unit).
+        says %), money cells thousands from 10,000 on (the title says the
+        unit; one decimal below 100 thousand).
 
     Raises
     ------
@@ -193,7 +194,8 @@ def plot_cohort_heatmap(
         cells, unit = values * 100, "%"
     else:
         cells = values / scale
-    fmt = "{:,.1f}" if money and scale > 1 else "{:,.0f}"
+    top = float(np.nanmax(np.abs(cells), initial=0.0))
+    fmt = "{:,.1f}" if money and scale > 1 and top < 100 else "{:,.0f}"
     finite = cells[np.isfinite(cells)]
     longest = max((len(fmt.format(v)) for v in finite), default=1)
     n_rows, n_cols = values.shape
