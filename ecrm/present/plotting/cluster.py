@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ecrm.present import format as numfmt
+from ecrm.present import palette
 from ecrm.present.labels import check_lang, label
 from ecrm.present.plotting.base import PALETTE, new_ax
 
@@ -25,7 +26,7 @@ __all__ = [
 
 
 def _colour(cluster: int) -> str:
-    return PALETTE[(int(cluster) - 1) % len(PALETTE)]
+    return palette.colour("cluster", cluster)
 
 
 def feature_name(feature: str, lang: str = "ja") -> str:
