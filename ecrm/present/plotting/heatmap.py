@@ -199,8 +199,8 @@ def plot_movement(
     -------
     Axes
         Colours show the row share (the share of the row's customers who moved
-        to the column); each cell is annotated ``"1,234\\n(56%)"``; an empty row
-        shows blank cells.
+        to the column); each cell is annotated ``"1,234\\n(56%)"``; cells
+        without customers (and empty rows) stay blank.
     """
     import seaborn as sns
 
@@ -213,7 +213,9 @@ def plot_movement(
     s = share.to_numpy()
     text = np.empty(n.shape, dtype=object)
     for (i, j), v in np.ndenumerate(n):
-        text[i, j] = "" if not np.isfinite(s[i, j]) else f"{numfmt.count(v)}\n({s[i, j]:.0%})"
+        # an empty cell stays blank: a wall of "0 (0%)" hides the moves that happened
+        shown = np.isfinite(s[i, j]) and v > 0
+        text[i, j] = f"{numfmt.count(v)}\n({s[i, j]:.0%})" if shown else ""
     longest = max((len(numfmt.count(v)) for v in n.ravel()), default=1)
     longest = max(longest, 5)
     ax = new_ax(ax, figsize=fit_figsize(*m.shape, longest=longest, lines=2))
