@@ -154,3 +154,12 @@ def test_ltv_curves_highlight_few_cohorts_and_carry_the_currency():
     assert ticks and all(x.startswith("€") for x in ticks)
     assert "EUR" in ax.get_ylabel()
     assert _png_width(ax) <= PAGE_WIDTH_PX
+
+
+def test_a_wide_money_triangle_keeps_its_digits_in_whole_thousands():
+    t = cohort_table(24)
+    t["cum_revenue_per_customer"] *= 0.5  # up to 60,000: 24 cells of "60.0" would not fit
+    ax = plots.plot_cohort_heatmap(t, value="cum_revenue_per_customer")
+    assert len(ax.texts) == len(t)
+    assert ax.texts[0].get_text() == "2" and ax.texts[1].get_text() == "5"  # 2,500 and 5,000
+    assert _png_width(ax) <= PAGE_WIDTH_PX

@@ -174,7 +174,7 @@ def plot_cohort_heatmap(
         Sized for the page column (at most 10 in wide at 110 dpi) with 9 pt
         digits: retention cells hold whole percents without the sign (the title
         says %), money cells thousands from 10,000 on (the title says the
-        unit; one decimal below 100 thousand).
+        unit; one decimal below 100 thousand when the cells are wide enough).
 
     Raises
     ------
@@ -195,12 +195,19 @@ def plot_cohort_heatmap(
     else:
         cells = values / scale
     top = float(np.nanmax(np.abs(cells), initial=0.0))
-    fmt = "{:,.1f}" if money and scale > 1 and top < 100 else "{:,.0f}"
     finite = cells[np.isfinite(cells)]
-    longest = max((len(fmt.format(v)) for v in finite), default=1)
     n_rows, n_cols = values.shape
-    cell_w = max(0.3, longest * 0.62 * FONT_SIZE / 72 + 0.08)
     label_w = 1.4
+
+    def cell_width(pattern: str) -> float:
+        longest = max((len(pattern.format(v)) for v in finite), default=1)
+        return max(0.3, longest * 0.62 * FONT_SIZE / 72 + 0.08)
+
+    # one decimal for thousands below 100, unless whole thousands are what fits the page
+    fmt = "{:,.1f}" if money and scale > 1 and top < 100 else "{:,.0f}"
+    if label_w + 0.9 + cell_width(fmt) * n_cols > MAX_WIDTH_IN:
+        fmt = "{:,.0f}"
+    cell_w = cell_width(fmt)
     width = min(MAX_WIDTH_IN, label_w + 0.9 + cell_w * n_cols)
     ax = new_ax(ax, figsize=(max(width, 4.0), min(12.0, 1.4 + 0.3 * n_rows)))
     cmap = mpl.colormaps["Blues"].with_extremes(bad="white")
