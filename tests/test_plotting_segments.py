@@ -274,3 +274,25 @@ def test_every_segment_figure_fits_the_page_column():
         ),
     ):
         assert _png_width(ax) <= PAGE_WIDTH_PX
+
+
+def test_cpm_pair_trends_draw_each_stage_in_its_hue_on_its_own_scale():
+    monthly = _monthly(cpm.SEGMENTS, ends=("2026-08-31", "2026-09-30", "2026-10-31"))
+    ax = plots.plot_pair_trends(monthly, stages=cpm.STAGES, subtitle=plots.cpm_thresholds())
+    panels = ax.figure.axes
+    assert [p.get_title() for p in panels[:5]] == ["初回", "よちよち", "コツコツ", "流行", "優良"]
+    for panel, stage in zip(panels, cpm.STAGES, strict=False):
+        active, lapsed = panel.lines
+        hue = palette.colour("cpm", f"{stage}_active")
+        assert to_hex(active.get_color()) == to_hex(lapsed.get_color()) == hue
+        assert active.get_linestyle() == "-" and lapsed.get_linestyle() == "--"
+        last = monthly[monthly.month_end == monthly.month_end.max()].set_index("segment")
+        ends = [t.get_text() for t in panel.texts]
+        assert ends == [
+            f"{last.customers[f'{stage}_active']:,}",
+            f"{last.customers[f'{stage}_lapsed']:,}",
+        ]
+    # own scales: the largest stage's axis does not flatten the smallest
+    assert panels[0].get_ylim()[1] < panels[4].get_ylim()[1]
+    assert "240日以上" in ax.figure.get_suptitle()
+    assert _png_width(ax) <= PAGE_WIDTH_PX

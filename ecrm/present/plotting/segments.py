@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 from ecrm.analysis.rfm import DEFAULT_SEGMENT_MAP
 from ecrm.present import format as numfmt
@@ -32,6 +33,7 @@ __all__ = [
     "plot_decile_migration",
     "plot_heatmap",
     "plot_kpi",
+    "plot_pair_trends",
     "plot_pareto",
     "plot_rfm_grid",
     "plot_segment_bars",
@@ -397,6 +399,94 @@ def plot_segment_trend(
               fontsize=FONT_SIZE, frameon=False)  # fmt: skip
     ax.set_title(title or _value_label(value, lang, currency))
     return ax
+
+
+def plot_pair_trends(
+    monthly: pd.DataFrame,
+    *,
+    stages: Sequence[str] = ("first", "toddler", "steady", "fad", "loyal"),
+    lang: str = "ja",
+    subtitle: str | None = None,
+) -> Axes:
+    """CPM month-end counts as small multiples: one panel per stage, active and lapsed.
+
+    Parameters
+    ----------
+    monthly : DataFrame
+        :func:`ecrm.analysis.cpm.cpm_monthly` (month_end, segment, customers).
+    stages : sequence of str
+        The CPM stages, one panel each (:data:`ecrm.analysis.cpm.STAGES`).
+    subtitle : str, optional
+        A second title line, e.g. :func:`cpm_thresholds`.
+
+    Returns
+    -------
+    Axes
+        The first panel (``ax.figure`` holds all). Each panel has its own y
+        scale, so 優良離脱's 30 customers move as visibly as 初回離脱's 1,000;
+        active is the solid line, lapsed the lighter dashed one, in the stage's
+        palette hue; the last value is written at each line's end.
+    """
+    from matplotlib.figure import Figure
+
+    check_lang(lang)
+    new_ax(None)  # the Japanese font
+    wide = monthly.pivot_table(
+        index="month_end", columns="segment", values="customers", aggfunc="sum"
+    )
+    wide = wide.sort_index().fillna(0)
+    x = np.arange(len(wide))
+    months = [pd.Timestamp(d).strftime("%Y-%m") for d in wide.index]
+    step = max(1, int(np.ceil(len(x) / 5)))
+    fig = Figure(figsize=(9.5, 5.6), layout="constrained")
+    axes = fig.subplots(2, 3, sharex=True).ravel()
+    for ax, stage in zip(axes, stages, strict=False):
+        for state, style in (("active", "-"), ("lapsed", "--")):
+            code = f"{stage}_{state}"
+            if code not in wide.columns:
+                continue
+            y = wide[code].to_numpy(dtype=float)
+            colour = palette.colour("cpm", code)
+            if state == "lapsed":
+                colour = palette.colour("cpm", f"{stage}_active")
+            ax.plot(x, y, style, color=colour, lw=2 if state == "active" else 1.6,
+                    alpha=1.0 if state == "active" else 0.75, label=label(code, lang))  # fmt: skip
+            ax.annotate(numfmt.count(y[-1]), (x[-1], y[-1]), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize=FONT_SIZE)  # fmt: skip
+        ax.set_title(label(stage, lang), fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
+        ax.set_xticks(x[::-1][::step][::-1], months[::-1][::step][::-1])
+        ax.grid(alpha=0.3)
+        ax.tick_params(axis="both", labelsize=FONT_SIZE)
+        ax.set_xlim(-0.5, len(x) - 1 + max(1.5, 0.22 * len(x)))  # room for the end labels
+    for ax in axes[len(stages) :]:
+        ax.axis("off")
+    axes[0].set_ylabel(_ja(lang, "顧客数（人）", "customers"))
+    axes[3].set_ylabel(_ja(lang, "顧客数（人）", "customers"))
+    for ax in axes[3:]:
+        for t in ax.get_xticklabels():
+            t.set_rotation(45)
+            t.set_horizontalalignment("right")
+    legend_ax = axes[len(stages)] if len(stages) < len(axes) else axes[-1]
+    from matplotlib.lines import Line2D
+
+    legend_ax.legend(
+        handles=[
+            Line2D([], [], color="grey", lw=2, label=_ja(lang, "現役", "active")),
+            Line2D([], [], color="grey", lw=1.6, ls="--", label=_ja(lang, "離脱", "lapsed")),
+        ],
+        loc="center",
+        frameon=False,
+        fontsize=FONT_SIZE + 1,
+    )
+    title = _ja(
+        lang, "ステージ別の月末顧客数(現役・離脱)", "Month-end customers per stage (active, lapsed)"
+    )
+    fig.suptitle(title if not subtitle else f"{title}\n{subtitle}", fontsize=11)
+    axes[0].set_title(label(stages[0], lang), fontsize=10)
+    return axes[0]
 
 
 def _ordered_counts(
