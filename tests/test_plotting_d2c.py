@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from ecrm.analysis import channels, products, revenue_change, subscriptions
 from ecrm.models import subscription_value
+from ecrm.present import format as numfmt
 from ecrm.present.plotting import d2c
 from tests.test_channels import COSTS
 from tests.test_channels import _orders as channel_orders
@@ -62,3 +63,23 @@ def test_channel_revenue_and_product_plots(lang):
     ax = d2c.plot_entry_products(e, lang=lang)
     assert isinstance(ax.figure, Figure)
     assert len(ax.patches) == len(e)
+
+
+def _money_ticks(ax) -> list[str]:
+    ax.figure.canvas.draw()
+    return [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+
+
+@pytest.mark.parametrize(("currency", "symbol"), [("JPY", "¥"), ("GBP", "£")])
+def test_money_axes_carry_the_currency(currency, symbol):
+    t = channels.acquisition(channel_orders(), as_of="2026-10-31", costs=COSTS)
+    ax = d2c.plot_channel_ltv(t, currency=currency)
+    assert _money_ticks(ax) and all(x.startswith(symbol) for x in _money_ticks(ax))
+    assert currency in ax.get_ylabel()
+    r = revenue_change.revenue_change(revenue_orders(), as_of="2026-10-31")
+    ax = d2c.plot_revenue_change(r, currency=currency, lang="en")
+    assert all(x.startswith(symbol) for x in _money_ticks(ax))
+    first = r["contribution"].iloc[0]
+    assert ax.texts[0].get_text() == ("+" if first >= 0 else "") + numfmt.money(
+        first, currency, decimals=0
+    )

@@ -11,6 +11,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from ecrm.present import format as numfmt
+from ecrm.present import palette
 from ecrm.present.labels import check_lang, label
 from ecrm.present.plotting.base import PALETTE, new_ax
 
@@ -25,7 +26,7 @@ __all__ = [
 
 
 def _colour(cluster: int) -> str:
-    return PALETTE[(int(cluster) - 1) % len(PALETTE)]
+    return palette.colour("cluster", cluster)
 
 
 def feature_name(feature: str, lang: str = "ja") -> str:
@@ -95,7 +96,7 @@ def plot_snake(snake: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja")
     """
     check_lang(lang)
     features = list(dict.fromkeys(snake["feature"]))
-    ax = new_ax(ax, figsize=(max(7.0, 0.8 * len(features) + 2), 4.5))
+    ax = new_ax(ax, figsize=(min(8.5, max(7.0, 0.8 * len(features) + 2)), 4.8))
     names = cluster_names(snake, lang)
     x = np.arange(len(features))
     for c in sorted(snake["cluster"].unique()):
@@ -104,7 +105,7 @@ def plot_snake(snake: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja")
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_xticks(x, [feature_name(f, lang) for f in features], rotation=45, ha="right")
     ax.set_ylabel(label("z", lang))
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(fontsize=9, loc="best")
     ax.set_title(
         "クラスタ別の特徴（スネークプロット）" if lang == "ja" else "Cluster profiles (snake plot)"
     )

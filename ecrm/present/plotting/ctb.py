@@ -14,7 +14,7 @@ from ecrm.analysis.ctb import METHODS
 from ecrm.present import format as numfmt
 from ecrm.present.labels import check_lang, label
 from ecrm.present.plotting.base import PALETTE, new_ax
-from ecrm.present.plotting.segments import plot_heatmap
+from ecrm.present.plotting.heatmap import MAX_CELLS, MAX_WIDTH_IN, plot_movement
 
 __all__ = [
     "plot_cross_purchase",
@@ -32,46 +32,56 @@ def _value(v: object, lang: str) -> str:
 def plot_transition_heatmap(
     transitions: pd.DataFrame,
     *,
-    value: str = "probability",
-    max_values: int = 15,
+    max_values: int = MAX_CELLS,
     ax: Axes | None = None,
     lang: str = "ja",
 ) -> Axes:
-    """Heatmap of P(next value | this value): rows this purchase, columns the next.
+    """Next-purchase movement: pairs from this purchase's value (rows) to the next (columns).
 
     Parameters
     ----------
     transitions : DataFrame
-        Output of :func:`ecrm.analysis.ctb.transitions`: from_value, to_value, pairs,
-        probability.
-    value : {"probability", "pairs"}
-    max_values : int, default 15
-        Rows and columns shown: the values with the most pairs.
+        Output of :func:`ecrm.analysis.ctb.transitions`: from_value, to_value, pairs.
+    max_values : int, default 12
+        Rows and columns shown: the values with the most pairs, the rest summed
+        into one その他 / other row and column (so the row shares stay the
+        transition probabilities).
+
+    Returns
+    -------
+    Axes
+        Each cell shows its pairs and its share of the row (P(next | this)),
+        coloured by that share.
     """
     check_lang(lang)
-    busiest = (
-        transitions.groupby("from_value")["pairs"].sum().sort_values(ascending=False, kind="stable")
-    )
-    keep = list(busiest.index[:max_values])
-    t = transitions[transitions["from_value"].isin(keep) & transitions["to_value"].isin(keep)]
-    m = t.pivot_table(index="from_value", columns="to_value", values=value, aggfunc="sum")
-    m = m.reindex(index=keep, columns=keep).fillna(0.0)
+    m = transitions.pivot_table(
+        index="from_value", columns="to_value", values="pairs", aggfunc="sum"
+    ).fillna(0.0)
+    rows = m.sum(axis=1).sort_values(ascending=False, kind="stable").index
+    m = m.reindex(index=rows, columns=[c for c in rows if c in m.columns] + [
+        c for c in m.columns if c not in set(rows)
+    ])  # fmt: skip
     m.index = [_value(v, lang) for v in m.index]
     m.columns = [_value(v, lang) for v in m.columns]
     level = str(transitions["level"].iloc[0]) if len(transitions) else "category"
-    ax = plot_heatmap(
+    return plot_movement(
         m,
         ax=ax,
-        fmt="{:.0%}" if value == "probability" else "{:,.0f}",
+        max_cells=max_values,
+        other="その他" if lang == "ja" else "other",
         title=(
-            f"次回購入の{label(level, lang)}遷移確率"
+            f"次回購入の{label(level, lang)}遷移"
             if lang == "ja"
             else f"Next-purchase {label(level, lang)} transitions"
+        ),
+        subtitle=(
+            "購入の組数(行に占める割合 = 次回にその値を買う確率)"
+            if lang == "ja"
+            else "pairs of purchases (share of the row = probability of the next value)"
         ),
         xlabel=label("to_value", lang),
         ylabel=label("from_value", lang),
     )
-    return ax
 
 
 def plot_first_purchase(
@@ -81,6 +91,7 @@ def plot_first_purchase(
     min_customers: int = 1,
     ax: Axes | None = None,
     lang: str = "ja",
+    currency: str = "JPY",
 ) -> Axes:
     """Bars of 360-day LTV by first-purchase value, with the F2 rate as points.
 
@@ -93,23 +104,25 @@ def plot_first_purchase(
         Which level's rows to draw.
     min_customers : int, default 1
         Leave out values with fewer cohort customers.
+    currency : str
+        The shop's currency (the LTV axis).
     """
     check_lang(lang)
     d = first[(first["level"] == level) & (first["customers"] >= min_customers)]
     d = d.sort_values("ltv", ascending=False, kind="stable")
-    ax = new_ax(ax, figsize=(max(6.0, 0.7 * len(d) + 2), 4.5))
+    ax = new_ax(ax, figsize=(min(MAX_WIDTH_IN, max(6.0, 0.7 * len(d) + 2)), 4.5))
     x = np.arange(len(d))
     h = int(d["horizon_days"].iloc[0]) if len(d) else 360
     ax.bar(x, d["ltv"], color=PALETTE[0], label=f"{h}日LTV" if lang == "ja" else f"{h}-day LTV")
     ax.set_xticks(x, [_value(v, lang) for v in d["value"]], rotation=45, ha="right")
-    ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
-    ax.set_ylabel(f"{h}日LTV" if lang == "ja" else f"{h}-day LTV")
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
+    ax.set_ylabel(f"{h}日LTV（{currency}）" if lang == "ja" else f"{h}-day LTV ({currency})")
     ax2 = ax.twinx()
     f2 = "F2転換率" if lang == "ja" else "F2 rate"
     ax2.plot(x, d["f2_rate"], "o-", color=PALETTE[1], label=f2)
     ax2.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax2.set_ylim(0, max(0.05, float(d["f2_rate"].max()) * 1.2) if len(d) else 1)
-    ax2.set_ylabel(f"F2転換率（{h}日以内）" if lang == "ja" else f"F2 rate (within {h} days)")
+    ax2.set_ylabel(f"F2転換率（{h}日以内、%）" if lang == "ja" else f"F2 rate (within {h} days, %)")
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(handles, [hd.get_label() for hd in handles], fontsize=8, loc="upper right")
     name = label(level, lang)
@@ -136,7 +149,7 @@ def plot_cross_purchase(
     check_lang(lang)
     p = pairs[pairs["value_a"].astype(str) < pairs["value_b"].astype(str)]
     p = p.sort_values(["lift", "support"], ascending=False, kind="stable").head(top)
-    ax = new_ax(ax, figsize=(7, 0.35 * len(p) + 1.5))
+    ax = new_ax(ax, figsize=(8, 0.38 * len(p) + 1.5))
     y = np.arange(len(p))
     ax.barh(y, p["lift"], color=PALETTE[2])
     ax.set_yticks(
@@ -149,7 +162,7 @@ def plot_cross_purchase(
     ax.invert_yaxis()
     ax.axvline(1.0, color="grey", lw=0.8, ls="--")
     for yi, (lift, sup) in enumerate(zip(p["lift"], p["support"], strict=True)):
-        ax.text(lift, yi, f" {numfmt.number(lift)} ({numfmt.rate(sup)})", va="center", fontsize=7)
+        ax.text(lift, yi, f" {numfmt.number(lift)} ({numfmt.rate(sup)})", va="center", fontsize=9)
     ax.set_xlabel(label("lift", lang))
     ax.set_title(
         "併買のリフト値（括弧内は支持度）" if lang == "ja" else "Cross-purchase lift (support)"
@@ -188,7 +201,7 @@ def plot_ctb_mix(
     ax.set_yticks(y, [label(s, lang) for s in m.index])
     ax.invert_yaxis()
     ax.xaxis.set_major_formatter(numfmt.tick_formatter("rate"))
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     ax.set_title(
         "セグメント別の売上構成（CTB）" if lang == "ja" else "Revenue mix by segment (CTB)"
     )

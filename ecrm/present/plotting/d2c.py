@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from ecrm.present import format as numfmt
 from ecrm.present import labels
 from ecrm.present.plotting.base import PALETTE, need_columns, new_ax
 
@@ -143,7 +144,9 @@ def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str
     return ax
 
 
-def plot_channel_ltv(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+def plot_channel_ltv(
+    table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja", currency: str = "JPY"
+) -> Axes:
     """LTV by day since the first purchase, one line per first channel (months pooled).
 
     Each point pools the acquisition months filled at that day, weighted by
@@ -153,6 +156,8 @@ def plot_channel_ltv(table: pd.DataFrame, *, ax: Axes | None = None, lang: str =
     ----------
     table : DataFrame
         :func:`ecrm.analysis.channels.acquisition`.
+    currency : str
+        The shop's currency (the LTV axis).
     """
     need_columns(table, ["channel", "days", "new_customers", "revenue"], "acquisition")
     ax = new_ax(ax)
@@ -168,9 +173,11 @@ def plot_channel_ltv(table: pd.DataFrame, *, ax: Axes | None = None, lang: str =
             color=PALETTE[i % len(PALETTE)],
             label=str(channel),
         )
-    ax.yaxis.set_major_formatter(_THOUSANDS)
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
     ax.set_xlabel(_t(lang, "初回購入からの日数", "days since first purchase"))
-    ax.set_ylabel(_t(lang, "新規顧客あたり累計売上", "revenue per new customer"))
+    ax.set_ylabel(
+        _t(lang, f"新規顧客あたり累計売上（{currency}）", f"revenue per new customer ({currency})")
+    )
     ax.set_title(_t(lang, "初回購入チャネル別のLTV", "LTV by first channel"))
     ax.legend(fontsize=8, title=_t(lang, "チャネル", "channel"))
     return ax
@@ -209,13 +216,17 @@ def plot_ltv_cac(
     return ax
 
 
-def plot_revenue_change(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+def plot_revenue_change(
+    table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja", currency: str = "JPY"
+) -> Axes:
     """Waterfall: the base month's revenue, each driver's contribution, the month's revenue.
 
     Parameters
     ----------
     table : DataFrame
         :func:`ecrm.analysis.revenue_change.revenue_change`.
+    currency : str
+        The shop's currency (axis and the contributions written on the bars).
     """
     need_columns(table, ["part", "factor", "before", "after", "contribution"], "revenue_change")
     ax = new_ax(ax, figsize=(9, 4.5))
@@ -230,14 +241,15 @@ def plot_revenue_change(table: pd.DataFrame, *, ax: Axes | None = None, lang: st
     ax.bar(0, level, color=PALETTE[9])
     for i, (name, v) in enumerate(steps, start=1):
         ax.bar(i, v, bottom=level, color=PALETTE[2] if v >= 0 else PALETTE[3])
-        ax.annotate(f"{v:+,.0f}", (i, level + max(v, 0)), ha="center", va="bottom", fontsize=7)
+        text = ("+" if v >= 0 else "") + numfmt.money(v, currency, decimals=0)
+        ax.annotate(text, (i, level + max(v, 0)), ha="center", va="bottom", fontsize=9)
         level += v
         xs.append(name)
     ax.bar(len(steps) + 1, float(total["after"]), color=PALETTE[0])
     xs.append(_t(lang, "当月", "this month"))
-    ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=8)
-    ax.yaxis.set_major_formatter(_THOUSANDS)
-    ax.set_ylabel(_t(lang, "売上", "revenue"))
+    ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=9)
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
+    ax.set_ylabel(_t(lang, f"売上（{currency}）", f"revenue ({currency})"))
     ax.set_title(_t(lang, "売上の増減要因", "What moved revenue"))
     return ax
 

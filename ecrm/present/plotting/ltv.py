@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -17,7 +16,10 @@ from ecrm.analysis import ltv
 from ecrm.errors import ParameterError
 from ecrm.present import format as numfmt
 from ecrm.present import labels
+from ecrm.present.palette import QUALITATIVE
 from ecrm.present.plotting.base import PALETTE, need_columns, new_ax
+from ecrm.present.plotting.cohort import highlight_cohorts
+from ecrm.present.plotting.heatmap import set_titles
 
 __all__ = [
     "plot_f2_conversion",
@@ -45,8 +47,9 @@ def plot_ltv_curves(
     cohorts: Sequence[str] | None = None,
     ax: Axes | None = None,
     lang: str = "ja",
+    currency: str = "JPY",
 ) -> Axes:
-    """LTV transition: one line per cohort against days since the first purchase.
+    """LTV transition: cohort curves against days since the first purchase.
 
     Parameters
     ----------
@@ -55,12 +58,18 @@ def plot_ltv_curves(
     value : {"ltv", "f2_rate", "revenue", "repeaters"}
         The measure drawn; ``f2_rate`` gives F2 curves.
     cohorts : sequence of str, optional
-        Cohorts (``YYYY-MM``) to draw; default all. The weighted all-cohort
-        average (``all``) is always drawn, thick and black.
+        Cohorts (``YYYY-MM``) to draw in colour; default every cohort, at most
+        :data:`ecrm.present.plotting.cohort.MAX_HIGHLIGHTED` in colour with a
+        legend (latest, a year back, best, worst: see
+        :func:`~ecrm.present.plotting.cohort.highlight_cohorts`) over thin grey
+        lines for the others. The weighted all-cohort average (``all``) is
+        always drawn last, thick and black.
     ax : Axes, optional
         Where to draw (default: a new figure).
     lang : {"ja", "en"}
         Language of titles and labels.
+    currency : str
+        The shop's currency, for ``ltv`` and ``revenue``.
 
     Returns
     -------
@@ -76,19 +85,23 @@ def plot_ltv_curves(
         if unknown:
             raise ParameterError(f"no cohort(s) {unknown} in the table")
         names = [c for c in names if c in set(cohorts)]
-    ax = new_ax(ax)
-    cmap = mpl.colormaps["viridis_r"]
-    for i, name in enumerate(names):
-        line = table[table["cohort"] == name].sort_values("days")
-        colour = cmap(0.15 + 0.8 * i / max(len(names) - 1, 1))
-        ax.plot(
-            line["days"],
-            line[value].astype("float64"),
-            lw=1,
-            alpha=0.8,
-            color=colour,
-            label=name if len(names) <= 12 else None,
-        )
+    ax = new_ax(ax, figsize=(9.5, 4.8))
+    rows = table[table["cohort"].isin(names)]
+    wide = rows.pivot(index="cohort", columns="days", values=value).reindex(names)
+    wide = wide.astype("float64")
+    coloured = (
+        dict.fromkeys(names, "")
+        if cohorts is not None
+        else highlight_cohorts(wide, lang=lang, period_name=("{n}日時点", "day {n}"))
+    )
+    x = wide.columns.to_numpy()
+    for name in names:
+        if name not in coloured:
+            ax.plot(x, wide.loc[name].to_numpy(), lw=0.8, color="#C8C8C8", zorder=1)
+    for i, (name, why) in enumerate(coloured.items()):
+        text = f"{name} ({why})" if why else name
+        ax.plot(x, wide.loc[name].to_numpy(), lw=1.8, marker="o", markersize=3, zorder=3,
+                color=QUALITATIVE[i % len(QUALITATIVE)], label=text)  # fmt: skip
     overall = table[table["cohort"] == ltv.ALL_COHORTS].sort_values("days")
     if len(overall):
         ax.plot(
@@ -101,17 +114,30 @@ def plot_ltv_curves(
             label=labels.label(ltv.ALL_COHORTS, lang),
         )
     ax.set_xlabel(labels.label("days", lang))
-    ax.set_ylabel(labels.label(value, lang))
     if value == "f2_rate":
         ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
+        ax.set_ylabel(labels.label(value, lang) + " (%)")
+    elif value in ("ltv", "revenue"):
+        ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
+        ax.set_ylabel(labels.label(value, lang) + _ja(lang, f"（{currency}）", f" ({currency})"))
     else:
         ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
+        ax.set_ylabel(labels.label(value, lang))
     steps = sorted(table["days"].unique())
     if len(steps) <= 16:
         ax.set_xticks(steps)
-    ax.legend(fontsize=7, ncol=2, frameon=False, loc="upper left")
+    ax.legend(fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(alpha=0.3)
-    ax.set_title(_ja(lang, "LTV推移（初回購入月コホート別）", "LTV transition by cohort"))
+    grey = len(names) - len(coloured)
+    set_titles(
+        ax,
+        _ja(lang, "LTV推移（初回購入月コホート別）", "LTV transition by cohort"),
+        (
+            _ja(lang, f"灰色: 他の{grey}コホート", f"grey: the other {grey} cohorts")
+            if grey
+            else None
+        ),
+    )
     return ax
 
 
@@ -154,8 +180,8 @@ def plot_f2_conversion(table: pd.DataFrame, *, ax: Axes | None = None, lang: str
     ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.set_ylim(bottom=0)
     ax.set_xlabel(labels.label("cohort", lang))
-    ax.set_ylabel(labels.label("f2_rate", lang))
-    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylabel(labels.label("f2_rate", lang) + " (%)")
+    ax.legend(fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(alpha=0.3)
     ax.set_title(_ja(lang, "F2転換率（新規顧客の2回目購入率）", "F2 conversion of new customers"))
     return ax
@@ -202,14 +228,14 @@ def plot_purchase_ladder(ladder: pd.DataFrame, *, ax: Axes | None = None, lang: 
                 f"（継続率 {numfmt.rate(rate, decimals=0)}）",
                 f" ({numfmt.rate(rate, decimals=0)} continue)",
             )
-        ax.text(reached, yi, text, va="center", fontsize=8)
+        ax.text(reached, yi, text, va="center", fontsize=9)
     names = [_count(n, lang) for n in ladder["label"]]
     ax.set_yticks(y, names)
     ax.set_ylabel(labels.label("n", lang))
     ax.set_xlabel(labels.label("reached", lang))
     ax.xaxis.set_major_formatter(numfmt.tick_formatter("count"))
     ax.set_xlim(right=float(ladder["reached"].max() or 1) * 1.3)
-    ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.legend(fontsize=9, frameon=False, loc="lower right")
     ax.set_title(_ja(lang, "継続・離脱分析（購入回数別）", "Continuation by purchase count"))
     return ax
 
@@ -267,8 +293,8 @@ def plot_interpurchase_intervals(
     ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.set_ylim(bottom=0)
     ax.set_xlabel(_ja(lang, "購入間隔（日）", "days between purchases"))
-    ax.set_ylabel(labels.label(col, lang) if cumulative else labels.label("share", lang))
-    ax.legend(fontsize=8, frameon=False, loc="lower right" if cumulative else "upper right")
+    ax.set_ylabel((labels.label(col, lang) if cumulative else labels.label("share", lang)) + " (%)")
+    ax.legend(fontsize=9, frameon=False, loc="lower right" if cumulative else "upper right")
     ax.grid(alpha=0.3)
     ax.set_title(_ja(lang, "購入間隔の分布", "Inter-purchase intervals"))
     return ax

@@ -91,7 +91,7 @@ def plot_calibration(
         label=labels.label("predicted", lang),
     )
     ticks = [f"{f}\n(n={n:,})" for f, n in zip(table["frequency"], table["customers"], strict=True)]
-    ax.set_xticks(x, ticks, fontsize=8)
+    ax.set_xticks(x, ticks, fontsize=9)
     ax.set_xlabel(
         _ja(lang, "キャリブレーション期間のリピート購入回数", "repeat purchases before the cutoff")
     )
@@ -154,19 +154,23 @@ def plot_probability_alive(
     ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
     ax.set_xlabel(labels.label("probability_alive", lang))
     ax.set_ylabel(labels.label("customers", lang))
-    ax.legend(frameon=False, loc="upper left", fontsize=8)
+    ax.legend(frameon=False, loc="upper left", fontsize=9)
     ax.grid(alpha=0.3, axis="y")
     ax.set_title(_ja(lang, "生存確率の分布", "Probability alive"))
     return ax
 
 
-def plot_value_deciles(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+def plot_value_deciles(
+    table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja", currency: str = "JPY"
+) -> Axes:
     """Expected value of each value decile, with its share of the total written on the bar.
 
     Parameters
     ----------
     table : DataFrame
         Output of :func:`ecrm.models.predict.value_deciles`.
+    currency : str
+        The shop's currency (the value axis).
     ax : Axes, optional
         Where to draw (default: a new figure).
     lang : {"ja", "en"}
@@ -188,11 +192,13 @@ def plot_value_deciles(table: pd.DataFrame, *, ax: Axes | None = None, lang: str
     ax.bar(x, vals, color=PALETTE[0])
     for xi, v, share in zip(x, vals, table["expected_value_share"], strict=True):
         if np.isfinite(share):
-            ax.text(xi, v, numfmt.rate(share, decimals=0), ha="center", va="bottom", fontsize=8)
+            ax.text(xi, v, numfmt.rate(share, decimals=0), ha="center", va="bottom", fontsize=9)
     ax.set_xticks(x)
     ax.set_xlabel(labels.label("value_decile", lang))
-    ax.set_ylabel(labels.label("expected_value", lang))
-    ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
+    ax.set_ylabel(
+        labels.label("expected_value", lang) + _ja(lang, f"（{currency}）", f" ({currency})")
+    )
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
     ax.grid(alpha=0.3, axis="y")
     ax.set_title(_ja(lang, "予測顧客価値のデシル別合計", "Expected value by decile"))
     return ax
