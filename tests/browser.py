@@ -170,6 +170,18 @@ class Browser:
                 return msg
             if "method" in msg:
                 self._events.append(msg)
+            if msg.get("method") == "Page.javascriptDialogOpening":
+                # an alert() blocks the page's load: dismiss it (the event stays recorded)
+                self._id += 1
+                self._ws.send(
+                    json.dumps(
+                        {
+                            "id": self._id,
+                            "method": "Page.handleJavaScriptDialog",
+                            "params": {"accept": False},
+                        }
+                    )
+                )
         raise TimeoutError(f"no {method} within {self.timeout} s")
 
     def evaluate(self, expression: str) -> Any:
@@ -178,6 +190,10 @@ class Browser:
         if "exceptionDetails" in res:
             raise RuntimeError(f"{expression!r}: {res['exceptionDetails']}")
         return res["result"].get("value")
+
+    def events(self, method: str) -> list[dict[str, Any]]:
+        """The events of kind ``method`` seen since the page was opened (their params)."""
+        return [ev.get("params", {}) for ev in self._events if ev["method"] == method]
 
     # -- what the tests read -----------------------------------------------------
     def open(self, page: Path) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
@@ -17,6 +16,7 @@ from ecrm.analysis import decile, kpi
 from ecrm.errors import ParameterError
 from ecrm.present.tables import csv_frame
 from ecrm.render import batch, report
+from tests.browser import Browser, chromium
 
 MONTH = "2026-10"
 SHOP = "demo-apparel"
@@ -415,52 +415,11 @@ def test_paths_unsafe_for_papermill_are_refused(demo_root, tmp_path):
         report.render(SHOP, MONTH, root=odd)
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 #: What Python prints for objects: never on a page a reader sees.
 _REPR = re.compile(r"PosixPath\(|WindowsPath\(|object at 0x|dtype: |<function |<bound method ")
 #: nbconvert's alt text for an image without one.
 _NO_ALT = "No description has been provided for this image"
 VIEWPORT = 1280
-
-#: Appended to a copy of a page: once everything is laid out, it writes what a reader sees
-#: (the page's width, the visible text, every image's alt) into the DOM for ``--dump-dom``.
-_PROBE = """<script>window.addEventListener("load", () => {
-  const d = document.documentElement, text = document.body.innerText;
-  const p = document.createElement("pre");
-  p.id = "ecrm-probe";
-  p.textContent = JSON.stringify({width: d.scrollWidth, text: text,
-    alts: [...document.images].map(i => i.getAttribute("alt"))});
-  document.body.appendChild(p);
-});</script>"""
-
-
-def _browse(page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    """Headless Chromium on ``page`` at the 1,280 px viewport, logging the console to stderr."""
-    return subprocess.run(
-        [
-            _chromium(),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            "--enable-logging=stderr",
-            "--v=0",
-            f"--window-size={VIEWPORT},1600",
-            *args,
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def _report_pages(two_shops) -> list[Path]:
@@ -497,62 +456,48 @@ def test_every_page_links_previous_index_and_next_in_page_order(two_shops):
         ], folder
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed (make browser)")
+@pytest.mark.skipif(chromium() is None, reason="Debian chromium not installed (make browser)")
 def test_every_page_as_a_reader_sees_it_in_chromium(two_shops, tmp_path_factory, capsys):
     """Items 2, 4, 5: what Chromium shows at 1,280 px on every page of both languages.
 
     No repr in the visible text, every image with a real alt text, nothing
     wider than the viewport, no console error; a screenshot of every page is
-    saved for a person to look at (the folder is printed).
+    saved for a person to look at (the folder is printed). One Chromium reads
+    all the pages (:mod:`tests.browser`).
     """
-    import json
-
-    from bs4 import BeautifulSoup
     from PIL import Image
 
     shots = tmp_path_factory.mktemp("screenshots")
-    profile = shots / ".profile"
     with capsys.disabled():
         print(f"\nscreenshots of every report page: {shots}")
     problems = []
-    for page in _report_pages(two_shops):
-        where = "/".join(page.parts[-3:])
-        shot = shots / f"{where.replace('/', '_').removesuffix('.html')}.png"
-        proc = _browse(page, profile, f"--screenshot={shot}")
-        assert shot.is_file(), proc.stderr[-2000:]
-        console = [
-            ln
-            for ln in proc.stderr.splitlines()
-            if "CONSOLE" in ln or "Uncaught" in ln or "Failed to load resource" in ln
-        ]
-        if console:
-            problems.append((where, "console", console[:3]))
-        img = Image.open(shot).convert("L")
-        lo, hi = img.getextrema()
-        if hi - lo <= 100 or len(img.getcolors(maxcolors=1 << 16) or []) <= 20:
-            problems.append((where, "blank screenshot"))
-        probe = shots / ".probe.html"
-        probe.write_text(
-            page.read_text("utf-8").replace("</body>", _PROBE + "</body>"), encoding="utf-8"
-        )
-        dom = _browse(probe, profile, "--virtual-time-budget=10000", "--dump-dom").stdout
-        found = BeautifulSoup(dom, "html.parser").find(id="ecrm-probe")
-        assert found is not None, (where, dom[-500:])
-        seen = json.loads(found.get_text())
-        if seen["width"] > VIEWPORT:
-            problems.append((where, "scrollWidth", seen["width"]))
-        reprs = _REPR.findall(seen["text"])
-        if reprs:
-            problems.append((where, "repr", reprs[:3]))
-        bad_alt = [a for a in seen["alts"] if not (a or "").strip() or _NO_ALT in a]
-        if bad_alt:
-            problems.append((where, "alt", len(bad_alt)))
-        if page.name != "index.html" and not seen["alts"]:
-            problems.append((where, "no image"))
+    with Browser(width=VIEWPORT) as browser:
+        for page in _report_pages(two_shops):
+            where = "/".join(page.parts[-3:])
+            seen = browser.open(page)
+            shot = browser.screenshot(
+                shots / f"{where.replace('/', '_').removesuffix('.html')}.png"
+            )
+            if seen["console"]:
+                problems.append((where, "console", seen["console"][:3]))
+            img = Image.open(shot).convert("L")
+            lo, hi = img.getextrema()
+            if hi - lo <= 100 or len(img.getcolors(maxcolors=1 << 16) or []) <= 20:
+                problems.append((where, "blank screenshot"))
+            if seen["scroll_width"] > VIEWPORT:
+                problems.append((where, "scrollWidth", seen["scroll_width"]))
+            reprs = _REPR.findall(seen["text"])
+            if reprs:
+                problems.append((where, "repr", reprs[:3]))
+            bad_alt = [a for a in seen["images"] if not (a or "").strip() or _NO_ALT in a]
+            if bad_alt:
+                problems.append((where, "alt", len(bad_alt)))
+            if page.name != "index.html" and not seen["images"]:
+                problems.append((where, "no image"))
     assert not problems, problems
 
 
-@pytest.mark.skipif(_chromium() is None, reason="Debian chromium not installed (make browser)")
+@pytest.mark.skipif(chromium() is None, reason="Debian chromium not installed (make browser)")
 def test_pdf_of_a_whole_report_has_a_sheet_for_every_page(rendered, tmp_path):
     """Item 7 on the real report (printed from a copy of its pages: no extra render)."""
     from ecrm.render import pdf

@@ -7,6 +7,7 @@ renders three real pages of a shop whose names are hostile.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -30,6 +31,7 @@ from ecrm.render import batch, publish, report
 from ecrm.render.cli import app
 from ecrm.render.context import ReportContext, format_table
 from ecrm.render.request import parse_month
+from tests.browser import Browser, chromium
 
 SHOP = "demo-food"
 MONTH = "2026-10"
@@ -137,25 +139,12 @@ def _assert_no_payload_markup(soup: BeautifulSoup, where: str) -> None:
     assert soup.find("i", onclick=True) is None, where
 
 
-def _browser_dom(chromium: str, page: Path, tmp_path: Path) -> BeautifulSoup:
-    """The page's DOM after headless Chromium parsed and ran it (``--dump-dom``)."""
-    proc = subprocess.run(
-        [
-            chromium,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            f"--user-data-dir={tmp_path / 'chromium'}",
-            "--dump-dom",
-            page.as_uri(),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert "<body" in proc.stdout, proc.stderr[-1000:]
-    return BeautifulSoup(proc.stdout, "html.parser")
+def _browser_dom(browser: Browser, page: Path) -> BeautifulSoup:
+    """The page's DOM after headless Chromium parsed and ran it; no dialog may have opened."""
+    browser.open(page)
+    dialogs = browser.events("Page.javascriptDialogOpening")
+    assert not dialogs, (page.name, dialogs)
+    return BeautifulSoup(browser.evaluate("document.documentElement.outerHTML"), "html.parser")
 
 
 def test_markup_in_shop_data_is_shown_literally_on_every_page(demo_root, tmp_path):
@@ -174,16 +163,18 @@ def test_markup_in_shop_data_is_shown_literally_on_every_page(demo_root, tmp_pat
     r = report.render("hostile-shop", MONTH, root=root, notebook_dir=nbs, workers=2)
     assert [p.ok for p in r.pages] == [True, True, True], [p.message for p in r.pages]
     shown = ""
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    for page in sorted(r.path.glob("*.html")):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        _assert_no_payload_markup(soup, page.name)
-        if chromium:  # the DOM as the browser built it (the HTML parser a reader's browser uses)
-            _assert_no_payload_markup(_browser_dom(chromium, page, tmp_path), f"{page.name} DOM")
-        text = soup.get_text()
-        assert HOSTILE_NAME in text, page.name  # title (pages) or heading (index), literally
-        assert HOSTILE_NAME in soup.title.get_text() or page.name != "index.html"
-        shown += text
+    with contextlib.ExitStack() as stack:
+        # the DOM as the browser built it (the HTML parser a reader's browser uses)
+        browser = stack.enter_context(Browser()) if chromium() else None
+        for page in sorted(r.path.glob("*.html")):
+            soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+            _assert_no_payload_markup(soup, page.name)
+            if browser is not None:
+                _assert_no_payload_markup(_browser_dom(browser, page), f"{page.name} DOM")
+            text = soup.get_text()
+            assert HOSTILE_NAME in text, page.name  # title (pages) or heading (index), literally
+            assert HOSTILE_NAME in soup.title.get_text() or page.name != "index.html"
+            shown += text
     for h in HOSTILE:  # every hostile category or brand is shown as written somewhere
         assert h in shown, h
 
