@@ -17,6 +17,7 @@ from ecrm.errors import ParameterError
 from ecrm.present.tables import csv_frame
 from ecrm.render import batch, report
 from tests.browser import Browser, chromium
+from tests.conftest import REPO
 
 MONTH = "2026-10"
 SHOP = "demo-apparel"
@@ -457,17 +458,21 @@ def test_every_page_links_previous_index_and_next_in_page_order(two_shops):
 
 
 @pytest.mark.skipif(chromium() is None, reason="Debian chromium not installed (make browser)")
-def test_every_page_as_a_reader_sees_it_in_chromium(two_shops, tmp_path_factory, capsys):
+def test_every_page_as_a_reader_sees_it_in_chromium(two_shops, capsys):
     """Items 2, 4, 5: what Chromium shows at 1,280 px on every page of both languages.
 
     No repr in the visible text, every image with a real alt text, nothing
     wider than the viewport, no console error; a screenshot of every page is
-    saved for a person to look at (the folder is printed). One Chromium reads
+    saved for a person to look at (the folder is printed: ``build/screenshots``
+    or ``$ECRM_SCREENSHOT_DIR``; ``build/`` is not committed). One Chromium reads
     all the pages (:mod:`tests.browser`).
     """
     from PIL import Image
 
-    shots = tmp_path_factory.mktemp("screenshots")
+    # kept outside pytest's temporary folders (pruned after three runs) for a person to look at
+    shots = Path(os.environ.get("ECRM_SCREENSHOT_DIR", REPO / "build" / "screenshots"))
+    shutil.rmtree(shots, ignore_errors=True)
+    shots.mkdir(parents=True)
     with capsys.disabled():
         print(f"\nscreenshots of every report page: {shots}")
     problems = []
