@@ -226,9 +226,11 @@ def ltv_summary(
     )
 
 
-def cluster_summary(profile: pd.DataFrame, *, as_of: Any, lang: str = "ja") -> str:
-    """Clusters: the customer groups found and their sizes."""
+def cluster_summary(profile: pd.DataFrame | None, *, as_of: Any, lang: str = "ja") -> str:
+    """Clusters: the customer groups found and their sizes ("" without a profile)."""
     check_lang(lang)
+    if profile is None or not len(profile):
+        return ""
     return _join(_window(as_of, lang), narrate.clusters(profile, lang=lang))
 
 

@@ -264,11 +264,13 @@ class ReportContext:
         The page assembler puts every summary right under the page title,
         wherever the notebook displays it (so a notebook can summarise after
         computing its tables). The text is plain: names from the data in it are
-        shown as written, never read as HTML.
+        shown as written, never read as HTML. An empty text shows nothing.
         """
         from IPython.display import HTML, display
         from markupsafe import Markup
 
+        if not text or not text.strip():
+            return
         display(HTML(str(Markup("<div class='ecrm-summary'>{}</div>").format(text))))
 
     def quality_table(self) -> pd.DataFrame:
