@@ -162,7 +162,11 @@ def _change(code: str, v: Any, lang: str, kind: str) -> dict | None:
     if v is None or v != v:
         return None
     good = (v < 0) if code in _LOWER_IS_BETTER else (v > 0)
-    label = ("前月比" if kind == "mom" else "前年比") if lang == "ja" else kind.upper()
+    label = (
+        ("前月比" if kind == "mom" else "前年比")
+        if lang == "ja"
+        else {"mom": "MoM", "yoy": "YoY"}[kind]
+    )
     return {
         "label": label,
         "text": fmt.kpi_change(code, v, lang=lang),
