@@ -142,14 +142,14 @@ def test_currency_of_the_shop(tmp_path, jump_data):
     assert rev.select_one(".value").get_text().startswith("€")
 
 
-def test_index_data_takes_little_time(tmp_path):
-    """KPIs and findings of a 1,440-customer shop: seconds, computed beside the pages."""
+def test_index_data_from_the_orders_file(tmp_path):
+    """KPIs and findings from the canonical file; their times are recorded (not asserted)."""
     orders_file = tmp_path / "orders.parquet"
     shop().to_parquet(orders_file)
     data = index.index_data(orders_file, _request())
     assert data.kpis is not None and data.findings is not None
     assert set(data.seconds) == {"kpis", "findings"}
-    assert data.seconds["findings"] < 30
+    assert data.findings.code.tolist() == []  # the quiet shop
 
 
 _TEXT = st.text(
