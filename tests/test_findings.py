@@ -33,7 +33,9 @@ def _months(start: dt.date, end: dt.date, day: int) -> list[dt.date]:
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
 
-def shop(*, one_timers: int = 8, july_one_timers: int | None = None, extra=()) -> pd.DataFrame:
+def shop(
+    *, one_timers: int = 8, july_one_timers: int | None = None, extra=(), amount: float = AMOUNT
+) -> pd.DataFrame:
     """The steady base (module docstring) plus ``extra`` (customer, dates) purchase series."""
     rows = []
     start = dt.date(2023, 11, 1)
@@ -52,7 +54,7 @@ def shop(*, one_timers: int = 8, july_one_timers: int | None = None, extra=()) -
     df = pd.DataFrame(rows, columns=["customer_id", "date", "category"])
     df["order_id"] = [f"o{i}" for i in range(len(df))]
     df["ordered_at"] = pd.to_datetime(df["date"]) + pd.Timedelta(hours=12)
-    df["amount"] = float(AMOUNT)
+    df["amount"] = float(amount)
     return df[["order_id", "customer_id", "ordered_at", "amount", "category"]]
 
 
@@ -70,6 +72,13 @@ def _rev12(orders: pd.DataFrame, ids, end: dt.date) -> float:
 @pytest.fixture(scope="module")
 def quiet() -> pd.DataFrame:
     return shop()
+
+
+@hyp_settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(one_timers=st.integers(0, 16), amount=st.sampled_from([980.0, 4_500.0, 23_000.0]))
+def test_every_steady_shop_is_quiet(one_timers, amount):
+    """Whatever share never comes back and whatever they spend, a steady shop has no finding."""
+    assert findings.findings(shop(one_timers=one_timers, amount=amount), as_of=AS_OF).empty
 
 
 def test_quiet_shop_has_no_findings(quiet):

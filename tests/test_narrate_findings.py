@@ -5,6 +5,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 from hypothesis import given
+from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from ecrm.analysis import cpm, findings, kpi
@@ -149,3 +150,34 @@ def test_no_cluster_profile_no_summary():
 def test_unknown_language_is_refused():
     with pytest.raises(Exception, match="lang"):
         nf.finding(SEGMENT, lang="fr")
+
+
+def _shown(text: str) -> list[str]:
+    """What ReportContext.summary displays (the HTML of each display call)."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from ecrm.render.context import ReportContext
+
+    shown: list[str] = []
+    with mock.patch("IPython.display.display", lambda obj: shown.append(obj.data)):
+        ReportContext.summary(SimpleNamespace(), text)
+    return shown
+
+
+@hyp_settings(deadline=None)
+@given(st.text(min_size=1, max_size=40).filter(lambda s: s.strip()))
+def test_ctx_summary_escapes_its_text(text):
+    """ReportContext.summary shows the text in one div: no element or attribute from it."""
+    from bs4 import BeautifulSoup
+
+    (html,) = _shown(text)
+    soup = BeautifulSoup(html, "html.parser")
+    assert [t.name for t in soup.find_all(True)] == ["div"]
+    assert soup.div["class"] == ["ecrm-summary"] and list(soup.div.attrs) == ["class"]
+    assert soup.div.get_text().split() == text.split()
+
+
+def test_ctx_summary_of_nothing_shows_nothing():
+    assert _shown("  ") == []
+    assert _shown("<b>x</b>") == ["<div class='ecrm-summary'>&lt;b&gt;x&lt;/b&gt;</div>"]
