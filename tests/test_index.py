@@ -100,6 +100,8 @@ def test_findings_in_order_with_links_to_section_and_list(tmp_path, jump_data):
     assert seg.select_one("a.ecrm-finding-page")["href"] == "cpm.html#s2"
     assert seg.select_one("a.ecrm-finding-list")["href"] == "segments/cpm_loyal_lapsed.csv"
     assert "優良離脱が前月比+60.0%" in seg.get_text()
+    assert seg.get_text().count("cpm_loyal_lapsed.csv") == 1  # the link, not the sentence too
+    assert "リスト: cpm_loyal_lapsed.csv" in seg.get_text()
     # English: the English heading's id
     html_en = index.index_html(_request("en"), _pages(), {}, "footer", tmp_path, jump_data, TITLES)
     seg_en = _soup(html_en).select("ol.ecrm-findings li")[1]

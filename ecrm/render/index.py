@@ -251,7 +251,7 @@ def _finding_items(
         stem = str(row.get("list") or "")
         exists = bool(stem) and (out_dir / "segments" / f"{stem}.csv").is_file()
         list_href = f"segments/{stem}.csv" if exists else None
-        row = {**row, "list": stem if list_href else ""}
+        row = {**row, "list": ""}  # the list is a link beside the sentence
         items.append(
             {
                 "text": narrate_findings.finding(row, lang=lang, currency=currency),
