@@ -124,6 +124,8 @@ def test_page_summaries_state_the_window():
         f"As of {fx.AS_OF.isoformat()}."
     )
     assert nf.narrate.cpm(summary, lang="en") in en
+    assert f"時点。{nf.narrate.cpm(summary, lang='ja')}" in ja  # no space between ja sentences
+    assert f"{fx.AS_OF.isoformat()}. {nf.narrate.cpm(summary, lang='en')}" in en
     kpis = kpi.kpi_table(o, as_of=fx.AS_OF, months=13)
     assert nf.narrate.kpi_headline(kpis, lang="en") in nf.overview_summary(
         kpis, as_of=fx.AS_OF, lang="en"

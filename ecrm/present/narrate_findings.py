@@ -157,7 +157,11 @@ def _window(as_of: Any, lang: str, months: int | None = None) -> str:
 
 
 def _join(*parts: str) -> str:
-    return " ".join(p.strip() for p in parts if p and p.strip())
+    """Sentences in a row: Japanese ones (ending in 。) without a space, others with one."""
+    out = ""
+    for p in (p.strip() for p in parts if p and p.strip()):
+        out += p if not out or out.endswith("。") else " " + p
+    return out
 
 
 def overview_summary(
