@@ -37,6 +37,7 @@ __all__ = [
     "DecileSettings",
     "ExcludeProducts",
     "ExportSettings",
+    "FindingsSettings",
     "KpiSettings",
     "LifecycleSettings",
     "LtvSettings",
@@ -394,6 +395,24 @@ class TableSettings(_Strict):
     )
 
 
+class FindingsSettings(_Strict):
+    """Thresholds of the month's findings (:mod:`ecrm.analysis.findings`)."""
+
+    min_segment_change: float = Field(
+        0.10, ge=0, description="a segment's relative month-on-month change that counts"
+    )
+    min_customers: int = Field(
+        30, ge=1, description="smallest segment / category / cohort a finding is about"
+    )
+    min_kpi_change: float = Field(
+        0.10, ge=0, description="relative month-on-month change of an amount KPI that counts"
+    )
+    min_rate_change_pt: float = Field(
+        2.0, ge=0, description="month-on-month change of a rate KPI, in points, that counts"
+    )
+    max_findings: int = Field(7, ge=0, le=20, description="findings shown on the index")
+
+
 class ExportSettings(_Strict):
     include_email: bool = Field(False, description="segment exports may carry email")
 
@@ -444,6 +463,7 @@ class ShopSettings(_Strict):
     analysis: AnalysisSettings = AnalysisSettings()
     tables: TableSettings = TableSettings()
     exports: ExportSettings = ExportSettings()
+    findings: FindingsSettings = FindingsSettings()
     base_dir: Path = Field(Path("."), exclude=True)
 
     @field_validator("name")

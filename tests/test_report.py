@@ -340,7 +340,7 @@ def test_rerender_replaces_the_month_atomically(shop_root, monkeypatch, rendered
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(report, "_index", boom)
+    monkeypatch.setattr(report.index, "index_html", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         report.render(SHOP, MONTH, root=shop_root, workers=1, notebook_dir=_one_notebook(shop_root))
     assert (rendered.path / "index.html").read_bytes() == before

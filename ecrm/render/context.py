@@ -29,7 +29,6 @@ Two ways for an analysis that cannot run on a shop:
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +202,21 @@ class ReportContext:
                 )
             self.unavailable(f"{why} {e}")
             return None
+
+    def summary(self, text: str) -> None:
+        """Show the page's 1–3 sentence summary (``<div class='ecrm-summary'>``), escaped.
+
+        The page assembler puts every summary right under the page title,
+        wherever the notebook displays it (so a notebook can summarise after
+        computing its tables). The text is plain: names from the data in it are
+        shown as written, never read as HTML. An empty text shows nothing.
+        """
+        from IPython.display import HTML, display
+        from markupsafe import Markup
+
+        if not text or not text.strip():
+            return
+        display(HTML(str(Markup("<div class='ecrm-summary'>{}</div>").format(text))))
 
     def quality_table(self) -> pd.DataFrame:
         """The ingestion's data-quality summary as a two-column table (no personal data)."""

@@ -27,7 +27,6 @@ with a clear message instead of a traceback; the other pages still render.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import logging
 import os
@@ -43,8 +42,7 @@ from typing import Any
 from markupsafe import Markup
 
 from ecrm.errors import EcrmError, ParameterError
-from ecrm.present import format as fmt
-from ecrm.render import page, publish
+from ecrm.render import index, page, publish
 from ecrm.render.kernel import WarmKernel
 from ecrm.render.request import ReportRequest, ensure_ingested, read_quality
 from ecrm.settings import ShopSettings
@@ -256,9 +254,6 @@ def _render_page(
 
 # ----------------------------------------------------------------------------- HTML
 
-#: The shared style sheet (``templates/report.css``), inlined into every page and the index.
-_CSS = str(page.stylesheet())
-
 
 def _footer(request: ReportRequest, quality: dict[str, Any]) -> Markup:
     """The footer of every page: as_of, data fingerprint, ecrm version, settings (escaped)."""
@@ -273,90 +268,6 @@ def _footer(request: ReportRequest, quality: dict[str, Any]) -> Markup:
         else "as_of {} · data fingerprint {} · ecrm {} · settings {}/settings.yaml (sha256 {})"
     )
     return Markup(text).format(str(as_of), str(fp), __version__, settings.name, digest)
-
-
-#: The KPI cards of the index page, in order.
-_INDEX_KPIS = ("revenue", "orders", "customers", "new_customers", "repeat_rate", "aov")
-
-
-def _index(
-    request: ReportRequest,
-    pages: list[PageResult],
-    quality: dict[str, Any],
-    footer: str,
-    out_dir: Path,
-    kpis: Any = None,
-) -> str:
-    """index.html: headline KPIs (from :func:`ecrm.analysis.kpi.kpi_table`), data notice, links.
-
-    ``kpis`` is the shop's KPI table at the request's as_of, computed by the
-    renderer; None shows no KPI cards.
-    """
-    from ecrm.analysis.kpi import kpi_latest
-    from ecrm.present.labels import kpi_label
-
-    lang, month, as_of = request.lang, request.month, request.as_of
-    settings = request.settings
-    t = (lambda ja, en: ja) if lang == "ja" else (lambda ja, en: en)
-    shop = html.escape(settings.display_name or settings.name)
-    parts = [f"<h1>{shop} · {month}</h1>"]
-    date_to = quality.get("date_to")
-    if date_to and date_to < str(as_of):
-        parts.append(
-            "<p class='warn'>"
-            + t(
-                f"データは{date_to}までです。{month}は月の途中までのデータで集計しています。",
-                f"The data ends on {date_to}: {month} is not complete.",
-            )
-            + "</p>"
-        )
-    if kpis is not None and len(kpis):
-        last = kpi_latest(kpis).set_index("kpi")
-        cards = []
-        for code in _INDEX_KPIS:
-            if code not in last.index:
-                continue
-            row = last.loc[code]
-            val = fmt.kpi_value(code, row["value"], currency=settings.currency)
-            yoy = row["yoy"]
-            chg = "" if yoy is None or yoy != yoy else fmt.kpi_change(code, yoy, lang=lang)
-            cards.append(
-                f"<div class='kpi'>{html.escape(kpi_label(code, lang))}<b>{html.escape(val)}</b>"
-                f"{t('前年比', 'YoY')} {html.escape(chg)}</div>"
-            )
-        parts.append(
-            f"<h2>{t('主要KPI', 'Headline KPIs')}</h2><div class='kpis'>"
-            + "".join(cards)
-            + "</div>"
-        )
-    parts.append(f"<h2>{t('分析レポート', 'Reports')}</h2><ol>")
-    for p in pages:
-        title = _PAGE_TITLES.get(p.name, (p.name, p.name))[0 if lang == "ja" else 1]
-        note = (
-            "" if p.ok else f" <span class='warn'>({t('表示できません', 'not available')})</span>"
-        )
-        parts.append(f"<li><a href='{p.name}.html'>{html.escape(title)}</a>{note}</li>")
-    parts.append("</ol>")
-    tables = sorted((out_dir / "tables").glob("*.csv"))
-    segs = sorted((out_dir / "segments").glob("*.csv"))
-    if tables:
-        parts.append(
-            f"<h2>{t('集計表 (CSV)', 'Tables (CSV)')}</h2><p>"
-            + " · ".join(f"<a href='tables/{p.name}'>{p.stem}</a>" for p in tables)
-            + "</p>"
-        )
-    if segs:
-        parts.append(
-            f"<h2>{t('セグメント抽出 (CSV)', 'Segment exports (CSV)')}</h2><p>"
-            + " · ".join(f"<a href='segments/{p.name}'>{p.stem}</a>" for p in segs)
-            + "</p>"
-        )
-    body = "".join(parts)
-    return (
-        f"<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'>"
-        f"<title>{shop} {month}</title><style>{_CSS}</style></head><body>{body}"
-        f"<footer>{footer}</footer></body></html>"
-    )
 
 
 # ----------------------------------------------------------------------------- render
@@ -522,8 +433,8 @@ def _build_and_publish(
         # one worker takes the pages in turn; several take the longest first
         order = nbs if workers == 1 else page_order(nbs, previous_page_seconds(shop_reports))
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ecrm-kpi") as ex:
-            # the index's KPIs, computed here while the kernels render the pages
-            kpis = ex.submit(_index_kpis, orders, request)
+            # the index's KPIs and findings, computed here while the kernels render the pages
+            kpis = ex.submit(index.index_data, orders, request)
             pages = _render_pages(
                 order,
                 tmp,
@@ -542,7 +453,8 @@ def _build_and_publish(
             json.dumps({p.name: round(p.seconds, 3) for p in pages}, indent=1), encoding="utf-8"
         )
         (tmp / "index.html").write_text(
-            _index(request, pages, quality, footer, tmp, kpi_table), encoding="utf-8"
+            index.index_html(request, pages, quality, footer, tmp, kpi_table, _PAGE_TITLES),
+            encoding="utf-8",
         )
         seconds = time.perf_counter() - start
         pdf_seconds, pdf_error = _print_pdf(tmp, nbs) if pdf else (None, None)
@@ -612,17 +524,6 @@ def _check_has_orders(request: ReportRequest, orders: Path) -> None:
             f"{request.month}): its orders run from {first_day} to {last_day}; choose a month "
             f"from {first_day:%Y-%m} to {last_day:%Y-%m}"
         )
-
-
-def _index_kpis(orders: Path, request: ReportRequest) -> Any:
-    """The KPI table for the index page, or None when the shop's data cannot give one."""
-    from ecrm.analysis import kpi
-
-    try:
-        return kpi.kpi_table(orders, as_of=request.as_of, settings=request.settings)
-    except EcrmError as e:  # the overview page shows the same error; the index still renders
-        log.warning("no KPIs for the index of %s %s: %s", request.shop, request.month, e)
-        return None
 
 
 def _render_pages(
