@@ -78,6 +78,7 @@ __all__ = [
     "horizon_values",
     "month_ends",
     "probability_alive_matrix",
+    "summed_purchases",
     "tracking_table",
     "week_ends",
 ]
@@ -173,6 +174,28 @@ def horizon_values(
     return pd.DataFrame(out)[cols]
 
 
+def summed_purchases(
+    params: Mapping[str, float], x: np.ndarray, tx: np.ndarray, T: np.ndarray
+) -> Cumulative:
+    """``t ↦`` Σ over customers of E[X(t)]: the sum :func:`tracking_table` needs, fast.
+
+    E[X(t)] = E[X(t) | alive] · P(alive), and E[X(t) | alive] depends on (x, T)
+    only (:func:`ecrm.models.btyd.expected_purchases_if_alive`): the sum is taken
+    over the distinct (x, T) weighted by their customers' summed P(alive), a few
+    thousand terms per week instead of one per customer.
+    """
+    alive = btyd.probability_alive(params, x, tx, T)
+    w = pd.DataFrame({"x": x, "T": T, "w": alive}).groupby(["x", "T"], sort=True)["w"].sum()
+    xu = w.index.get_level_values("x").to_numpy(float)
+    Tu = w.index.get_level_values("T").to_numpy(float)
+    wu = w.to_numpy(float)
+
+    def total(t: float) -> np.ndarray:
+        return np.atleast_1d(float(wu @ btyd.expected_purchases_if_alive(params, t, xu, Tu)))
+
+    return total
+
+
 def tracking_table(
     cumulative: Cumulative,
     actual: pd.DataFrame,
@@ -187,7 +210,8 @@ def tracking_table(
     ----------
     cumulative : callable
         ``cumulative(t)``: each calibration customer's expected purchases in
-        the t time units after the cutoff.
+        the t time units after the cutoff, or their sum
+        (:func:`summed_purchases`).
     actual : DataFrame
         ``week`` (1 = the 7 days after the cutoff) and ``purchases``: the
         calibration customers' actual purchases per week (weeks without any
