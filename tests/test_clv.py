@@ -312,6 +312,27 @@ def test_tracking_predictions_follow_lifetimes(
     np.testing.assert_allclose(c.tracking["predicted"], np.diff([0.0, *cum]), rtol=1e-7, atol=1e-9)
 
 
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 8), st.integers(0, 60), st.integers(0, 60)),
+        min_size=1,
+        max_size=40,
+    ),
+    t=st.floats(1, 400),
+)
+def test_summed_purchases_is_the_sum_over_customers(
+    rows: list[tuple[int, int, int]], t: float
+) -> None:
+    """Grouping by (x, T) with P(alive) as weights gives the per-customer sum."""
+    x = np.array([r[0] for r in rows], float)
+    T = np.array([r[1] + r[2] for r in rows], float)
+    tx = np.where(x > 0, np.array([r[1] for r in rows], float), 0.0)
+    total = clv.summed_purchases(BG, x, tx, T)(t)
+    assert total.shape == (1,)
+    assert total[0] == pytest.approx(btyd.expected_purchases(BG, t, x, tx, T).sum(), rel=1e-12)
+
+
 def test_tracking_table_fills_empty_weeks() -> None:
     actual = pd.DataFrame({"week": [2, 2, 3], "purchases": [1, 2, 5]})
     tr = clv.tracking_table(
@@ -373,6 +394,19 @@ def test_probability_alive_matrix_limits() -> None:
 
 
 # --------------------------------------------------------------------------- predict_value
+
+
+def test_settings_validate_horizons_and_rate() -> None:
+    from pydantic import ValidationError
+
+    from ecrm.settings import LtvSettings
+
+    assert LtvSettings().predict_horizons_months == (3, 6, 12)
+    assert LtvSettings().discount_rate_annual == 0.0
+    with pytest.raises(ValidationError, match=r"ascending distinct months in 1…60, got \[6, 3\]"):
+        LtvSettings(predict_horizons_months=(6, 3))
+    with pytest.raises(ValidationError, match="discount_rate_annual"):
+        LtvSettings(discount_rate_annual=-0.05)
 
 
 def test_predict_value_horizons_from_settings_and_arguments(
