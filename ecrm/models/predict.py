@@ -48,6 +48,16 @@ purchase, so every one-time buyer has ``probability_alive`` = 1; their expected
 purchases are still low, because their rate is estimated from having bought
 only once in ``T``.
 
+Horizons and discounting
+------------------------
+Besides the ``months`` (12) columns, :func:`predict_value` gives
+``expected_purchases_{H}m`` and ``expected_value_{H}m`` for each horizon H of
+the settings' ``predict_horizons_months`` (3, 6, 12), the values discounted
+month by month at ``discount_rate_annual`` (default 0: undiscounted, and then
+the 12-month columns equal expected_purchases and expected_value exactly);
+the formula and its choices are in :mod:`ecrm.models.clv`, which also draws
+the hold-out tracking table and the P(alive) matrix.
+
 When no model is fitted
 -----------------------
 :class:`~ecrm.errors.MissingDependencyError` (pymc-marketing not installed)
