@@ -293,6 +293,19 @@ class LtvSettings(_Strict):
     predict_min_repeat_customers: int = Field(
         100, ge=1, description="predicted value: fewer repeat customers and no model is fitted"
     )
+    predict_horizons_months: tuple[int, ...] = Field(
+        (3, 6, 12), min_length=1, description="predicted value: horizons in months"
+    )
+    discount_rate_annual: float = Field(
+        0.0, ge=0, le=1, description="predicted value: annual discount rate (0: undiscounted)"
+    )
+
+    @field_validator("predict_horizons_months")
+    @classmethod
+    def _horizons_valid(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if any(h < 1 or h > 60 for h in v) or list(v) != sorted(set(v)):
+            raise ValueError(f"horizons must be ascending distinct months in 1…60, got {list(v)}")
+        return v
 
 
 class ClusterSettings(_Strict):

@@ -393,11 +393,17 @@ def test_too_few_repeat_customers_is_a_model_fit_error(monkeypatch: pytest.Monke
 def test_calibration_cutoff_defaults_to_the_prediction_horizon(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """as_of 2026-03-31 and predict_months 3: cutoff 2025-12-31, where A, B and C repeat
-    among A–E (F comes later); with cutoff 2025-11-30 only C (two purchases on 11-05)."""
+    """The hand shop's history runs from 2025-10-20 (E's return) to as_of 2026-03-31:
+    162 days. predict_months 2: at least 4 months, so cutoff as_of − 2 months =
+    2026-01-31, where A, B and C repeat among A–E (F comes later). predict_months 3:
+    shorter than 6 months, so the middle, 2025-10-20 + 81 days = 2026-01-09 (the same
+    three repeat). With cutoff 2025-11-30 only C (two purchases on 11-05)."""
     monkeypatch.setattr(predict, "pymc_clv", lambda: None)
+    two = LtvSettings(predict_months=2)
+    with pytest.raises(ModelFitError, match=r"only 3 of 5 customers .* by 2026-01-31"):
+        predict.calibration(hand_orders(), as_of=AS_OF, settings=two)
     three = LtvSettings(predict_months=3)
-    with pytest.raises(ModelFitError, match=r"only 3 of 5 customers .* by 2025-12-31"):
+    with pytest.raises(ModelFitError, match=r"only 3 of 5 customers .* by 2026-01-09"):
         predict.calibration(hand_orders(), as_of=AS_OF, settings=three)
     with pytest.raises(ModelFitError, match=r"only 1 of 3 customers .* by 2025-11-30"):
         predict.calibration(hand_orders(), as_of=AS_OF, cutoff="2025-11-30")
@@ -624,7 +630,13 @@ def test_prediction_table(prediction: predict.Prediction, with_returner: pd.Data
         "expected_spend",
         "expected_value",
         "spend_basis",
+        *(f"expected_purchases_{h}m" for h in (3, 6, 12)),
+        *(f"expected_value_{h}m" for h in (3, 6, 12)),
     ]
+    # the 12-month horizon, undiscounted, is the prediction itself, exactly
+    assert (c["expected_purchases_12m"] == c["expected_purchases"]).all()
+    assert (c["expected_value_12m"] == c["expected_value"]).all()
+    assert (c["expected_value_3m"] <= c["expected_value_6m"]).all()
     rfm = predict.rfm_summary(with_returner, as_of=END)
     same(c[COLUMNS], rfm)  # every customer kept, in customer_id order
     assert np.isfinite(c[["probability_alive", "expected_purchases", "expected_value"]]).all().all()

@@ -52,6 +52,7 @@ __all__ = [
     "FitError",
     "bgnbd_loglik",
     "expected_purchases",
+    "expected_purchases_if_alive",
     "expected_spend",
     "fit_bgnbd",
     "fit_gamma_gamma",
@@ -266,11 +267,14 @@ def probability_alive(
     return 1.0 / (1.0 + _alive_odds(params, x, tx, T))
 
 
-def expected_purchases(
-    params: Mapping[str, float], t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+def expected_purchases_if_alive(
+    params: Mapping[str, float], t: float, x: np.ndarray, T: np.ndarray
 ) -> np.ndarray:
-    """Expected purchases in (T, T + t] given the history, under BG/NBD.
+    """Expected purchases in (T, T + t] of a customer alive at T (not on recency).
 
+    :func:`expected_purchases` is this divided by 1 + the odds of having dropped
+    out; it depends on (x, T) only, so a sum over many customers can be taken
+    over their distinct (x, T) with P(alive) summed as weights.
     ₂F₁ is evaluated directly, and through Euler's transformation where it
     overflows (as lifetimes does).
     """
@@ -282,7 +286,17 @@ def expected_purchases(
         alt = np.log(special.hyp2f1(c - ra, c - bb, c, z)) + (c - ra - bb) * np.log1p(-z)
         ln_h = np.where(np.isfinite(ln_h), ln_h, alt)
         tail = np.exp(ln_h + ra * (np.log(alpha + T) - np.log(alpha + T + t)))
-    return (a + b + x - 1) / (a - 1) * (1.0 - tail) / (1.0 + _alive_odds(params, x, tx, T))
+    return (a + b + x - 1) / (a - 1) * (1.0 - tail)
+
+
+def expected_purchases(
+    params: Mapping[str, float], t: float, x: np.ndarray, tx: np.ndarray, T: np.ndarray
+) -> np.ndarray:
+    """Expected purchases in (T, T + t] given the history, under BG/NBD.
+
+    :func:`expected_purchases_if_alive` × :func:`probability_alive`.
+    """
+    return expected_purchases_if_alive(params, t, x, T) / (1.0 + _alive_odds(params, x, tx, T))
 
 
 def expected_spend(params: Mapping[str, float], x: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -5,15 +5,30 @@ up to ``cutoff``, predicts each customer's purchases and net value in
 (cutoff, as_of] and compares them with the customer's actual purchases and
 revenue in that period: totals, relative error, MAE, RMSE, correlation, and
 predicted against actual purchases by repeat purchases in the calibration
-period. The monthly report shows it next to the prediction. ``predict.calibration``
-and ``predict.Calibration`` keep working (re-exported there).
+period, and week by week over the hold-out (``tracking``,
+:func:`ecrm.models.clv.tracking_table`). The monthly report shows it next to the
+prediction. ``predict.calibration`` and ``predict.Calibration`` keep working
+(re-exported there).
+
+The cutoff (SPEC §3: as_of − 12 months, or the middle of a history shorter than 24 months)
+-------------------------------------------------------------------------------------------
+Without ``cutoff=``, the history runs from the shop's first order on or before
+as_of (any order, purchase or not: the export's first day) to as_of. When it
+spans at least twice the settings' ``predict_months`` (24 months by default:
+first order ≤ as_of − 24 months) the cutoff is as_of − ``predict_months``
+months, so the hold-out is as long as the prediction horizon. Otherwise it is
+the middle of the history: first order day + ⌊days / 2⌋, days = as_of − first
+order day (rounded down to a whole day, so the calibration period is never
+the longer half). UCI Online Retail (2010-12-01 to 2011-12-09, 373 days) is
+fitted at 2011-06-05 and checked on the six months after. The rule used, the
+history's first day and the sentence saying why are in ``Calibration.info``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -24,7 +39,7 @@ import pandas as pd
 from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.errors import ParameterError
-from ecrm.models import predict
+from ecrm.models import clv, predict
 from ecrm.settings import LtvSettings, ShopSettings, section
 
 __all__ = ["Calibration", "calibration"]
@@ -55,6 +70,14 @@ class Calibration:
         The fit at the cutoff (its ``info`` holds the cutoff as ``as_of``).
     cutoff, as_of : date
         End of the calibration period and of the hold-out period (inclusive).
+    tracking : DataFrame
+        Week by week over the hold-out, the calibration customers' predicted
+        and actual purchases, incremental and cumulative
+        (:func:`ecrm.models.clv.tracking_table`).
+    info : dict
+        ``cutoff``, ``cutoff_rule`` (``"given"``, ``"as_of_minus_months"`` or
+        ``"middle_of_history"``), ``history_start`` (the first order day),
+        ``history_days``, ``holdout_days``, ``cutoff_reason`` (a sentence).
     """
 
     customers: pd.DataFrame
@@ -63,6 +86,8 @@ class Calibration:
     prediction: predict.Prediction
     cutoff: dt.date
     as_of: dt.date
+    tracking: pd.DataFrame = field(default_factory=pd.DataFrame)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def _holdout_table(
@@ -80,6 +105,47 @@ def _holdout_table(
     return o.group_by("customer_id").agg(
         actual_purchases=count.cast("int64"), actual_value=o.amount.sum().cast(engine.AMOUNT)
     )
+
+
+def _holdout_weeks(
+    orders: engine.OrdersLike, *, cutoff: dt.date, as_of: dt.date, time_unit: str, purchases: str
+) -> ir.Table:
+    """Per customer and hold-out week (1 = the 7 days after the cutoff): purchases.
+
+    ``purchases="periods"`` counts the customer's distinct purchase periods within the
+    week (a calendar week split by a tracking week's end counts in both).
+    """
+    o = engine.order_totals(orders, as_of=as_of)
+    o = o.filter(o.order_date > ibis.literal(cutoff, type="date"))
+    o = o.filter(o.is_purchase)
+    day = o.order_date.delta(ibis.literal(cutoff, type="date"), unit="day")
+    o = o.mutate(week=((day - 1) // 7 + 1).cast("int64"))
+    period = o.order_date.truncate("W") if time_unit == "W" else o.order_date
+    count = period.nunique() if purchases == "periods" else o.count()
+    return o.group_by(["customer_id", "week"]).agg(purchases=count.cast("int64"))
+
+
+def choose_cutoff(
+    first_order: dt.date | None, as_of: dt.date, months: int
+) -> tuple[dt.date, str, str]:
+    """The hold-out cutoff of SPEC §3: (cutoff, rule, reason); see the module docstring.
+
+    ``first_order`` is the shop's first order day on or before as_of (None: no orders).
+    """
+    if first_order is None or periods.shift_months(as_of, -2 * months) >= first_order:
+        cutoff = periods.shift_months(as_of, -months)
+        why = (
+            f"the history ({first_order} to {as_of}) spans at least {2 * months} months: "
+            f"fitted at as_of − {months} months"
+        )
+        return cutoff, "as_of_minus_months", why
+    days = (as_of - first_order).days
+    cutoff = first_order + dt.timedelta(days=days // 2)
+    why = (
+        f"the history ({first_order} to {as_of}, {days} days) is shorter than {2 * months} "
+        f"months: fitted at its middle"
+    )
+    return cutoff, "middle_of_history", why
 
 
 def _errors(measure: str, predicted: pd.Series, actual: pd.Series) -> dict[str, Any]:
@@ -146,7 +212,9 @@ def calibration(
     cutoff : date or str, optional
         Last day of the calibration period, inclusive (default: ``as_of``
         minus the settings' ``predict_months`` months, so that the hold-out is
-        as long as the horizon of :func:`~ecrm.models.predict.predict_value`).
+        as long as the horizon of :func:`~ecrm.models.predict.predict_value`,
+        when the history spans twice that; else the middle of the history:
+        see the module docstring and ``Calibration.info``).
     fit_method, settings, time_unit, purchases, min_repeat_customers, random_state, fit_kwargs
         As in :func:`~ecrm.models.predict.predict_value`; the repeat customers are
         counted at the cutoff.
@@ -158,8 +226,8 @@ def calibration(
     Calibration
         ``customers`` (per customer, predicted and actual), ``summary`` (total
         predicted vs actual, relative error, MAE, RMSE, correlation, for
-        purchases and value), ``by_frequency`` and the ``prediction``; see
-        :class:`Calibration`.
+        purchases and value), ``by_frequency``, the ``prediction``, the weekly
+        ``tracking`` and the cutoff's ``info``; see :class:`Calibration`.
 
     Raises
     ------
@@ -179,18 +247,22 @@ def calibration(
     if int(max_frequency) < 1:
         raise ParameterError(f"max_frequency must be at least 1, got {max_frequency}")
     as_of_d = engine.as_of_date(as_of)
+    t = engine.orders_table(orders)
+    o = engine.order_totals(t, as_of=as_of_d, customers_only=False)  # guests too: the export
+    first = o.order_date.min().execute()
+    first_d = None if first is None or pd.isna(first) else pd.Timestamp(first).date()
     if cutoff is None:
-        cutoff_d = periods.shift_months(as_of_d, -section(settings, LtvSettings).predict_months)
+        months = section(settings, LtvSettings).predict_months
+        cutoff_d, rule, why = choose_cutoff(first_d, as_of_d, months)
     else:
-        cutoff_d = engine.as_of_date(cutoff)
+        cutoff_d, rule, why = engine.as_of_date(cutoff), "given", "the cutoff was given"
     min_repeat = predict.repeat_threshold(settings, min_repeat_customers)
     if cutoff_d >= as_of_d:
         raise ParameterError(f"cutoff ({cutoff_d}) must be before as_of ({as_of_d})")
     if fit_method == "mcmc":
         predict.pymc_clv()
-    t = engine.orders_table(orders)
     rfm = predict.rfm_summary(t, as_of=cutoff_d, time_unit=time_unit, purchases=purchases)
-    pred = predict.fit_and_predict(
+    pred, cumulative = predict.fit_and_predict(
         rfm,
         as_of=cutoff_d,
         horizon_days=(as_of_d - cutoff_d).days,
@@ -201,6 +273,7 @@ def calibration(
         min_repeat_customers=min_repeat,
         random_state=random_state,
         fit_kwargs=fit_kwargs,
+        with_fit=True,
     )
     hold = engine.to_pandas(
         _holdout_table(t, cutoff=cutoff_d, as_of=as_of_d, time_unit=time_unit, purchases=purchases)
@@ -232,6 +305,28 @@ def calibration(
             _errors("value", c["predicted_value"], c["actual_value"]),
         ]
     )
+    weekly = engine.to_pandas(
+        _holdout_weeks(t, cutoff=cutoff_d, as_of=as_of_d, time_unit=time_unit, purchases=purchases)
+    )
+    weekly = weekly[weekly["customer_id"].isin(c["customer_id"])]
+    if fit_method == "map":  # the sum over customers by distinct (x, T): 52 weeks in ~1 s at 1M
+        cols = [rfm[k].to_numpy(float) for k in ("frequency", "recency", "T")]
+        cumulative = clv.summed_purchases(pred.params, *cols)
+    tracking = clv.tracking_table(
+        cumulative,
+        weekly,
+        cutoff=cutoff_d,
+        as_of=as_of_d,
+        days_per_unit=predict.TIME_UNITS[time_unit],
+    )
+    info = {
+        "cutoff": cutoff_d,
+        "cutoff_rule": rule,
+        "cutoff_reason": why,
+        "history_start": first_d,
+        "history_days": None if first_d is None else (as_of_d - first_d).days,
+        "holdout_days": (as_of_d - cutoff_d).days,
+    }
     return Calibration(
         customers=c,
         summary=summary,
@@ -239,4 +334,6 @@ def calibration(
         prediction=pred,
         cutoff=cutoff_d,
         as_of=as_of_d,
+        tracking=tracking,
+        info=info,
     )

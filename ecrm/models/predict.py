@@ -48,6 +48,16 @@ purchase, so every one-time buyer has ``probability_alive`` = 1; their expected
 purchases are still low, because their rate is estimated from having bought
 only once in ``T``.
 
+Horizons and discounting
+------------------------
+Besides the ``months`` (12) columns, :func:`predict_value` gives
+``expected_purchases_{H}m`` and ``expected_value_{H}m`` for each horizon H of
+the settings' ``predict_horizons_months`` (3, 6, 12), the values discounted
+month by month at ``discount_rate_annual`` (default 0: undiscounted, and then
+the 12-month columns equal expected_purchases and expected_value exactly);
+the formula and its choices are in :mod:`ecrm.models.clv`, which also draws
+the hold-out tracking table and the P(alive) matrix.
+
 When no model is fitted
 -----------------------
 :class:`~ecrm.errors.MissingDependencyError` (pymc-marketing not installed)
@@ -74,7 +84,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Literal
@@ -85,7 +95,7 @@ import pandas as pd
 from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.errors import MissingDependencyError, ModelFitError, ParameterError
-from ecrm.models import btyd
+from ecrm.models import btyd, clv
 from ecrm.models.rfm_summary import (
     PURCHASE_COUNTS,
     TIME_UNITS,
@@ -156,7 +166,9 @@ class Prediction:
         ``nonpositive_spend_customers``, ``population_mean_spend``
         (v·p / (q − 1)), ``spend_frequency_corr`` (correlation of
         monetary_value and frequency among the spend-fit customers: the
-        Gamma-Gamma model assumes they are independent, so it should be small).
+        Gamma-Gamma model assumes they are independent, so it should be small);
+        ``horizons_months``, ``horizon_days_by_months``, ``discount_rate_annual``
+        and ``discount_step`` (``"month"``) of the horizon columns.
     params_sd : dict of str to float
         Posterior standard deviations (MCMC only; empty for MAP).
     """
@@ -397,6 +409,31 @@ def _finite(out: pd.DataFrame, rfm: pd.DataFrame, nonpositive: pd.Series) -> pd.
     return out.assign(spend_basis=basis)
 
 
+def cumulative_purchases(fit: _Fit, rfm: pd.DataFrame) -> Callable[[float], np.ndarray]:
+    """``t ↦`` each customer's expected purchases in the next t time units (rows of ``rfm``).
+
+    The closed form for a point estimate; for MCMC the mean over the posterior draws.
+    """
+    if fit.bg is None:
+        x, tx, T = _bg_arrays(rfm)
+        return lambda t: btyd.expected_purchases(fit.params, t, x, tx, T)
+    bg_in = rfm[["customer_id", "frequency", "recency", "T"]]
+    step = max(1, _CHUNK_VALUES // max(fit.n_draws, 1))
+
+    def mean_over_draws(t: float) -> np.ndarray:
+        parts = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=FutureWarning)
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            for i in range(0, len(rfm), step):  # chunks of customers, not one at a time
+                part = bg_in.iloc[i : i + step]
+                ep = fit.bg.expected_purchases(part, future_t=t).mean(("chain", "draw"))
+                parts.append(ep.to_series().reindex(part["customer_id"].to_numpy()).to_numpy())
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    return mean_over_draws
+
+
 def _horizon_days(as_of: dt.date, months: int) -> int:
     if int(months) < 1:
         raise ParameterError(f"months must be at least 1, got {months}")
@@ -415,13 +452,20 @@ def fit_and_predict(
     min_repeat_customers: int,
     random_state: int | None,
     fit_kwargs: Mapping[str, Any] | None,
-) -> Prediction:
+    horizons: Sequence[int] = (),
+    discount_rate: float = 0.0,
+    with_fit: bool = False,
+) -> Prediction | tuple[Prediction, Callable[[float], np.ndarray]]:
     """Fit BG/NBD + Gamma-Gamma to ``rfm`` and predict ``horizon_days`` ahead.
 
     The one fit-and-predict step behind :func:`predict_value` and
     :func:`ecrm.models.calibration.calibration`; it checks there are enough
-    repeat customers first (:class:`ModelFitError` otherwise).
+    repeat customers first (:class:`ModelFitError` otherwise). ``horizons``
+    (months) add the columns of :func:`ecrm.models.clv.horizon_values`,
+    discounted at the annual ``discount_rate``; ``with_fit`` also returns
+    :func:`cumulative_purchases` of the fit (for the hold-out tracking).
     """
+    hs, rate = clv.check_horizons(horizons, discount_rate)
     _check_repeat(rfm, as_of=as_of, min_repeat_customers=min_repeat_customers)
     fit = _fit_models(rfm, fit_method=fit_method, random_state=random_state, fit_kwargs=fit_kwargs)
     horizon = horizon_days / TIME_UNITS[time_unit]
@@ -443,6 +487,17 @@ def fit_and_predict(
         "spend_basis",
     ]
     customers = customers[cols]
+    cumulative = cumulative_purchases(fit, rfm)
+    if hs:
+        by_horizon = clv.horizon_values(
+            cumulative,
+            customers["expected_spend"].to_numpy(float),
+            as_of=as_of,
+            horizons=hs,
+            days_per_unit=TIME_UNITS[time_unit],
+            discount_rate=rate,
+        )
+        customers = pd.concat([customers, by_horizon], axis=1)
     p = fit.params
     spend = rfm[(rfm["frequency"] > 0) & (rfm["monetary_value"] > 0)]
     corr = (
@@ -464,8 +519,13 @@ def fit_and_predict(
         "nonpositive_spend_customers": int((customers["spend_basis"] == "nonpositive_spend").sum()),
         "population_mean_spend": p["v"] * p["p"] / (p["q"] - 1.0),
         "spend_frequency_corr": corr,
+        "horizons_months": list(hs),
+        "horizon_days_by_months": {h: _horizon_days(as_of, h) for h in hs},
+        "discount_rate_annual": rate,
+        "discount_step": "month",
     }
-    return Prediction(customers=customers, params=dict(p), info=info, params_sd=fit.params_sd)
+    pred = Prediction(customers=customers, params=dict(p), info=info, params_sd=fit.params_sd)
+    return (pred, cumulative) if with_fit else pred
 
 
 def predict_value(
@@ -480,6 +540,8 @@ def predict_value(
     min_repeat_customers: int | None = None,
     random_state: int | None = 0,
     fit_kwargs: Mapping[str, Any] | None = None,
+    horizons: Sequence[int] | None = None,
+    discount_rate: float | None = None,
 ) -> Prediction:
     """Expected purchases, probability alive and expected value of each customer.
 
@@ -519,6 +581,16 @@ def predict_value(
         MAP: ``{"options": {...}}``, options of ``scipy.optimize.minimize``
         (L-BFGS-B, e.g. ``maxiter``); MCMC: keyword arguments of the
         pymc-marketing ``fit`` (``pm.sample``: e.g. ``draws``, ``chains``, ``cores``).
+    horizons : sequence of int, optional
+        Further horizons in calendar months (default: the settings'
+        ``predict_horizons_months``, 3, 6 and 12): columns
+        ``expected_purchases_{H}m`` and ``expected_value_{H}m``
+        (:func:`ecrm.models.clv.horizon_values`); ``()`` for none.
+    discount_rate : float, optional
+        Annual discount rate of the horizon values (default: the settings'
+        ``discount_rate_annual``, 0: undiscounted), applied month by month;
+        ``expected_value`` itself stays undiscounted. For MCMC the horizon
+        values are posterior-mean purchases × posterior-mean spend.
 
     Returns
     -------
@@ -531,7 +603,10 @@ def predict_value(
         purchase: for spend_basis ``"population"`` (no repeat purchase) and
         ``"nonpositive_spend"`` (repeat spend ≤ 0 after returns, left out of
         the spend fit) the population mean); expected_value
-        (expected_purchases × expected_spend, undiscounted); spend_basis.
+        (expected_purchases × expected_spend, undiscounted); spend_basis; then
+        expected_purchases_{H}m for each horizon H and expected_value_{H}m
+        (discounted at ``discount_rate``; with rate 0 and H = ``months`` equal
+        to expected_purchases and expected_value for a point estimate).
         ``params``, ``params_sd`` and ``info``: see :class:`Prediction`.
 
     Raises
@@ -542,8 +617,8 @@ def predict_value(
         Fewer than ``min_repeat_customers`` repeat customers to learn from, or
         a fit that failed or is degenerate.
     ParameterError
-        Bad ``as_of``, ``months``, ``fit_method``, ``time_unit``, ``purchases``
-        or ``min_repeat_customers``.
+        Bad ``as_of``, ``months``, ``fit_method``, ``time_unit``, ``purchases``,
+        ``min_repeat_customers``, ``horizons`` or ``discount_rate``.
 
     Examples
     --------
@@ -557,6 +632,11 @@ def predict_value(
     months = section(settings, LtvSettings).predict_months if months is None else int(months)
     horizon_days = _horizon_days(as_of_d, months)
     min_repeat = repeat_threshold(settings, min_repeat_customers)
+    ltv = section(settings, LtvSettings)
+    hs, rate = clv.check_horizons(
+        ltv.predict_horizons_months if horizons is None else horizons,
+        ltv.discount_rate_annual if discount_rate is None else discount_rate,
+    )
     if fit_method == "mcmc":
         pymc_clv()  # fail before the engine work when the extra is missing
     rfm = rfm_summary(orders, as_of=as_of_d, time_unit=time_unit, purchases=purchases)
@@ -571,7 +651,9 @@ def predict_value(
         min_repeat_customers=min_repeat,
         random_state=random_state,
         fit_kwargs=fit_kwargs,
-    )
+        horizons=hs,
+        discount_rate=rate,
+    )  # type: ignore[return-value]
 
 
 # --------------------------------------------------------------------------- deciles
