@@ -284,6 +284,8 @@ def test_per_customer_predictions_only_in_tables(rendered):
         "expected_spend",
         "expected_value",
         "spend_basis",
+        *(f"expected_purchases_{h}m" for h in (3, 6, 12)),
+        *(f"expected_value_{h}m" for h in (3, 6, 12)),
     ]
     assert list(per.columns) == list(csv_frame(pd.DataFrame(columns=codes), lang="ja").columns)
     ids = set(per[per.columns[0]].astype(str))
