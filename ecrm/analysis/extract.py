@@ -145,6 +145,17 @@ def parse_bought(text: str) -> tuple[str, str]:
     return BOUGHT_KINDS[kind], value
 
 
+def _matching_channels(t: ir.Table, wanted: Iterable[str]) -> list[str]:
+    """The orders' channel values equal to one of ``wanted`` after NFKC, trim and lower case.
+
+    Done on the distinct channel values (a handful), so full-width or upper-case
+    spellings in the data match the settings' names.
+    """
+    keys = {_norm(w) for w in wanted}
+    values = engine.to_pandas(t.select(v=t.channel.cast("string")).distinct())["v"]
+    return sorted(v for v in values.dropna() if _norm(v) in keys)
+
+
 def _purchase_lines(t: ir.Table, as_of: dt.date) -> ir.Table:
     """Lines with a positive amount of purchase orders up to ``as_of``."""
     o = engine.order_totals(t, as_of=as_of)
@@ -173,15 +184,16 @@ def contacts_table(
     if "first_channel" not in m.columns:
         m = m.mutate(first_channel=ibis.null().cast("string"))
     m = m.select("customer_id", first_channel=m.first_channel.cast("string"))
-    listed = sorted({_norm(c) for c in no_contact})
-    if not listed or "channel" not in t.columns:
+    no_contact = list(no_contact)
+    listed = _matching_channels(t, no_contact) if no_contact and "channel" in t.columns else []
+    if not listed:
         return m.mutate(no_contact_channel=ibis.literal(False))
     lines = _purchase_lines(t, as_of_d)
     ch = lines.channel.cast("string")
-    other = lines.mutate(_other=(ch.notnull() & ~ch.strip().lower().isin(listed)).cast("int8"))
+    other = lines.mutate(_other=(ch.notnull() & ~ch.isin(listed)).cast("int8"))
     other = other.group_by("customer_id").aggregate(_own=other._other.max())
     m = m.left_join(other, "customer_id").drop("customer_id_right")
-    first_listed = m.first_channel.notnull() & m.first_channel.strip().lower().isin(listed)
+    first_listed = m.first_channel.notnull() & m.first_channel.isin(listed)
     return m.select(
         "customer_id",
         "first_channel",
@@ -239,7 +251,7 @@ def extract_table(
     segs = [parse_segment(s, settings) for s in _values(segment)]
     buys = [parse_bought(b) for b in _values(bought)]
     not_buys = [parse_bought(b) for b in _values(not_bought)]
-    chans = [_norm(c) for c in _values(channel)]
+    chans = _values(channel)
     for col, _ in buys + not_buys:
         if col not in t.columns:
             raise ParameterError(f"the orders have no {col} column to match bought/not-bought")
@@ -290,7 +302,7 @@ def extract_table(
         hit = ibis.or_(*[lines[c].cast("string") == v for c, v in not_buys])
         m = m.anti_join(lines.filter(hit).select("customer_id"), "customer_id")
     if chans:
-        hit = lines.channel.cast("string").strip().lower().isin(chans)
+        hit = lines.channel.cast("string").isin(_matching_channels(t, chans) or [""])
         m = m.semi_join(lines.filter(hit).select("customer_id"), "customer_id")
     return m.select(*_COLUMNS)
 
