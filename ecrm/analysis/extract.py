@@ -156,6 +156,19 @@ def _matching_channels(t: ir.Table, wanted: Iterable[str]) -> list[str]:
     return sorted(v for v in values.dropna() if _norm(v) in keys)
 
 
+def _check_known(t: ir.Table, column: str, wanted: list[str]) -> None:
+    """Refuse a value no order line has (a typo would silently select nobody)."""
+    values = engine.to_pandas(t.select(v=t[column].cast("string")).distinct())["v"].dropna()
+    known = set(values) if column != "channel" else {_norm(v) for v in values}
+    for w in wanted:
+        if (_norm(w) if column == "channel" else w) not in known:
+            some = sorted(values)[:12]
+            more = f" … ({len(values)} values)" if len(values) > len(some) else ""
+            raise ParameterError(
+                f"no order line has {column} {w!r}; the orders' values: {some}{more}"
+            )
+
+
 def _purchase_lines(t: ir.Table, as_of: dt.date) -> ir.Table:
     """Lines with a positive amount of purchase orders up to ``as_of``."""
     o = engine.order_totals(t, as_of=as_of)
@@ -257,6 +270,10 @@ def extract_table(
             raise ParameterError(f"the orders have no {col} column to match bought/not-bought")
     if chans and "channel" not in t.columns:
         raise ParameterError("the orders have no channel column to match --channel")
+    for col, v in buys + not_buys:
+        _check_known(t, col, [v])
+    if chans:
+        _check_known(t, "channel", chans)
     if min_purchases is not None and (isinstance(min_purchases, bool) or min_purchases < 1):
         raise ParameterError(f"min_purchases must be a whole number ≥ 1, got {min_purchases!r}")
     lo = hi = None

@@ -27,7 +27,11 @@ counted once under the first rule that leaves them out):
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -46,11 +50,16 @@ __all__ = [
     "consent",
     "consent_value",
     "extract_list",
+    "extract_path",
+    "extract_profile_text",
     "left_out_text",
     "rfm_cell_lists",
     "segment_list",
     "split_by_segment",
+    "write_list",
 ]
+
+_FAMILY = {"rfm": "RFM", "cpm": "CPM", "lifecycle": "ライフサイクル"}
 
 #: Why a customer is left out of a list, in the order the rules apply.
 LEFT_OUT: tuple[str, ...] = ("no_contact_channel", "no_consent")
@@ -346,7 +355,8 @@ def extract_list(
     -------
     (DataFrame, dict)
         The kept customers (with mail_opt_in when known, and email when the
-        settings allow it), and the left-out count per rule of :data:`LEFT_OUT`.
+        settings allow it), and the left-out count per rule of :data:`LEFT_OUT`
+        (plus ``opted_in``: kept customers with consent true, when consent is known).
     """
     no_contact = list(settings.exports.no_contact_channels) if settings is not None else []
     out = extracted.copy()
@@ -364,7 +374,109 @@ def extract_list(
     ruled = apply_contact_rules(out, consents=consent(settings), contacts=contacts, email=email)
     counts = {r: int((ruled["left_out"] == r).sum()) for r in LEFT_OUT}
     kept = ruled[ruled["left_out"] == ""].drop(columns="left_out").reset_index(drop=True)
+    if "mail_opt_in" in kept.columns:
+        counts["opted_in"] = int(kept["mail_opt_in"].eq("true").sum())
     return kept, counts
+
+
+def extract_path(root: Path, shop: str, month: str, conditions: Mapping[str, Any]) -> Path:
+    """Default file of ``ecrm extract``: ``reports/<shop>/extracts/<month>/extract-<hash>.csv``.
+
+    The hash (12 hex digits of SHA-256) is of the conditions as sorted JSON, so
+    the same conditions name the same file. The folder is beside the month
+    reports, not inside one: rendering a report replaces its month folder whole,
+    which would delete an extract kept there.
+    """
+    key = json.dumps(dict(sorted(conditions.items())), ensure_ascii=False, default=str)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
+    return root / "reports" / shop / "extracts" / month / f"extract-{digest}.csv"
+
+
+def write_list(kept: pd.DataFrame, target: Path, *, force: bool = False) -> Path:
+    """Write a customer list as CSV (UTF-8 with BOM), atomically, never over a file silently.
+
+    Raises
+    ------
+    ParameterError
+        ``target`` exists and ``force`` is false (the message names it), or it
+        is a folder.
+    """
+    from ecrm.render.context import write_csv
+
+    target = Path(target)
+    if target.is_dir():
+        raise ParameterError(f"--out {target} is a folder; give a file name (….csv)")
+    if target.exists() and not force:
+        raise ParameterError(
+            f"{target} exists; not overwritten (pass --force to replace it, or --out another file)"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    try:
+        write_csv(kept, tmp)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def extract_profile_text(
+    prof: Mapping[str, Any],
+    left_out: Mapping[str, int],
+    *,
+    segment_kind: str = "rfm",
+    lang: str = "ja",
+    currency: str = "JPY",
+) -> str:
+    """The profile ``ecrm extract`` prints: count, left out, 12-month revenue, mixes.
+
+    Parameters
+    ----------
+    prof : mapping
+        :func:`ecrm.analysis.extract.profile` of the kept customers.
+    left_out : mapping
+        :func:`extract_list`'s counts.
+    segment_kind : {"rfm", "cpm", "lifecycle"}
+        The segment family of the mix.
+    lang : {"ja", "en"}
+    currency : str
+        The shop's currency.
+    """
+    from ecrm.present import format as fmt
+
+    check_lang(lang)
+    ja = lang == "ja"
+    n = prof["customers"]
+    lines = [
+        f"顧客数: {n:,} 人" if ja else f"customers: {n:,}",
+        (
+            f"除外: 連絡不可チャネル {left_out.get('no_contact_channel', 0):,} 人、"
+            f"配信同意なし {left_out.get('no_consent', 0):,} 人"
+            if ja
+            else f"left out: {left_out.get('no_contact_channel', 0):,} no-contact channel, "
+            f"{left_out.get('no_consent', 0):,} no consent"
+        ),
+    ]
+    if "opted_in" in left_out:
+        k = left_out["opted_in"]
+        lines.append(f"うち配信同意あり: {k:,} 人" if ja else f"of which opted in: {k:,}")
+    lines += [
+        ("売上(直近12ヶ月): " if ja else "revenue (12 months): ")
+        + fmt.money(prof["revenue_12m"], currency),
+        (
+            f"セグメント構成({_FAMILY.get(segment_kind, segment_kind)}):"
+            if ja
+            else f"{segment_kind.upper() if segment_kind != 'lifecycle' else 'lifecycle'} segments:"
+        ),
+    ]
+    total = max(n, 1)
+    for code, k in prof["segments"].items():
+        lines.append(f"  {label(code, lang)}: {k:,} ({k / total:.1%})")
+    lines.append("初回購入チャネル:" if ja else "first channel:")
+    for ch, k in prof["first_channels"].items():
+        name = ("(不明)" if ja else "(unknown)") if ch == "(unknown)" else ch
+        lines.append(f"  {name}: {k:,} ({k / total:.1%})")
+    return "\n".join(lines)
 
 
 def split_by_segment(campaign: pd.DataFrame, *, prefix: str) -> dict[str, pd.DataFrame]:
