@@ -54,10 +54,11 @@ def test_campaign_list_by_hand(lang, loyal, lapsed):
         "left_out",
     ]
     assert got.values.tolist() == [
-        ["c1", "first_lapsed", *lapsed, ""],
+        # CPM's order (active stages, then lapsed ones), unknown codes last
         ["c2", "loyal_active", *loyal, ""],
         ["c3", "loyal_active", *loyal, ""],
         ["c5", "loyal_active", *loyal, ""],
+        ["c1", "first_lapsed", *lapsed, ""],
         ["c4", "mystery", "mystery", "", ""],  # an unknown code: itself as label, no action
     ]
 
@@ -88,8 +89,8 @@ def test_one_list_per_segment_and_a_summary_without_ids():
     assert parts["cpm_loyal_active"]["customer_id"].tolist() == ["c2", "c3", "c5"]
     summary = exports.campaign_summary(campaign)
     assert summary[["segment", "customers"]].values.tolist() == [
-        ["first_lapsed", 1],
         ["loyal_active", 3],
+        ["first_lapsed", 1],
         ["mystery", 1],
     ]
     assert "customer_id" not in summary.columns
@@ -200,8 +201,8 @@ def test_list_without_email_keeps_every_consent_value_and_shows_it(tmp_path):
     summary = exports.campaign_summary(got.reset_index())
     assert summary.drop(columns=["segment_label", "action"]).values.tolist() == [
         # segment, customers, opted_in, left_out_no_consent, left_out_channel
-        ["first_lapsed", 4, 1, 0, 1],
         ["loyal_active", 2, 2, 0, 2],
+        ["first_lapsed", 4, 1, 0, 1],
     ]
 
 
@@ -219,8 +220,8 @@ def test_list_with_email_holds_only_consent_true(tmp_path):
     assert left["email"][left["left_out"] != ""].isna().all()  # no address kept for them
     summary = exports.campaign_summary(campaign)
     assert summary.drop(columns=["segment_label", "action"]).values.tolist() == [
-        ["first_lapsed", 1, 1, 3, 1],  # c3 unknown, c5 false, c6 unknown; c9 by channel
         ["loyal_active", 2, 2, 0, 2],  # c2 (no consent too) counted once, by channel
+        ["first_lapsed", 1, 1, 3, 1],  # c3 unknown, c5 false, c6 unknown; c9 by channel
     ]
 
 

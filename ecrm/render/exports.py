@@ -304,8 +304,9 @@ def segment_list(
     -------
     DataFrame
         customer_id, segment, segment_label, action [, mail_opt_in] [, first_channel]
-        [, email], left_out (see the module docstring), sorted by segment then
-        customer_id.
+        [, email], left_out (see the module docstring), sorted by segment in the
+        order of the action table (the analysis's stage order; unknown codes last,
+        by code), then customer_id.
 
     Raises
     ------
@@ -339,7 +340,10 @@ def segment_list(
         extract.contacts(orders, as_of=as_of, no_contact=no_contact) if orders is not None else None
     )
     out = apply_contact_rules(out, consents=consent(settings), contacts=contacts, email=email)
-    return out.sort_values(["segment", "customer_id"]).reset_index(drop=True)
+    rank = {code: i for i, code in enumerate(table)}  # the analysis's own order of segments
+    out["_rank"] = out["segment"].map(rank).fillna(len(rank))
+    out = out.sort_values(["_rank", "segment", "customer_id"]).drop(columns="_rank")
+    return out.reset_index(drop=True)
 
 
 def extract_list(
