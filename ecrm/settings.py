@@ -428,6 +428,12 @@ class FindingsSettings(_Strict):
 
 class ExportSettings(_Strict):
     include_email: bool = Field(False, description="segment exports may carry email")
+    no_contact_channels: list[str] = Field(
+        default_factory=list,
+        description="channels whose buyers the shop may not contact (marketplaces, e.g. "
+        "rakuten, amazon): a customer whose first purchase came through one of them and who "
+        "never bought through another channel is left out of every segment list",
+    )
 
 
 class ShopSettings(_Strict):

@@ -332,7 +332,14 @@ def test_predicted_value_that_cannot_be_fitted_is_a_message(demo_root, tmp_path,
 def test_segment_exports_have_actions_and_no_email_by_default(rendered):
     seg = rendered.path / "segments" / "lifecycle_dormant.csv"
     df = pd.read_csv(seg, encoding="utf-8-sig")
-    assert list(df.columns) == ["customer_id", "segment", "segment_label", "action"]
+    assert list(df.columns) == [
+        "customer_id",
+        "segment",
+        "segment_label",
+        "action",
+        "mail_opt_in",
+        "first_channel",
+    ]
     assert (df["segment"] == "dormant").all() and len(df) > 0
 
 

@@ -222,6 +222,85 @@ def report(
 
 
 @app.command()
+def extract(
+    shop: Annotated[str, typer.Argument(help="shop slug (a folder under data/)")],
+    month: Annotated[str, typer.Option(help="month YYYY-MM (as_of = its last day)")],
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(help="rfm:CODE, cpm:CODE or lifecycle:CODE (repeat: any of them)"),
+    ] = None,
+    bought: Annotated[
+        list[str] | None,
+        typer.Option(help="category:VALUE, product:PRODUCT_ID or brand:VALUE (repeat: any)"),
+    ] = None,
+    not_bought: Annotated[
+        list[str] | None, typer.Option(help="as --bought; excludes buyers of any of them")
+    ] = None,
+    first_between: Annotated[
+        tuple[str, str] | None,
+        typer.Option(help="first purchase from A to B inclusive: YYYY-MM-DD YYYY-MM-DD"),
+    ] = None,
+    channel: Annotated[
+        list[str] | None, typer.Option(help="bought at least once through it (repeat: any)")
+    ] = None,
+    min_purchases: Annotated[int | None, typer.Option(help="at least n purchases")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV to write (default reports/<shop>/extracts/<month>/extract-<hash>.csv)"
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing --out file")] = False,
+    lang: Annotated[str, typer.Option(help="ja or en (profile and labels)")] = "ja",
+) -> None:
+    """Customers by condition (条件セグメント): print a profile and write a CSV list.
+
+    Conditions combine with AND; a repeated option matches any of its values.
+    The consent and no-contact-channel rules of the segment lists apply.
+    """
+    from ecrm.analysis import extract as ex
+    from ecrm.errors import ParameterError
+    from ecrm.render import exports
+    from ecrm.render.request import ReportRequest
+
+    try:
+        request = ReportRequest.parse(shop, month, lang)
+        orders = paths.orders_path(request.settings.shop_dir)
+        if not orders.is_file():
+            raise ParameterError(f"shop {shop!r} has no canonical orders: run `ecrm ingest {shop}`")
+        conditions = {
+            "segment": segment or None,
+            "bought": bought or None,
+            "not_bought": not_bought or None,
+            "first_between": tuple(first_between) if first_between else None,
+            "channel": channel or None,
+            "min_purchases": min_purchases,
+        }
+        found = ex.extract(orders, as_of=request.as_of, settings=request.settings, **conditions)
+        kept, left_out = exports.extract_list(
+            found, settings=request.settings, orders=orders, as_of=request.as_of
+        )
+        kind = ex.parse_segment(segment[0], request.settings)[0] if segment else "rfm"
+        target = out or exports.extract_path(
+            request.root, shop, month, {k: v for k, v in conditions.items() if v is not None}
+        )
+        written = exports.write_list(kept, target, force=force)
+    except EcrmError as e:
+        _fail(e)
+        return
+    typer.echo(
+        exports.extract_profile_text(
+            ex.profile(kept, segment_kind=kind),
+            left_out,
+            segment_kind=kind,
+            lang=lang,
+            currency=request.settings.currency,
+        )
+    )
+    typer.echo(str(written))
+
+
+@app.command()
 def batch(
     month: Annotated[str, typer.Option(help="report month YYYY-MM, or 'previous'")],
     shops: Annotated[
