@@ -212,7 +212,8 @@ def test_names_are_escaped(tmp_path, jump_data, name, shop_name):
     attrs = {a for t in soup.find_all(True) for a in t.attrs}
     assert not any(a.startswith("on") for a in attrs)
     li = soup.select_one("ol.ecrm-findings li")
-    assert name.strip() in re.sub(r"\s+", " ", li.get_text())
+    # as a browser shows it: runs of white space collapse on both sides
+    assert re.sub(r"\s+", " ", name.strip()) in re.sub(r"\s+", " ", li.get_text())
     assert soup.h1.get_text().startswith(shop_name)
     assert soup.title.get_text().startswith(shop_name)
 

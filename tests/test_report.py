@@ -430,6 +430,30 @@ _REPR = re.compile(r"PosixPath\(|WindowsPath\(|object at 0x|dtype: |<function |<
 #: nbconvert's alt text for an image without one.
 _NO_ALT = "No description has been provided for this image"
 VIEWPORT = 1280
+#: A code name in visible text: snake_case (file names of the CSV links aside), a
+#: Python literal, or an English code word a Japanese reader should never see.
+_SNAKE = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w.-]*\.csv)(?![\w-])")
+_LITERALS = re.compile(r"(?<![\w-])(True|False|None|nan|NaN|NaT|inf)(?![\w-])")
+_EN_CODES = re.compile(r"(?<![\w-])(all|model|popularity|chosen|repeaters|cutoff|method)(?![\w-])")
+
+
+def _code_words(text: str, *, japanese: bool) -> list[str]:
+    """Code names in a page's visible text (the two-shop renders: 2026-10 is Japanese)."""
+    found = _SNAKE.findall(text) + _LITERALS.findall(text)
+    if japanese:
+        found += _EN_CODES.findall(text)
+    return found
+
+
+def test_code_words_are_found_and_file_names_are_not():
+    text = "リスト: cpm_loyal_lapsed.csv · label_en 3 · True · 全行の CSV (rfm_grid.csv)"
+    assert _code_words(text, japanese=True) == ["label_en", "True"]
+    assert _code_words("method: model vs popularity", japanese=True) == [
+        "method",
+        "model",
+        "popularity",
+    ]
+    assert _code_words("the model beats popularity", japanese=False) == []
 
 
 def _report_pages(two_shops) -> list[Path]:
@@ -470,7 +494,7 @@ def test_every_page_links_previous_index_and_next_in_page_order(two_shops):
 def test_every_page_as_a_reader_sees_it_in_chromium(two_shops, capsys):
     """Items 2, 4, 5: what Chromium shows at 1,280 px on every page of both languages.
 
-    No repr in the visible text, every image with a real alt text, nothing
+    No repr or code name in the visible text, every image with a real alt text, nothing
     wider than the viewport, no console error; a screenshot of every page is
     saved for a person to look at (the folder is printed: ``build/screenshots``
     or ``$ECRM_SCREENSHOT_DIR``; ``build/`` is not committed). One Chromium reads
@@ -503,6 +527,9 @@ def test_every_page_as_a_reader_sees_it_in_chromium(two_shops, capsys):
             reprs = _REPR.findall(seen["text"])
             if reprs:
                 problems.append((where, "repr", reprs[:3]))
+            codes = _code_words(seen["text"], japanese="/2026-10/" in f"/{where}")
+            if codes:
+                problems.append((where, "code words", codes[:5]))
             bad_alt = [a for a in seen["images"] if not (a or "").strip() or _NO_ALT in a]
             if bad_alt:
                 problems.append((where, "alt", len(bad_alt)))
