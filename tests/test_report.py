@@ -535,7 +535,7 @@ def test_every_page_as_a_reader_sees_it_in_chromium(two_shops, capsys):
                 problems.append((where, "alt", len(bad_alt)))
             if page.name != "index.html" and not seen["images"]:
                 problems.append((where, "no image"))
-    assert not problems, problems
+    assert not problems, "\n".join(map(str, problems))
 
 
 @pytest.mark.skipif(chromium() is None, reason="Debian chromium not installed (make browser)")

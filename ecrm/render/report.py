@@ -263,9 +263,9 @@ def _footer(request: ReportRequest, quality: dict[str, Any]) -> Markup:
     fp = quality.get("fingerprint", "—")
     digest = _settings_digest(settings)
     text = (
-        "基準日 (as_of): {} · データ指紋: {} · ecrm {} · 設定: {}/settings.yaml (sha256 {})"
+        "基準日: {} · データ指紋: {} · ecrm {} · 設定: {}/settings.yaml (sha256 {})"
         if request.lang == "ja"
-        else "as_of {} · data fingerprint {} · ecrm {} · settings {}/settings.yaml (sha256 {})"
+        else "as of {} · data fingerprint {} · ecrm {} · settings {}/settings.yaml (sha256 {})"
     )
     return Markup(text).format(str(as_of), str(fp), __version__, settings.name, digest)
 
