@@ -132,3 +132,40 @@ def test_calibration_far_off_or_unmeasurable() -> None:
 def test_unknown_language_is_refused() -> None:
     with pytest.raises(ParameterError):
         narrate.predicted_value(predict.value_deciles(_customers()), lang="fr")
+
+
+def _kpis(month: str, **values: float) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"month": pd.Timestamp(month), "kpi": k, "value": v} for k, v in values.items()]
+    )
+
+
+def test_revenue_split_names_the_guest_remainder():
+    k = _kpis("2026-10-01", revenue=1_000_000, new_revenue=300_000, repeat_revenue=634_560)
+    assert narrate.revenue_split(k) == (
+        "2026-10の売上¥1,000,000は、新規顧客¥300,000とリピート顧客¥634,560、"
+        "会員IDのない購入(ゲスト購入)¥65,440の合計です。"
+    )
+    assert narrate.revenue_split(k, lang="en", currency="GBP").endswith(
+        "plus £65,440.00 from orders without a customer id (guest orders)."
+    )
+    whole = _kpis("2026-10-01", revenue=10, new_revenue=4, repeat_revenue=6)
+    assert narrate.revenue_split(whole) == (
+        "2026-10の売上¥10は、新規顧客¥4とリピート顧客¥6の合計です。"
+    )
+    assert narrate.revenue_split(_kpis("2026-10-01", revenue=10)) == ""
+
+
+def test_revenue_split_remainder_is_the_guests_net_amount(demo_root):
+    """On the demo shop the gap is exactly the month's guest lines (an independent pandas sum)."""
+    from ecrm.analysis import kpi
+
+    orders = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    table = kpi.kpi_table(orders, as_of=dt.date(2026, 10, 31))
+    last = table[table["month"] == table["month"].max()].set_index("kpi")["value"]
+    gap = last["revenue"] - last["new_revenue"] - last["repeat_revenue"]
+    o = pd.read_parquet(orders, columns=["customer_id", "ordered_at", "amount"])
+    month = o[(o.ordered_at >= "2026-10-01") & (o.ordered_at < "2026-11-01")]
+    guests = float(month.loc[month.customer_id.isna(), "amount"].astype(float).sum())
+    assert guests > 0
+    assert gap == pytest.approx(guests, abs=0.5)

@@ -46,6 +46,7 @@ __all__ = [
     "predicted_value",
     "probability_alive",
     "recommendation_check",
+    "revenue_split",
     "rfm",
     "rfm_grid",
     "rfm_migration",
@@ -75,6 +76,36 @@ def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY")
         f"{fmt.rate(rr.value)} "
         f"({fmt.points(rr.yoy, lang=lang)} on a year earlier)."
     )
+
+
+def revenue_split(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
+    """The month's revenue as new + repeat + the rest (orders without a customer id).
+
+    ``new_revenue`` and ``repeat_revenue`` count customers' orders only; a guest
+    order (no customer id) is revenue of nobody's, so the two fall short of
+    ``revenue`` by exactly the guests' net amount. The sentence says so, with the
+    amounts, instead of leaving the gap unexplained on the page; empty when the
+    table lacks the three rows.
+    """
+    check_lang(lang)
+    last = kpis[kpis["month"] == kpis["month"].max()].set_index("kpi")["value"]
+    if not {"revenue", "new_revenue", "repeat_revenue"} <= set(last.index):
+        return ""
+    rev, new, rep = (float(last[k]) for k in ("revenue", "new_revenue", "repeat_revenue"))
+    rest = rev - new - rep
+    month = pd.Timestamp(kpis["month"].max()).strftime("%Y-%m")
+    m = lambda v: fmt.money(v, currency)  # noqa: E731
+    if lang == "ja":
+        text = f"{month}の売上{m(rev)}は、新規顧客{m(new)}とリピート顧客{m(rep)}"
+        if abs(rest) >= 0.5:
+            return text + f"、会員IDのない購入(ゲスト購入){m(rest)}の合計です。"
+        return text + "の合計です。"
+    text = (
+        f"Revenue in {month}, {m(rev)}, is new customers' {m(new)} plus repeat customers' {m(rep)}"
+    )
+    if abs(rest) >= 0.5:
+        return text + f" plus {m(rest)} from orders without a customer id (guest orders)."
+    return text + "."
 
 
 def data_quality(quality: dict[str, Any], *, lang: str = "ja") -> str:
