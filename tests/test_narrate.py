@@ -169,3 +169,18 @@ def test_revenue_split_remainder_is_the_guests_net_amount(demo_root):
     guests = float(month.loc[month.customer_id.isna(), "amount"].astype(float).sum())
     assert guests > 0
     assert gap == pytest.approx(guests, abs=0.5)
+
+
+def test_kpi_trend_states_the_window_it_used():
+    """Months without a value (F2 before a cohort is old enough) are not in the average."""
+    months = pd.date_range("2025-10-01", periods=13, freq="MS")
+    values = [float("nan")] * 9 + [0.40, 0.44, 0.42, 0.45]
+    k = pd.DataFrame({"month": months, "kpi": "f2_rate", "value": values})
+    assert narrate.kpi_trend(k, "f2_rate") == (
+        "今月のF2転換率(90日)は45.0%で、過去3ヶ月(2026-07〜2026-09)の平均(42.0%)比+3.0ポイントです。"
+    )
+    assert narrate.kpi_trend(k, "f2_rate", lang="en").endswith(
+        "against the average of the previous 3 months (2026-07 to 2026-09: 42.0%)."
+    )
+    one = k.iloc[-2:]
+    assert "過去1ヶ月(2026-09)" in narrate.kpi_trend(one, "f2_rate")

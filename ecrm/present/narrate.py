@@ -289,13 +289,20 @@ def lifecycle_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str
 
 
 def kpi_trend(kpis: pd.DataFrame, kpi: str, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """A KPI's value this month against its average over the other months shown."""
+    """A KPI's value this month against its average over the earlier months that have one.
+
+    The sentence states the window it actually used: the number of earlier
+    months with a value and their first and last month (a month without a
+    value, e.g. F2 before a cohort is old enough, is not counted).
+    """
     check_lang(lang)
     from ecrm.present.labels import kpi_label
 
     d = kpis[kpis["kpi"] == kpi].sort_values("month")
     last = d.iloc[-1]
-    mean = d["value"].iloc[:-1].mean()
+    prev = d.iloc[:-1]
+    prev = prev[prev["value"].notna()]
+    mean = prev["value"].mean() if len(prev) else float("nan")
     name = kpi_label(kpi, lang)
     is_rate = kpi in ("repeat_rate", "f2_rate", "lapse_rate")
     if math.isnan(last.value) or math.isnan(mean):
@@ -304,12 +311,15 @@ def kpi_trend(kpis: pd.DataFrame, kpi: str, *, lang: str = "ja", currency: str =
     average = fmt.kpi_value(kpi, mean, currency=currency)
     rel = (last.value - mean) if is_rate else (last.value / mean - 1 if mean else float("nan"))
     change = fmt.points(rel, lang=lang) if is_rate else fmt.rate(rel, signed=True)
-    n = len(d) - 1
+    n = len(prev)
+    first, end = (pd.Timestamp(prev["month"].iloc[i]).strftime("%Y-%m") for i in (0, -1))
+    span = first if n == 1 else f"{first}〜{end}" if lang == "ja" else f"{first} to {end}"
     if lang == "ja":
-        return f"今月の{name}は{value}で、過去{n}ヶ月の平均({average})比{change}です。"
+        return f"今月の{name}は{value}で、過去{n}ヶ月({span})の平均({average})比{change}です。"
+    months = "month" if n == 1 else "months"
     return (
         f"{name} this month is {value}, {change} against the average of the previous "
-        f"{n} months ({average})."
+        f"{n} {months} ({span}: {average})."
     )
 
 
