@@ -238,3 +238,39 @@ def test_kill_9_of_the_batch_leaves_no_process_of_the_run(demo_root, tmp_path):
         for p in [parent, *family]:
             if _alive(p):
                 p.kill()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--shops", "demo-apparel", "demo-food"], ["demo-apparel", "demo-food"]),
+        (["--shops", "demo-apparel", "--shops", "demo-food"], ["demo-apparel", "demo-food"]),
+        (["--shops", "a", "b", "--workers", "1", "c"], ["a", "b", "c"]),
+        (["--shops", "demo-food"], ["demo-food"]),
+    ],
+)
+def test_batch_shops_takes_the_readme_form_and_repeats(monkeypatch, tmp_path, argv, expected):
+    """``ecrm batch --month M --shops a b`` (README) and ``--shops a --shops b`` both name shops."""
+    from ecrm.render.cli import app
+
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    seen: list[list[str]] = []
+
+    def fake_run_batch(month, *, shops, **kw):
+        seen.append(list(shops))
+        return []
+
+    monkeypatch.setattr(batch, "run_batch", fake_run_batch)
+    res = CliRunner().invoke(app, ["batch", "--month", MONTH, *argv])
+    assert res.exit_code == 0, res.output
+    assert seen == [expected]
+
+
+def test_batch_shop_names_without_the_option_are_refused(monkeypatch, tmp_path):
+    from ecrm.render.cli import app
+
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    monkeypatch.setattr(batch, "run_batch", lambda *a, **k: pytest.fail("must not run"))
+    res = CliRunner().invoke(app, ["batch", "--month", MONTH, "demo-food"])
+    assert res.exit_code == 2
+    assert "unexpected argument 'demo-food': name shops with --shops a b" in res.output
