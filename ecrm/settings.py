@@ -26,6 +26,7 @@ from ecrm.errors import ParameterError, SettingsError
 
 __all__ = [
     "CANONICAL_COLUMNS",
+    "CURRENCIES",
     "AnalysisSettings",
     "ChannelSettings",
     "ClusterSettings",
@@ -51,6 +52,29 @@ __all__ = [
     "load_settings",
     "section",
 ]
+
+_ISO_4217 = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD
+BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP
+ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR
+JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU
+MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR
+RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS
+TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG
+"""
+
+#: The active ISO 4217 currency codes (no funds of precious metals, no testing
+#: codes) with their minor units: the decimals an amount in the currency has.
+#: The one currency table of ecrm: settings validate ``currency`` against it and
+#: :mod:`ecrm.present.format` writes amounts with its decimals.
+CURRENCIES: dict[str, int] = {
+    **dict.fromkeys(_ISO_4217.split(), 2),
+    **dict.fromkeys(
+        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
+    ),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys("CLF UYW".split(), 4),
+}
 
 #: Canonical order-line columns of SPEC §1, in table order. ``unit_price`` is not
 #: canonical: when mapped (and ``amount`` is not) ingestion computes
@@ -446,7 +470,9 @@ class ShopSettings(_Strict):
     name: Annotated[str, Field(description="shop slug: lower-case letters, digits, - and _")]
     display_name: str | None = None
     timezone: str = "Asia/Tokyo"
-    currency: str = "JPY"
+    currency: str = Field(
+        "JPY", description="ISO 4217 code, upper case (JPY, GBP, USD...): see CURRENCIES"
+    )
     preset: Literal["shopify", "ec-cube", "futureshop", "rakuten", "amazon"] | None = None
     sources: list[Source] = Field(min_length=1)
     columns: dict[str, str] = Field(
@@ -503,6 +529,16 @@ class ShopSettings(_Strict):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {v!r} (use an IANA name like Asia/Tokyo)") from e
         return v
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, v: str) -> str:
+        if v in CURRENCIES:
+            return v
+        aliases = {"YEN": "JPY", "円": "JPY", "¥": "JPY", "£": "GBP", "$": "USD", "€": "EUR"}
+        near = v.upper() if v.upper() in CURRENCIES else aliases.get(v.strip().upper())
+        hint = f" (did you mean {near!r}?)" if near else " (use an ISO 4217 code like JPY or GBP)"
+        raise ValueError(f"unknown currency {v!r}{hint}")
 
     @field_validator("columns", "constants")
     @classmethod
