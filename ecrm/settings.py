@@ -67,13 +67,14 @@ TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG
 #: codes) with their minor units: the decimals an amount in the currency has.
 #: The one currency table of ecrm: settings validate ``currency`` against it and
 #: :mod:`ecrm.present.format` writes amounts with its decimals.
+_ISO_4217_BY_MINOR_UNIT = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    2: _ISO_4217,
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
 CURRENCIES: dict[str, int] = {
-    **dict.fromkeys(_ISO_4217.split(), 2),
-    **dict.fromkeys(
-        "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split(), 0
-    ),
-    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
-    **dict.fromkeys("CLF UYW".split(), 4),
+    code: unit for unit, codes in _ISO_4217_BY_MINOR_UNIT.items() for code in codes.split()
 }
 
 #: Canonical order-line columns of SPEC §1, in table order. ``unit_price`` is not

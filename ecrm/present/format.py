@@ -36,8 +36,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from ecrm.settings import CURRENCIES
 from ecrm.present.labels import check_lang, kpi_label
+from ecrm.settings import CURRENCIES
 
 __all__ = [
     "MINOR_UNITS",
