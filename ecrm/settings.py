@@ -274,6 +274,11 @@ class RfmSettings(_Strict):
         None,
         description="segment -> R×F cells like '55'; None uses ecrm.rfm.DEFAULT_SEGMENT_MAP",
     )
+    money_thresholds: Literal["fixed", "auto"] | None = Field(
+        None,
+        description="auto: M bins from the shop's customers; None: auto for a non-JPY shop "
+        "that does not set monetary (ecrm.analysis.rfm.resolve_thresholds)",
+    )
 
     _ascending = field_validator("recency_days", "frequency", "monetary")(_check_ascending)
 
@@ -287,6 +292,11 @@ class CpmSettings(_Strict):
     lapse_days: int = Field(240, ge=1)
     tenure_cutoffs: tuple[int, int] = (90, 210)
     spend_cutoff: float = Field(70_000, gt=0)
+    money_thresholds: Literal["fixed", "auto"] | None = Field(
+        None,
+        description="auto: spend cut-off from the shop's customers; None: auto for a non-JPY "
+        "shop that does not set spend_cutoff (ecrm.analysis.cpm.resolve_thresholds)",
+    )
     months: int = Field(12, ge=1, le=60)
 
     _tenure_ascending = field_validator("tenure_cutoffs")(_check_ascending)
