@@ -303,6 +303,11 @@ class CpmSettings(_Strict):
 
 
 class LifecycleSettings(_Strict):
+    rule: Literal["recency", "article"] = Field(
+        "recency",
+        description="recency: SPEC §3's recency-first rule; article: the source articles' "
+        "tenure clauses (see ecrm.analysis.lifecycle)",
+    )
     active_days: int = Field(120, ge=1)
     churn_days: int = Field(360, ge=1)
     months: int = Field(12, ge=1, le=60)
