@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ecrm.analysis import cpm, rfm
+from ecrm.analysis import cpm, rfm, thresholds
 from ecrm.settings import AnalysisSettings, CpmSettings, RfmSettings, ShopSettings
 
 AS_OF = "2026-10-31"
@@ -115,3 +115,53 @@ def test_cpm_over_time_uses_the_as_of_cutoff():
     assert yen.set_index("segment").customers["loyal_active"] == 0
     moves = cpm.cpm_transitions(_orders(), as_of=AS_OF, settings=_shop())
     assert moves.loc[moves.to_segment == "loyal_active", "customers"].sum() == 1
+
+
+# --- which thresholds, and the segments they leave (nearly) empty -----------------------
+
+
+def test_money_thresholds_table_says_which_and_why():
+    t = thresholds.money_thresholds(_orders(), as_of=AS_OF, settings=_shop())
+    assert t.to_dict("list") == {
+        "analysis": ["rfm"] * 4 + ["cpm"],
+        "threshold": ["m2_from", "m3_from", "m4_from", "m5_from", "spend_cutoff"],
+        "value": [11.43, 18.01, 36.18, 68.58, 53.78],
+        "currency": ["GBP"] * 5,
+        "source": ["auto"] * 5,
+    }
+    yen = thresholds.money_thresholds(_orders(), as_of=AS_OF)
+    assert yen.value.tolist() == [5_000, 10_000, 30_000, 100_000, 70_000]
+    assert set(yen.source) == {"default"} and set(yen.currency) == {"JPY"}
+
+
+def _empty_rfm_segments(*cells: str) -> list[str]:
+    return [s for s, c in rfm.DEFAULT_SEGMENT_MAP.items() if not set(c) & set(cells)]
+
+
+def test_thin_segments_of_the_gbp_shop():
+    # a–e: 2 purchases, recency 16 (R×F 52, lifecycle first_repeat); f–j: 1 (51, new);
+    # CPM: a–d steady_active, e loyal_active, f–j first_active
+    t = thresholds.thin_segments(_orders(), as_of=AS_OF, settings=_shop())
+    assert set(t.problem) == {"empty"} and set(t.customers) == {0}
+    by = t.groupby("analysis")["segment"].apply(list).to_dict()
+    assert by["rfm"] == _empty_rfm_segments("51", "52")
+    assert "rfm_m" not in by  # auto bins: two customers in each M score
+    assert by["cpm"] == [
+        s for s in cpm.SEGMENTS if s not in {"first_active", "steady_active", "loyal_active"}
+    ]
+    assert by["lifecycle"] == ["repeat", "vip", "dormant", "churned"]
+
+
+def test_yen_bins_on_a_gbp_shop_leave_m2_to_m5_empty():
+    shop = _shop(rfm=RfmSettings(money_thresholds="fixed"))
+    t = thresholds.thin_segments(_orders(), as_of=AS_OF, settings=shop)
+    assert t[t.analysis == "rfm_m"].segment.tolist() == ["m2", "m3", "m4", "m5"]
+
+
+def test_thin_is_under_the_share_and_not_empty():
+    t = thresholds.thin_segments(_orders(), as_of=AS_OF, settings=_shop(), min_share=0.15)
+    thin = t[t.problem == "thin"]
+    assert thin[["analysis", "segment", "customers", "share"]].values.tolist() == [
+        ["cpm", "loyal_active", 1, 0.1]
+    ]
+    assert (t.problem == "thin").sum() == 1
