@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ecrm.errors import ParameterError
@@ -274,3 +276,20 @@ def test_batch_shop_names_without_the_option_are_refused(monkeypatch, tmp_path):
     res = CliRunner().invoke(app, ["batch", "--month", MONTH, "demo-food"])
     assert res.exit_code == 2
     assert "unexpected argument 'demo-food': name shops with --shops a b" in res.output
+
+
+@given(st.lists(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True), min_size=1, max_size=5))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_batch_shops_list_and_repeated_forms_agree(monkeypatch, tmp_path, names):
+    from ecrm.render.cli import app
+
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    seen: list[list[str]] = []
+    monkeypatch.setattr(batch, "run_batch", lambda m, *, shops, **kw: seen.append(shops) or [])
+    repeated = [a for n in names for a in ("--shops", n)]
+    for argv in (["--shops", *names], repeated):
+        res = CliRunner().invoke(app, ["batch", "--month", MONTH, *argv])
+        assert res.exit_code == 0, res.output
+    assert seen == [names, names]
