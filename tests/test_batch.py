@@ -293,3 +293,24 @@ def test_batch_shops_list_and_repeated_forms_agree(monkeypatch, tmp_path, names)
         res = CliRunner().invoke(app, ["batch", "--month", MONTH, *argv])
         assert res.exit_code == 0, res.output
     assert seen == [names, names]
+
+
+def test_the_readmes_batch_command_runs(monkeypatch, tmp_path):
+    """The README's ``ecrm batch --month 2026-10 [--shops a b] [--workers 2]``, brackets taken."""
+    import re
+    import shlex
+
+    from ecrm.render.cli import app
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (line,) = [x for x in readme.splitlines() if "ecrm batch --month" in x and "--shops" in x]
+    argv = shlex.split(re.sub(r"[\[\]]", "", line.split("#")[0]))[1:]
+    assert argv[:1] == ["batch"] and "--shops" in argv
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    seen: list[tuple[list[str], int]] = []
+    monkeypatch.setattr(
+        batch, "run_batch", lambda m, *, shops, workers, **kw: seen.append((shops, workers)) or []
+    )
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 0, res.output
+    assert seen == [(["a", "b"], 2)]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm.analysis import cpm, rfm, thresholds
-from ecrm.settings import AnalysisSettings, CpmSettings, RfmSettings, ShopSettings
+from ecrm.settings import CURRENCIES, AnalysisSettings, CpmSettings, RfmSettings, ShopSettings
 
 AS_OF = "2026-10-31"
 # a–e bought on 2025-01-01 and again on 2026-10-15 (tenure 652 days); f–j once, 2026-10-01.
@@ -64,8 +66,8 @@ def test_spend_cutoff_falls_back_to_all_customers_when_none_is_tenured():
 
 
 def test_jpy_shop_and_explicit_thresholds_are_unchanged():
-    for settings in (None, _shop("JPY"), RfmSettings()):
-        s, source = rfm.resolve_thresholds(_orders(), as_of=AS_OF, settings=settings)
+    for given_settings in (None, _shop("JPY"), RfmSettings()):
+        s, source = rfm.resolve_thresholds(_orders(), as_of=AS_OF, settings=given_settings)
         assert (s.monetary, source) == ((5_000, 10_000, 30_000, 100_000), "default")
     mine = _shop(rfm=RfmSettings(monetary=(10, 20, 40, 80)), cpm=CpmSettings(spend_cutoff=50))
     assert rfm.resolve_thresholds(_orders(), as_of=AS_OF, settings=mine)[0].monetary == (
@@ -165,3 +167,33 @@ def test_thin_is_under_the_share_and_not_empty():
         ["cpm", "loyal_active", 1, 0.1]
     ]
     assert (t.problem == "thin").sum() == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(1, 10_000_000), min_size=1, max_size=30),
+    st.sampled_from(["GBP", "USD", "KWD", "JPY"]),
+)
+def test_auto_bins_are_ordered_within_the_range_and_in_minor_units(pence, currency):
+    digits = CURRENCIES[currency]
+    amounts = [p / 100 for p in pence]
+    orders = pd.DataFrame(
+        {
+            "order_id": [str(i) for i in range(len(amounts))],
+            "customer_id": [f"c{i}" for i in range(len(amounts))],
+            "ordered_at": pd.Timestamp("2026-10-01"),
+            "amount": amounts,
+        }
+    )
+    shop = _shop(currency, rfm=RfmSettings(money_thresholds="auto"))
+    s, source = rfm.resolve_thresholds(orders, as_of=AS_OF, settings=shop)
+    edges = s.monetary
+    assert source == "auto"
+    assert list(edges) == sorted(edges)
+    lo, hi = round(min(amounts), digits), round(max(amounts), digits)
+    assert all(lo <= e <= hi for e in edges)
+    assert all(round(e, digits) == e for e in edges)
+    scores = rfm.rfm(orders, as_of=AS_OF, settings=shop)
+    # each score holds the customers between its edges, as _fixed_scores' cases say
+    expected = 1 + sum((scores.monetary.astype(float) >= e).astype(int) for e in edges)
+    assert (scores.m == expected).all()
