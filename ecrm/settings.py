@@ -63,16 +63,16 @@ RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS
 TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG
 """
 
-#: The active ISO 4217 currency codes (no funds of precious metals, no testing
-#: codes) with their minor units: the decimals an amount in the currency has.
-#: The one currency table of ecrm: settings validate ``currency`` against it and
-#: :mod:`ecrm.present.format` writes amounts with its decimals.
 _ISO_4217_BY_MINOR_UNIT = {
     0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
     2: _ISO_4217,
     3: "BHD IQD JOD KWD LYD OMR TND",
     4: "CLF UYW",
 }
+#: The active ISO 4217 currency codes (no funds of precious metals, no testing
+#: codes) with their minor units: the decimals an amount in the currency has.
+#: The one currency table of ecrm: settings validate ``currency`` against it and
+#: :mod:`ecrm.present.format` writes amounts with its decimals.
 CURRENCIES: dict[str, int] = {
     code: unit for unit, codes in _ISO_4217_BY_MINOR_UNIT.items() for code in codes.split()
 }

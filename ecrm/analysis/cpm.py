@@ -11,6 +11,11 @@ Japanese tool: tenure cut-offs 90 and 210 days, spend cut-off 70,000 yen):
 
 State: 現役 ``active`` when recency_days < lapse_days (240), else 離脱
 ``lapsed``. The segment code is ``<stage>_<state>`` (e.g. ``loyal_active``).
+
+The spend cut-off is in yen by default; a shop in another currency that does
+not set it (or sets ``money_thresholds: auto``) gets it from its own customers
+at as_of (:func:`resolve_thresholds`). :func:`cpm_monthly` and
+:func:`cpm_transitions` apply the cut-off of ``as_of`` at every month end.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ecrm.analysis import customers, periods, segments
 from ecrm.settings import CpmSettings, ShopSettings, section
 
 __all__ = [
+    "AUTO_SPEND_QUANTILE",
     "SEGMENTS",
     "STAGES",
     "cpm",
