@@ -26,6 +26,7 @@ from ecrm.errors import ParameterError, SettingsError
 
 __all__ = [
     "CANONICAL_COLUMNS",
+    "CURRENCIES",
     "AnalysisSettings",
     "ChannelSettings",
     "ClusterSettings",
@@ -51,6 +52,30 @@ __all__ = [
     "load_settings",
     "section",
 ]
+
+_ISO_4217 = """
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD
+BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP
+ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR
+JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU
+MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR
+RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS
+TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG
+"""
+
+_ISO_4217_BY_MINOR_UNIT = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    2: _ISO_4217,
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
+#: The active ISO 4217 currency codes (no funds of precious metals, no testing
+#: codes) with their minor units: the decimals an amount in the currency has.
+#: The one currency table of ecrm: settings validate ``currency`` against it and
+#: :mod:`ecrm.present.format` writes amounts with its decimals.
+CURRENCIES: dict[str, int] = {
+    code: unit for unit, codes in _ISO_4217_BY_MINOR_UNIT.items() for code in codes.split()
+}
 
 #: Canonical order-line columns of SPEC §1, in table order. ``unit_price`` is not
 #: canonical: when mapped (and ``amount`` is not) ingestion computes
@@ -249,6 +274,11 @@ class RfmSettings(_Strict):
         None,
         description="segment -> R×F cells like '55'; None uses ecrm.rfm.DEFAULT_SEGMENT_MAP",
     )
+    money_thresholds: Literal["fixed", "auto"] | None = Field(
+        None,
+        description="auto: M bins from the shop's customers; None: auto for a non-JPY shop "
+        "that does not set monetary (ecrm.analysis.rfm.resolve_thresholds)",
+    )
 
     _ascending = field_validator("recency_days", "frequency", "monetary")(_check_ascending)
 
@@ -262,12 +292,22 @@ class CpmSettings(_Strict):
     lapse_days: int = Field(240, ge=1)
     tenure_cutoffs: tuple[int, int] = (90, 210)
     spend_cutoff: float = Field(70_000, gt=0)
+    money_thresholds: Literal["fixed", "auto"] | None = Field(
+        None,
+        description="auto: spend cut-off from the shop's customers; None: auto for a non-JPY "
+        "shop that does not set spend_cutoff (ecrm.analysis.cpm.resolve_thresholds)",
+    )
     months: int = Field(12, ge=1, le=60)
 
     _tenure_ascending = field_validator("tenure_cutoffs")(_check_ascending)
 
 
 class LifecycleSettings(_Strict):
+    rule: Literal["recency", "article"] = Field(
+        "recency",
+        description="recency: SPEC §3's recency-first rule; article: the source articles' "
+        "tenure clauses (see ecrm.analysis.lifecycle)",
+    )
     active_days: int = Field(120, ge=1)
     churn_days: int = Field(360, ge=1)
     months: int = Field(12, ge=1, le=60)
@@ -446,7 +486,9 @@ class ShopSettings(_Strict):
     name: Annotated[str, Field(description="shop slug: lower-case letters, digits, - and _")]
     display_name: str | None = None
     timezone: str = "Asia/Tokyo"
-    currency: str = "JPY"
+    currency: str = Field(
+        "JPY", description="ISO 4217 code, upper case (JPY, GBP, USD...): see CURRENCIES"
+    )
     preset: Literal["shopify", "ec-cube", "futureshop", "rakuten", "amazon"] | None = None
     sources: list[Source] = Field(min_length=1)
     columns: dict[str, str] = Field(
@@ -503,6 +545,16 @@ class ShopSettings(_Strict):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as e:
             raise ValueError(f"unknown time zone {v!r} (use an IANA name like Asia/Tokyo)") from e
         return v
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, v: str) -> str:
+        if v in CURRENCIES:
+            return v
+        aliases = {"YEN": "JPY", "円": "JPY", "¥": "JPY", "£": "GBP", "$": "USD", "€": "EUR"}
+        near = v.upper() if v.upper() in CURRENCIES else aliases.get(v.strip().upper())
+        hint = f" (did you mean {near!r}?)" if near else " (use an ISO 4217 code like JPY or GBP)"
+        raise ValueError(f"unknown currency {v!r}{hint}")
 
     @field_validator("columns", "constants")
     @classmethod

@@ -6,6 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from ecrm.errors import ParameterError
@@ -238,3 +240,77 @@ def test_kill_9_of_the_batch_leaves_no_process_of_the_run(demo_root, tmp_path):
         for p in [parent, *family]:
             if _alive(p):
                 p.kill()
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--shops", "demo-apparel", "demo-food"], ["demo-apparel", "demo-food"]),
+        (["--shops", "demo-apparel", "--shops", "demo-food"], ["demo-apparel", "demo-food"]),
+        (["--shops", "a", "b", "--workers", "1", "c"], ["a", "b", "c"]),
+        (["--shops", "demo-food"], ["demo-food"]),
+    ],
+)
+def test_batch_shops_takes_the_readme_form_and_repeats(monkeypatch, tmp_path, argv, expected):
+    """``ecrm batch --month M --shops a b`` (README) and ``--shops a --shops b`` both name shops."""
+    from ecrm.render.cli import app
+
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    seen: list[list[str]] = []
+
+    def fake_run_batch(month, *, shops, **kw):
+        seen.append(list(shops))
+        return []
+
+    monkeypatch.setattr(batch, "run_batch", fake_run_batch)
+    res = CliRunner().invoke(app, ["batch", "--month", MONTH, *argv])
+    assert res.exit_code == 0, res.output
+    assert seen == [expected]
+
+
+def test_batch_shop_names_without_the_option_are_refused(monkeypatch, tmp_path):
+    from ecrm.render.cli import app
+
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    monkeypatch.setattr(batch, "run_batch", lambda *a, **k: pytest.fail("must not run"))
+    res = CliRunner().invoke(app, ["batch", "--month", MONTH, "demo-food"])
+    assert res.exit_code == 2
+    assert "unexpected argument 'demo-food': name shops with --shops a b" in res.output
+
+
+@given(st.lists(st.from_regex(r"[a-z0-9][a-z0-9_-]{0,10}", fullmatch=True), min_size=1, max_size=5))
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_batch_shops_list_and_repeated_forms_agree(monkeypatch, tmp_path, names):
+    from ecrm.render.cli import app
+
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    seen: list[list[str]] = []
+    monkeypatch.setattr(batch, "run_batch", lambda m, *, shops, **kw: seen.append(shops) or [])
+    repeated = [a for n in names for a in ("--shops", n)]
+    for argv in (["--shops", *names], repeated):
+        res = CliRunner().invoke(app, ["batch", "--month", MONTH, *argv])
+        assert res.exit_code == 0, res.output
+    assert seen == [names, names]
+
+
+def test_the_readmes_batch_command_runs(monkeypatch, tmp_path):
+    """The README's ``ecrm batch --month 2026-10 [--shops a b] [--workers 2]``, brackets taken."""
+    import re
+    import shlex
+
+    from ecrm.render.cli import app
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (line,) = [x for x in readme.splitlines() if "ecrm batch --month" in x and "--shops" in x]
+    argv = shlex.split(re.sub(r"[\[\]]", "", line.split("#")[0]))[1:]
+    assert argv[:1] == ["batch"] and "--shops" in argv
+    monkeypatch.setenv("ECRM_HOME", str(tmp_path))
+    seen: list[tuple[list[str], int]] = []
+    monkeypatch.setattr(
+        batch, "run_batch", lambda m, *, shops, workers, **kw: seen.append((shops, workers)) or []
+    )
+    res = CliRunner().invoke(app, argv)
+    assert res.exit_code == 0, res.output
+    assert seen == [(["a", "b"], 2)]

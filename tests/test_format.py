@@ -125,3 +125,8 @@ def test_tick_formatter_spells_axis_numbers_like_the_text():
     assert fmt.tick_formatter("days", lang="ja")(30.0, 0) == "30日"
     with pytest.raises(ValueError, match="kind"):
         fmt.tick_formatter("furlongs")
+
+
+def test_money_uses_the_settings_currency_table():
+    assert fmt.money(1234.5, "KWD") == "1,234.500 KWD"
+    assert fmt.minor_unit("CLF") == 4 and fmt.minor_unit("BIF") == 0

@@ -1,7 +1,12 @@
+from datetime import date, timedelta
+
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm.analysis import lifecycle
+from ecrm.settings import LifecycleSettings
 from tests import fixtures_segments as fx
 
 
@@ -47,3 +52,90 @@ def test_split_by_first_channel():
         "rakuten": 1,
         "web": 15,
     }
+
+
+# --- lifecycle.rule: recency | article -------------------------------------------------
+
+AS_OF = date(2026, 10, 31)
+
+
+def _orders_from(gaps_by_customer: list[tuple[int, list[int]]]) -> pd.DataFrame:
+    """Customers as (days from the first purchase to AS_OF, gaps between purchases)."""
+    rows = []
+    for i, (since_first, gaps) in enumerate(gaps_by_customer):
+        day = AS_OF - timedelta(days=since_first)
+        rows.append((f"c{i}-0", f"c{i}", day))
+        for k, g in enumerate(gaps, 1):
+            day = min(day + timedelta(days=g), AS_OF)
+            rows.append((f"c{i}-{k}", f"c{i}", day))
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    df["amount"] = 100
+    return df
+
+
+def _article_oracle(since_first: int, dates_from_first: list[int]) -> str:
+    """The article rule, written from the docstring (one customer at a time)."""
+    n = 1 + len(dates_from_first)
+    recency = since_first - (dates_from_first[-1] if dates_from_first else 0)
+    if recency > 120:
+        return "dormant" if since_first < 360 else "churned"
+    if n == 1:
+        return "new"
+    if n == 2 and dates_from_first[0] <= 120:
+        return "first_repeat"
+    return "repeat" if n <= 5 else "vip"
+
+
+@pytest.mark.parametrize(
+    ("since_first", "gaps", "recency_rule", "article_rule"),
+    [
+        (30, [], "new", "new"),
+        (100, [90], "first_repeat", "first_repeat"),
+        (300, [200], "first_repeat", "repeat"),  # second purchase 200 days after the first
+        (200, [], "dormant", "dormant"),
+        (500, [250], "dormant", "churned"),  # quiet 250 days, first purchase 500 days ago
+        (400, [], "churned", "churned"),
+        (700, [1, 1, 1, 1, 1, 690], "vip", "vip"),
+    ],
+)
+def test_article_rule_examples(since_first, gaps, recency_rule, article_rule):
+    orders = _orders_from([(since_first, gaps)])
+    got = {
+        rule: lifecycle.lifecycle(
+            orders, as_of=AS_OF, settings=LifecycleSettings(rule=rule)
+        ).segment.item()
+        for rule in ("recency", "article")
+    }
+    assert got == {"recency": recency_rule, "article": article_rule}
+
+
+customers_st = st.lists(
+    st.tuples(
+        st.integers(0, 800),
+        st.lists(st.integers(0, 400), max_size=7),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(customers_st)
+def test_every_customer_in_exactly_one_segment_under_each_rule(customers):
+    orders = _orders_from(customers)
+    n = orders.customer_id.nunique()
+    for rule in ("recency", "article"):
+        df = lifecycle.lifecycle(orders, as_of=AS_OF, settings=LifecycleSettings(rule=rule))
+        assert len(df) == n and df.customer_id.is_unique
+        assert df.segment.isin(lifecycle.SEGMENTS).all()
+        summary = lifecycle.lifecycle_summary(df)
+        assert summary.customers.sum() == n
+    article = df.set_index("customer_id").segment
+    for i, (since_first, gaps) in enumerate(customers):
+        offsets, day = [], 0
+        for g in gaps:
+            day = min(day + g, since_first)
+            offsets.append(day)
+        # orders on the same day are distinct orders: purchases count them all
+        assert article[f"c{i}"] == _article_oracle(since_first, offsets)

@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import BaseModel
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ValidationError
 
 import ecrm
 from ecrm.errors import SettingsError
 from ecrm.settings import (
+    CURRENCIES,
     AnalysisSettings,
     ExportSettings,
     ShopSettings,
@@ -335,3 +338,51 @@ def test_section_rejects_a_class_that_is_no_section() -> None:
 
     with pytest.raises(ParameterError, match="ExportSettings is not a section"):
         section(ShopSettings(**MINIMAL), ExportSettings)
+
+
+@pytest.mark.parametrize(
+    ("currency", "hint"),
+    [
+        ("gbp", "(did you mean 'GBP'?)"),
+        ("YEN", "(did you mean 'JPY'?)"),
+        ("¥", "(did you mean 'JPY'?)"),
+        ("EUE", "(use an ISO 4217 code like JPY or GBP)"),
+        ("XAU", "(use an ISO 4217 code like JPY or GBP)"),
+    ],
+)
+def test_currency_must_be_iso_4217(tmp_path: Path, currency: str, hint: str) -> None:
+    assert error_lines(tmp_path, {**MINIMAL, "currency": currency}) == [
+        f"currency: Value error, unknown currency {currency!r} {hint}"
+    ]
+
+
+def test_iso_4217_codes_load_with_their_minor_units() -> None:
+    from ecrm.present import format as fmt
+    from ecrm.settings import CURRENCIES
+
+    for code in ("JPY", "GBP", "USD", "EUR", "KWD", "CLF", "TWD"):
+        assert ShopSettings(**{**MINIMAL, "currency": code}).currency == code
+    assert (CURRENCIES["JPY"], CURRENCIES["GBP"], CURRENCIES["KWD"], CURRENCIES["CLF"]) == (
+        0,
+        2,
+        3,
+        4,
+    )
+    assert fmt.MINOR_UNITS is CURRENCIES  # one table
+    assert all(len(c) == 3 and c.isalpha() and c.isupper() for c in CURRENCIES)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=0, max_size=5))
+def test_currency_outside_iso_4217_is_always_refused(currency: str) -> None:
+    if currency in CURRENCIES:
+        assert ShopSettings(**{**MINIMAL, "currency": currency}).currency == currency
+        return
+    with pytest.raises(ValidationError, match=r"unknown currency .* \((did you mean|use an ISO)"):
+        ShopSettings(**{**MINIMAL, "currency": currency})
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sampled_from(sorted(CURRENCIES)))
+def test_every_iso_4217_code_loads(code: str) -> None:
+    assert ShopSettings(**{**MINIMAL, "currency": code}).currency == code

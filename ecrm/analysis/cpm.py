@@ -11,6 +11,11 @@ Japanese tool: tenure cut-offs 90 and 210 days, spend cut-off 70,000 yen):
 
 State: 現役 ``active`` when recency_days < lapse_days (240), else 離脱
 ``lapsed``. The segment code is ``<stage>_<state>`` (e.g. ``loyal_active``).
+
+The spend cut-off is in yen by default; a shop in another currency that does
+not set it (or sets ``money_thresholds: auto``) gets it from its own customers
+at as_of (:func:`resolve_thresholds`). :func:`cpm_monthly` and
+:func:`cpm_transitions` apply the cut-off of ``as_of`` at every month end.
 """
 
 from __future__ import annotations
@@ -23,10 +28,11 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import periods, segments
+from ecrm.analysis import customers, periods, segments
 from ecrm.settings import CpmSettings, ShopSettings, section
 
 __all__ = [
+    "AUTO_SPEND_QUANTILE",
     "SEGMENTS",
     "STAGES",
     "cpm",
@@ -34,6 +40,7 @@ __all__ = [
     "cpm_rule",
     "cpm_summary",
     "cpm_transitions",
+    "resolve_thresholds",
 ]
 
 STAGES: tuple[str, ...] = ("first", "toddler", "steady", "fad", "loyal")
@@ -43,8 +50,65 @@ SEGMENTS: tuple[str, ...] = tuple(
 )
 
 
+#: Share of the tenured customers below the auto spend cut-off (SPEC §3).
+AUTO_SPEND_QUANTILE = 0.8
+
+
+def resolve_thresholds(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | CpmSettings | None = None,
+) -> tuple[CpmSettings, str]:
+    """The CPM settings with the spend cut-off that applies to this shop at ``as_of``.
+
+    A shop in another currency than JPY that does not set ``spend_cutoff``, or
+    any shop with ``money_thresholds: auto``, gets the 80th percentile of
+    monetary (linear interpolation, rounded to the currency's minor unit) among
+    its customers whose tenure is at least the second tenure cut-off (210 days)
+    at ``as_of`` — the customers the cut-off separates into 流行/優良 — or among
+    all customers when none is that old (SPEC §3).
+
+    Returns
+    -------
+    tuple
+        (section, source): the section with ``spend_cutoff`` resolved, and
+        ``"settings"``, ``"default"`` (SPEC's 70,000 yen), ``"auto"`` (the
+        tenured customers), ``"auto_all_customers"`` (none tenured) or
+        ``"auto_no_customers"`` (no customer: the section's value is kept).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ecrm.settings import ShopSettings
+    >>> shop = ShopSettings(name="uk", currency="GBP", sources=[{"path": "o.csv"}])
+    >>> orders = pd.DataFrame({"order_id": list("123"), "customer_id": list("abc"),
+    ...     "ordered_at": pd.to_datetime(["2026-10-01"] * 3), "amount": [100, 200, 300]})
+    >>> s, source = resolve_thresholds(orders, as_of="2026-10-31", settings=shop)
+    >>> s.spend_cutoff, source
+    (260.0, 'auto_all_customers')
+    """
+    s, currency, auto = segments.money_auto(settings, CpmSettings, "spend_cutoff")
+    if not auto:
+        return s, "settings" if "spend_cutoff" in s.model_fields_set else "default"
+    m = customers.measures_table(orders, as_of=as_of, attributes=False)
+    tenured = m.tenure_days >= s.tenure_cutoffs[1]
+    (cut,) = segments.monetary_quantiles(m, [AUTO_SPEND_QUANTILE], currency, where=tenured)
+    source = "auto"
+    if cut != cut:  # NaN: nobody tenured
+        (cut,) = segments.monetary_quantiles(m, [AUTO_SPEND_QUANTILE], currency)
+        source = "auto_all_customers"
+    if cut != cut:
+        return s, "auto_no_customers"
+    return s.model_copy(update={"spend_cutoff": cut, "money_thresholds": "fixed"}), source
+
+
 def cpm_rule(settings: ShopSettings | CpmSettings | None = None) -> segments.Rule:
-    """The CPM segment rule as a function of a measures table (for snapshots)."""
+    """The CPM segment rule as a function of a measures table (for snapshots).
+
+    The rule takes the section's ``spend_cutoff`` as it is: pass the section
+    of :func:`resolve_thresholds` for a shop whose cut-off is derived.
+    """
     s = section(settings, CpmSettings)
     t1, t2 = s.tenure_cutoffs
 
@@ -98,7 +162,8 @@ def cpm(
     >>> cpm(orders, as_of="2026-10-31")[["tenure_days", "segment"]].to_dict("records")
     [{'tenure_days': 212, 'segment': 'loyal_active'}]
     """
-    df = segments.classify(orders, as_of=as_of, rule=cpm_rule(settings), attributes=attributes)
+    s, _ = resolve_thresholds(orders, as_of=as_of, settings=settings)
+    df = segments.classify(orders, as_of=as_of, rule=cpm_rule(s), attributes=attributes)
     # stage_state codes, split once per distinct code (ten), not once per customer
     codes = df["segment"].drop_duplicates()
     parts = codes.str.rsplit("_", n=1, expand=True).set_axis(codes.to_numpy())
@@ -144,7 +209,7 @@ def cpm_monthly(
         month_end, [by,] segment, customers, share, monetary, revenue — see
         :func:`ecrm.analysis.segments.monthly`.
     """
-    s = section(settings, CpmSettings)
+    s, _ = resolve_thresholds(orders, as_of=as_of, settings=settings)  # one cut-off for all months
     return segments.monthly(
         orders,
         as_of=as_of,
@@ -190,7 +255,7 @@ def cpm_transitions(
         up, stayed, down, lapsed, reactivated; "down" happens when returns take
         cumulative spend back under the cut-off).
     """
-    s = section(settings, CpmSettings)
+    s, _ = resolve_thresholds(orders, as_of=as_of, settings=settings)  # same cut-off at both ends
     if compare == "month":
         ends = periods.month_ends(as_of, 2)
         pairs = [(ends[0], ends[1])]

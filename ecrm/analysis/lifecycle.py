@@ -4,6 +4,24 @@ By recency first: recency > churn_days (360) → 離反 ``churned``;
 active_days (120) < recency ≤ churn_days → 休眠 ``dormant``; otherwise by repeat
 purchases (frequency − 1): 0 → 新規 ``new``, 1 → 初回リピート ``first_repeat``,
 2–4 → リピート ``repeat``, 5+ → 優良 ``vip``.
+
+``rule: article`` (``analysis.lifecycle.rule``) reads the source articles'
+tenure clauses instead — 初回リピート "初回購入日から120日以内" and 休眠
+"初回購入から360日未満" — with *since first* = days from the first purchase to
+as_of (recency + tenure):
+
+* recency > active_days: 休眠 ``dormant`` if since first < churn_days, else
+  離反 ``churned`` (so a customer gone quiet a year after the first purchase is
+  churned even if the last purchase was 200 days ago);
+* otherwise (active): one purchase → 新規 ``new``; two purchases, the second
+  within active_days of the first (tenure ≤ 120) → 初回リピート
+  ``first_repeat``; two purchases further apart, or 3–5 → リピート ``repeat``
+  (a repeat that came late is a repeat customer, not a first repeat, and not
+  left without a segment); 6+ → 優良 ``vip``.
+
+Under either rule every customer is in exactly one of :data:`SEGMENTS`
+(a Hypothesis property of ``tests/test_lifecycle.py``); ``recency > churn_days``
+is churned under both, since since-first ≥ recency.
 """
 
 from __future__ import annotations
@@ -35,6 +53,20 @@ def lifecycle_rule(settings: ShopSettings | LifecycleSettings | None = None) -> 
     """The lifecycle rule as a function of a measures table (for snapshots)."""
     s = section(settings, LifecycleSettings)
 
+    def article(m: ir.Table) -> ir.StringValue:
+        since_first = m.recency_days + m.tenure_days
+        repeats = m.frequency - 1
+        return ibis.cases(
+            (
+                m.recency_days > s.active_days,
+                ibis.ifelse(since_first < s.churn_days, "dormant", "churned"),
+            ),
+            (repeats == 0, "new"),
+            ((repeats == 1) & (m.tenure_days <= s.active_days), "first_repeat"),
+            (repeats <= 4, "repeat"),
+            else_="vip",
+        )
+
     def rule(m: ir.Table) -> ir.StringValue:
         repeats = m.frequency - 1
         return ibis.cases(
@@ -46,7 +78,7 @@ def lifecycle_rule(settings: ShopSettings | LifecycleSettings | None = None) -> 
             else_="vip",
         )
 
-    return rule
+    return article if s.rule == "article" else rule
 
 
 def lifecycle(
@@ -65,7 +97,7 @@ def lifecycle(
     as_of : date or str
         Last day of the analysis, inclusive.
     settings : ShopSettings or LifecycleSettings, optional
-        active_days and churn_days (default SPEC's).
+        rule, active_days and churn_days (default SPEC's recency rule, 120, 360).
     attributes : bool, default False
         Add the first-purchase attributes (to split summaries with ``by=``).
 

@@ -13,6 +13,16 @@ Two scoring methods:
   customer_id: deterministic, as SPEC requires, though two customers with the
   same frequency may get different F scores.
 
+Money thresholds (SPEC §3): the M bins are yen by default. A shop in another
+currency that does not set ``analysis.rfm.monetary`` — or any shop that sets
+``analysis.rfm.money_thresholds: auto`` — gets M bins from its own customers at
+as_of: the 20th/40th/60th/80th percentiles of monetary (linear interpolation
+between order statistics, rounded to the currency's minor unit), so each M
+score holds about a fifth of the customers, as SPEC writes. The same bins are
+used at both dates of :func:`rfm_migration` (derived at ``end``), so a move is
+a change of the customer, not of the bins. :func:`resolve_thresholds` says which
+bins were used and why.
+
 Named segments come from the R×F grid through a segment map — data the caller
 can replace (``segment_map=`` or the ``analysis.rfm.segment_map`` setting).
 """
@@ -27,13 +37,15 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import customers
+from ecrm.analysis import customers, segments
 from ecrm.errors import ParameterError
 from ecrm.settings import RfmSettings, ShopSettings, section
 
 __all__ = [
+    "AUTO_M_QUANTILES",
     "DEFAULT_SEGMENT_MAP",
     "SEGMENT_ORDER",
+    "resolve_thresholds",
     "rfm",
     "rfm_grid",
     "rfm_migration",
@@ -121,6 +133,57 @@ def _quantile_scores(m: ir.Table) -> ir.Table:
     )
 
 
+#: Shares of customers below each auto M edge (M = 2, 3, 4, 5 start there).
+AUTO_M_QUANTILES: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8)
+
+
+def resolve_thresholds(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | RfmSettings | None = None,
+) -> tuple[RfmSettings, str]:
+    """The RFM settings with the M bins that apply to this shop at ``as_of``.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    as_of : date or str
+        Last day of the analysis, inclusive.
+    settings : ShopSettings or RfmSettings, optional
+        A section or None stands for a JPY shop.
+
+    Returns
+    -------
+    tuple
+        (section, source): the section with ``monetary`` resolved, and where the
+        bins came from — ``"settings"`` (set by the shop), ``"default"`` (SPEC's
+        yen bins) or ``"auto"`` (:data:`AUTO_M_QUANTILES` of the customers'
+        monetary at ``as_of``) or ``"auto_no_customers"`` (no customer at
+        ``as_of``: the section's bins are kept, nobody is binned).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ecrm.settings import ShopSettings
+    >>> shop = ShopSettings(name="uk", currency="GBP", sources=[{"path": "o.csv"}])
+    >>> orders = pd.DataFrame({"order_id": list("12345"), "customer_id": list("abcde"),
+    ...     "ordered_at": pd.to_datetime(["2026-10-01"] * 5), "amount": [10, 20, 30, 40, 50]})
+    >>> s, source = resolve_thresholds(orders, as_of="2026-10-31", settings=shop)
+    >>> s.monetary, source
+    ((18.0, 26.0, 34.0, 42.0), 'auto')
+    """
+    s, currency, auto = segments.money_auto(settings, RfmSettings, "monetary")
+    if not auto:
+        return s, "settings" if "monetary" in s.model_fields_set else "default"
+    m = customers.measures_table(orders, as_of=as_of, attributes=False)
+    edges = segments.monetary_quantiles(m, AUTO_M_QUANTILES, currency)
+    if any(e != e for e in edges):  # NaN: no customer at as_of, nothing to bin
+        return s, "auto_no_customers"
+    return s.model_copy(update={"monetary": edges, "money_thresholds": "fixed"}), "auto"
+
+
 def rfm_table(
     orders: engine.OrdersLike,
     *,
@@ -133,6 +196,8 @@ def rfm_table(
     """Per-customer RFM scores as an Ibis expression (see :func:`rfm`)."""
     s = section(settings, RfmSettings)
     method = method or s.method
+    if method == "fixed":
+        s, _ = resolve_thresholds(orders, as_of=as_of, settings=settings)
     seg_map = _check_map(segment_map or s.segment_map or DEFAULT_SEGMENT_MAP)
     m = customers.measures_table(orders, as_of=as_of, attributes=attributes)
     if method == "fixed":
@@ -297,6 +362,8 @@ def rfm_migration(
     """
     if engine.as_of_date(start) >= engine.as_of_date(end):
         raise ParameterError(f"start ({start}) must be before end ({end})")
+    if (method or section(settings, RfmSettings).method) == "fixed":
+        settings, _ = resolve_thresholds(orders, as_of=end, settings=settings)
     kw = {"settings": settings, "method": method, "segment_map": segment_map}
     a = rfm_table(orders, as_of=start, **kw).select("customer_id", from_segment="segment")
     b = rfm_table(orders, as_of=end, **kw).select("customer_id", to_segment="segment")

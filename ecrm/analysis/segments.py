@@ -19,8 +19,17 @@ import pandas as pd
 from ecrm import engine
 from ecrm.analysis import customers, periods
 from ecrm.errors import ColumnsError
+from ecrm.settings import CURRENCIES, ShopSettings, section
 
-__all__ = ["classify", "monthly", "snapshot_segments", "summary", "transitions"]
+__all__ = [
+    "classify",
+    "monetary_quantiles",
+    "money_auto",
+    "monthly",
+    "snapshot_segments",
+    "summary",
+    "transitions",
+]
 
 Rule = Callable[[ir.Table], ir.StringValue]
 
@@ -223,3 +232,46 @@ def summary(
     g["revenue_share"] = g["revenue"] / tot_r
     g["avg_monetary"] = g["revenue"] / g["customers"].where(g["customers"] > 0)
     return g[[*keys, "segment", "customers", "share", "revenue", "revenue_share", "avg_monetary"]]
+
+
+def money_auto(settings: Any, kind: type, field: str) -> tuple[Any, str, bool]:
+    """Whether a section's money threshold ``field`` is derived from the data (SPEC §3).
+
+    Parameters
+    ----------
+    settings : ShopSettings, section or None
+        As every analysis takes it.
+    kind : type
+        The section class (``RfmSettings`` or ``CpmSettings``).
+    field : str
+        The money threshold field (``monetary``, ``spend_cutoff``).
+
+    Returns
+    -------
+    tuple
+        (section, currency, auto). ``auto`` is True when the section says
+        ``money_thresholds: auto``, or says nothing and the shop's currency is
+        not JPY and ``field`` is not set (its default is in yen). A section or
+        None given alone stands for a JPY shop.
+    """
+    s = section(settings, kind)
+    currency = settings.currency if isinstance(settings, ShopSettings) else "JPY"
+    mode = s.money_thresholds
+    if mode is None:
+        mode = "auto" if currency != "JPY" and field not in s.model_fields_set else "fixed"
+    return s, currency, mode == "auto"
+
+
+def monetary_quantiles(
+    m: ir.Table, qs: Sequence[float], currency: str, *, where: Any = None
+) -> tuple[float, ...]:
+    """Quantiles of ``m.monetary`` (linear interpolation), rounded to the minor unit.
+
+    ``where`` filters the customers; NaN when no customer is left. Rounding to
+    the currency's ISO 4217 minor unit lets a page print the exact thresholds.
+    """
+    x = m.monetary.cast("float64")
+    agg = m.aggregate(**{f"q{i}": x.quantile(q, where=where) for i, q in enumerate(qs)})
+    row = engine.to_pandas(agg).iloc[0]
+    digits = CURRENCIES.get(currency, 2)
+    return tuple(float("nan") if pd.isna(v) else round(float(v), digits) for v in row)

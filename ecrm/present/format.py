@@ -37,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ecrm.present.labels import check_lang, kpi_label
+from ecrm.settings import CURRENCIES
 
 __all__ = [
     "MINOR_UNITS",
@@ -58,32 +59,9 @@ __all__ = [
 #: What a missing value shows as.
 MISSING = "—"
 
-#: ISO 4217 minor units (decimals) of the currencies a shop is likely to use;
-#: a currency not listed has 2.
-MINOR_UNITS: dict[str, int] = {
-    "JPY": 0,
-    "KRW": 0,
-    "VND": 0,
-    "CLP": 0,
-    "ISK": 0,
-    "TWD": 2,
-    "CNY": 2,
-    "HKD": 2,
-    "SGD": 2,
-    "USD": 2,
-    "CAD": 2,
-    "AUD": 2,
-    "NZD": 2,
-    "EUR": 2,
-    "GBP": 2,
-    "CHF": 2,
-    "SEK": 2,
-    "NOK": 2,
-    "DKK": 2,
-    "THB": 2,
-    "KWD": 3,
-    "BHD": 3,
-}
+#: ISO 4217 minor units (decimals) of every active currency: the one table,
+#: :data:`ecrm.settings.CURRENCIES` (a currency not listed has 2).
+MINOR_UNITS: dict[str, int] = CURRENCIES
 
 #: Symbols written before the amount; other currencies show their code after it.
 SYMBOLS: dict[str, str] = {"JPY": "¥", "GBP": "£", "USD": "$", "EUR": "€"}

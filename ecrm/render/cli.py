@@ -304,7 +304,11 @@ def extract(
 def batch(
     month: Annotated[str, typer.Option(help="report month YYYY-MM, or 'previous'")],
     shops: Annotated[
-        list[str] | None, typer.Option(help="shops to render (default: every configured shop)")
+        list[str] | None,
+        typer.Option(help="shops to render: --shops a b, or --shops a --shops b (default: all)"),
+    ] = None,
+    more: Annotated[
+        list[str] | None, typer.Argument(help="more shops after --shops: --shops a b c")
     ] = None,
     workers: Annotated[int, typer.Option(help="parallel processes")] = 2,
     scheduler: Annotated[
@@ -323,6 +327,9 @@ def batch(
     ``--month previous`` means the month before today (Asia/Tokyo);
     ``--first-business-day`` does nothing unless today is the month's first
     weekday, so a daily timer renders each month exactly once.
+    ``--shops`` takes a space-separated list (``--shops a b``, as the README
+    writes it) and may be repeated (``--shops a --shops b``); shop names given
+    without ``--shops`` are refused (exit 2) rather than read as a shop list.
     """
     import logging
 
@@ -338,7 +345,10 @@ def batch(
     if month == "previous":
         month = f"{(today.replace(day=1) - timedelta(days=1)):%Y-%m}"
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    names = shops or configured_shops()
+    if more and not shops:
+        typer.echo(f"error: unexpected argument {more[0]!r}: name shops with --shops a b", err=True)
+        raise typer.Exit(2)
+    names = [*(shops or []), *(more or [])] or configured_shops()
     try:
         parse_month(month)  # refused before the progress bar starts
         with tqdm(total=len(names), unit="shop", desc=f"ecrm batch {month}") as bar:
