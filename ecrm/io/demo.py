@@ -83,6 +83,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ecrm.io.demo_d2c import CAC, COST_EXPORT_COLUMNS, SUBSCRIPTION_EXPORT_COLUMNS
 from ecrm.io.demo_generate import ShopGenerator
 from ecrm.io.demo_specs import (
     APPAREL_FILES,
@@ -95,6 +96,7 @@ from ecrm.io.demo_specs import (
     DEMO_START,
     FOOD_ORDER_COLUMNS,
     SHOPS,
+    SUBSCRIPTION_ORDER_COLUMN,
     TRUTH_COLUMNS,
     spec_for,
 )
@@ -103,6 +105,8 @@ from ecrm.io.demo_write import write_atomic, write_split
 __all__ = [
     "APPAREL_ORDER_COLUMNS",
     "APPAREL_PRODUCT_COLUMNS",
+    "CAC",
+    "COST_EXPORT_COLUMNS",
     "CUSTOMER_COLUMNS",
     "DEFAULT_SEEDS",
     "DEMO_END",
@@ -110,6 +114,8 @@ __all__ = [
     "DEMO_START",
     "FOOD_ORDER_COLUMNS",
     "SHOPS",
+    "SUBSCRIPTION_EXPORT_COLUMNS",
+    "SUBSCRIPTION_ORDER_COLUMN",
     "TRUTH_COLUMNS",
     "DemoShop",
     "generate_shop",
@@ -148,9 +154,18 @@ class DemoShop:
         (purchases per day while alive), ``p_dropout`` (dropout probability after
         each repeat purchase), ``spend_level`` (expected order value in yen at
         list price), ``alive_at_end`` (not dropped out by the calendar's end),
-        ``n_orders`` (normal orders placed), ``channel`` (acquisition channel),
+        ``n_orders`` (normal orders placed, 定期便 deliveries included),
+        ``channel`` (acquisition channel),
         ``entry_category`` (category of the first order's largest line) and the
         favourite category, taste and brand.
+    subscriptions : DataFrame or None
+        The food shop's 定期 export (``SUBSCRIPTION_EXPORT_COLUMNS``: 定期ID,
+        会員ID, 開始日, 解約日 — empty while active —, 商品コード, 販売チャネル; dates
+        ``YYYY-MM-DD``), one row per subscription ordered by start; its
+        deliveries are the orders whose ``定期購入ID`` names it. None for apparel.
+    costs : DataFrame or None
+        Monthly ad spend (``COST_EXPORT_COLUMNS``: 月 ``YYYY/MM``, 広告媒体, 費用
+        int64 yen) per calendar month and channel with customers.
     """
 
     name: str
@@ -158,6 +173,8 @@ class DemoShop:
     products: pd.DataFrame | None
     customers: pd.DataFrame
     truth: pd.DataFrame
+    subscriptions: pd.DataFrame | None = None
+    costs: pd.DataFrame | None = None
 
 
 def generate_shop(
@@ -230,7 +247,9 @@ def write_shop(
       (楽天市場, CP932 with CRLF line ends), ``orders_amazon.csv`` (Amazon, UTF-8
       with BOM), ``products.csv`` and ``customers.csv`` (UTF-8);
     * demo-food: ``orders_<year>.csv`` per calendar year of the order date (UTF-8
-      with BOM) and ``customers.csv`` (UTF-8).
+      with BOM), ``customers.csv`` (UTF-8) and ``subscriptions.csv`` (the 定期
+      system's export, CP932 with CRLF line ends);
+    * both: ``costs.csv`` (monthly ad spend per channel, UTF-8 with BOM).
 
     CSV files quote every text value; Parquet files hold every column as strings
     except the integer quantity and amount columns (and ``定価``). ``mail_opt_in``
@@ -279,6 +298,14 @@ def write_shop(
     written += write_split(
         customers, None, None, {"": ("customers", "utf-8")}, raw_dir, file_format
     )
+    if shop.subscriptions is not None:
+        written += write_split(
+            shop.subscriptions, None, None, {"": ("subscriptions", "cp932")}, raw_dir, file_format
+        )
+    if shop.costs is not None:
+        written += write_split(
+            shop.costs, None, None, {"": ("costs", "utf-8-sig")}, raw_dir, file_format
+        )
     return written
 
 
