@@ -144,7 +144,7 @@ def simulate_subscriptions(
     cap = int(np.ceil(horizon / MONTH_DAYS)) + 1
     planned = np.minimum(rng.geometric(q), cap)
     sub = np.repeat(np.arange(m), planned)
-    first = np.concatenate([[0], np.cumsum(planned)[:-1]])
+    first = np.cumsum(planned) - planned  # each subscription's first delivery
     is_first = np.zeros(sub.size, dtype=bool)
     is_first[first] = True
     months = rng.geometric(1.0 - SKIP_RATE, sub.size)  # 1 + skipped months
