@@ -210,3 +210,15 @@ def test_costs_export_is_whole_thousands_of_yen_per_month_and_channel():
     assert a.subscriptions is None
     assert list(a.costs.columns) == list(demo.COST_EXPORT_COLUMNS)
     assert a.costs["費用"].dtype == np.int64 and (a.costs["費用"] % 1000 == 0).all()
+
+
+def test_without_subscriptions_the_food_orders_are_pure_bg_nbd(food):
+    plain = demo.generate_shop("demo-food", n_customers=N, subscriptions=False)
+    assert len(plain.subscriptions) == 0 and (plain.orders["定期購入ID"] == "").all()
+    cols = ["customer_id", "lambda_", "p_dropout", "entry_category"]
+    pd.testing.assert_frame_equal(plain.truth[cols], food.truth[cols])
+    gained = food.truth.n_orders - plain.truth.n_orders
+    life = lifetimes(food)
+    per = life.groupby("会員ID").deliveries.sum()
+    assert gained[gained > 0].sum() == per.sum()
+    assert plain.costs.equals(food.costs)

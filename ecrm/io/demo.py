@@ -196,6 +196,7 @@ def generate_shop(
     start: date = DEMO_START,
     end: date = DEMO_END,
     lines_per_order: float | None = None,
+    subscriptions: bool = True,
 ) -> DemoShop:
     """Generate one demo shop's order history, customers and latent truth.
 
@@ -216,6 +217,10 @@ def generate_shop(
         1–4 lines (≈ 1.8 apparel, ≈ 2.5 food after merging). Larger values make
         bigger orders (and AOV) for benchmarks: apparel with 3.8 gives ≈ 10 lines
         per customer. Setting it changes the random draws.
+    subscriptions : bool, default True
+        The food shop's 定期便. False writes an empty subscriptions export and
+        no deliveries: the orders are then a pure BG/NBD process (for tests of
+        the purchase models against ``truth``), the other draws unchanged.
 
     Returns
     -------
@@ -243,7 +248,8 @@ def generate_shop(
     if lines_per_order is not None and not 1.0 <= lines_per_order <= 20.0:
         raise ValueError(f"lines_per_order must be between 1 and 20, got {lines_per_order!r}")
     rng = np.random.default_rng(DEFAULT_SEEDS[name] if seed is None else seed)
-    tables = ShopGenerator(name, spec, rng, n_customers, start, end, lines_per_order).run()
+    gen = ShopGenerator(name, spec, rng, n_customers, start, end, lines_per_order, subscriptions)
+    tables = gen.run()
     return DemoShop(name, *tables)
 
 

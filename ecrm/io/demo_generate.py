@@ -76,9 +76,11 @@ class ShopGenerator:
         start: date,
         end: date,
         lines_per_order: float | None,
+        subscriptions: bool = True,
     ) -> None:
         self.name, self.spec, self.rng, self.n = name, spec, rng, n
         self.lines_per_order = lines_per_order
+        self.with_subscriptions = subscriptions
         self.start = start
         self.n_days = (end - start).days + 1
         days = np.datetime64(start, "D") + np.arange(self.n_days + 30)
@@ -266,7 +268,8 @@ class ShopGenerator:
         The six tables of :class:`ecrm.io.demo.DemoShop`, in its order.
         """
         s, rng, n = self.spec, self.rng, self.n
-        side = rng.spawn(1)[0]  # the D2C side tables: leaves rng's own draws unchanged
+        # The D2C side tables (定期便, costs): spawned streams, rng's own draws unchanged.
+        side, cost_rng = rng.spawn(2)
         # Customers: arrival (= first order), channel, preferences.
         t0 = self._arrival_times(n)
         channel = _categorical(rng.random(n), s.channel_pop)
@@ -292,8 +295,13 @@ class ShopGenerator:
             _, nt, nb = self.shape
             set_cat = s.categories.index("定期便セット")
             sub_product = (set_cat * nt + prefs["taste"].astype(np.int32)) * nb + prefs["brand"]
+            k = n if self.with_subscriptions else 0  # none: an empty export, no deliveries
             subs = simulate_subscriptions(
-                side, t0, entry == set_cat, sub_product.astype(np.int32), float(self.n_days)
+                side,
+                t0[:k],
+                entry[:k] == set_cat,
+                sub_product[:k].astype(np.int32),
+                float(self.n_days),
             )
         d_cust = subs.customer[subs.sub] if subs is not None else np.zeros(0, np.int64)
         d_t = subs.t if subs is not None else np.zeros(0)
@@ -418,7 +426,7 @@ class ShopGenerator:
                 }
             )
         subscriptions = None if subs is None else self._subscriptions_table(subs, channel)
-        costs = ad_costs(side, self.name, t0, channel, s.channels, self.start, self.n_days)
+        costs = ad_costs(cost_rng, self.name, t0, channel, s.channels, self.start, self.n_days)
         return orders, products, customers, truth, subscriptions, costs
 
     def _subscriptions_table(self, subs, channel: np.ndarray) -> pd.DataFrame:
