@@ -44,6 +44,7 @@ COLS = {
         amount="line_total",
         channel="channel",
         status="status",
+        subscription_id="定期購入ID",
     ),
 }
 
@@ -66,6 +67,8 @@ def written(shops, tmp_path_factory) -> dict[tuple[str, str], list[Path]]:
 def canon(shop: demo.DemoShop) -> pd.DataFrame:
     """The orders with canonical column names, text as str."""
     o = shop.orders.rename(columns={v: k for k, v in COLS[shop.name].items()})
+    if "subscription_id" not in o.columns:
+        o = o.assign(subscription_id="")
     text = [c for c in o.columns if c not in ("quantity", "amount")]
     return o.astype({c: str for c in text})
 
@@ -95,7 +98,14 @@ def normal_orders(shop: demo.DemoShop) -> pd.DataFrame:
         ordered_at=("ordered_at", "first"),
         amount=("amount", "sum"),
         lines=("amount", "size"),
+        subscription_id=("subscription_id", "first"),
     )
+
+
+def a_la_carte(shop: demo.DemoShop) -> pd.DataFrame:
+    """Normal orders of customers except 定期便 deliveries (the BG/NBD purchases)."""
+    o = normal_orders(shop)
+    return o[o.subscription_id == ""]
 
 
 def sha(path: Path) -> str:
@@ -121,7 +131,7 @@ def test_columns_exactly_as_specified(shops):
     ]
     assert list(f.orders.columns) == [
         "order_no", "member_id", "order_date", "sku", "item_name", "qty", "line_total",
-        "category", "flavor", "brand", "channel", "status",
+        "category", "flavor", "brand", "channel", "status", "定期購入ID",
     ]  # fmt: skip
     assert f.products is None
     customers = [
@@ -192,7 +202,14 @@ def test_custom_calendar(tmp_path):
     ts = shop.orders.order_date
     assert ts.min() >= "2024-12-01" and ts.max() <= "2025-01-31 23:59:59"
     files = demo.write_shop(shop, tmp_path)
-    assert [p.name for p in files] == ["orders_2024.csv", "orders_2025.csv", "customers.csv"]
+    assert [p.name for p in files] == [
+        "orders_2024.csv",
+        "orders_2025.csv",
+        "customers.csv",
+        "subscriptions.csv",
+        "costs.csv",
+    ]
+    assert shop.costs["月"].tolist()[::3] == ["2024/12", "2025/01"]
 
 
 # --------------------------------------------------------------------------- determinism
@@ -236,8 +253,9 @@ def test_files_are_byte_identical_across_runs(written, tmp_path, fmt):
 
 def test_file_layout(written):
     names = {key: [p.name for p in paths] for key, paths in written.items()}
-    apparel = ["orders_own", "orders_rakuten", "orders_amazon", "products", "customers"]
+    apparel = ["orders_own", "orders_rakuten", "orders_amazon", "products", "customers", "costs"]
     food = ["orders_2023", "orders_2024", "orders_2025", "orders_2026", "customers"]
+    food += ["subscriptions", "costs"]
     for fmt in ("csv", "parquet"):
         assert names[("demo-apparel", fmt)] == [f"{s}.{fmt}" for s in apparel]
         assert names[("demo-food", fmt)] == [f"{s}.{fmt}" for s in food]
@@ -265,7 +283,9 @@ def expected_files(shop: demo.DemoShop) -> dict[str, pd.DataFrame]:
     else:
         year = o["order_date"].str[:4]
         out = {f"orders_{y}": o[year == y] for y in ("2023", "2024", "2025", "2026")}
+        out["subscriptions"] = shop.subscriptions
     out["customers"] = shop.customers
+    out["costs"] = shop.costs
     return {k: as_text(v) for k, v in out.items()}
 
 
@@ -275,6 +295,7 @@ ENCODINGS = {
     "orders_amazon": "utf-8-sig",
     "products": "utf-8",
     "customers": "utf-8",
+    "subscriptions": "cp932",
 }
 
 
@@ -296,7 +317,7 @@ def test_csv_files_read_back_equal_to_the_frames(shops, written):
 
 
 def test_parquet_files_read_back_equal_to_the_frames(shops, written):
-    ints = {"数量", "小計", "定価", "qty", "line_total"}
+    ints = {"数量", "小計", "定価", "qty", "line_total", "費用"}
     for name, shop in shops.items():
         expected = expected_files(shop)
         for path in written[(name, "parquet")]:
@@ -345,7 +366,7 @@ def test_write_demo_shops_writes_settings_and_raw_files(tmp_path):
     ],
 )
 def test_repeat_rate_order_count_aov_and_basket(shops, name, repeat, mean_orders, aov, lines):
-    orders = normal_orders(shops[name])
+    orders = a_la_carte(shops[name])
     per_customer = orders[orders.customer_id != ""].groupby("customer_id").size()
     assert len(per_customer) == N
     assert repeat[0] <= (per_customer >= 2).mean() <= repeat[1]
@@ -468,13 +489,14 @@ def test_entry_category_moves_loyalty(shops):
 def test_purchase_rate_follows_lambda(shops):
     # Customers with several purchases buy at about their latent rate.
     for shop in shops.values():
-        o = normal_orders(shop)
+        o = a_la_carte(shop)  # 定期便 deliveries follow the subscription, not lambda
         day = pd.to_datetime(o.ordered_at.str[:10])
         g = day.groupby(o.customer_id)
         span = (g.max() - g.min()).dt.days
         tr = shop.truth.set_index("customer_id")
-        many = tr.index[tr.n_orders >= 5]
-        rate = (tr.n_orders[many] - 1) / span[many].clip(lower=1)
+        bought = o.groupby("customer_id").size().reindex(tr.index, fill_value=0)
+        many = tr.index[bought >= 5]
+        rate = (bought[many] - 1) / span[many].clip(lower=1)
         corr = np.corrcoef(np.log(rate), np.log(tr.lambda_[many]))[0, 1]
         assert corr > 0.7
         ratio = np.median(rate / tr.lambda_[many])

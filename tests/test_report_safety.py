@@ -120,6 +120,11 @@ def _hostile_shop(src: Path, dst: Path) -> None:
         d["商品名"] = d["商品名"] + "<i onclick=x>$1$</i><img src=x onerror=alert(3)>"
         d["販売チャネル"] = d["販売チャネル"] + "<script>alert('ch')</script>"
         d.to_csv(f, index=False, encoding=enc)
+    costs = raw / "costs.csv"
+    if costs.exists():  # the ad costs name the same channels
+        c = pd.read_csv(costs, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        c["広告媒体"] = c["広告媒体"] + "<script>alert('ch')</script>"
+        c.to_csv(costs, index=False, encoding="utf-8-sig")
     lines = []
     for line in (dst / "settings.yaml").read_text(encoding="utf-8").splitlines():
         if line.startswith("name:"):

@@ -10,8 +10,14 @@ against the truth:
   and brand, and a Japanese cart export (Japanese headers, one file per channel,
   each in its own encoding).
 * ``demo-food`` — a coffee / tea / sweets shop with a subscription line: high
-  repeat (about 65 % buy again, ≈ 5.5 orders per customer), AOV around ¥4,000,
-  CTB attributes on the order lines and one export per calendar year.
+  repeat (about 65 % buy again à la carte, ≈ 5.5 orders per customer), AOV
+  around ¥4,000, CTB attributes on the order lines and one export per calendar
+  year; on top, a 定期便 (about 22 % of customers subscribe; monthly deliveries,
+  skipped months, shifted-beta-geometric cancellations; the orders' ``定期購入ID``
+  column and a subscriptions export, see :mod:`ecrm.io.demo_d2c`).
+
+Both shops have a monthly ad costs export per channel (CAC: marketplaces dearer
+than the own site).
 
 The process
 -----------
@@ -45,15 +51,20 @@ of normal (non-cancelled, non-test, non-return) orders.
 
 Sizes (measured, default seeds and calendar)
 --------------------------------------------
+The 1,000,000-customer food row was measured before the 定期便 was added
+(expect ≈ 20 % more orders).
 "Orders" counts every order number (cancelled, test and return orders too);
 repeat is the share of customers with a second normal order; AOV is the mean
-net amount of normal orders (guests included).
+net amount of normal orders (guests included). The food shop's figures include
+its 定期便 deliveries (at 30,000 customers: 6,776 subscriptions, 34,971
+deliveries; without them repeat, orders per customer and AOV are as before the
+定期便 was added: ≈ 65 %, 5.5, ≈ ¥4,000).
 
 ==========================  ==========  ===========  ======  ============  =========
 shop, customers             orders      order lines  repeat  orders/cust.  AOV (yen)
 ==========================  ==========  ===========  ======  ============  =========
 apparel, 30,000                 88,429      160,006  40.7 %  2.78          10,142
-food, 30,000                   175,459      424,585  65.4 %  5.51           3,962
+food, 30,000                   211,479      460,646  72.1 %  6.67           3,597
 apparel, 1,000,000           2,988,439    5,405,625
 food, 1,000,000              5,837,198   14,141,741
 apparel, 1 M, lines 3.8      2,935,814    9,913,142
@@ -83,6 +94,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ecrm.io.demo_d2c import CAC, COST_EXPORT_COLUMNS, SUBSCRIPTION_EXPORT_COLUMNS
 from ecrm.io.demo_generate import ShopGenerator
 from ecrm.io.demo_specs import (
     APPAREL_FILES,
@@ -95,6 +107,7 @@ from ecrm.io.demo_specs import (
     DEMO_START,
     FOOD_ORDER_COLUMNS,
     SHOPS,
+    SUBSCRIPTION_ORDER_COLUMN,
     TRUTH_COLUMNS,
     spec_for,
 )
@@ -103,6 +116,8 @@ from ecrm.io.demo_write import write_atomic, write_split
 __all__ = [
     "APPAREL_ORDER_COLUMNS",
     "APPAREL_PRODUCT_COLUMNS",
+    "CAC",
+    "COST_EXPORT_COLUMNS",
     "CUSTOMER_COLUMNS",
     "DEFAULT_SEEDS",
     "DEMO_END",
@@ -110,6 +125,8 @@ __all__ = [
     "DEMO_START",
     "FOOD_ORDER_COLUMNS",
     "SHOPS",
+    "SUBSCRIPTION_EXPORT_COLUMNS",
+    "SUBSCRIPTION_ORDER_COLUMN",
     "TRUTH_COLUMNS",
     "DemoShop",
     "generate_shop",
@@ -148,9 +165,18 @@ class DemoShop:
         (purchases per day while alive), ``p_dropout`` (dropout probability after
         each repeat purchase), ``spend_level`` (expected order value in yen at
         list price), ``alive_at_end`` (not dropped out by the calendar's end),
-        ``n_orders`` (normal orders placed), ``channel`` (acquisition channel),
+        ``n_orders`` (normal orders placed, 定期便 deliveries included),
+        ``channel`` (acquisition channel),
         ``entry_category`` (category of the first order's largest line) and the
         favourite category, taste and brand.
+    subscriptions : DataFrame or None
+        The food shop's 定期 export (``SUBSCRIPTION_EXPORT_COLUMNS``: 定期ID,
+        会員ID, 開始日, 解約日 — empty while active —, 商品コード, 販売チャネル; dates
+        ``YYYY-MM-DD``), one row per subscription ordered by start; its
+        deliveries are the orders whose ``定期購入ID`` names it. None for apparel.
+    costs : DataFrame or None
+        Monthly ad spend (``COST_EXPORT_COLUMNS``: 月 ``YYYY/MM``, 広告媒体, 費用
+        int64 yen) per calendar month and channel with customers.
     """
 
     name: str
@@ -158,6 +184,8 @@ class DemoShop:
     products: pd.DataFrame | None
     customers: pd.DataFrame
     truth: pd.DataFrame
+    subscriptions: pd.DataFrame | None = None
+    costs: pd.DataFrame | None = None
 
 
 def generate_shop(
@@ -168,6 +196,7 @@ def generate_shop(
     start: date = DEMO_START,
     end: date = DEMO_END,
     lines_per_order: float | None = None,
+    subscriptions: bool = True,
 ) -> DemoShop:
     """Generate one demo shop's order history, customers and latent truth.
 
@@ -188,6 +217,10 @@ def generate_shop(
         1–4 lines (≈ 1.8 apparel, ≈ 2.5 food after merging). Larger values make
         bigger orders (and AOV) for benchmarks: apparel with 3.8 gives ≈ 10 lines
         per customer. Setting it changes the random draws.
+    subscriptions : bool, default True
+        The food shop's 定期便. False writes an empty subscriptions export and
+        no deliveries: the orders are then a pure BG/NBD process (for tests of
+        the purchase models against ``truth``), the other draws unchanged.
 
     Returns
     -------
@@ -215,7 +248,8 @@ def generate_shop(
     if lines_per_order is not None and not 1.0 <= lines_per_order <= 20.0:
         raise ValueError(f"lines_per_order must be between 1 and 20, got {lines_per_order!r}")
     rng = np.random.default_rng(DEFAULT_SEEDS[name] if seed is None else seed)
-    tables = ShopGenerator(name, spec, rng, n_customers, start, end, lines_per_order).run()
+    gen = ShopGenerator(name, spec, rng, n_customers, start, end, lines_per_order, subscriptions)
+    tables = gen.run()
     return DemoShop(name, *tables)
 
 
@@ -230,7 +264,9 @@ def write_shop(
       (楽天市場, CP932 with CRLF line ends), ``orders_amazon.csv`` (Amazon, UTF-8
       with BOM), ``products.csv`` and ``customers.csv`` (UTF-8);
     * demo-food: ``orders_<year>.csv`` per calendar year of the order date (UTF-8
-      with BOM) and ``customers.csv`` (UTF-8).
+      with BOM), ``customers.csv`` (UTF-8) and ``subscriptions.csv`` (the 定期
+      system's export, CP932 with CRLF line ends);
+    * both: ``costs.csv`` (monthly ad spend per channel, UTF-8 with BOM).
 
     CSV files quote every text value; Parquet files hold every column as strings
     except the integer quantity and amount columns (and ``定価``). ``mail_opt_in``
@@ -279,6 +315,14 @@ def write_shop(
     written += write_split(
         customers, None, None, {"": ("customers", "utf-8")}, raw_dir, file_format
     )
+    if shop.subscriptions is not None:
+        written += write_split(
+            shop.subscriptions, None, None, {"": ("subscriptions", "cp932")}, raw_dir, file_format
+        )
+    if shop.costs is not None:
+        written += write_split(
+            shop.costs, None, None, {"": ("costs", "utf-8-sig")}, raw_dir, file_format
+        )
     return written
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ecrm.io.demo_d2c import ad_costs, simulate_subscriptions
 from ecrm.io.demo_specs import (
     APPAREL_NOUNS,
     APPAREL_ORDER_COLUMNS,
@@ -45,6 +46,7 @@ from ecrm.io.demo_specs import (
     SALE_SHARE,
     SEASON,
     SPEND_TILT,
+    SUBSCRIPTION_ORDER_COLUMN,
     SURNAMES,
     ShopSpec,
 )
@@ -74,9 +76,11 @@ class ShopGenerator:
         start: date,
         end: date,
         lines_per_order: float | None,
+        subscriptions: bool = True,
     ) -> None:
         self.name, self.spec, self.rng, self.n = name, spec, rng, n
         self.lines_per_order = lines_per_order
+        self.with_subscriptions = subscriptions
         self.start = start
         self.n_days = (end - start).days + 1
         days = np.datetime64(start, "D") + np.arange(self.n_days + 30)
@@ -257,12 +261,15 @@ class ShopGenerator:
         t = np.concatenate(got_t) if got_t else np.zeros(0)
         return cust, t, alive_at_end
 
-    def run(self) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame, pd.DataFrame]:
-        """The shop: ``orders``, ``products`` (apparel only), ``customers`` and ``truth``.
+    def run(self) -> tuple[pd.DataFrame | None, ...]:
+        """The shop: ``orders``, ``products`` (apparel only), ``customers``, ``truth``,
+        ``subscriptions`` (food only) and ``costs``.
 
-        The four tables of :class:`ecrm.io.demo.DemoShop`, in its order.
+        The six tables of :class:`ecrm.io.demo.DemoShop`, in its order.
         """
         s, rng, n = self.spec, self.rng, self.n
+        # The D2C side tables (定期便, costs): spawned streams, rng's own draws unchanged.
+        side, cost_rng = rng.spawn(2)
         # Customers: arrival (= first order), channel, preferences.
         t0 = self._arrival_times(n)
         channel = _categorical(rng.random(n), s.channel_pop)
@@ -282,6 +289,30 @@ class ShopGenerator:
         rep_channel = np.where(stay, channel[rep_cust], other)
         repeat = self._lines(prefs, rep_cust, rep_t)
         n_main = n + rep_cust.size
+        # 定期便 deliveries (food): one line each, the subscriber's 定期便セット product.
+        subs = None
+        if self.name == "demo-food":
+            _, nt, nb = self.shape
+            set_cat = s.categories.index("定期便セット")
+            sub_product = (set_cat * nt + prefs["taste"].astype(np.int32)) * nb + prefs["brand"]
+            k = n if self.with_subscriptions else 0  # none: an empty export, no deliveries
+            subs = simulate_subscriptions(
+                side,
+                t0[:k],
+                entry[:k] == set_cat,
+                sub_product[:k].astype(np.int32),
+                float(self.n_days),
+            )
+        d_cust = subs.customer[subs.sub] if subs is not None else np.zeros(0, np.int64)
+        d_t = subs.t if subs is not None else np.zeros(0)
+        d_prod = subs.product[subs.sub] if subs is not None else np.zeros(0, np.int32)
+        d_unit = (self.price[d_prod] * 0.9).astype(np.int64) // 10 * 10
+        delivery = _Lines(
+            np.arange(d_t.size, dtype=np.int32),
+            d_prod.astype(np.int32),
+            np.ones(d_t.size, np.int32),
+            d_unit.astype(np.int32),
+        )
         # Guests: one-off buyers without a customer id.
         n_guest = max(1, round(n_main * GUEST_RATE / (1.0 - GUEST_RATE)))
         g_t = rng.permutation(self._arrival_times(n_guest))
@@ -290,12 +321,15 @@ class ShopGenerator:
         guest = self._lines(g_prefs, np.arange(n_guest, dtype=np.int64), g_t)
 
         # Orders so far: status 0 (normal).
-        o_t = np.concatenate([t0, rep_t, g_t])
-        o_cust = np.concatenate([owner, rep_cust, np.full(n_guest, -1, np.int64)])
-        o_chan = np.concatenate([channel, rep_channel, g_channel])
-        lines = _concat_lines([first, repeat, guest], [0, n, n_main])
-        del first, repeat, guest
+        o_t = np.concatenate([t0, rep_t, d_t, g_t])
+        o_cust = np.concatenate([owner, rep_cust, d_cust, np.full(n_guest, -1, np.int64)])
+        o_chan = np.concatenate([channel, rep_channel, channel[d_cust], g_channel])
+        lines = _concat_lines([first, repeat, delivery, guest], [0, n, n_main, n_main + d_t.size])
+        del first, repeat, guest, delivery
         n_normal = o_t.size
+        o_sub = np.full(n_normal, -1, np.int64)  # the subscription a delivery belongs to
+        if subs is not None:
+            o_sub[n_main : n_main + d_t.size] = subs.sub
         o_status = np.zeros(n_normal, np.int8)
         o_parent = np.full(n_normal, -1, np.int64)  # the original order of a return
         line_start = np.searchsorted(lines.order, np.arange(n_normal + 1))
@@ -356,8 +390,9 @@ class ShopGenerator:
             ]
         )
         o_parent = np.concatenate([o_parent, np.full(src.size + N_TEST_ORDERS, -1), ret])
+        o_sub = np.concatenate([o_sub, np.full(o_t.size - o_sub.size, -1, np.int64)])
 
-        orders = self._orders_table(lines, o_t, o_cust, o_chan, o_status, o_parent)
+        orders = self._orders_table(lines, o_t, o_cust, o_chan, o_status, o_parent, o_sub)
         del lines
         n_orders = np.bincount(o_cust[(o_status == 0) & (o_cust >= 0)], minlength=n)
         customers = self._customers_table(t0, prefs["z"])
@@ -390,7 +425,30 @@ class ShopGenerator:
                     "定価": self.price,
                 }
             )
-        return orders, products, customers, truth
+        subscriptions = None if subs is None else self._subscriptions_table(subs, channel)
+        costs = ad_costs(cost_rng, self.name, t0, channel, s.channels, self.start, self.n_days)
+        return orders, products, customers, truth, subscriptions, costs
+
+    def _subscriptions_table(self, subs, channel: np.ndarray) -> pd.DataFrame:
+        """The 定期 system's export: one row per subscription, ordered by start."""
+        epoch = np.datetime64(self.start, "D")
+        start = (epoch + np.floor(subs.start).astype(np.int64)).astype(str)
+        ended = ~np.isnan(subs.cancel)
+        cancel_day = np.floor(np.where(ended, subs.cancel, 0.0)).astype(np.int64)
+        cancel = np.where(ended, (epoch + cancel_day).astype(str), "")
+        cust = self._customer_ids(self.n).take(pa.array(subs.customer))
+        return pd.DataFrame(
+            {
+                "定期ID": _sub_ids(subs.customer.size),
+                "会員ID": cust.to_numpy(zero_copy_only=False),
+                "開始日": start,
+                "解約日": cancel,
+                "商品コード": np.asarray(self.codes, dtype=object)[subs.product],
+                "販売チャネル": np.asarray(self.spec.channels, dtype=object)[
+                    channel[subs.customer]
+                ],
+            }
+        )
 
     def _entry_category(self, first: _Lines, n: int) -> np.ndarray:
         """Category of each first order's largest line (ties: the lowest product code)."""
@@ -430,6 +488,7 @@ class ShopGenerator:
         o_chan: np.ndarray,
         o_status: np.ndarray,
         o_parent: np.ndarray,
+        o_sub: np.ndarray,
     ) -> pd.DataFrame:
         """The raw orders frame; empties ``lines`` on the way to keep memory down."""
         s, rng = self.spec, self.rng
@@ -450,6 +509,8 @@ class ShopGenerator:
         cust = cust_ids.take(pa.array(np.where(o_cust >= 0, o_cust, self.n)[ranked]))
         stamp = self._timestamps(o_t[ranked])
         chan, status = o_chan[ranked], o_status[ranked]
+        sub_of = pa.array(np.where(o_sub < 0, o_sub.max() + 1, o_sub)[ranked])
+        sub = pa.concat_arrays([_sub_ids(int(o_sub.max()) + 1), pa.array([""])]).take(sub_of)
 
         # Lines in output order: orders ranked, lines within an order as generated.
         start = np.searchsorted(lines.order, np.arange(n_orders + 1))
@@ -498,9 +559,12 @@ class ShopGenerator:
             cols["flavor"] = dictionary(self.p_taste[product], s.tastes)
             cols["brand"] = dictionary(self.p_brand[product], s.brands)
         del product
-        cols[names[-2]] = dictionary(chan[lo], s.channels)
-        cols[names[-1]] = dictionary(status[lo], s.statuses)
-        del lo
+        at_channel = 7 if self.name == "demo-apparel" else 10
+        cols[names[at_channel]] = dictionary(chan[lo], s.channels)
+        cols[names[at_channel + 1]] = dictionary(status[lo], s.statuses)
+        if self.name == "demo-food":
+            cols[SUBSCRIPTION_ORDER_COLUMN] = sub.cast(pa.large_string()).take(pa.array(lo))
+        del lo, sub
         table = pa.table(cols)
         del cols
         frame = table.to_pandas()
@@ -571,6 +635,12 @@ class ShopGenerator:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _sub_ids(count: int) -> pa.Array:
+    """定期IDs ``T0000001`` … of subscriptions numbered by start."""
+    num = pa.array(np.arange(1, count + 1, dtype=np.int64)).cast(pa.string())
+    return pc.binary_join_element_wise("T", pc.utf8_lpad(num, 7, "0"), "")
 
 
 def _norm(weights: Sequence[float]) -> np.ndarray:

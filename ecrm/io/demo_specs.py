@@ -23,6 +23,7 @@ __all__ = [
     "DEMO_START",
     "FOOD_ORDER_COLUMNS",
     "SHOPS",
+    "SUBSCRIPTION_ORDER_COLUMN",
     "TRUTH_COLUMNS",
     "spec_for",
 ]
@@ -70,7 +71,10 @@ FOOD_ORDER_COLUMNS: tuple[str, ...] = (
     "brand",
     "channel",
     "status",
+    "定期購入ID",
 )
+#: The food export's 定期 column (the subscription a delivery belongs to, empty otherwise).
+SUBSCRIPTION_ORDER_COLUMN = "定期購入ID"
 CUSTOMER_COLUMNS: tuple[str, ...] = (
     "customer_id",
     "email",
