@@ -252,6 +252,12 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
             "text",
         ),
         "chosen": "bool",
+        # the D2C page's tables
+        **{f"ltv_{d}": "money" for d in (90, 180, 360)},
+        **{f"{c}_{d}": "number" for c in ("ltv_cac", "roas") for d in (90, 180, 360)},
+        "f2_rate_180": "rate",
+        **dict.fromkeys(("subscriptions", "horizon"), "count"),
+        **dict.fromkeys(("alpha", "beta"), "number"),
         # further columns of saved tables
         **dict.fromkeys(("from_total", "segment_customers"), "count"),
         "segment_revenue": "money",
@@ -356,6 +362,12 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
             for kind in ("rfm", "cpm", "lifecycle")
         },
         "decile_migration": TableSpec(kinds={"from_decile": "text", "to_decile": "text"}),
+        "subscription_continuation": TableSpec(
+            drop=("n",), headers={"label": ("配送回数", "deliveries")}
+        ),
+        "subscription_projection": TableSpec(constants=("horizon",)),
+        # the page shows 90 and 360 days; the CSV keeps 180 too
+        "channel_acquisition_summary": TableSpec(drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$"),
     }
 )
 
