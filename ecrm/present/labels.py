@@ -228,8 +228,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "payback_day": ("回収日数", "payback day"),
     # the D2C page's tables (定期 projection, channel summary by day)
     "subscriptions": ("定期数", "subscriptions"),
-    "alpha": ("α(sBG)", "alpha (sBG)"),
-    "beta": ("β(sBG)", "beta (sBG)"),
+    "alpha": ("α(モデル)", "alpha (sBG)"),
+    "beta": ("β(モデル)", "beta (sBG)"),
     "horizon": ("予測範囲(配送回数)", "horizon (deliveries)"),
     **{f"ltv_{d}": (f"LTV({d}日)", f"LTV ({d} days)") for d in (90, 180, 360)},
     **{f"ltv_cac_{d}": (f"LTV/CAC({d}日)", f"LTV/CAC ({d} days)") for d in (90, 180, 360)},
