@@ -280,6 +280,31 @@ def _kpi_kind(code: str, column: str) -> Kind:
     return "points" if code in rates else "change"
 
 
+def _driver_kind(factor: str, column: str) -> Kind:
+    """Revenue change: a factor's before/after are customers, purchases or money."""
+    if column == "contribution":
+        return "money"
+    if column not in ("before", "after"):
+        return "text"
+    if factor == "customers":
+        return "count"
+    return "number" if factor == "purchases_per_customer" else "amount"
+
+
+_PARTS = {
+    "new": ("新規", "new"),
+    "repeat": ("リピート", "repeat"),
+    "other": ("ゲスト等", "guests and others"),
+    "total": ("合計", "total"),
+}
+_FACTORS = {
+    "customers": ("顧客数", "customers"),
+    "purchases_per_customer": ("購入頻度", "purchases per customer"),
+    "aov": ("客単価", "AOV"),
+    "revenue": ("売上", "revenue"),
+}
+
+
 @dataclass(frozen=True)
 class TableSpec:
     """How one named table is shown, beyond :data:`COLUMN_KINDS`.
@@ -366,6 +391,13 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
             drop=("n",), headers={"label": ("配送回数", "deliveries")}
         ),
         "subscription_projection": TableSpec(constants=("horizon",)),
+        "revenue_change": TableSpec(
+            drop=("method",),
+            constants=("month", "base_month"),
+            kinds={"before": "number", "after": "number"},
+            row_kinds=("factor", _driver_kind),
+            values={"part": _PARTS, "factor": _FACTORS},
+        ),
         # the page shows 90 and 360 days; the CSV keeps 180 too
         "channel_acquisition_summary": TableSpec(drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$"),
     }

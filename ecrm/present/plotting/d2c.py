@@ -266,6 +266,7 @@ def plot_revenue_change(
     ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=9)
     ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
     ax.set_ylabel(_t(lang, f"売上（{currency}）", f"revenue ({currency})"))
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.1)  # room for the labels above the tallest bar
     ax.set_title(_t(lang, "売上の増減要因", "What moved revenue"))
     return ax
 
