@@ -320,6 +320,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "f2_rate": ("F2転換率(90日)", "F2 rate (90 days)"),
     "lapse_rate": ("離脱率", "Lapse rate"),
     "ltv_12m": ("12ヶ月LTV", "12-month LTV"),
+    "cross_sell_rate": ("クロスセル率(12ヶ月)", "Cross-sell rate (12 months)"),
 }
 
 #: The drivers of :func:`ecrm.analysis.revenue_change.revenue_change`, by (part, factor).

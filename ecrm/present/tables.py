@@ -270,7 +270,7 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
 
 
 def _kpi_kind(code: str, column: str) -> Kind:
-    rates = {"repeat_rate", "f2_rate", "lapse_rate"}
+    rates = {"repeat_rate", "f2_rate", "lapse_rate", "cross_sell_rate"}
     if column == "value":
         if code in rates:
             return "rate"
