@@ -60,3 +60,43 @@ def test_analysis_does_not_import_presentation():
     ]
     assert not [n for n in names if n.startswith(("ecrm.present", "ecrm.render"))]
     assert not hasattr(kpi, "kpi_summary")
+
+
+def _category_orders():
+    """a: tops in Aug 2026, bags in Oct 2026 (cross-buyer from October);
+    b: tops in Sep 2026 and tops again in Oct; c: tops + bags in Sep 2026 but the bags returned."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4", "5", "5", "6"],
+            "customer_id": ["a", "a", "b", "b", "c", "c", "c"],
+            "ordered_at": pd.to_datetime(
+                [
+                    *("2026-08-10", "2026-10-05", "2026-09-01", "2026-10-20"),
+                    *("2026-09-15", "2026-09-15", "2026-09-20"),
+                ]
+            ),
+            "amount": [1000, 2000, 1500, 1500, 800, 600, -600],
+            "category": ["tops", "bags", "tops", "tops", "tops", "bags", "bags"],
+        }
+    )
+
+
+def test_cross_sell_rate_by_hand_with_points_changes():
+    t = kpi.kpi_table(_category_orders(), as_of="2026-10-31", months=3)
+    cs = t[t["kpi"] == "cross_sell_rate"].set_index("month")
+    aug, sep, oct_ = (dt.date(2026, m, 1) for m in (8, 9, 10))
+    assert cs.loc[aug, "value"] == 0.0  # a alone, one category
+    assert cs.loc[sep, "value"] == 0.0  # a, b, c: c's bags were returned
+    assert cs.loc[oct_, "value"] == pytest.approx(1 / 3)  # a now has tops and bags
+    assert cs.loc[oct_, "mom"] == pytest.approx(1 / 3)  # a difference in points, not a ratio
+    assert (cs["change"] == "points").all()
+    assert "cross_sell_rate" in kpi.RATE_KPIS
+
+
+def test_cross_sell_rate_is_empty_without_categories():
+    orders = _category_orders().drop(columns="category")
+    wide = kpi.kpi_wide(orders, as_of="2026-10-31", months=3)
+    assert wide["cross_sell_rate"].isna().all()
+    assert wide["revenue"].notna().all()  # the other KPIs are unaffected

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm.analysis import channels, products, revenue_change, subscriptions
 from ecrm.models import subscription_value
@@ -61,3 +64,64 @@ def test_unknown_language(lang):
     r = revenue_change.revenue_change(revenue_orders(), as_of="2026-10-31")
     with pytest.raises(Exception, match="lang"):
         say.revenue_change(r, lang=lang)
+
+
+def test_ltv_cac_counts_the_channels_that_earn_their_cost_back():
+    s = channels.acquisition_summary(
+        channels.acquisition(channel_orders(), as_of="2026-10-31", costs=COSTS)
+    )
+    assert say.ltv_cac(s, days=90) == (
+        "広告費のある2チャネルのうち2チャネルが90日で獲得費用を回収しています"
+        "(LTV/CAC ≥ 1)。最も低いのはadsで1.00です。"
+    )
+    assert say.ltv_cac(s, days=90, lang="en") == (
+        "2 of the 2 channels with a cost earn it back within 90 days (LTV/CAC ≥ 1); "
+        "the lowest is ads at 1.00."
+    )
+    # no month is observable for 360 days by October: said, no figure made up
+    assert say.ltv_cac(s, days=360) == "広告費のある獲得月で360日経過したものがまだありません。"
+    no_cost = channels.acquisition_summary(
+        channels.acquisition(channel_orders(), as_of="2026-10-31")
+    )
+    assert "No acquisition month with a cost" in say.ltv_cac(no_cost, days=90, lang="en")
+
+
+def test_missing_data_messages_name_the_setting_to_fix():
+    assert say.missing("costs") == (
+        "広告費の表(costs:)がないため、CAC・LTV/CACは計算できません。"
+        "月・チャネル・広告費の表をショップ設定の costs: に指定してください。"
+    )
+    for what in say.MISSING:
+        assert say.missing(what, lang="ja") != say.missing(what, lang="en")
+    assert "`columns`" in say.missing("subscriptions", lang="en")
+    with pytest.raises(KeyError):
+        say.missing("weather")
+
+
+_OPTIONAL = ("subscription_id", "channel", "product_id")
+
+
+@given(
+    present=st.dictionaries(
+        st.sampled_from(_OPTIONAL), st.sampled_from(["values", "empty"]), max_size=3
+    ),
+    costs=st.sampled_from([None, "empty", "rows"]),
+)
+@settings(max_examples=30, deadline=None)
+def test_available_reports_exactly_the_columns_that_hold_values(present, costs):
+    orders = pd.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "customer_id": ["a", "b"],
+            "ordered_at": pd.to_datetime(["2026-01-01", "2026-01-02"]),
+            "amount": [100.0, 200.0],
+        }
+    )
+    for col, how in present.items():
+        orders[col] = ["x", None] if how == "values" else pd.Series([None, None], dtype=object)
+    table = {None: None, "empty": COSTS.iloc[:0], "rows": COSTS}[costs]
+    have = say.available(orders, costs=table)
+    assert have["subscriptions"] == (present.get("subscription_id") == "values")
+    assert have["channel"] == (present.get("channel") == "values")
+    assert have["product_id"] == (present.get("product_id") == "values")
+    assert have["costs"] == (costs == "rows")

@@ -24,6 +24,7 @@ def test_there_is_a_notebook_per_analysis():
         "ltv",
         "cluster",
         "ctb",
+        "d2c",
     }
 
 

@@ -83,3 +83,29 @@ def test_money_axes_carry_the_currency(currency, symbol):
     assert ax.texts[0].get_text() == ("+" if first >= 0 else "") + numfmt.money(
         first, currency, decimals=0
     )
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_empty_tables_draw_a_chart_that_says_why(lang):
+    t = channels.acquisition(channel_orders(), as_of="2026-10-31", costs=COSTS)
+    ax = d2c.plot_ltv_cac(channels.acquisition_summary(t), days=360, lang=lang)
+    assert len(ax.patches) == 0  # nothing observable for 360 days by October
+    (note,) = ax.texts
+    assert note.get_text() == (
+        "広告費のある獲得月で360日経過したものがまだありません"
+        if lang == "ja"
+        else "no acquisition month with a cost observable for 360 days yet"
+    )
+    e = products.entry_products(product_orders(), as_of="2026-12-31", min_customers=10_000)
+    ax = d2c.plot_entry_products(e, lang=lang)
+    assert e.empty and len(ax.patches) == 0 and len(ax.texts) == 1
+    title = "初回購入商品別のF2転換率" if lang == "ja" else "F2 rate by entry product"
+    assert ax.get_title() == title
+
+
+def test_cancellation_trend_counts_on_whole_ticks(subs_shop):
+    m = subscriptions.subscription_monthly(subs_shop, as_of="2026-10-31", lapse_days=40)
+    small = m.assign(active=[i % 3 for i in range(len(m))])
+    ax = d2c.plot_cancellation_trend(small)
+    ticks = ax.get_yticks()
+    assert all(float(v).is_integer() for v in ticks)

@@ -23,7 +23,11 @@ For each calendar month (the last one ends at ``as_of``):
   earlier, net revenue from each customer's first purchase up to
   ``horizon_days`` (360) days after it (an order dated before the first
   purchase — a return with no purchase yet — is not part of it), as known at
-  this month's end, per cohort customer.
+  this month's end, per cohort customer;
+* ``cross_sell_rate`` (クロスセル率): of the customers with a purchase in the
+  12 months to the month end, the share who bought two or more categories then
+  (:func:`ecrm.analysis.cross_sell.cross_sell_monthly`); empty (NaN) without a
+  category column. A rate: its MoM/YoY are differences in points.
 
 ``mom`` and ``yoy`` are relative changes (value / earlier − 1) for amounts and
 counts, and differences in points (value − earlier) for rates (``change`` says
@@ -39,7 +43,7 @@ import ibis
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import periods
+from ecrm.analysis import cross_sell, periods
 from ecrm.settings import ShopSettings
 
 __all__ = ["KPIS", "RATE_KPIS", "kpi_latest", "kpi_table", "kpi_wide"]
@@ -58,8 +62,9 @@ KPIS: tuple[str, ...] = (
     "f2_rate",
     "lapse_rate",
     "ltv_12m",
+    "cross_sell_rate",
 )
-RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "f2_rate", "lapse_rate"})
+RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "f2_rate", "lapse_rate", "cross_sell_rate"})
 
 
 def _month_starts(as_of: dt.date, n: int) -> list[dt.date]:
@@ -181,6 +186,8 @@ def kpi_wide(
     # it has not bought again by that month's end.
     ends = [periods.month_end(d) for d in starts[:-1]] + [as_of_d]
     df["lapse_rate"] = _lapse_rates(o_all, starts, as_of_d, s.cpm.lapse_days)
+    cs = cross_sell.cross_sell_monthly(t, as_of=as_of_d, months=n)
+    df["cross_sell_rate"] = cs.set_index(cs["month"].dt.date)["cross_sell_rate"].reindex(starts)
 
     # months before the shop's first order are unknown, not zero
     first_month = engine.to_pandas(o_all.aggregate(m=o_all.month.min()))["m"].iloc[0]

@@ -71,7 +71,7 @@ SYMBOLS: dict[str, str] = {"JPY": "¥", "GBP": "£", "USD": "$", "EUR": "€"}
 MONEY_KPIS: frozenset[str] = frozenset(
     {"revenue", "new_revenue", "repeat_revenue", "aov", "ltv_12m"}
 )
-_RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "f2_rate", "lapse_rate"})
+_RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "f2_rate", "lapse_rate", "cross_sell_rate"})
 _RATIO_KPIS: frozenset[str] = frozenset({"purchases_per_customer"})
 
 

@@ -226,6 +226,15 @@ _TABLE: dict[str, tuple[str, str]] = {
     "basis": ("基準", "basis"),
     "margin": ("粗利", "margin"),
     "payback_day": ("回収日数", "payback day"),
+    # the D2C page's tables (定期 projection, channel summary by day)
+    "subscriptions": ("定期数", "subscriptions"),
+    "alpha": ("α(モデル)", "alpha (sBG)"),
+    "beta": ("β(モデル)", "beta (sBG)"),
+    "horizon": ("予測範囲(配送回数)", "horizon (deliveries)"),
+    **{f"ltv_{d}": (f"LTV({d}日)", f"LTV ({d} days)") for d in (90, 180, 360)},
+    **{f"ltv_cac_{d}": (f"LTV/CAC({d}日)", f"LTV/CAC ({d} days)") for d in (90, 180, 360)},
+    **{f"roas_{d}": (f"ROAS({d}日)", f"ROAS ({d} days)") for d in (90, 180, 360)},
+    "f2_rate_180": ("F2転換率(180日)", "F2 rate (180 days)"),
     "entry_product": ("初回購入商品", "entry product"),
     "product_name": ("商品名", "product"),
     "second_product": ("2回目購入商品", "second-purchase product"),
@@ -311,6 +320,7 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "f2_rate": ("F2転換率(90日)", "F2 rate (90 days)"),
     "lapse_rate": ("離脱率", "Lapse rate"),
     "ltv_12m": ("12ヶ月LTV", "12-month LTV"),
+    "cross_sell_rate": ("クロスセル率(12ヶ月)", "Cross-sell rate (12 months)"),
 }
 
 #: The drivers of :func:`ecrm.analysis.revenue_change.revenue_change`, by (part, factor).

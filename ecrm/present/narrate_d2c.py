@@ -8,19 +8,135 @@ sentence that says so, never a made-up figure.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
+from ecrm import engine
 from ecrm.present import format as fmt
 from ecrm.present.labels import check_lang
 
 __all__ = [
+    "MISSING",
+    "available",
     "channel_value",
     "continuation",
     "entry_products",
+    "ltv_cac",
+    "missing",
     "projection",
     "revenue_change",
     "subscription_monthly",
 ]
+
+
+#: Why a section of the D2C page cannot be shown, by the data it lacks (ja, en).
+MISSING: dict[str, tuple[str, str]] = {
+    "subscriptions": (
+        "このショップのデータには定期(subscription_id)がありません。"
+        "ショップ設定の columns で定期IDの列を対応づけるか、"
+        "subscriptions: に定期の表を指定してください。",
+        "This shop's data has no subscriptions (subscription_id). Map the subscription id column "
+        "in the shop settings (`columns`) or give a subscriptions table (`subscriptions:`).",
+    ),
+    "cancellations": (
+        "まだ解約された定期がないため、解約のしやすさを推定できません"
+        "(定期LTVの予測には解約の実績が必要です)。",
+        "No subscription has been cancelled yet, so churn cannot be estimated (the subscriber "
+        "LTV projection needs cancellations).",
+    ),
+    "channel": (
+        "このショップのデータには販売チャネル(channel)がありません。"
+        "ショップ設定の columns でチャネルの列を対応づけてください。",
+        "This shop's data has no sales channel (channel). Map the channel column in the shop "
+        "settings (`columns`).",
+    ),
+    "costs": (
+        "広告費の表(costs:)がないため、CAC・LTV/CACは計算できません。"
+        "月・チャネル・広告費の表をショップ設定の costs: に指定してください。",
+        "Without an acquisition cost table (`costs:`) there is no CAC or LTV/CAC. Give a table "
+        "of month, channel and cost in the shop settings (`costs:`).",
+    ),
+    "product_id": (
+        "このショップのデータには商品ID(product_id)がありません。"
+        "ショップ設定の columns または product_master で対応づけてください。",
+        "This shop's data has no product id (product_id). Map it in the shop settings "
+        "(`columns` or `product_master`).",
+    ),
+}
+
+
+def available(
+    orders: engine.OrdersLike, *, subscriptions: Any = None, costs: Any = None
+) -> dict[str, bool]:
+    """Which of the D2C page's inputs the shop has: each key of :data:`MISSING` but cancellations.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    subscriptions, costs : DataFrame or None
+        :func:`ecrm.io.canonical.read_subscriptions` / ``read_costs``.
+
+    Returns
+    -------
+    dict
+        ``subscriptions``: the orders hold a subscription_id value (a
+        subscriptions table alone has no deliveries to count); ``channel``,
+        ``product_id``: the orders hold a value there; ``costs``: a costs table
+        with at least one row.
+    """
+    t = engine.orders_table(orders)
+    return {
+        "subscriptions": engine.has_values(t, "subscription_id"),
+        "channel": engine.has_values(t, "channel"),
+        "product_id": engine.has_values(t, "product_id"),
+        "costs": costs is not None and len(costs) > 0,
+    }
+
+
+def missing(what: str, *, lang: str = "ja") -> str:
+    """The message shown in place of a section whose data the shop lacks (a key of :data:`MISSING`).
+
+    >>> missing("costs", lang="en").startswith("Without an acquisition cost table")
+    True
+    """
+    check_lang(lang)
+    ja, en = MISSING[what]
+    return ja if lang == "ja" else en
+
+
+def ltv_cac(summary: pd.DataFrame, *, days: int = 360, lang: str = "ja") -> str:
+    """How many first channels earn back their cost within ``days`` (months pooled by cost).
+
+    The pooling is :func:`ecrm.present.plotting.d2c.plot_ltv_cac`'s: the LTV of
+    the acquisition months observable for ``days`` times their new customers,
+    over those months' cost; a channel without cost is left out.
+    """
+    check_lang(lang)
+    col = f"ltv_{days}"
+    s = summary[summary[col].notna() & summary["cost"].notna()].copy()
+    s["value"] = s[col] * s["new_customers"]
+    g = s.groupby("channel")[["value", "cost"]].sum()
+    g = g[g["cost"] > 0]
+    if g.empty:
+        return (
+            f"広告費のある獲得月で{days}日経過したものがまだありません。"
+            if lang == "ja"
+            else f"No acquisition month with a cost has been observable for {days} days yet."
+        )
+    ratio = g["value"] / g["cost"]
+    ok = int((ratio >= 1).sum())
+    worst = ratio.idxmin()
+    if lang == "ja":
+        return (
+            f"広告費のある{len(ratio)}チャネルのうち{ok}チャネルが{days}日で獲得費用を回収しています"
+            f"(LTV/CAC ≥ 1)。最も低いのは{worst}で{fmt.number(ratio[worst])}です。"
+        )
+    return (
+        f"{ok} of the {len(ratio)} channels with a cost earn it back within {days} days "
+        f"(LTV/CAC ≥ 1); the lowest is {worst} at {fmt.number(ratio[worst])}."
+    )
 
 
 def continuation(table: pd.DataFrame, *, lang: str = "ja") -> str:

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ecrm.present import format as fmt
-from ecrm.present import narrate
+from ecrm.present import narrate, narrate_d2c
 from ecrm.present.labels import check_lang, kpi_label, label
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "cohort_summary",
     "cpm_summary",
     "ctb_summary",
+    "d2c_summary",
     "decile_summary",
     "finding",
     "finding_sentences",
@@ -245,3 +246,33 @@ def ctb_summary(first: pd.DataFrame, *, as_of: Any, lang: str = "ja", currency: 
         _window(as_of, lang),
         narrate.first_purchase_ctb(first, level="category", lang=lang, currency=currency),
     )
+
+
+def d2c_summary(
+    continuation: pd.DataFrame | None,
+    channel_summary: pd.DataFrame | None,
+    entry: pd.DataFrame | None,
+    *,
+    as_of: Any,
+    lang: str = "ja",
+    currency: str = "JPY",
+) -> str:
+    """定期・チャネル・商品: the first renewal and the best first channel (or entry product).
+
+    Each table is None where the shop lacks its data (the page then says why in
+    the section); the summary uses the ones there are, at most two sentences
+    after the date: 定期 continuation, then the first channel with the highest
+    360-day LTV — or, without channels, the best entry product. "" when the
+    shop has none of them.
+    """
+    check_lang(lang)
+    parts = []
+    if continuation is not None:
+        parts.append(narrate_d2c.continuation(continuation, lang=lang))
+    if channel_summary is not None:
+        parts.append(narrate_d2c.channel_value(channel_summary, lang=lang, currency=currency))
+    elif entry is not None:
+        parts.append(narrate_d2c.entry_products(entry, lang=lang))
+    if not parts:
+        return ""
+    return _join(_window(as_of, lang), *parts)

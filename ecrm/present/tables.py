@@ -252,6 +252,12 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
             "text",
         ),
         "chosen": "bool",
+        # the D2C page's tables
+        **{f"ltv_{d}": "money" for d in (90, 180, 360)},
+        **{f"{c}_{d}": "number" for c in ("ltv_cac", "roas") for d in (90, 180, 360)},
+        "f2_rate_180": "rate",
+        **dict.fromkeys(("subscriptions", "horizon"), "count"),
+        **dict.fromkeys(("alpha", "beta"), "number"),
         # further columns of saved tables
         **dict.fromkeys(("from_total", "segment_customers"), "count"),
         "segment_revenue": "money",
@@ -264,7 +270,7 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
 
 
 def _kpi_kind(code: str, column: str) -> Kind:
-    rates = {"repeat_rate", "f2_rate", "lapse_rate"}
+    rates = {"repeat_rate", "f2_rate", "lapse_rate", "cross_sell_rate"}
     if column == "value":
         if code in rates:
             return "rate"
@@ -272,6 +278,31 @@ def _kpi_kind(code: str, column: str) -> Kind:
             return "amount"  # a column of mixed kinds: the currency in the cell
         return "number" if code == "purchases_per_customer" else "count"
     return "points" if code in rates else "change"
+
+
+def _driver_kind(factor: str, column: str) -> Kind:
+    """Revenue change: a factor's before/after are customers, purchases or money."""
+    if column == "contribution":
+        return "money"
+    if column not in ("before", "after"):
+        return "text"
+    if factor == "customers":
+        return "count"
+    return "number" if factor == "purchases_per_customer" else "amount"
+
+
+_PARTS = {
+    "new": ("新規", "new"),
+    "repeat": ("リピート", "repeat"),
+    "other": ("ゲスト等", "guests and others"),
+    "total": ("合計", "total"),
+}
+_FACTORS = {
+    "customers": ("顧客数", "customers"),
+    "purchases_per_customer": ("購入頻度", "purchases per customer"),
+    "aov": ("客単価", "AOV"),
+    "revenue": ("売上", "revenue"),
+}
 
 
 @dataclass(frozen=True)
@@ -356,6 +387,19 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
             for kind in ("rfm", "cpm", "lifecycle")
         },
         "decile_migration": TableSpec(kinds={"from_decile": "text", "to_decile": "text"}),
+        "subscription_continuation": TableSpec(
+            drop=("n",), headers={"label": ("配送回数", "deliveries")}
+        ),
+        "subscription_projection": TableSpec(constants=("horizon",)),
+        "revenue_change": TableSpec(
+            drop=("method",),
+            constants=("month", "base_month"),
+            kinds={"before": "number", "after": "number"},
+            row_kinds=("factor", _driver_kind),
+            values={"part": _PARTS, "factor": _FACTORS},
+        ),
+        # the page shows 90 and 360 days; the CSV keeps 180 too
+        "channel_acquisition_summary": TableSpec(drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$"),
     }
 )
 

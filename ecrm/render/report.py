@@ -73,6 +73,7 @@ _PAGE_TITLES = {
     "ltv": ("LTV分析", "LTV analysis"),
     "cluster": ("クラスタ分析", "Customer clusters"),
     "ctb": ("CTB分析", "CTB analysis"),
+    "d2c": ("定期・チャネル・商品", "Subscriptions, channels and products"),
 }
 
 

@@ -60,7 +60,7 @@ CPM_SEGMENTS = tuple(f"{st}_{state}" for state in ("active", "lapsed") for st in
 LC_ACTIVE_DAYS = 120
 LC_CHURN_DAYS = 360
 LC_SEGMENTS = ("new", "first_repeat", "repeat", "vip", "dormant", "churned")
-RATE_KPIS = frozenset({"repeat_rate", "f2_rate", "lapse_rate"})
+RATE_KPIS = frozenset({"repeat_rate", "f2_rate", "lapse_rate", "cross_sell_rate"})
 KPIS = (
     "revenue",
     "orders",
@@ -75,6 +75,7 @@ KPIS = (
     "f2_rate",
     "lapse_rate",
     "ltv_12m",
+    "cross_sell_rate",
 )
 
 
@@ -676,6 +677,20 @@ def kpi_wide(
         active_prev = last_prev.index[(prev_end - last_prev).dt.days < lapse_days]
         lapsed_now = (end - last_now.reindex(active_prev)).dt.days >= lapse_days
 
+        # cross-sell: buyers of the 12 months to `end` with net > 0 in 2+ categories
+        win_lo = shift_months(end, -12)
+        in_win = ot[ot["is_purchase"] & (ot["_day"] > win_lo) & (ot["_day"] <= end)]
+        buyers12 = set(in_win["customer_id"])
+        if "category" in lines.columns:
+            cl = lines[lines["customer_id"].notna() & lines["category"].notna()]
+            cl = cl[(cl["_day"] > win_lo) & (cl["_day"] <= end)]
+            net = cl.groupby(["customer_id", "category"])["_units"].sum()
+            ncat = (net[net > 0]).groupby(level="customer_id").size()
+            cross = len(buyers12 & set(ncat.index[ncat >= 2]))
+            cross_rate = _ratio(cross, len(buyers12))
+        else:
+            cross_rate = float("nan")
+
         rows.append(
             {
                 "month": start,
@@ -693,6 +708,7 @@ def kpi_wide(
                 "f2_rate": _ratio(int(f2_hits.sum()), len(f2_cohort)),
                 "lapse_rate": _ratio(int(lapsed_now.sum()), len(active_prev)),
                 "ltv_12m": _ratio(in_ltv["_units"].sum() / SCALE, len(ltv_cohort)),
+                "cross_sell_rate": cross_rate,
             }
         )
     return pd.DataFrame(rows)

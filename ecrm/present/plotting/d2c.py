@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from ecrm.present import format as numfmt
 from ecrm.present import labels
@@ -33,6 +33,14 @@ _THOUSANDS = FuncFormatter(lambda v, _: f"{v:,.0f}")
 
 def _t(lang: str, ja: str, en: str) -> str:
     return ja if labels.check_lang(lang) == "ja" else en
+
+
+def _no_data(ax: Axes, text: str) -> Axes:
+    """An empty chart that says why (no axes ticks, the text in the middle)."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey")
+    return ax
 
 
 def plot_continuation(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
@@ -83,6 +91,7 @@ def plot_cancellation_trend(
     ax.bar(
         x, table["active"], color=PALETTE[9], label=_t(lang, "月末継続数", "active at month end")
     )
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(_THOUSANDS)
     ax.set_ylabel(_t(lang, "継続数", "active subscriptions"))
     ax2 = ax.twinx()
@@ -201,6 +210,14 @@ def plot_ltv_cac(
     g = s.groupby("channel")[["value", "cost"]].sum()
     g = g[g["cost"] > 0]
     ratio = (g["value"] / g["cost"]).sort_values()
+    ax.set_title(_t(lang, "チャネル別のLTV/CAC", "LTV/CAC by channel"))
+    if ratio.empty:
+        why = _t(
+            lang,
+            f"広告費のある獲得月で{days}日経過したものがまだありません",
+            f"no acquisition month with a cost observable for {days} days yet",
+        )
+        return _no_data(ax, why)
     ax.barh(
         ratio.index.astype(str),
         ratio.to_numpy(),
@@ -212,7 +229,6 @@ def plot_ltv_cac(
             f"{v:.2f}", (v, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8
         )
     ax.set_xlabel(_t(lang, f"LTV/CAC({days}日)", f"LTV/CAC ({days} days)"))
-    ax.set_title(_t(lang, "チャネル別のLTV/CAC", "LTV/CAC by channel"))
     return ax
 
 
@@ -250,6 +266,7 @@ def plot_revenue_change(
     ax.set_xticks(range(len(xs)), xs, rotation=35, ha="right", fontsize=9)
     ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
     ax.set_ylabel(_t(lang, f"売上（{currency}）", f"revenue ({currency})"))
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.1)  # room for the labels above the tallest bar
     ax.set_title(_t(lang, "売上の増減要因", "What moved revenue"))
     return ax
 
@@ -266,6 +283,14 @@ def plot_entry_products(
     """
     need_columns(table, ["entry_product", "customers", "f2_rate_360"], "entry_products")
     ax = new_ax(ax)
+    ax.set_title(_t(lang, "初回購入商品別のF2転換率", "F2 rate by entry product"))
+    if table.empty:
+        why = _t(
+            lang,
+            "新規顧客数が下限に届く初回購入商品がまだありません",
+            "no entry product has reached the minimum of new customers yet",
+        )
+        return _no_data(ax, why)
     t = table.head(int(top)).iloc[::-1]
     name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
     ax.barh(name.astype(str), t["f2_rate_360"].astype(float), color=PALETTE[4])
@@ -283,5 +308,4 @@ def plot_entry_products(
     ax.set_xlabel(
         _t(lang, "F2転換率(360日、件数は新規顧客数)", "F2 within 360 days (new customers)")
     )
-    ax.set_title(_t(lang, "初回購入商品別のF2転換率", "F2 rate by entry product"))
     return ax
