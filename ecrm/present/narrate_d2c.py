@@ -33,10 +33,10 @@ __all__ = [
 #: Why a section of the D2C page cannot be shown, by the data it lacks (ja, en).
 MISSING: dict[str, tuple[str, str]] = {
     "subscriptions": (
-        "このショップのデータには定期(subscription_id)がありません。"
+        "このショップのデータには定期の記録がありません。"
         "ショップ設定の columns で定期IDの列を対応づけるか、"
         "subscriptions: に定期の表を指定してください。",
-        "This shop's data has no subscriptions (subscription_id). Map the subscription id column "
+        "This shop's data has no subscriptions. Map the subscription id column "
         "in the shop settings (`columns`) or give a subscriptions table (`subscriptions:`).",
     ),
     "cancellations": (
