@@ -102,6 +102,46 @@ def top_with_other(
     return m
 
 
+def _draw(
+    ax: Axes,
+    values: pd.DataFrame,
+    text: np.ndarray | None,
+    *,
+    cmap: str,
+    vmin: float | None,
+    vmax: float | None,
+    colorbar_format: object | None,
+    titles: tuple[str | None, str | None, str | None, str | None],
+) -> Axes:
+    """The one seaborn call of both heatmaps: blank missing cells, 9 pt text, rotated ticks."""
+    import seaborn as sns
+
+    sns.heatmap(
+        values,
+        ax=ax,
+        cmap=cmap,
+        mask=~np.isfinite(values.to_numpy(dtype=float)),
+        annot=text if text is not None else False,
+        fmt="",
+        annot_kws={"fontsize": FONT_SIZE},
+        cbar_kws={"shrink": 0.8, **({"format": colorbar_format} if colorbar_format else {})},
+        vmin=vmin,
+        vmax=vmax,
+        linewidths=0.5,
+        linecolor="white",
+    )
+    ax.tick_params(axis="x", labelrotation=45, labelsize=FONT_SIZE)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=FONT_SIZE)
+    for t in ax.get_xticklabels():
+        t.set_horizontalalignment("right")
+    title, subtitle, xlabel, ylabel = titles
+    if title:
+        set_titles(ax, title, subtitle)
+    ax.set_xlabel(xlabel or "")
+    ax.set_ylabel(ylabel or "")
+    return ax
+
+
 def plot_heatmap(
     matrix: pd.DataFrame,
     *,
@@ -134,7 +174,6 @@ def plot_heatmap(
     -------
     Axes
     """
-    import seaborn as sns
 
     values = matrix.to_numpy(dtype=float)
     finite = values[np.isfinite(values)]
@@ -143,31 +182,18 @@ def plot_heatmap(
         annotate = matrix.shape[1] <= _max_cols(longest)
     ax = new_ax(ax, figsize=fit_figsize(*matrix.shape, longest=longest if annotate else 1))
     text = np.vectorize(lambda v: fmt.format(v) if np.isfinite(v) else "", otypes=[object])(values)
-    sns.heatmap(
+    return _draw(
+        ax,
         pd.DataFrame(
             values, index=[str(i) for i in matrix.index], columns=[str(c) for c in matrix.columns]
         ),
-        ax=ax,
+        text if annotate else None,
         cmap=cmap,
-        mask=~np.isfinite(values),
-        annot=text if annotate else False,
-        fmt="",
-        annot_kws={"fontsize": FONT_SIZE},
-        cbar_kws={"shrink": 0.8, **({"format": colorbar_format} if colorbar_format else {})},
         vmin=vmin,
         vmax=vmax,
-        linewidths=0.5,
-        linecolor="white",
+        colorbar_format=colorbar_format,
+        titles=(title, subtitle, xlabel, ylabel),
     )
-    ax.tick_params(axis="x", labelrotation=45, labelsize=FONT_SIZE)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=FONT_SIZE)
-    for t in ax.get_xticklabels():
-        t.set_horizontalalignment("right")
-    if title:
-        set_titles(ax, title, subtitle)
-    ax.set_xlabel(xlabel or "")
-    ax.set_ylabel(ylabel or "")
-    return ax
 
 
 def plot_movement(
@@ -202,7 +228,6 @@ def plot_movement(
         to the column); each cell is annotated ``"1,234\\n(56%)"``; cells
         without customers (and empty rows) stay blank.
     """
-    import seaborn as sns
 
     use_japanese_font()
     m = counts.fillna(0).astype(float)
@@ -219,25 +244,13 @@ def plot_movement(
     longest = max((len(numfmt.count(v)) for v in n.ravel()), default=1)
     longest = max(longest, 5)
     ax = new_ax(ax, figsize=fit_figsize(*m.shape, longest=longest, lines=2))
-    sns.heatmap(
+    return _draw(
+        ax,
         pd.DataFrame(s, index=[str(i) for i in m.index], columns=[str(c) for c in m.columns]),
-        ax=ax,
+        text,
         cmap="Blues",
         vmin=0,
         vmax=1,
-        annot=text,
-        fmt="",
-        annot_kws={"fontsize": FONT_SIZE},
-        cbar_kws={"shrink": 0.8, "format": numfmt.tick_formatter("rate")},
-        linewidths=0.5,
-        linecolor="white",
+        colorbar_format=numfmt.tick_formatter("rate"),
+        titles=(title, subtitle, xlabel, ylabel),
     )
-    ax.tick_params(axis="x", labelrotation=45, labelsize=FONT_SIZE)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=FONT_SIZE)
-    for t in ax.get_xticklabels():
-        t.set_horizontalalignment("right")
-    if title:
-        set_titles(ax, title, subtitle)
-    ax.set_xlabel(xlabel or "")
-    ax.set_ylabel(ylabel or "")
-    return ax
