@@ -516,6 +516,11 @@ class ShopSettings(_Strict):
     min_order_date: _date = Field(
         _date(2000, 1, 1), description="orders before this day are errors (SPEC §1 dates)"
     )
+    export_complete: bool = Field(
+        False,
+        description="the exports hold the shop's whole history from its first order; "
+        "false: the first month's cohort is left-censored (ecrm.analysis.censoring)",
+    )
     allow_external_sources: bool = Field(
         False,
         description="read sources that resolve outside the shop folder (symlinks, ../, "
