@@ -273,17 +273,20 @@ def test_cross_purchase_by_hand():
     c = ctb.cross_purchase(tiny(), as_of=AS_OF, min_support=0)
     got = c.set_index(["value_a", "value_b"])
     # bought (net > 0): A top bag shoes, B top shoes, C bag; N = 3
-    assert len(got) == 6
-    row = got.loc[("top", "shoes")]
+    # each unordered pair once, named in order: (bag, shoes), (bag, top), (shoes, top)
+    assert list(got.index) == [("shoes", "top"), ("bag", "shoes"), ("bag", "top")]
+    row = got.loc[("shoes", "top")]
     assert (row.customers_a, row.customers_b, row.customers_both) == (2, 2, 2)
     assert row.support == pytest.approx(2 / 3)
-    assert row.confidence == pytest.approx(1.0)
+    assert (row.confidence_ab, row.confidence_ba) == pytest.approx((1.0, 1.0))
     assert row.lift == pytest.approx(1.5)
-    row = got.loc[("top", "bag")]
-    assert (row.support, row.confidence, row.lift) == pytest.approx((1 / 3, 0.5, 0.75))
+    row = got.loc[("bag", "top")]  # bag: A, C; top: A, B; both: A
+    assert (row.support, row.confidence_ab, row.confidence_ba, row.lift) == pytest.approx(
+        (1 / 3, 0.5, 0.5, 0.75)
+    )
     assert list(c.lift) == sorted(c.lift, reverse=True)
     kept = ctb.cross_purchase(tiny(), as_of=AS_OF, min_support=0.5)
-    assert set(zip(kept.value_a, kept.value_b, strict=True)) == {("top", "shoes"), ("shoes", "top")}
+    assert set(zip(kept.value_a, kept.value_b, strict=True)) == {("shoes", "top")}
 
 
 def test_cross_purchase_self_join_path_gives_the_same_pairs(food, monkeypatch):
@@ -293,15 +296,12 @@ def test_cross_purchase_self_join_path_gives_the_same_pairs(food, monkeypatch):
     got = ctb.cross_purchase(food, as_of=REF_AS_OF, level="brand", min_support=0)
     pd.testing.assert_frame_equal(got, want)
     tiny_pairs = ctb.cross_purchase(tiny(), as_of=AS_OF, min_support=0.5)
-    assert set(zip(tiny_pairs.value_a, tiny_pairs.value_b, strict=True)) == {
-        ("top", "shoes"),
-        ("shoes", "top"),
-    }
+    assert set(zip(tiny_pairs.value_a, tiny_pairs.value_b, strict=True)) == {("shoes", "top")}
 
 
 def test_cross_purchase_default_support_from_settings():
     s = ecrm.settings.CtbSettings(min_pair_support=0.5)
-    assert len(ctb.cross_purchase(tiny(), as_of=AS_OF, settings=s)) == 2
+    assert len(ctb.cross_purchase(tiny(), as_of=AS_OF, settings=s)) == 1  # (shoes, top), once
 
 
 def test_first_purchase_by_hand_and_horizon_boundary():
@@ -516,7 +516,7 @@ def test_cross_purchase_matches_reference(food):
     assert len(got) == len(want) > 10
     cols = ["value_a", "value_b", "customers_both"]
     assert got[cols].values.tolist() == want[cols].values.tolist()
-    for c in ("support", "confidence", "lift"):
+    for c in ("support", "confidence_ab", "confidence_ba", "lift"):
         np.testing.assert_allclose(got[c], want[c], rtol=1e-12)
 
 

@@ -44,11 +44,10 @@ from typing import Any, Literal
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import customers
+from ecrm.analysis import ctb_pairs, customers
 from ecrm.engine import run
 from ecrm.engine.run import LEVELS, RunTables
 from ecrm.errors import ColumnsError, ParameterError
@@ -463,9 +462,12 @@ def cross_purchase(
     """Cross-purchase pairs: customers who bought both A and B, with support, confidence, lift.
 
     N is the number of customers who bought at least one value of the level
-    (net revenue > 0 in it, up to as_of). For an ordered pair (A, B), A ≠ B:
-    support = customers_both / N; confidence = customers_both / customers_a
-    (P(bought B | bought A)); lift = confidence / (customers_b / N).
+    (net revenue > 0 in it, up to as_of). Each unordered pair of values is
+    listed once, as (A, B) with A < B by name (SPEC §3 Products):
+    support = customers_both / N; confidence_ab = customers_both / customers_a
+    (P(bought B | bought A)); confidence_ba = customers_both / customers_b
+    (P(bought A | bought B)); lift = confidence_ab / (customers_b / N), the
+    same both ways.
 
     Parameters
     ----------
@@ -483,8 +485,9 @@ def cross_purchase(
     -------
     DataFrame
         level, value_a, value_b, customers_a, customers_b, customers_both (int),
-        support, confidence, lift (float); both directions of each pair, sorted
-        by lift descending, then support descending, value_a, value_b.
+        support, confidence_ab, confidence_ba, lift (float); each unordered pair
+        once (value_a < value_b), sorted by lift descending, then support
+        descending, value_a, value_b.
 
     Raises
     ------
@@ -499,139 +502,7 @@ def cross_purchase(
         raise ParameterError(f"min_support must be between 0 and 1, got {min_support}")
     with RunTables(orders, as_of) as b:
         b.check_level(level, "CTB cross-purchase")
-        return _cross_purchase(b, level, ms)
-
-
-def _pair_counts(g: ir.Table, min_support: float) -> tuple[int, pd.DataFrame]:
-    """Customers (N) and, per ordered pair of values, customers who bought both.
-
-    ``g`` holds one row per (customer_id, value) bought: a self-join on
-    customer_id, keeping in the engine the pairs that can reach
-    ``min_support``. For levels of more than :data:`run.MASK_MAX_VALUES` values;
-    smaller ones count bit masks (:func:`_mask_pairs`).
-
-    Returns
-    -------
-    n : int
-    pairs : DataFrame
-        value_a, value_b, customers_both (> 0), customers_a, customers_b.
-    """
-    n = int(g.customer_id.nunique().to_pyarrow().as_py())
-    counts = g.group_by("value").agg(_n=g.count().cast("int64"))
-    a = g.select("customer_id", value_a="value")
-    bb = g.select(_cid="customer_id", value_b="value")
-    j = a.join(bb, [a.customer_id == bb._cid, a.value_a != bb.value_b])
-    both = j.group_by(["value_a", "value_b"]).agg(customers_both=j.count().cast("int64"))
-    both = both.filter(both.customers_both >= max(1, int(min_support * n)))
-    ca = counts.select(value_a="value", customers_a="_n")
-    cb = counts.select(value_b="value", customers_b="_n")
-    both = both.inner_join(ca, "value_a").inner_join(cb, "value_b")
-    return n, engine.to_pandas(both)
-
-
-def _mask_pairs(combos: pd.DataFrame, vals: Sequence[str]) -> tuple[int, pd.DataFrame]:
-    """Customers (N) and pair counts, as :func:`_pair_counts`, from the customers' bit masks.
-
-    ``combos`` counts the customers (``_n``) of each distinct ``_mask`` > 0 (a
-    few thousand masks for millions of customers); bit i stands for
-    ``vals[i]``. ``both[a, b]``, the customers who bought a and b, is then a
-    small matrix product.
-    """
-    bits = (combos["_mask"].to_numpy()[:, None] >> np.arange(len(vals))) & 1
-    weighted = bits * combos["_n"].to_numpy()[:, None]
-    both = weighted.T @ bits  # both[a, b]: customers who bought a and b
-    n = int(combos["_n"].sum())
-    ia, ib = np.nonzero(both)
-    keep = ia != ib
-    ia, ib = ia[keep], ib[keep]
-    diag = np.diag(both)
-    names = np.array(vals, dtype=object)
-    pairs = pd.DataFrame(
-        {
-            "value_a": names[ia],
-            "value_b": names[ib],
-            "customers_both": both[ia, ib].astype("int64"),
-            "customers_a": diag[ia].astype("int64"),
-            "customers_b": diag[ib].astype("int64"),
-        }
-    )
-    return n, pairs
-
-
-def _mask_counts(
-    b: RunTables, levels: Sequence[str], wide: ir.Table | None = None
-) -> dict[str, pd.DataFrame]:
-    """Customers per distinct bit mask (``_mask``, ``_n``) of each level, in one query.
-
-    ``levels``: one level of at most :data:`run.MASK_MAX_VALUES` values, or
-    several small ones (:meth:`~ecrm.engine.run.RunTables.small`), whose masks
-    come from one wide row per customer (``wide``, a
-    :meth:`~ecrm.engine.run.RunTables.customer_wide` table holding them; default
-    theirs). Customers are counted per combination of their masks of all
-    ``levels``; each level's counts are then sums over the others' masks.
-    """
-    lvls = list(levels)
-    if len(lvls) == 1:
-        s = b.customer_levels(lvls[0], wide)
-        m = s.select("customer_id", _m0=s._mask)
-    else:
-        w = wide if wide is not None else b.customer_wide(lvls)
-        names = {lv: b.names(lv) for lv in lvls}
-        masks = {
-            f"_m{i}": run.wide_measures(w, lv, names[lv])["_mask"] for i, lv in enumerate(lvls)
-        }
-        m = w.select("customer_id", **masks)
-    m = m.semi_join(b.customers, "customer_id")
-    keys = [f"_m{i}" for i in range(len(lvls))]
-    combos = engine.to_pandas(m.group_by(keys).agg(_n=m.count().cast("int64")))
-    out = {}
-    for key, lv in zip(keys, lvls, strict=True):
-        c = combos[combos[key].fillna(0) > 0].groupby(key, as_index=False)["_n"].sum()
-        out[lv] = c.rename(columns={key: "_mask"}).astype("int64")
-    return out
-
-
-def _cross_purchase(
-    b: RunTables,
-    level: str,
-    ms: float,
-    masks: pd.DataFrame | None = None,
-    wide: ir.Table | None = None,
-) -> pd.DataFrame:
-    """The :func:`cross_purchase` table; ``masks`` (:func:`_mask_counts`) or ``wide`` given."""
-    cols = [
-        "level",
-        "value_a",
-        "value_b",
-        "customers_a",
-        "customers_b",
-        "customers_both",
-        "support",
-        "confidence",
-        "lift",
-    ]
-    vals = b.names(level)
-    if len(vals) <= run.MASK_MAX_VALUES:  # the masks of the customer summaries
-        masks = _mask_counts(b, [level], wide)[level] if masks is None else masks
-        n, df = _mask_pairs(masks, vals)
-    else:
-        g = b.customer_values(level)
-        g = g.filter(g.value.notnull() & (g.revenue > 0)).select("customer_id", "value")
-        g = g.inner_join(b.customers.select("customer_id"), "customer_id")
-        n, df = _pair_counts(g, ms)
-    if not n or df.empty:
-        return pd.DataFrame(
-            {c: pd.Series(dtype="float64" if c in cols[6:] else "object") for c in cols}
-        )
-    df["support"] = df["customers_both"] / n
-    df["confidence"] = df["customers_both"] / df["customers_a"]
-    df["lift"] = df["confidence"] / (df["customers_b"] / n)
-    df = df[df["support"] >= ms].copy()
-    df.insert(0, "level", level)
-    df = df.sort_values(
-        ["lift", "support", "value_a", "value_b"], ascending=[False, False, True, True]
-    )
-    return df[cols].reset_index(drop=True)
+        return ctb_pairs.cross_purchase_table(b, level, ms)
 
 
 # --------------------------------------------------------------------------- mix by segment
@@ -832,14 +703,15 @@ def ctb_tables(
         # revenue by value of every small level in one pass
         w = b.customer_wide(small) if small else None
         masked = b.small(pairs)  # their cross-purchase masks in one query
-        masks = _mask_counts(b, masked, w) if len(masked) > 1 else {}
+        masks = ctb_pairs.mask_counts(b, masked, w) if len(masked) > 1 else {}
         p = b.purchases_of(om) if om is not None else None
         out = {
             "preferences": _preferences(b, lvls),
             "first_purchase": _first_purchase(b, lvls, h, p),
             "transitions": pd.concat([_transitions(b, lv, om) for lv in pairs], ignore_index=True),
             "cross_purchase": pd.concat(
-                [_cross_purchase(b, lv, ms, masks.get(lv), w) for lv in pairs], ignore_index=True
+                [ctb_pairs.cross_purchase_table(b, lv, ms, masks.get(lv), w) for lv in pairs],
+                ignore_index=True,
             ),
         }
         if mix_level in lvls:

@@ -608,14 +608,17 @@ def cross_purchase(pairs: pd.DataFrame, *, lang: str = "ja") -> str:
     if pairs.empty:
         return "—"
     top = pairs.sort_values(["lift", "support"], ascending=False).iloc[0]
+    # each unordered pair is listed once: quote the direction with the higher confidence
+    a, b, conf = top.value_a, top.value_b, top.confidence_ab
+    if top.confidence_ba > top.confidence_ab:
+        a, b, conf = top.value_b, top.value_a, top.confidence_ba
     if lang == "ja":
         return (
-            f"「{top.value_a}」を買った顧客の{fmt.rate(top.confidence)}が"
-            f"「{top.value_b}」も購入しており、"
+            f"「{a}」を買った顧客の{fmt.rate(conf)}が「{b}」も購入しており、"
             f"偶然の{top.lift:.2f}倍の組み合わせです。"
         )
     return (
-        f"{fmt.rate(top.confidence)} of '{top.value_a}' buyers also bought '{top.value_b}': "
+        f"{fmt.rate(conf)} of '{a}' buyers also bought '{b}': "
         f"{top.lift:.2f} times what chance would give."
     )
 

@@ -147,7 +147,7 @@ def transitions(lines: pd.DataFrame, *, as_of: dt.date, level: str) -> pd.DataFr
 def cross_purchase(
     lines: pd.DataFrame, *, as_of: dt.date, level: str, min_support: float
 ) -> pd.DataFrame:
-    """value_a, value_b, customers_both, support, confidence, lift."""
+    """value_a < value_b, customers_both, support, confidence_ab, confidence_ba, lift."""
     df = prepare(lines, as_of)
     custs = set(customers_with_purchase(df))
     rev = df[df[level].notna()].groupby(["customer_id", level])["_units"].sum()
@@ -167,10 +167,18 @@ def cross_purchase(
     rows = []
     for (a, b), k in both.items():
         support = k / n
-        if support >= min_support:
+        if support >= min_support and a < b:  # each unordered pair once
             conf = k / count[a]
-            rows.append((a, b, k, support, conf, conf / (count[b] / n)))
-    cols = ["value_a", "value_b", "customers_both", "support", "confidence", "lift"]
+            rows.append((a, b, k, support, conf, k / count[b], conf / (count[b] / n)))
+    cols = [
+        "value_a",
+        "value_b",
+        "customers_both",
+        "support",
+        "confidence_ab",
+        "confidence_ba",
+        "lift",
+    ]
     return pd.DataFrame(rows, columns=cols).sort_values(["value_a", "value_b"], ignore_index=True)
 
 

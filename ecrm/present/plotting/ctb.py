@@ -143,12 +143,11 @@ def plot_cross_purchase(
     ----------
     pairs : DataFrame
         Output of :func:`ecrm.analysis.ctb.cross_purchase`: value_a, value_b, lift,
-        confidence, support. Each unordered pair is drawn once.
+        support (each unordered pair once).
     top : int, default 15
     """
     check_lang(lang)
-    p = pairs[pairs["value_a"].astype(str) < pairs["value_b"].astype(str)]
-    p = p.sort_values(["lift", "support"], ascending=False, kind="stable").head(top)
+    p = pairs.sort_values(["lift", "support"], ascending=False, kind="stable").head(top)
     ax = new_ax(ax, figsize=(8, 0.38 * len(p) + 1.5))
     y = np.arange(len(p))
     ax.barh(y, p["lift"], color=PALETTE[2])
