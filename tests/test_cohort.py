@@ -80,7 +80,17 @@ def test_columns_and_shape(table: pd.DataFrame) -> None:
         "retention",
         "revenue",
         "cum_revenue_per_customer",
+        "left_censored",
     ]
+    # the export's first line is E's return of 2025-10-20: 2025-10 is the censored month,
+    # and no cohort has it (SPEC: the month of the earliest order, whatever the order)
+    assert not table["left_censored"].any()
+    later = cohort.cohort_table(hand_orders([r for r in LINES if r[0] != "E0-R"]), as_of=AS_OF)
+    assert later.groupby("cohort")["left_censored"].first().to_dict() == {
+        "2025-11": True,
+        "2025-12": False,
+        "2026-03": False,
+    }
     # three cohorts × periods 0..4 (2025-11 is four months before 2026-03)
     assert table[["cohort", "period"]].values.tolist() == [
         [c, k] for c in ("2025-11", "2025-12", "2026-03") for k in range(5)

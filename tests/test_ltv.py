@@ -68,6 +68,7 @@ def test_transition_layout(transition: pd.DataFrame) -> None:
         "ltv",
         "repeaters",
         "f2_rate",
+        "left_censored",
     ]
     assert transition["cohort"].tolist() == [
         c for c in ("2025-11", "2025-12", "2026-03", "all") for _ in range(4)
@@ -151,7 +152,14 @@ def test_transition_months() -> None:
 
 def test_f2_day_30_counts_and_day_31_does_not() -> None:
     f = ltv.f2_conversion(hand_orders(), as_of=AS_OF, windows=(31, 30, 60))
-    assert list(f.columns) == ["cohort", "days", "cohort_size", "repeaters", "f2_rate"]
+    assert list(f.columns) == [
+        "cohort",
+        "days",
+        "cohort_size",
+        "repeaters",
+        "f2_rate",
+        "left_censored",
+    ]
     nov = f[f.cohort == "2025-11"]
     assert nov["days"].tolist() == [30, 31, 60]  # sorted
     assert nov["repeaters"].tolist() == [2, 3, 3]  # C (day 0) and A (day 30); B on day 31

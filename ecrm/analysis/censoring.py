@@ -32,10 +32,17 @@ import ibis.expr.types as ir
 from ecrm import engine
 from ecrm.settings import ShopSettings
 
-__all__ = ["censored_month", "export_complete", "first_order_month", "is_censored"]
+__all__ = [
+    "censored_label",
+    "censored_month",
+    "export_complete_setting",
+    "first_order_month",
+    "history_months",
+    "is_censored",
+]
 
 
-def export_complete(settings: Any) -> bool:
+def export_complete_setting(settings: Any) -> bool:
     """Whether the shop's settings say its export holds its whole history.
 
     Parameters
@@ -49,7 +56,7 @@ def export_complete(settings: Any) -> bool:
 
     Examples
     --------
-    >>> export_complete(None)
+    >>> export_complete_setting(None)
     False
     """
     return bool(isinstance(settings, ShopSettings) and settings.export_complete)
@@ -107,7 +114,7 @@ def censored_month(orders: engine.OrdersLike, *, settings: Any = None) -> dt.dat
     >>> censored_month(orders)
     datetime.date(2010, 12, 1)
     """
-    if export_complete(settings):
+    if export_complete_setting(settings):
         return None
     return first_order_month(orders)
 
@@ -127,3 +134,68 @@ def is_censored(cohort_month: ir.DateValue, month: dt.date | None) -> ir.Boolean
     if month is None:
         return ibis.literal(False)
     return (cohort_month.year() == month.year) & (cohort_month.month() == month.month)
+
+
+def history_months(orders: engine.OrdersLike, *, as_of: Any) -> int:
+    """Calendar months from the export's first order's month to as_of's month, both included.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    as_of : date or str
+        Last day of the analysis.
+
+    Returns
+    -------
+    int
+        0 without orders (or with as_of before the first order's month).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+    ...     "ordered_at": pd.to_datetime(["2010-12-01"]), "amount": [10]})
+    >>> history_months(orders, as_of="2011-11-30")
+    12
+    """
+    first = first_order_month(orders)
+    if first is None:
+        return 0
+    d = engine.as_of_date(as_of)
+    return max(0, (d.year - first.year) * 12 + d.month - first.month + 1)
+
+
+def censored_label(
+    orders: Any, *, settings: Any = None, export_complete: bool | None = None
+) -> str | None:
+    """``YYYY-MM`` of the left-censored cohort, as the cohort tables label it (None: none).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, path or PurchaseHistory
+        Canonical orders, or a :class:`ecrm.analysis.cohort.PurchaseHistory`
+        (its order lines are read).
+    settings : ShopSettings, an analysis section or None
+        ``export_complete: true`` in a shop's settings: no cohort is censored.
+    export_complete : bool, optional
+        Overrides the settings (True: nothing is censored; False: the first
+        month is, whatever the settings say).
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+    ...     "ordered_at": pd.to_datetime(["2010-12-01"]), "amount": [10]})
+    >>> censored_label(orders), censored_label(orders, export_complete=True)
+    ('2010-12', None)
+    """
+    complete = export_complete_setting(settings) if export_complete is None else export_complete
+    if complete:
+        return None
+    first = first_order_month(getattr(orders, "lines", orders))
+    return None if first is None else f"{first.year:04d}-{first.month:02d}"

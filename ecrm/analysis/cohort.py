@@ -32,7 +32,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import customers
+from ecrm.analysis import censoring, customers
 from ecrm.errors import ParameterError
 from ecrm.settings import CohortSettings, ShopSettings, section
 
@@ -58,6 +58,7 @@ _TABLE_COLUMNS: tuple[str, ...] = (
     "retention",
     "revenue",
     "cum_revenue_per_customer",
+    "left_censored",
 )
 
 
@@ -273,6 +274,7 @@ def cohort_table(
     months: int | None = None,
     by: str | None = None,
     settings: ShopSettings | CohortSettings | None = None,
+    export_complete: bool | None = None,
 ) -> pd.DataFrame:
     """Monthly acquisition cohorts: retention and revenue by months since first purchase.
 
@@ -296,7 +298,12 @@ def cohort_table(
         purchase's largest line (:func:`ecrm.analysis.customers.measures`); customers
         without it are in ``"(unknown)"``.
     settings : ShopSettings or CohortSettings, optional
-        Source of the default ``months``.
+        Source of the default ``months`` (and, a shop's, of ``export_complete``).
+    export_complete : bool, optional
+        Whether the export holds the shop's whole history; default from a
+        shop's settings (False otherwise). When False the cohort of the
+        export's first month is left-censored: every customer who bought
+        before the export began is "new" in it (:mod:`ecrm.analysis.censoring`).
 
     Returns
     -------
@@ -315,7 +322,9 @@ def cohort_table(
         - ``revenue`` (float): net revenue of the cohort's customers in the month
           (all their orders; returns lower it);
         - ``cum_revenue_per_customer`` (float): revenue of periods 0 … k divided
-          by cohort_size.
+          by cohort_size;
+        - ``left_censored`` (bool): the cohort of the export's first month,
+          when the export is not complete.
 
         Cells after the month of as_of are missing (NaN / <NA>); observable
         months without orders are 0.
@@ -382,7 +391,12 @@ def cohort_table(
             cum_revenue_per_customer=grid._cum.cast("float64") / grid.cohort_size,
         ).drop("_cum")
         df = engine.to_pandas(grid)
-    return _complete_grid(df, keys=keys, by_col=by_col, last=last, n=n)
+        censored = censoring.censored_label(
+            hist, settings=settings, export_complete=export_complete
+        )
+    out = _complete_grid(df, keys=keys, by_col=by_col, last=last, n=n)
+    out["left_censored"] = out["cohort"].eq(censored).fillna(False).astype(bool)
+    return out
 
 
 def _complete_grid(
@@ -390,7 +404,7 @@ def _complete_grid(
 ) -> pd.DataFrame:
     """Add the not-yet-observable cells (missing values) and format the columns."""
     lead = [by_col] if by_col else []
-    columns = [*lead, *_TABLE_COLUMNS]
+    columns = [*lead, *_TABLE_COLUMNS[:-1]]
     if df.empty:
         out = pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
         for c in lead:

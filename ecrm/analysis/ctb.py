@@ -458,6 +458,7 @@ def cross_purchase(
     level: str = "category",
     min_support: float | None = None,
     settings: ShopSettings | CtbSettings | None = None,
+    min_customers: int = 1,
 ) -> pd.DataFrame:
     """Cross-purchase pairs: customers who bought both A and B, with support, confidence, lift.
 
@@ -480,6 +481,9 @@ def cross_purchase(
         Keep pairs with support ≥ this; default ``CtbSettings.min_pair_support``.
     settings : ShopSettings or CtbSettings, optional
         Source of the default.
+    min_customers : int, default 1
+        Keep pairs bought by at least this many customers (the product level
+        uses ``analysis.products.min_product_customers``).
 
     Returns
     -------
@@ -502,7 +506,7 @@ def cross_purchase(
         raise ParameterError(f"min_support must be between 0 and 1, got {min_support}")
     with RunTables(orders, as_of) as b:
         b.check_level(level, "CTB cross-purchase")
-        return ctb_pairs.cross_purchase_table(b, level, ms)
+        return ctb_pairs.cross_purchase_table(b, level, ms, min_customers=int(min_customers))
 
 
 # --------------------------------------------------------------------------- mix by segment
@@ -557,7 +561,8 @@ def ctb_mix(
     if segmentation == "lifecycle":
         rule, codes = lifecycle.lifecycle_rule(settings), lifecycle.SEGMENTS
     elif segmentation == "cpm":
-        rule, codes = cpm.cpm_rule(settings), cpm.SEGMENTS
+        resolved, _ = cpm.resolve_thresholds(orders, as_of=as_of, settings=settings)
+        rule, codes = cpm.cpm_rule(resolved), cpm.SEGMENTS  # the shop's own cut-off (GBP…)
     else:
         raise ParameterError(f"segmentation must be 'lifecycle' or 'cpm', got {segmentation!r}")
     with RunTables(orders, as_of) as b:
@@ -691,7 +696,8 @@ def ctb_tables(
     if segmentation == "lifecycle":
         rule, codes = lifecycle.lifecycle_rule(settings), lifecycle.SEGMENTS
     elif segmentation == "cpm":
-        rule, codes = cpm.cpm_rule(settings), cpm.SEGMENTS
+        resolved, _ = cpm.resolve_thresholds(orders, as_of=as_of, settings=settings)
+        rule, codes = cpm.cpm_rule(resolved), cpm.SEGMENTS  # the shop's own cut-off (GBP…)
     else:
         raise ParameterError(f"segmentation must be 'lifecycle' or 'cpm', got {segmentation!r}")
     with RunTables(orders, as_of) as b:

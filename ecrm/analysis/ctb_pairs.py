@@ -22,7 +22,9 @@ from ecrm.engine.run import RunTables
 __all__ = ["cross_purchase_table", "mask_counts", "mask_pairs", "pair_counts"]
 
 
-def pair_counts(g: ir.Table, min_support: float) -> tuple[int, pd.DataFrame]:
+def pair_counts(
+    g: ir.Table, min_support: float, min_customers: int = 1
+) -> tuple[int, pd.DataFrame]:
     """Customers (N) and, per unordered pair of values (a < b), customers who bought both.
 
     ``g`` holds one row per (customer_id, value) bought: a self-join on
@@ -42,7 +44,7 @@ def pair_counts(g: ir.Table, min_support: float) -> tuple[int, pd.DataFrame]:
     bb = g.select(_cid="customer_id", value_b="value")
     j = a.join(bb, [a.customer_id == bb._cid, a.value_a < bb.value_b])  # each pair once
     both = j.group_by(["value_a", "value_b"]).agg(customers_both=j.count().cast("int64"))
-    both = both.filter(both.customers_both >= max(1, int(min_support * n)))
+    both = both.filter(both.customers_both >= max(1, int(min_customers), int(min_support * n)))
     ca = counts.select(value_a="value", customers_a="_n")
     cb = counts.select(value_b="value", customers_b="_n")
     both = both.inner_join(ca, "value_a").inner_join(cb, "value_b")
@@ -117,8 +119,14 @@ def cross_purchase_table(
     ms: float,
     masks: pd.DataFrame | None = None,
     wide: ir.Table | None = None,
+    min_customers: int = 1,
 ) -> pd.DataFrame:
-    """The :func:`cross_purchase` table; ``masks`` (:func:`mask_counts`) or ``wide`` given."""
+    """The :func:`cross_purchase` table; ``masks`` (:func:`mask_counts`) or ``wide`` given.
+
+    Pairs bought by fewer than ``min_customers`` customers are left out too (the
+    product level's ``min_product_customers``: thousands of products make
+    millions of pairs bought by one or two customers).
+    """
     cols = [
         "level",
         "value_a",
@@ -139,7 +147,7 @@ def cross_purchase_table(
         g = b.customer_values(level)
         g = g.filter(g.value.notnull() & (g.revenue > 0)).select("customer_id", "value")
         g = g.inner_join(b.customers.select("customer_id"), "customer_id")
-        n, df = pair_counts(g, ms)
+        n, df = pair_counts(g, ms, min_customers)
     if not n or df.empty:
         return pd.DataFrame(
             {c: pd.Series(dtype="float64" if c in cols[6:] else "object") for c in cols}
@@ -149,7 +157,7 @@ def cross_purchase_table(
     df["confidence_ab"] = df["customers_both"] / df["customers_a"]
     df["confidence_ba"] = df["customers_both"] / df["customers_b"]
     df["lift"] = df["confidence_ab"] / (df["customers_b"] / n)
-    df = df[df["support"] >= ms].copy()
+    df = df[(df["support"] >= ms) & (df["customers_both"] >= min_customers)].copy()
     df.insert(0, "level", level)
     df = df.sort_values(
         ["lift", "support", "value_a", "value_b"], ascending=[False, False, True, True]

@@ -49,6 +49,7 @@ from ecrm import engine
 from ecrm.analysis import customers, periods
 from ecrm.analysis.cpm import SEGMENTS as CPM_SEGMENTS
 from ecrm.analysis.cpm import cpm_rule
+from ecrm.analysis.cpm import resolve_thresholds as resolve_cpm
 from ecrm.analysis.lifecycle import SEGMENTS as LIFECYCLE_SEGMENTS
 from ecrm.analysis.lifecycle import lifecycle_rule
 from ecrm.analysis.rfm import DEFAULT_SEGMENT_MAP, rfm_table
@@ -291,7 +292,7 @@ def extract_table(
     m = rfm_table(t, as_of=as_of_d, settings=rs, attributes=False)
     m = m.mutate(
         rfm_segment=m.segment,
-        cpm_segment=cpm_rule(rs)(m),
+        cpm_segment=cpm_rule(resolve_cpm(t, as_of=as_of_d, settings=rs)[0])(m),
         lifecycle_segment=lifecycle_rule(rs)(m),
     )
     o = engine.order_totals(t, as_of=as_of_d)

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from ecrm import engine
+from ecrm.analysis import censoring
 from ecrm.analysis.cohort import PurchaseHistory, history, month_label
 from ecrm.errors import ParameterError
 from ecrm.settings import LtvSettings, ShopSettings, section
@@ -78,11 +79,14 @@ def _cohort_days(
     days: list[int],
     months: int | None,
     revenue: bool,
+    censored: str | None = None,
 ) -> pd.DataFrame:
     """Per cohort and d in ``days``: cumulative revenue and repeaters within d days.
 
     Returns one row per (cohort, d), including the weighted ``all`` rows, with
     the not-yet-observable cells missing. ``days`` is ascending and unique.
+    ``censored``: the left-censored cohort's label, flagged and left out of
+    the ``all`` rows.
     """
     last = as_of.year * 12 + as_of.month - 1
     horizon = days[-1]
@@ -119,13 +123,16 @@ def _cohort_days(
         )
         # money stays exact (Decimal objects) through the all-cohort sums below
         df = engine.to_pandas(grid.order_by(["cohort_index", "days"]), money=[])
-    return _with_all_rows(df, days=days, revenue=revenue)
+    return _with_all_rows(df, days=days, revenue=revenue, censored=censored)
 
 
-def _with_all_rows(df: pd.DataFrame, *, days: list[int], revenue: bool) -> pd.DataFrame:
+def _with_all_rows(
+    df: pd.DataFrame, *, days: list[int], revenue: bool, censored: str | None = None
+) -> pd.DataFrame:
     value_cols = ["repeaters", *(["revenue"] if revenue else [])]
     obs = df["observable"].astype(bool)
-    filled = df[obs]
+    is_censored = df["cohort_index"].map(month_label).eq(censored) if censored else obs & False
+    filled = df[obs & ~is_censored]
     all_rows = pd.DataFrame({"days": days})
     all_rows["cohort_size"] = (
         all_rows["days"].map(filled.groupby("days")["cohort_size"].sum()).fillna(0).astype("int64")
@@ -143,7 +150,10 @@ def _with_all_rows(df: pd.DataFrame, *, days: list[int], revenue: bool) -> pd.Da
         per["revenue"] = per["revenue"].map(float)
     per.loc[~obs, value_cols] = np.nan
     per = per.drop(columns=["cohort_index", "observable"])
+    per["left_censored"] = is_censored.to_numpy(dtype=bool)
+    all_rows["left_censored"] = False
     out = pd.concat([per, all_rows], ignore_index=True) if len(per) else all_rows
+    out["left_censored"] = out["left_censored"].astype(bool)
     out["cohort"] = out["cohort"].astype("string")
     out["days"] = out["days"].astype("int64")
     out["cohort_size"] = out["cohort_size"].astype("int64")
@@ -155,7 +165,7 @@ def _with_all_rows(df: pd.DataFrame, *, days: list[int], revenue: bool) -> pd.Da
         out["revenue"] = out["revenue"].astype("float64")
         out["ltv"] = out["revenue"] / size
         cols += ["revenue", "ltv"]
-    cols += ["repeaters", "f2_rate"]
+    cols += ["repeaters", "f2_rate", "left_censored"]
     return out[cols].reset_index(drop=True)
 
 
@@ -187,6 +197,7 @@ def ltv_transition(
     horizon_days: int | None = None,
     months: int | None = None,
     settings: ShopSettings | LtvSettings | None = None,
+    export_complete: bool | None = None,
 ) -> pd.DataFrame:
     """LTV transition (LTV推移): cumulative revenue and F2 rate of each monthly cohort.
 
@@ -215,6 +226,12 @@ def ltv_transition(
         included); default every cohort.
     settings : ShopSettings or LtvSettings, optional
         Source of the defaults.
+    export_complete : bool, optional
+        Whether the export holds the shop's whole history; default from
+        ``settings`` (a shop's ``export_complete``; False without a shop's
+        settings). When False, the cohort of the export's first month is
+        left-censored (:mod:`ecrm.analysis.censoring`): its rows say
+        ``left_censored = True`` and it is left out of the ``all`` rows.
 
     Returns
     -------
@@ -231,9 +248,11 @@ def ltv_transition(
         - ``ltv`` (float): revenue / cohort_size;
         - ``repeaters`` (Int64): customers with a second purchase within d days
           of the first;
-        - ``f2_rate`` (float): repeaters / cohort_size.
+        - ``f2_rate`` (float): repeaters / cohort_size;
+        - ``left_censored`` (bool): the cohort of the export's first month,
+          when the export is not complete (False on the ``all`` rows).
 
-        The ``all`` rows pool the filled cohorts (so they are the cohort-size
+        The ``all`` rows pool the filled, uncensored cohorts (so they are the cohort-size
         weighted averages of ``ltv`` and ``f2_rate``); missing where no cohort
         is filled at d.
 
@@ -264,7 +283,16 @@ def ltv_transition(
     if months is not None and int(months) < 1:
         raise ParameterError(f"months must be at least 1, got {months}")
     as_of_d = engine.as_of_date(as_of)
-    return _cohort_days(orders, as_of=as_of_d, days=steps, months=months, revenue=True)
+    return _cohort_days(
+        orders,
+        as_of=as_of_d,
+        days=steps,
+        months=months,
+        revenue=True,
+        censored=censoring.censored_label(
+            orders, settings=settings, export_complete=export_complete
+        ),
+    )
 
 
 def f2_conversion(
@@ -274,6 +302,7 @@ def f2_conversion(
     windows: tuple[int, ...] | list[int] | None = None,
     months: int | None = None,
     settings: ShopSettings | LtvSettings | None = None,
+    export_complete: bool | None = None,
 ) -> pd.DataFrame:
     """F2 conversion: share of each month's new customers with a second purchase within w days.
 
@@ -290,6 +319,12 @@ def f2_conversion(
         Only the cohorts of the last ``months`` months; default every cohort.
     settings : ShopSettings or LtvSettings, optional
         Source of the defaults.
+    export_complete : bool, optional
+        Whether the export holds the shop's whole history; default from
+        ``settings`` (a shop's ``export_complete``; False without a shop's
+        settings). When False, the cohort of the export's first month is
+        left-censored (:mod:`ecrm.analysis.censoring`): its rows say
+        ``left_censored = True`` and it is left out of the ``all`` rows.
 
     Returns
     -------
@@ -304,7 +339,9 @@ def f2_conversion(
           filled cohorts);
         - ``repeaters`` (Int64): customers whose second purchase is at most w
           days after the first (same-day second orders count, day 0);
-        - ``f2_rate`` (float): repeaters / cohort_size.
+        - ``f2_rate`` (float): repeaters / cohort_size;
+        - ``left_censored`` (bool): the cohort of the export's first month,
+          when the export is not complete (False on the ``all`` rows).
 
         Missing (NaN / <NA>) where the window is not fully observable: the
         cohort month's last day + w > as_of.
@@ -334,7 +371,16 @@ def f2_conversion(
     if months is not None and int(months) < 1:
         raise ParameterError(f"months must be at least 1, got {months}")
     as_of_d = engine.as_of_date(as_of)
-    return _cohort_days(orders, as_of=as_of_d, days=ws, months=months, revenue=False)
+    return _cohort_days(
+        orders,
+        as_of=as_of_d,
+        days=ws,
+        months=months,
+        revenue=False,
+        censored=censoring.censored_label(
+            orders, settings=settings, export_complete=export_complete
+        ),
+    )
 
 
 def _ladder_max(max_n: int | None, s: LtvSettings) -> int:

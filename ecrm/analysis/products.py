@@ -41,8 +41,10 @@ from ecrm.errors import ColumnsError, ParameterError
 __all__ = [
     "DEFAULT_MIN_CUSTOMERS",
     "cross_purchase_products",
+    "ctb_orders",
     "entry_products",
     "product_conversion",
+    "product_labels",
 ]
 
 DEFAULT_MIN_CUSTOMERS = 30
@@ -333,3 +335,94 @@ def cross_purchase_products(
     df = df[cols].reset_index(drop=True)
     df.attrs["customers"] = n
     return df
+
+
+def product_labels(orders: engine.OrdersLike) -> ir.Table:
+    """product_id → label: its most frequent product_name (ties by name), or the id.
+
+    A name that several ids share becomes ``name (id)`` for each of them, so
+    that two products never merge into one value of a table.
+
+    Returns
+    -------
+    ibis.Table
+        product_id (string), label (string); one row per product id.
+    """
+    t = engine.orders_table(orders)
+    t = t.filter(t.product_id.notnull()).mutate(product_id=t.product_id.cast("string"))
+    if "product_name" not in t.columns:
+        return t.select("product_id").distinct().mutate(label=ibis._.product_id)
+    named = t.filter(t.product_name.notnull() & (t.product_name.strip() != ""))
+    counts = named.group_by(["product_id", "product_name"]).agg(_n=named.count())
+    w = ibis.window(group_by="product_id", order_by=[ibis.desc("_n"), "product_name"])
+    top = counts.mutate(_r=ibis.row_number().over(w)).filter(ibis._._r == 0)
+    top = top.select("product_id", name=top.product_name.strip())
+    ids = t.select("product_id").distinct()
+    lab = ids.left_join(top, "product_id").select("product_id", "name")
+    shared = lab.group_by("name").agg(_ids=lab.count())
+    lab = lab.left_join(shared, "name").select("product_id", "name", "_ids")
+    return lab.select(
+        "product_id",
+        label=ibis.cases(
+            (lab.name.isnull(), lab.product_id),
+            (lab._ids > 1, lab.name + " (" + lab.product_id + ")"),
+            else_=lab.name,
+        ),
+    )
+
+
+def ctb_orders(
+    orders: engine.OrdersLike,
+    *,
+    exclude_ids: Sequence[str] = (),
+    exclude_pattern: str | None = None,
+) -> tuple[engine.OrdersLike, str]:
+    """The orders the CTB tables read, and the level they show (SPEC §3 Products).
+
+    A shop with categories is read as it is (``"category"``). Without any
+    category but with product ids, the CTB tables fall back to the product
+    level: ``category`` is set to each line's product label
+    (:func:`product_labels`) and left empty on excluded products' lines
+    (``exclude_products``), which the CTB tables then leave out of
+    preferences, transitions and pairs; a first purchase's main value is its
+    largest *remaining* line. Amounts, orders and customers are unchanged, so
+    segments and revenue are the same.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    exclude_ids, exclude_pattern
+        The shop's ``exclude_products`` (ids; a regex on product_name).
+
+    Returns
+    -------
+    (orders, level)
+        ``level`` is ``"category"`` or ``"product"``.
+
+    Raises
+    ------
+    ColumnsError
+        Neither category nor product_id has values.
+    """
+    t = engine.orders_table(orders)
+    if engine.has_values(t, "category"):
+        return orders, "category"
+    if "product_id" not in t.columns or not engine.has_values(t, "product_id"):
+        raise ColumnsError(
+            "CTB analysis needs the orders column category (or, failing that, product_id) with "
+            f"values; the orders have {sorted(t.columns)}. Map one in the shop settings "
+            "(`columns`, or a `product_master`) and ingest again."
+        )
+    pid = t.product_id.cast("string")
+    excluded = ibis.literal(False)
+    if exclude_ids:
+        excluded = excluded | pid.isin([str(x) for x in exclude_ids])
+    if exclude_pattern and "product_name" in t.columns:
+        excluded = excluded | t.product_name.re_search(exclude_pattern).fill_null(False)
+    labels = product_labels(t).rename(_pid="product_id", _label="label")
+    j = t.mutate(_key=pid, _excluded=excluded).left_join(labels, ibis._._key == labels._pid)
+    out = j.mutate(
+        category=ibis.cases((j._excluded | j._key.isnull(), ibis.null("string")), else_=j._label)
+    ).drop("_key", "_excluded", "_pid", "_label")
+    return out, "product"

@@ -566,9 +566,22 @@ def first_purchase_ctb(
     """Which entry value makes the most valuable customers (360-day LTV and F2)."""
     check_lang(lang)
     t = first[(first["level"] == level) & first["ltv"].notna()]
-    t = t[t["customers"] >= max(30, int(0.01 * t["customers"].sum()))]
-    if len(t) < 2:
-        return "—"
+    floor = max(30, int(0.01 * t["customers"].sum()))
+    big = t[t["customers"] >= floor]
+    if len(big) < 2:
+        most = int(t["customers"].max()) if len(t) else 0
+        if lang == "ja":
+            return (
+                f"初回購入の{label(level, lang)}ごとの顧客数が少なく(最多 {fmt.count(most)} 人、"
+                f"比較には {floor} 人以上が必要)、"
+                f"LTV の違いを言える{label(level, lang)}はありません。"
+            )
+        return (
+            f"Too few customers per first-purchase {label(level, lang).lower()} (at most "
+            f"{fmt.count(most)}; {floor} are needed to compare) to tell which one makes more "
+            "valuable customers."
+        )
+    t = big
     best = t.sort_values("ltv").iloc[-1]
     worst = t.sort_values("ltv").iloc[0]
     if lang == "ja":

@@ -129,8 +129,16 @@ def first_attribute(orders: pd.DataFrame, as_of, attribute: str) -> pd.Series:
 # --------------------------------------------------------------------------- cohort
 
 
-def cohort_table(orders: pd.DataFrame, *, as_of, months: int = 24, by: str | None = None):
+def cohort_table(
+    orders: pd.DataFrame,
+    *,
+    as_of,
+    months: int = 24,
+    by: str | None = None,
+    export_complete: bool = False,
+):
     """Reference of ``ecrm.cohort.cohort_table``."""
+    censored = censored_cohort(orders, export_complete)
     as_of = pd.Timestamp(as_of)
     last = month_no(as_of)
     o = customer_orders(orders, as_of)
@@ -164,6 +172,7 @@ def cohort_table(orders: pd.DataFrame, *, as_of, months: int = 24, by: str | Non
         for k in range(max_period + 1):
             row = dict(zip(group_keys, key, strict=True))
             row.update(cohort=month_text(cohort), period=k, cohort_size=size)
+            row["left_censored"] = cohort == censored
             if cohort + k > last:
                 row.update(active=None, retention=np.nan, revenue=np.nan)
                 row["cum_revenue_per_customer"] = np.nan
@@ -178,13 +187,28 @@ def cohort_table(orders: pd.DataFrame, *, as_of, months: int = 24, by: str | Non
                     cum_revenue_per_customer=upto / SCALE / size,
                 )
             rows.append(row)
-    return pd.DataFrame(rows)
+    cols = [*group_keys[:-1], "cohort", "period", "cohort_size", "active", "retention"]
+    return pd.DataFrame(rows)[[*cols, "revenue", "cum_revenue_per_customer", "left_censored"]]
 
 
 # --------------------------------------------------------------------------- LTV, F2
 
 
-def _cohort_days(o: pd.DataFrame, as_of, days: list[int], months: int | None, revenue: bool):
+def censored_cohort(orders: pd.DataFrame, export_complete: bool) -> int | None:
+    """Month number of the export's first order (every line counts), or None when complete."""
+    if export_complete or orders.empty:
+        return None
+    return int(month_no(pd.to_datetime(orders["ordered_at"]).min()))
+
+
+def _cohort_days(
+    o: pd.DataFrame,
+    as_of,
+    days: list[int],
+    months: int | None,
+    revenue: bool,
+    censored: int | None = None,
+):
     as_of = pd.Timestamp(as_of)
     last = month_no(as_of)
     if months is not None:
@@ -212,10 +236,11 @@ def _cohort_days(o: pd.DataFrame, as_of, days: list[int], months: int | None, re
                 if revenue:
                     row.update(revenue=np.nan, ltv=np.nan)
             row["_filled"] = d <= observable_days
+            row["left_censored"] = cohort == censored
             rows.append(row)
     per = pd.DataFrame(rows)
-    for d in days:  # the weighted all-cohort row: pool the filled cohorts
-        f = per[(per["days"] == d) & per["_filled"]] if len(per) else per
+    for d in days:  # the weighted all-cohort row: pool the filled, uncensored cohorts
+        f = per[(per["days"] == d) & per["_filled"] & ~per["left_censored"]] if len(per) else per
         size = int(f["cohort_size"].sum()) if len(f) else 0
         row = {"cohort": "all", "days": d, "cohort_size": size}
         if size:
@@ -229,9 +254,10 @@ def _cohort_days(o: pd.DataFrame, as_of, days: list[int], months: int | None, re
             if revenue:
                 row.update(revenue=np.nan, ltv=np.nan)
         row["_filled"] = bool(size)
+        row["left_censored"] = False
         rows.append(row)
     cols = ["cohort", "days", "cohort_size", *(["revenue", "ltv"] if revenue else [])]
-    return pd.DataFrame(rows)[[*cols, "repeaters", "f2_rate"]]
+    return pd.DataFrame(rows)[[*cols, "repeaters", "f2_rate", "left_censored"]]
 
 
 def ltv_transition(
@@ -241,20 +267,28 @@ def ltv_transition(
     step_days: int = 30,
     horizon_days: int = 360,
     months: int | None = None,
+    export_complete: bool = False,
 ):
     """Reference of ``ecrm.ltv.ltv_transition``."""
     days = list(range(step_days, horizon_days + 1, step_days))
     if days[-1] != horizon_days:
         days.append(horizon_days)
-    return _cohort_days(customer_orders(orders, as_of), as_of, days, months, revenue=True)
+    cens = censored_cohort(orders, export_complete)
+    return _cohort_days(customer_orders(orders, as_of), as_of, days, months, True, cens)
 
 
 def f2_conversion(
-    orders: pd.DataFrame, *, as_of, windows=(30, 60, 90, 180, 360), months: int | None = None
+    orders: pd.DataFrame,
+    *,
+    as_of,
+    windows=(30, 60, 90, 180, 360),
+    months: int | None = None,
+    export_complete: bool = False,
 ):
     """Reference of ``ecrm.ltv.f2_conversion``."""
     days = sorted(set(windows))
-    return _cohort_days(customer_orders(orders, as_of), as_of, days, months, revenue=False)
+    cens = censored_cohort(orders, export_complete)
+    return _cohort_days(customer_orders(orders, as_of), as_of, days, months, False, cens)
 
 
 # --------------------------------------------------------------------------- ladder

@@ -89,11 +89,15 @@ def plot_first_purchase(
     *,
     level: str = "category",
     min_customers: int = 1,
+    top: int = 20,
     ax: Axes | None = None,
     lang: str = "ja",
     currency: str = "JPY",
 ) -> Axes:
     """Bars of 360-day LTV by first-purchase value, with the F2 rate as points.
+
+    At most ``top`` values are drawn: those with the most first-purchase
+    customers (a product-level page has thousands), then ordered by LTV.
 
     Parameters
     ----------
@@ -109,6 +113,7 @@ def plot_first_purchase(
     """
     check_lang(lang)
     d = first[(first["level"] == level) & (first["customers"] >= min_customers)]
+    d = d.sort_values(["customers", "value"], ascending=[False, True], kind="stable").head(top)
     d = d.sort_values("ltv", ascending=False, kind="stable")
     ax = new_ax(ax, figsize=(min(MAX_WIDTH_IN, max(6.0, 0.7 * len(d) + 2)), 4.5))
     x = np.arange(len(d))

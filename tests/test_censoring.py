@@ -1,0 +1,95 @@
+"""The left-censored first cohort (SPEC §3 Cohort): flagged, and left out of pooled figures.
+
+Hand-computed on a shop whose export starts mid-history, and the same shop
+with ``export_complete: true``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from ecrm.analysis import censoring, cohort, ltv
+from ecrm.settings import ShopSettings
+
+AS_OF = dt.date(2026, 12, 31)
+
+
+def mid_history_orders() -> pd.DataFrame:
+    """The export begins in 2026-01: a and b were customers before it (both land in 2026-01).
+
+    a: 01-05, 01-20 (second purchase day 15); b: 01-10 only; c: 02-10, 02-20
+    (day 10); d: 02-15 only; a guest order on 2025-12-28 is the export's first line.
+    """
+    rows = [
+        ("g1", None, "2025-12-28", 500),
+        ("1", "a", "2026-01-05", 1000),
+        ("2", "a", "2026-01-20", 3000),
+        ("3", "b", "2026-01-10", 2000),
+        ("4", "c", "2026-02-10", 1000),
+        ("5", "c", "2026-02-20", 1000),
+        ("6", "d", "2026-02-15", 4000),
+    ]
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    return df
+
+
+def shop(complete: bool) -> ShopSettings:
+    return ShopSettings(name="mid", sources=[{"path": "o.csv"}], export_complete=complete)
+
+
+def test_the_first_month_is_that_of_the_earliest_line_guests_included():
+    o = mid_history_orders()
+    assert censoring.first_order_month(o) == dt.date(2025, 12, 1)
+    assert censoring.censored_label(o) == "2025-12"
+    assert censoring.censored_label(o, settings=shop(True)) is None
+    assert censoring.censored_label(o.iloc[1:]) == "2026-01"
+    assert censoring.history_months(o.iloc[1:], as_of=AS_OF) == 12
+
+
+def test_cohort_table_flags_the_censored_cohort_only():
+    o = mid_history_orders().iloc[1:]  # the export starts 2026-01
+    t = cohort.cohort_table(o, as_of=AS_OF)
+    assert t.groupby("cohort")["left_censored"].first().to_dict() == {
+        "2026-01": True,
+        "2026-02": False,
+    }
+    complete = cohort.cohort_table(o, as_of=AS_OF, settings=shop(True))
+    assert not complete["left_censored"].any()
+    same = ["cohort", "period", "cohort_size", "active", "revenue"]
+    pd.testing.assert_frame_equal(t[same], complete[same])
+
+
+def test_ltv_and_f2_all_rows_leave_the_censored_cohort_out():
+    o = mid_history_orders().iloc[1:]
+    t = ltv.ltv_transition(o, as_of=AS_OF, step_days=30, horizon_days=30)
+    row = t.set_index("cohort").loc
+    assert bool(row["2026-01", "left_censored"]) and not bool(row["2026-02", "left_censored"])
+    # all = 2026-02 only: c (1000 + 1000 within 30 days) and d (4000): 6000 / 2
+    assert row["all", "cohort_size"] == 2
+    assert row["all", "ltv"] == pytest.approx(3000.0)
+    assert row["all", "f2_rate"] == pytest.approx(0.5)
+    # complete export: all four customers, (4000 + 2000 + 2000 + 4000) / 4, F2 2 / 4
+    c = ltv.ltv_transition(o, as_of=AS_OF, step_days=30, horizon_days=30, settings=shop(True))
+    row = c.set_index("cohort").loc
+    assert row["all", "cohort_size"] == 4
+    assert row["all", "ltv"] == pytest.approx(3000.0)
+    assert row["all", "f2_rate"] == pytest.approx(0.5)
+    assert not c["left_censored"].any()
+    f = ltv.f2_conversion(o, as_of=AS_OF, windows=(10, 15), export_complete=False)
+    fr = f[f.cohort == "all"].set_index("days")
+    # 2026-02 only: c's second purchase on day 10; d none
+    assert fr.loc[10, "f2_rate"] == pytest.approx(0.5) and fr.loc[15, "cohort_size"] == 2
+    f = ltv.f2_conversion(o, as_of=AS_OF, windows=(10, 15), export_complete=True)
+    fr = f[f.cohort == "all"].set_index("days")
+    # all four: day 10 → c; day 15 → a and c
+    assert fr.loc[10, "f2_rate"] == pytest.approx(0.25) and fr.loc[15, "f2_rate"] == 0.5
+
+
+def test_an_explicit_argument_overrides_the_settings():
+    o = mid_history_orders().iloc[1:]
+    t = ltv.ltv_transition(o, as_of=AS_OF, settings=shop(True), export_complete=False)
+    assert t.loc[t.cohort == "2026-01", "left_censored"].all()
