@@ -93,3 +93,23 @@ def test_an_explicit_argument_overrides_the_settings():
     o = mid_history_orders().iloc[1:]
     t = ltv.ltv_transition(o, as_of=AS_OF, settings=shop(True), export_complete=False)
     assert t.loc[t.cohort == "2026-01", "left_censored"].all()
+
+
+def test_kpis_leave_out_the_censored_month_split_and_its_cohort_figures():
+    from ecrm.analysis import kpi
+
+    o = mid_history_orders().iloc[1:]  # the export starts 2026-01
+    wide = kpi.kpi_wide(o, as_of="2027-01-31", settings=shop(False), months=13)
+    row = wide.set_index("month").loc
+    jan, feb = dt.date(2026, 1, 1), dt.date(2026, 2, 1)
+    assert pd.isna(row[jan, "new_customers"]) and pd.isna(row[jan, "repeat_rate"])
+    assert row[jan, "revenue"] == 6000  # revenue and orders are not split: kept
+    assert row[feb, "new_customers"] == 2
+    # F2 of the cohort 3 months back is reported in 2026-04; LTV of a year back in 2027-01
+    assert pd.isna(row[dt.date(2026, 4, 1), "f2_rate"])
+    assert row[dt.date(2026, 5, 1), "f2_rate"] == pytest.approx(0.5)  # 2026-02: c of c, d
+    assert pd.isna(row[dt.date(2027, 1, 1), "ltv_12m"])
+    full = kpi.kpi_wide(o, as_of="2027-01-31", settings=shop(True), months=13).set_index("month")
+    assert full.loc[jan, "new_customers"] == 2
+    assert full.loc[dt.date(2026, 4, 1), "f2_rate"] == pytest.approx(0.5)  # a of a, b
+    assert full.loc[dt.date(2027, 1, 1), "ltv_12m"] == pytest.approx(3000.0)  # (4000 + 2000) / 2

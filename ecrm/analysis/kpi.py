@@ -29,6 +29,12 @@ For each calendar month (the last one ends at ``as_of``):
   (:func:`ecrm.analysis.cross_sell.cross_sell_monthly`); empty (NaN) without a
   category column. A rate: its MoM/YoY are differences in points.
 
+**The export's first month** (SPEC §3 Cohort, left-censored): unless the shop's
+settings say ``export_complete: true``, every customer of that month counts as
+new, so its new/repeat split (:data:`CENSORED_MONTH_KPIS`) is empty, and so are
+the F2 rate and 12-month LTV reported for that cohort (``f2_lag_months`` and
+``ltv_lag_months`` later). Their MoM/YoY against it are then empty too.
+
 ``mom`` and ``yoy`` are relative changes (value / earlier − 1) for amounts and
 counts, and differences in points (value − earlier) for rates (``change`` says
 which).
@@ -43,7 +49,7 @@ import ibis
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import cross_sell, periods
+from ecrm.analysis import censoring, cross_sell, periods
 from ecrm.settings import ShopSettings
 
 __all__ = ["KPIS", "RATE_KPIS", "kpi_latest", "kpi_table", "kpi_wide"]
@@ -64,6 +70,16 @@ KPIS: tuple[str, ...] = (
     "ltv_12m",
     "cross_sell_rate",
 )
+#: KPIs left empty in the export's first month when the export is not complete: they
+#: split the month's customers into new and repeat, and every customer is "new" there.
+CENSORED_MONTH_KPIS: list[str] = [
+    "new_customers",
+    "repeat_customers",
+    "new_revenue",
+    "repeat_revenue",
+    "repeat_rate",
+]
+
 RATE_KPIS: frozenset[str] = frozenset({"repeat_rate", "f2_rate", "lapse_rate", "cross_sell_rate"})
 
 
@@ -192,7 +208,16 @@ def kpi_wide(
     # months before the shop's first order are unknown, not zero
     first_month = engine.to_pandas(o_all.aggregate(m=o_all.month.min()))["m"].iloc[0]
     if pd.notna(first_month):
-        df.loc[[m < pd.Timestamp(first_month).date() for m in df.index], KPIS] = float("nan")
+        first_d = pd.Timestamp(first_month).date()
+        df.loc[[m < first_d for m in df.index], KPIS] = float("nan")
+        if not censoring.export_complete_setting(settings):
+            # the left-censored first month: its "new" customers are everyone who bought
+            # before the export began, so no figure that splits new from repeat, nor
+            # the F2 / LTV of that cohort, is shown (SPEC §3 Cohort)
+            df.loc[[m == first_d for m in df.index], CENSORED_MONTH_KPIS] = float("nan")
+            for kpi_name, lag in (("f2_rate", f2_lag), ("ltv_12m", ltv_lag)):
+                reported = periods.shift_months(first_d, lag)
+                df.loc[[m == reported for m in df.index], kpi_name] = float("nan")
     df = df.reset_index().rename(columns={"index": "month"})
     df.insert(1, "month_end", ends)
     return df[["month", "month_end", *KPIS]].reset_index(drop=True)

@@ -13,6 +13,7 @@ import pandas as pd
 
 from ecrm.present import format as fmt
 from ecrm.present.labels import check_lang, label
+from ecrm.present.narrate_censoring import uncensored
 
 __all__ = [
     "calibration",
@@ -394,6 +395,7 @@ def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
 def cohort(table: pd.DataFrame, *, lang: str = "ja") -> str:
     """Average month-1 retention of the cohorts shown, and the latest observable one."""
     check_lang(lang)
+    table, _ = uncensored(table)
     m1 = table[(table["period"] == 1) & table["retention"].notna()].sort_values("cohort")
     if m1.empty:
         return (
@@ -497,6 +499,7 @@ def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
 def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
     """Retention at month 3 and month 12 over the cohorts where they are observable."""
     check_lang(lang)
+    table, _ = uncensored(table)
     parts = []
     for k in (3, 6, 12):
         cells = table[(table["period"] == k) & table["retention"].notna()]
@@ -517,6 +520,7 @@ def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
 def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
     """Cumulative revenue per customer 12 months after the first purchase (where observable)."""
     check_lang(lang)
+    table, _ = uncensored(table)
     cells = table[(table["period"] == 12) & table["cum_revenue_per_customer"].notna()]
     if cells.empty:
         return (

@@ -22,6 +22,7 @@ import pandas as pd
 from ecrm.present import format as fmt
 from ecrm.present import narrate, narrate_d2c
 from ecrm.present.labels import check_lang, kpi_label, label
+from ecrm.present.narrate_censoring import censored_note
 
 __all__ = [
     "cluster_summary",
@@ -211,7 +212,9 @@ def lifecycle_summary(monthly: pd.DataFrame, *, as_of: Any, lang: str = "ja") ->
 def cohort_summary(table: pd.DataFrame, *, as_of: Any, lang: str = "ja") -> str:
     """Cohort: how the monthly cohorts are retained."""
     check_lang(lang)
-    return _join(_window(as_of, lang), narrate.cohort(table, lang=lang))
+    return _join(
+        _window(as_of, lang), narrate.cohort(table, lang=lang), censored_note(table, lang=lang)
+    )
 
 
 def ltv_summary(
@@ -228,6 +231,7 @@ def ltv_summary(
         _window(as_of, lang),
         narrate.ltv_transition(transition, lang=lang, currency=currency),
         narrate.f2_conversion(f2, lang=lang),
+        censored_note(transition, lang=lang),
     )
 
 

@@ -23,6 +23,8 @@ from ecrm.present.plotting.heatmap import FONT_SIZE, MAX_WIDTH_IN, set_titles
 
 __all__ = [
     "MAX_HIGHLIGHTED",
+    "censored_cohort",
+    "censored_text",
     "highlight_cohorts",
     "plot_cohort_heatmap",
     "plot_retention_curves",
@@ -138,6 +140,28 @@ def highlight_cohorts(
     return {c: "・".join(picks[c]) if lang == "ja" else ", ".join(picks[c]) for c in ordered}
 
 
+def censored_cohort(table: pd.DataFrame) -> str | None:
+    """The cohort a table flags as left-censored (``left_censored``), or None."""
+    if "left_censored" not in table.columns or not table["left_censored"].any():
+        return None
+    return str(table.loc[table["left_censored"].astype(bool), "cohort"].iloc[0])
+
+
+def censored_text(cohort: str, lang: str, *, left_out: bool) -> str:
+    """Subtitle note on the censored cohort: marked ※ (heatmap) or left out (curves)."""
+    if left_out:
+        return (
+            f"{cohort}(データ開始月: それ以前からの顧客を含む)は除外"
+            if lang == "ja"
+            else f"{cohort} left out (the data's first month: holds earlier customers)"
+        )
+    return (
+        "※ データ開始月: それ以前からの顧客も新規に含む"
+        if lang == "ja"
+        else "※ the data's first month: holds customers from before it as new"
+    )
+
+
 def plot_cohort_heatmap(
     table: pd.DataFrame,
     *,
@@ -221,9 +245,10 @@ def plot_cohort_heatmap(
     else:
         im = ax.imshow(masked, cmap=cmap, aspect="auto")
     ax.set_xticks(range(n_cols), [str(c) for c in wide.columns], fontsize=FONT_SIZE)
+    cens = censored_cohort(t)
     ax.set_yticks(
         range(n_rows),
-        [f"{c} ({n:,})" for c, n in zip(wide.index, sizes, strict=True)],
+        [f"{c}{'※' if c == cens else ''} ({n:,})" for c, n in zip(wide.index, sizes, strict=True)],
         fontsize=FONT_SIZE,
     )
     fits = label_w + 0.9 + cell_w * n_cols <= MAX_WIDTH_IN + 1e-9
@@ -249,11 +274,16 @@ def plot_cohort_heatmap(
     )
     if group is not None:
         title += f" — {group}"
-    sub = None
+    subs = []
     if value == "retention":
-        sub = ("0ヶ月目は定義上100%。色は1ヶ月目以降の範囲" if lang == "ja"
-               else "month 0 is 100% by definition; colours span the later months")  # fmt: skip
-    set_titles(ax, title, sub)
+        subs.append(
+            "0ヶ月目は定義上100%。色は1ヶ月目以降の範囲"
+            if lang == "ja"
+            else "month 0 is 100% by definition; colours span the later months"
+        )
+    if cens is not None and cens in set(wide.index):
+        subs.append(censored_text(cens, lang, left_out=False))
+    set_titles(ax, title, ("、" if lang == "ja" else "; ").join(subs) or None)
     return ax
 
 
@@ -298,7 +328,8 @@ def plot_retention_curves(
     """
     labels.check_lang(lang)
     t = _select(table, value, group)
-    names = sorted(t["cohort"].unique().tolist())
+    cens = censored_cohort(t)
+    names = sorted(c for c in t["cohort"].unique().tolist() if c != cens or cohorts is not None)
     if cohorts is not None:
         unknown = sorted(set(cohorts) - set(names))
         if unknown:
@@ -353,5 +384,7 @@ def plot_retention_curves(
         parts.append(
             f"灰色: 他の{grey}コホート" if lang == "ja" else f"grey: the other {grey} cohorts"
         )
+    if cens is not None and cohorts is None:
+        parts.append(censored_text(cens, lang, left_out=True))
     set_titles(ax, title, ("、" if lang == "ja" else "; ").join(parts) or None)
     return ax

@@ -18,7 +18,7 @@ from ecrm.present import format as numfmt
 from ecrm.present import labels
 from ecrm.present.palette import QUALITATIVE
 from ecrm.present.plotting.base import PALETTE, need_columns, new_ax
-from ecrm.present.plotting.cohort import highlight_cohorts
+from ecrm.present.plotting.cohort import censored_cohort, censored_text, highlight_cohorts
 from ecrm.present.plotting.heatmap import set_titles
 
 __all__ = [
@@ -79,7 +79,12 @@ def plot_ltv_curves(
     if value not in ("ltv", "f2_rate", "revenue", "repeaters"):
         raise ParameterError(f"value must be ltv, f2_rate, revenue or repeaters, got {value!r}")
     need_columns(table, ["cohort", "days", value], "ltv_transition")
-    names = sorted(c for c in table["cohort"].unique() if c != ltv.ALL_COHORTS)
+    cens = censored_cohort(table)
+    names = sorted(
+        c
+        for c in table["cohort"].unique()
+        if c != ltv.ALL_COHORTS and (c != cens or cohorts is not None)
+    )
     if cohorts is not None:
         unknown = sorted(set(cohorts) - set(names))
         if unknown:
@@ -132,11 +137,21 @@ def plot_ltv_curves(
     set_titles(
         ax,
         _ja(lang, "LTV推移（初回購入月コホート別）", "LTV transition by cohort"),
-        (
-            _ja(lang, f"灰色: 他の{grey}コホート", f"grey: the other {grey} cohorts")
-            if grey
-            else None
-        ),
+        ("、" if lang == "ja" else "; ").join(
+            [
+                *(
+                    [_ja(lang, f"灰色: 他の{grey}コホート", f"grey: the other {grey} cohorts")]
+                    if grey
+                    else []
+                ),
+                *(
+                    [censored_text(cens, lang, left_out=True)]
+                    if cens is not None and cohorts is None
+                    else []
+                ),
+            ]
+        )
+        or None,
     )
     return ax
 
