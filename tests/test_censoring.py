@@ -113,3 +113,25 @@ def test_kpis_leave_out_the_censored_month_split_and_its_cohort_figures():
     assert full.loc[jan, "new_customers"] == 2
     assert full.loc[dt.date(2026, 4, 1), "f2_rate"] == pytest.approx(0.5)  # a of a, b
     assert full.loc[dt.date(2027, 1, 1), "ltv_12m"] == pytest.approx(3000.0)  # (4000 + 2000) / 2
+
+
+def test_pooled_first_purchase_tables_leave_the_censored_customers_out():
+    from ecrm.analysis import ctb, products
+
+    o = mid_history_orders().iloc[1:].copy()
+    o["category"] = ["tea", "coffee", "tea", "coffee", "tea", "coffee"]
+    o["product_id"] = ["T1", "C1", "T1", "C1", "T1", "C1"]
+    # first purchases: a tea (01-05) and b tea (01-10), censored; c coffee (02-10), d coffee
+    f = ctb.first_purchase_ctb(o, as_of=AS_OF, levels=["category"], horizon_days=30)
+    assert f.set_index("value")["customers"].to_dict() == {"coffee": 2}  # c, d
+    assert f.attrs["censored_customers"] == 2 and f.attrs["censored_cohort"] == "2026-01"
+    full = ctb.first_purchase_ctb(
+        o, as_of=AS_OF, levels=["category"], horizon_days=30, export_complete=True
+    )
+    assert full.set_index("value")["customers"].to_dict() == {"coffee": 2, "tea": 2}
+    assert full.attrs["censored_customers"] == 0
+    e = products.entry_products(o, as_of=AS_OF, min_customers=1)
+    assert e.set_index("entry_product")["customers"].to_dict() == {"C1": 2}
+    assert e.attrs["censored_customers"] == 2
+    e = products.entry_products(o, as_of=AS_OF, min_customers=1, export_complete=True)
+    assert e.set_index("entry_product")["customers"].to_dict() == {"C1": 2, "T1": 2}

@@ -305,7 +305,9 @@ def test_cross_purchase_default_support_from_settings():
 
 
 def test_first_purchase_by_hand_and_horizon_boundary():
-    f = ctb.first_purchase_ctb(tiny(), as_of=AS_OF, levels=["category"], horizon_days=55)
+    f = ctb.first_purchase_ctb(
+        tiny(), as_of=AS_OF, levels=["category"], horizon_days=55, export_complete=True
+    )
     got = f.set_index("value")
     # A first: top (3000 line); B first: top; C: bag. B's second purchase is day 55
     assert got.loc["top", "customers"] == 2 and got.loc["top", "repeaters"] == 2
@@ -314,7 +316,9 @@ def test_first_purchase_by_hand_and_horizon_boundary():
     assert got.loc["top", "ltv"] == 5000
     assert got.loc["top", "share"] == pytest.approx(2 / 3)
     assert (got.loc["bag", "f2_rate"], got.loc["bag", "ltv"]) == (0.0, 1500)
-    f54 = ctb.first_purchase_ctb(tiny(), as_of=AS_OF, levels=["category"], horizon_days=54)
+    f54 = ctb.first_purchase_ctb(
+        tiny(), as_of=AS_OF, levels=["category"], horizon_days=54, export_complete=True
+    )
     top54 = f54.set_index("value").loc["top"]
     assert (top54.repeaters, top54.revenue) == (1, 8000)
 
@@ -329,15 +333,19 @@ def test_first_purchase_from_a_canonical_file_at_the_cohort_boundary(tmp_path, h
     path = tmp_path / "canonical" / "orders.parquet"
     path.parent.mkdir()
     tiny().to_parquet(path, index=False)
-    got = ctb.first_purchase_ctb(path, as_of=AS_OF, levels=["category"], horizon_days=h)
-    want = ctb.first_purchase_ctb(tiny(), as_of=AS_OF, levels=["category"], horizon_days=h)
+    got = ctb.first_purchase_ctb(
+        path, as_of=AS_OF, levels=["category"], horizon_days=h, export_complete=True
+    )
+    want = ctb.first_purchase_ctb(
+        tiny(), as_of=AS_OF, levels=["category"], horizon_days=h, export_complete=True
+    )
     pd.testing.assert_frame_equal(got, want)
     assert ("bag" in set(got["value"])) == (h == 149)
 
 
 def test_first_purchase_cohort_must_be_observable():
     # default horizon (360 days): nobody's first purchase is 360 days before as_of
-    f = ctb.first_purchase_ctb(tiny(), as_of=AS_OF, levels=["category"])
+    f = ctb.first_purchase_ctb(tiny(), as_of=AS_OF, levels=["category"], export_complete=True)
     assert f.empty
     assert list(f.columns) == [
         "level", "value", "customers", "share", "repeaters", "f2_rate", "revenue", "ltv",
@@ -345,11 +353,15 @@ def test_first_purchase_cohort_must_be_observable():
     ]  # fmt: skip
     # B's first purchase (2026-01-05) is observable for 360 days on 2027-01-04 (A's,
     # 2026-01-10, not yet); on 2027-01-05 both are, A exactly
-    f = ctb.first_purchase_ctb(tiny(), as_of=dt.date(2027, 1, 4), levels=["category"])
+    f = ctb.first_purchase_ctb(
+        tiny(), as_of=dt.date(2027, 1, 4), levels=["category"], export_complete=True
+    )
     assert f[["value", "customers", "repeaters", "revenue"]].values.tolist() == [
         ["top", 1, 1, 4800.0]
     ]
-    f = ctb.first_purchase_ctb(tiny(), as_of=dt.date(2027, 1, 5), levels=["category"])
+    f = ctb.first_purchase_ctb(
+        tiny(), as_of=dt.date(2027, 1, 5), levels=["category"], export_complete=True
+    )
     assert f[["value", "customers", "revenue", "horizon_days"]].values.tolist() == [
         ["top", 2, 4800.0 + 11500.0, 360]
     ]
@@ -521,7 +533,9 @@ def test_cross_purchase_matches_reference(food):
 
 
 def test_first_purchase_matches_reference(apparel_small):
-    got = ctb.first_purchase_ctb(apparel_small, as_of=dt.date(2026, 10, 31), levels=["category"])
+    got = ctb.first_purchase_ctb(
+        apparel_small, as_of=dt.date(2026, 10, 31), levels=["category"], export_complete=True
+    )
     want = ref.first_purchase(
         apparel_small, as_of=dt.date(2026, 10, 31), level="category", horizon_days=360
     ).set_index("value")

@@ -29,7 +29,10 @@ def _d2c_tables():
     yield "acquisition", a
     yield "revenue_change", revenue_change.revenue_change(revenue_orders(), as_of="2026-10-31")
     p = product_orders()
-    yield "entry_products", products.entry_products(p, as_of="2026-12-31", min_customers=1)
+    yield (
+        "entry_products",
+        products.entry_products(p, as_of="2026-12-31", min_customers=1, export_complete=True),
+    )
     yield "product_conversion", products.product_conversion(p, as_of="2026-12-31", min_customers=1)
     yield "product_pairs", products.cross_purchase_products(p, as_of="2026-12-31", min_customers=1)
     yield "cross_sell", cross_sell.cross_sell_monthly(p, as_of="2026-12-31", months=2)

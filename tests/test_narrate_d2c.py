@@ -54,7 +54,11 @@ def test_channels_revenue_and_products():
         "2026-10の売上は2026-09比で¥1,800(+100.0%)、最大の要因は新規の客単価(¥1,516)です。"
     )
     e = products.entry_products(
-        product_orders(), as_of="2026-12-31", min_customers=1, exclude_ids=["SHIP"]
+        product_orders(),
+        as_of="2026-12-31",
+        min_customers=1,
+        exclude_ids=["SHIP"],
+        export_complete=True,
     )
     assert "teeで100.0%" in say.entry_products(e)
 

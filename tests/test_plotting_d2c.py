@@ -59,7 +59,9 @@ def test_channel_revenue_and_product_plots(lang):
     assert drop.get_y() == pytest.approx(1800.0)
     assert drop.get_height() == pytest.approx(r["contribution"].iloc[0])
     assert ax.patches[-1].get_height() == pytest.approx(3600.0)
-    e = products.entry_products(product_orders(), as_of="2026-12-31", min_customers=1)
+    e = products.entry_products(
+        product_orders(), as_of="2026-12-31", min_customers=1, export_complete=True
+    )
     ax = d2c.plot_entry_products(e, lang=lang)
     assert isinstance(ax.figure, Figure)
     assert len(ax.patches) == len(e)
@@ -96,7 +98,9 @@ def test_empty_tables_draw_a_chart_that_says_why(lang):
         if lang == "ja"
         else "no acquisition month with a cost observable for 360 days yet"
     )
-    e = products.entry_products(product_orders(), as_of="2026-12-31", min_customers=10_000)
+    e = products.entry_products(
+        product_orders(), as_of="2026-12-31", min_customers=10_000, export_complete=True
+    )
     ax = d2c.plot_entry_products(e, lang=lang)
     assert e.empty and len(ax.patches) == 0 and len(ax.texts) == 1
     title = "初回購入商品別のF2転換率" if lang == "ja" else "F2 rate by entry product"

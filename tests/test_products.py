@@ -37,7 +37,9 @@ def _orders() -> pd.DataFrame:
 
 
 def test_entry_products_by_hand():
-    e = pr.entry_products(_orders(), as_of=AS_OF, min_customers=1, exclude_pattern="送料")
+    e = pr.entry_products(
+        _orders(), as_of=AS_OF, min_customers=1, exclude_pattern="送料", export_complete=True
+    )
     p1 = e.set_index("entry_product").loc["P1"]
     assert p1["product_name"] == "tee"
     assert p1[["customers", "customers_90", "customers_360"]].tolist() == [2, 2, 1]
@@ -46,14 +48,16 @@ def test_entry_products_by_hand():
     assert p1["revenue_per_customer_360"] == 10000.0  # a's whole orders: 7,000 + 3,000
     p2 = e.set_index("entry_product").loc["P2"]
     assert np.isnan(p2["revenue_per_customer_360"])  # c is not observable for 360 days yet
-    assert e.attrs == {"no_entry": 1, "small": 0}
+    assert e.attrs == {"no_entry": 1, "small": 0, "censored_customers": 0}
     assert e["entry_product"].tolist() == ["P1", "P2"]
-    big = pr.entry_products(_orders(), as_of=AS_OF, min_customers=2, exclude_ids=["SHIP"])
+    big = pr.entry_products(
+        _orders(), as_of=AS_OF, min_customers=2, exclude_ids=["SHIP"], export_complete=True
+    )
     assert big["entry_product"].tolist() == ["P1"] and big.attrs["small"] == 1
 
 
 def test_without_exclusions_shipping_is_an_entry_product():
-    e = pr.entry_products(_orders(), as_of=AS_OF, min_customers=1)
+    e = pr.entry_products(_orders(), as_of=AS_OF, min_customers=1, export_complete=True)
     assert set(e["entry_product"]) == {"SHIP", "P1", "P2"}  # a's largest line is shipping
 
 
@@ -101,8 +105,13 @@ def test_cross_purchase_against_pandas(demo_root):
 
 def test_clear_errors():
     with pytest.raises(ColumnsError, match="product_id"):
-        pr.entry_products(_orders().drop(columns="product_id"), as_of=AS_OF)
+        pr.entry_products(_orders().drop(columns="product_id"), as_of=AS_OF, export_complete=True)
     with pytest.raises(ColumnsError, match="product_name"):
-        pr.entry_products(_orders().drop(columns="product_name"), as_of=AS_OF, exclude_pattern="x")
+        pr.entry_products(
+            _orders().drop(columns="product_name"),
+            as_of=AS_OF,
+            exclude_pattern="x",
+            export_complete=True,
+        )
     with pytest.raises(ParameterError, match="min_customers"):
-        pr.entry_products(_orders(), as_of=AS_OF, min_customers=0)
+        pr.entry_products(_orders(), as_of=AS_OF, min_customers=0, export_complete=True)

@@ -47,7 +47,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import ctb_pairs, customers
+from ecrm.analysis import censoring, ctb_pairs, customers
 from ecrm.engine import run
 from ecrm.engine.run import LEVELS, RunTables
 from ecrm.errors import ColumnsError, ParameterError
@@ -257,6 +257,7 @@ def first_purchase_ctb(
     levels: Sequence[str] | None = None,
     horizon_days: int | None = None,
     settings: ShopSettings | LtvSettings | None = None,
+    export_complete: bool | None = None,
 ) -> pd.DataFrame:
     """F2 rate and 360-day LTV by the category / taste / brand of the first purchase.
 
@@ -283,7 +284,14 @@ def first_purchase_ctb(
     horizon_days : int, optional
         Default ``LtvSettings.horizon_days`` (360, SPEC's "360-day LTV").
     settings : ShopSettings or LtvSettings, optional
-        Source of the default horizon.
+        Source of the default horizon (and, a shop's, of ``export_complete``).
+    export_complete : bool, optional
+        Whether the export holds the shop's whole history (default: a shop's
+        setting; False otherwise). When False the customers of the export's
+        first month (the left-censored cohort, :mod:`ecrm.analysis.censoring`)
+        are left out: their first purchase in the data is not their first
+        purchase. ``attrs["censored_customers"]`` counts them (of the
+        observable ones) and ``attrs["censored_cohort"]`` names the month.
 
     Returns
     -------
@@ -316,9 +324,18 @@ def first_purchase_ctb(
     h = ltv_s.horizon_days if horizon_days is None else int(horizon_days)
     if h < 1:
         raise ParameterError(f"horizon_days must be a positive number of days, got {h}")
+    censored = _censored(orders, settings, export_complete)
     with RunTables(orders, as_of) as b:
         lvls = _levels(b, levels, "CTB first-purchase analysis")
-        return _first_purchase(b, lvls, h)
+        return _first_purchase(b, lvls, h, censored=censored)
+
+
+def _censored(orders: Any, settings: Any, export_complete: bool | None) -> dt.date | None:
+    """The left-censored month whose customers pooled first-purchase tables leave out."""
+    complete = export_complete
+    if complete is None:
+        complete = censoring.export_complete_setting(settings)
+    return None if complete else censoring.first_order_month(orders)
 
 
 def _first_attributes(b: RunTables, p: ir.Table, lvls: Sequence[str], h: int) -> ir.Table:
@@ -342,13 +359,25 @@ def _first_attributes(b: RunTables, p: ir.Table, lvls: Sequence[str], h: int) ->
 
 
 def _first_purchase(
-    b: RunTables, lvls: Sequence[str], h: int, purchases: ir.Table | None = None
+    b: RunTables,
+    lvls: Sequence[str],
+    h: int,
+    purchases: ir.Table | None = None,
+    censored: dt.date | None = None,
 ) -> pd.DataFrame:
-    """The :func:`first_purchase_ctb` table; ``purchases``: default the run's own."""
+    """The :func:`first_purchase_ctb` table; ``purchases``: default the run's own.
+
+    ``censored``: the left-censored month, whose customers are left out.
+    """
     p = b.purchases if purchases is None else purchases
     m = b.customers
     asof = ibis.literal(b.as_of, type="date")
     m = m.filter(asof.delta(m.first_purchase, unit="day") >= h)
+    n_censored = 0
+    if censored is not None:
+        in_censored = censoring.is_censored(m.first_purchase, censored)
+        n_censored = int(m.filter(in_censored).count().to_pyarrow().as_py())
+        m = m.filter(~in_censored)
     second = p.filter(p.seq == 2).select("customer_id", second_purchase="order_date")
     m = m.select("customer_id", "first_purchase").left_join(second, "customer_id")
     m = m.drop("customer_id_right")
@@ -386,7 +415,10 @@ def _first_purchase(
     df["_order"] = df["level"].map(LEVELS.index)
     df = df.sort_values(["_order", "customers", "value"], ascending=[True, False, True])
     cols = ["level", "value", "customers", "share", "repeaters", "f2_rate", "revenue", "ltv"]
-    return df[[*cols, "horizon_days"]].reset_index(drop=True)
+    out = df[[*cols, "horizon_days"]].reset_index(drop=True)
+    out.attrs["censored_customers"] = n_censored
+    out.attrs["censored_cohort"] = None if censored is None else f"{censored:%Y-%m}"
+    return out
 
 
 # --------------------------------------------------------------------------- transitions
@@ -713,7 +745,9 @@ def ctb_tables(
         p = b.purchases_of(om) if om is not None else None
         out = {
             "preferences": _preferences(b, lvls),
-            "first_purchase": _first_purchase(b, lvls, h, p),
+            "first_purchase": _first_purchase(
+                b, lvls, h, p, censored=_censored(orders, settings, None)
+            ),
             "transitions": pd.concat([_transitions(b, lv, om) for lv in pairs], ignore_index=True),
             "cross_purchase": pd.concat(
                 [ctb_pairs.cross_purchase_table(b, lv, ms, masks.get(lv), w) for lv in pairs],

@@ -35,7 +35,7 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import customers, periods
+from ecrm.analysis import censoring, customers, periods
 from ecrm.errors import ColumnsError, ParameterError
 
 __all__ = [
@@ -97,6 +97,7 @@ def entry_products(
     min_customers: int = DEFAULT_MIN_CUSTOMERS,
     exclude_ids: Sequence[str] = (),
     exclude_pattern: str | None = None,
+    export_complete: bool = False,
 ) -> pd.DataFrame:
     """Which first products make repeat customers (LTV-Lab 商品別LTV).
 
@@ -111,6 +112,12 @@ def entry_products(
         in ``attrs["small"]``).
     exclude_ids, exclude_pattern
         Products to leave out (the shop's ``exclude_products``).
+    export_complete : bool, default False
+        The shop's ``export_complete``. When False the customers of the
+        export's first month (the left-censored cohort,
+        :mod:`ecrm.analysis.censoring`) are left out: their first purchase in
+        the data is not their first purchase. ``attrs["censored_customers"]``
+        counts them.
 
     Returns
     -------
@@ -136,6 +143,12 @@ def entry_products(
     p = _purchases(orders, d)
     entry = _entry(lines, p)
     firsts = p.filter(p.k == 0).select("customer_id", first_day=p.order_date)
+    censored = None if export_complete else censoring.first_order_month(orders)
+    n_censored = 0
+    if censored is not None:
+        in_censored = censoring.is_censored(firsts.first_day, censored)
+        n_censored = int(firsts.filter(in_censored).count().to_pyarrow().as_py())
+        firsts = firsts.filter(~in_censored)
     second = p.filter(p.k == 1).select("customer_id", second_day=p.order_date)
     o = engine.order_totals(orders, as_of=d)
     o = o.inner_join(firsts, "customer_id")
@@ -186,7 +199,7 @@ def entry_products(
     if names is not None:
         df.insert(1, "product_name", df["entry_product"].map(names))
     df = df.astype({c: "int64" for c in ("customers", "customers_90", "customers_360")})
-    df.attrs.update(no_entry=no_entry, small=small)
+    df.attrs.update(no_entry=no_entry, small=small, censored_customers=n_censored)
     return df
 
 
