@@ -48,7 +48,12 @@ def test_entry_products_by_hand():
     assert p1["revenue_per_customer_360"] == 10000.0  # a's whole orders: 7,000 + 3,000
     p2 = e.set_index("entry_product").loc["P2"]
     assert np.isnan(p2["revenue_per_customer_360"])  # c is not observable for 360 days yet
-    assert e.attrs == {"no_entry": 1, "small": 0, "censored_customers": 0}
+    assert e.attrs == {
+        "no_entry": 1,
+        "small": 0,
+        "censored_customers": 0,
+        "censored_cohort": None,
+    }
     assert e["entry_product"].tolist() == ["P1", "P2"]
     big = pr.entry_products(
         _orders(), as_of=AS_OF, min_customers=2, exclude_ids=["SHIP"], export_complete=True

@@ -200,6 +200,7 @@ def entry_products(
         df.insert(1, "product_name", df["entry_product"].map(names))
     df = df.astype({c: "int64" for c in ("customers", "customers_90", "customers_360")})
     df.attrs.update(no_entry=no_entry, small=small, censored_customers=n_censored)
+    df.attrs["censored_cohort"] = None if censored is None else f"{censored:%Y-%m}"
     return df
 
 

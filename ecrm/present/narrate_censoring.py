@@ -11,7 +11,7 @@ import pandas as pd
 
 from ecrm.present.labels import check_lang
 
-__all__ = ["censored_note", "uncensored"]
+__all__ = ["censored_left_out", "censored_note", "uncensored"]
 
 
 def uncensored(table: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
@@ -36,4 +36,27 @@ def censored_note(table: pd.DataFrame, *, lang: str = "ja") -> str:
     return (
         f"The {label_} cohort is left out: it is the first month of the data, so it holds "
         "every customer who bought before the export began as 'new'."
+    )
+
+
+def censored_left_out(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """How many customers of the censored cohort a pooled table left out ("" when none).
+
+    Reads ``attrs["censored_customers"]`` and ``attrs["censored_cohort"]`` of
+    :func:`ecrm.analysis.ctb.first_purchase_ctb` and
+    :func:`ecrm.analysis.products.entry_products`.
+    """
+    check_lang(lang)
+    n = int(table.attrs.get("censored_customers") or 0)
+    month = table.attrs.get("censored_cohort")
+    if not n or not month:
+        return ""
+    if lang == "ja":
+        return (
+            f"初回購入が{month}(データの開始月)の顧客 {n:,} 人は除いています: "
+            "データ上の初回購入が本当の初回購入とは限らないためです。"
+        )
+    return (
+        f"The {n:,} customers whose first purchase in the data is in {month} (the data's "
+        "first month) are left out: it need not be their real first purchase."
     )
