@@ -13,7 +13,7 @@ import pandas as pd
 
 from ecrm.present import format as fmt
 from ecrm.present.labels import check_lang, label
-from ecrm.present.narrate_censoring import uncensored
+from ecrm.present.narrate_censoring import cohort_span, uncensored
 
 __all__ = [
     "calibration",
@@ -55,16 +55,22 @@ __all__ = [
 
 
 def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """The month's revenue, new customers and repeat rate with their changes."""
+    """The month's revenue, new customers and repeat rate with their changes.
+
+    In the export's left-censored first month (no new/repeat split, see
+    :mod:`ecrm.analysis.kpi`) the new customers and repeat rate read "—".
+    """
     check_lang(lang)
     last = kpis[kpis["month"] == kpis["month"].max()].set_index("kpi")
     month = pd.Timestamp(kpis["month"].max()).strftime("%Y-%m")
     rev, new, rr = last.loc["revenue"], last.loc["new_customers"], last.loc["repeat_rate"]
+    # empty in the export's left-censored first month (kpi.CENSORED_MONTH_KPIS)
+    n_new = f"{int(new.value):,}" if pd.notna(new.value) else "—"
     if lang == "ja":
         return (
             f"{month}の売上は{fmt.money(rev.value, currency)}(前月比"
             f"{fmt.rate(rev.mom, signed=True)}、"
-            f"前年同月比{fmt.rate(rev.yoy, signed=True)})。新規顧客は{int(new.value):,}人"
+            f"前年同月比{fmt.rate(rev.yoy, signed=True)})。新規顧客は{n_new}人"
             f"(前年同月比{fmt.rate(new.yoy, signed=True)})、リピート率は{fmt.rate(rr.value)}"
             f"(前年同月差{fmt.points(rr.yoy, lang=lang)})でした。"
         )
@@ -72,7 +78,7 @@ def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY")
         f"Revenue in {month} was {fmt.money(rev.value, currency)} "
         f"({fmt.rate(rev.mom, signed=True)} on the "
         f"previous month, {fmt.rate(rev.yoy, signed=True)} on a year earlier). "
-        f"{int(new.value):,} new "
+        f"{n_new} new "
         f"customers ({fmt.rate(new.yoy, signed=True)} year on year); the repeat rate was "
         f"{fmt.rate(rr.value)} "
         f"({fmt.points(rr.yoy, lang=lang)} on a year earlier)."
@@ -393,7 +399,11 @@ def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
 
 
 def cohort(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """Average month-1 retention of the cohorts shown, and the latest observable one."""
+    """Average month-1 retention of the cohorts shown, and the latest observable one.
+
+    The sentence names the cohorts it pooled (those with month 1 observed; the
+    left-censored first cohort is left out, :mod:`ecrm.analysis.censoring`).
+    """
     check_lang(lang)
     table, _ = uncensored(table)
     m1 = table[(table["period"] == 1) & table["retention"].notna()].sort_values("cohort")
@@ -405,20 +415,26 @@ def cohort(table: pd.DataFrame, *, lang: str = "ja") -> str:
         )
     avg = float((m1["active"].sum()) / m1["cohort_size"].sum())
     last = m1.iloc[-1]
+    span = cohort_span(m1["cohort"], lang=lang)
     if lang == "ja":
         return (
-            f"初回購入の翌月に再購入した顧客の割合は、表示したコホート全体で{fmt.rate(avg)}です。"
+            f"初回購入の翌月に再購入した顧客の割合は、{span}全体で{fmt.rate(avg)}です。"
             f"直近で測定できる{last.cohort}コホートは{fmt.rate(last.retention)}でした。"
         )
     return (
-        f"Across the cohorts shown, {fmt.rate(avg)} of new customers bought again the month after "
+        f"Across {span}, {fmt.rate(avg)} of new customers bought again the month after "
         f"their first purchase; the latest measurable cohort ({last.cohort}) "
         f"{fmt.rate(last.retention)}."
     )
 
 
 def ltv_transition(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """The all-cohort LTV and F2 rate at the longest filled horizon."""
+    """The all-cohort LTV and F2 rate at the longest filled horizon.
+
+    The longest horizon's figures pool only the cohorts observable that long:
+    the sentence names them (the ``all`` rows of
+    :func:`ecrm.analysis.ltv.ltv_transition` leave the left-censored cohort out).
+    """
     check_lang(lang)
     allrows = table[(table["cohort"] == "all") & table["ltv"].notna()].sort_values("days")
     if allrows.empty:
@@ -429,18 +445,21 @@ def ltv_transition(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JP
         )
     row = allrows.iloc[-1]
     first = allrows.iloc[0]
+    span = _pooled_span(table, int(row.days), "ltv", lang)
     if lang == "ja":
         return (
             f"新規顧客1人あたりの累計売上(LTV)は初回購入から{int(first.days)}日で"
             f"{fmt.money(first.ltv, currency)}、"
             f"{int(row.days)}日で{fmt.money(row.ltv, currency)}です"
-            f"(F2転換率は{int(row.days)}日で{fmt.rate(row.f2_rate)})。"
+            f"(F2転換率は{int(row.days)}日で{fmt.rate(row.f2_rate)}。"
+            f"{int(row.days)}日の値は{span}の平均)。"
         )
     return (
         f"Revenue per new customer (LTV) is {fmt.money(first.ltv, currency)} "
         f"{int(first.days)} days "
         f"after the first purchase and {fmt.money(row.ltv, currency)} after {int(row.days)} days "
-        f"(F2 rate {fmt.rate(row.f2_rate)} by then)."
+        f"(F2 rate {fmt.rate(row.f2_rate)} by then; the {int(row.days)}-day figures pool "
+        f"{span})."
     )
 
 
@@ -465,7 +484,11 @@ def ladder(ladder_table: pd.DataFrame, *, lang: str = "ja") -> str:
 
 
 def f2_conversion(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """All-cohort F2 rate at each window."""
+    """All-cohort F2 rate at each window.
+
+    Longer windows pool fewer (older) cohorts: the sentence names those of the
+    longest one (the left-censored cohort is not among them).
+    """
     check_lang(lang)
     allrows = table[(table["cohort"] == "all") & table["f2_rate"].notna()].sort_values("days")
     parts = [
@@ -478,9 +501,26 @@ def f2_conversion(table: pd.DataFrame, *, lang: str = "ja") -> str:
     ]
     if not parts:
         return "—"
+    longest = int(allrows["days"].iloc[-1])
+    span = _pooled_span(table, longest, "f2_rate", lang)
     if lang == "ja":
-        return "新規顧客のF2転換率(2回目購入)は、" + "、".join(parts) + "です。"
-    return "New customers' F2 conversion: " + ", ".join(parts) + "."
+        return (
+            "新規顧客のF2転換率(2回目購入)は、"
+            + "、".join(parts)
+            + f"です({longest}日の値は{span}の平均)。"
+        )
+    return (
+        "New customers' F2 conversion: "
+        + ", ".join(parts)
+        + f" (the {longest}-day rate pools {span})."
+    )
+
+
+def _pooled_span(table: pd.DataFrame, days: int, value: str, lang: str) -> str:
+    """The cohorts an ``all`` row of an LTV / F2 table pooled at ``days`` (filled, uncensored)."""
+    per, _ = uncensored(table[table["cohort"] != "all"])
+    cells = per[(per["days"] == days) & per[value].notna()]
+    return cohort_span(cells["cohort"], lang=lang)
 
 
 def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
@@ -497,7 +537,11 @@ def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
 
 
 def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """Retention at month 3 and month 12 over the cohorts where they are observable."""
+    """Retention at months 3, 6 and 12 over the cohorts where they are observable.
+
+    Each rate names the cohorts it pooled (fewer are observable at month 12;
+    the left-censored first cohort is left out).
+    """
     check_lang(lang)
     table, _ = uncensored(table)
     parts = []
@@ -505,20 +549,28 @@ def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
         cells = table[(table["period"] == k) & table["retention"].notna()]
         if len(cells):
             rate = cells["active"].sum() / cells["cohort_size"].sum()
-            parts.append((k, float(rate)))
+            parts.append((k, float(rate), cohort_span(cells["cohort"], lang=lang)))
     if not parts:
         return "—"
     if lang == "ja":
         return (
             "初回購入から"
-            + "、".join(f"{k}ヶ月後の継続率は{fmt.rate(r)}" for k, r in parts)
+            + "、".join(f"{k}ヶ月後の継続率は{fmt.rate(r)}({s})" for k, r, s in parts)
             + "です。"
         )
-    return "Retention is " + ", ".join(f"{fmt.rate(r)} after {k} months" for k, r in parts) + "."
+    return (
+        "Retention is "
+        + ", ".join(f"{fmt.rate(r)} after {k} months ({s})" for k, r, s in parts)
+        + "."
+    )
 
 
 def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """Cumulative revenue per customer 12 months after the first purchase (where observable)."""
+    """Cumulative revenue per customer 12 months after the first purchase (where observable).
+
+    The average names the cohorts it pooled; the left-censored first cohort is
+    left out (so it is never quoted as the best cohort).
+    """
     check_lang(lang)
     table, _ = uncensored(table)
     cells = table[(table["period"] == 12) & table["cum_revenue_per_customer"].notna()]
@@ -532,15 +584,17 @@ def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "
         "cohort_size"
     ].sum()
     best = cells.sort_values("cum_revenue_per_customer").iloc[-1]
+    span = cohort_span(cells["cohort"], lang=lang)
     if lang == "ja":
         return (
-            f"初回購入から12ヶ月後までの顧客あたり累計売上は平均{fmt.money(w, currency)}で、"
+            f"初回購入から12ヶ月後までの顧客あたり累計売上は{span}の平均で"
+            f"{fmt.money(w, currency)}、"
             f"最も高いのは{best.cohort}コホート"
             f"({fmt.money(best.cum_revenue_per_customer, currency)})です。"
         )
     return (
         f"Cumulative revenue per customer 12 months after the first purchase averages "
-        f"{fmt.money(w, currency)}; the best cohort is {best.cohort} "
+        f"{fmt.money(w, currency)} over {span}; the best cohort is {best.cohort} "
         f"({fmt.money(best.cum_revenue_per_customer, currency)})."
     )
 
