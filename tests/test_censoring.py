@@ -135,3 +135,98 @@ def test_pooled_first_purchase_tables_leave_the_censored_customers_out():
     assert e.attrs["censored_customers"] == 2
     e = products.entry_products(o, as_of=AS_OF, min_customers=1, export_complete=True)
     assert e.set_index("entry_product")["customers"].to_dict() == {"C1": 2, "T1": 2}
+
+
+# --------------------------------------------------------------------------- sentences
+
+
+def sentence_orders() -> pd.DataFrame:
+    """The export starts 2026-01; both of its customers come back in 2026-02.
+
+    2026-01 (censored): a 01-05 1000, 02-05 1000; b 01-06 3000, 02-06 1000 →
+    month-1 retention 2 / 2, but both second orders fall on day 31 (outside a
+    30-day window: 30-day revenue 1000 + 3000, no F2). 2026-02: c 02-10 2000,
+    03-01 2000; d, e, f one order of 1000 on 02-11 → month 1 retention 1 / 4.
+    """
+    rows = [
+        ("1", "a", "2026-01-05", 1000),
+        ("2", "a", "2026-02-05", 1000),
+        ("3", "b", "2026-01-06", 3000),
+        ("4", "b", "2026-02-06", 1000),
+        ("5", "c", "2026-02-10", 2000),
+        ("6", "c", "2026-03-01", 2000),
+        ("7", "d", "2026-02-11", 1000),
+        ("8", "e", "2026-02-11", 1000),
+        ("9", "f", "2026-02-11", 1000),
+    ]
+    df = pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"])
+    df["ordered_at"] = pd.to_datetime(df["ordered_at"])
+    return df
+
+
+NOTE_EN = "The 2026-01 cohort is left out: it is the first month of the data"
+
+
+def test_cohort_sentences_leave_the_censored_cohort_out_and_say_so_once():
+    from ecrm.present import narrate, narrate_findings
+
+    o = sentence_orders()
+    t = cohort.cohort_table(o, as_of=AS_OF, settings=shop(False))
+    # uncensored: only 2026-02 has month 1: c of c, d, e, f
+    assert narrate.cohort(t, lang="en").startswith(
+        "Across the 2026-02 cohort, 25.0% of new customers bought again"
+    )
+    s = narrate_findings.cohort_summary(t, as_of=AS_OF, lang="en")
+    assert s.count("2026-01") == 1 and NOTE_EN in s
+    ja = narrate_findings.cohort_summary(t, as_of=AS_OF, lang="ja")
+    assert ja.count("2026-01") == 1 and "2026-01コホートは集計から除いています" in ja
+    # complete export: both cohorts, (2 + 1) / (2 + 4)
+    full = cohort.cohort_table(o, as_of=AS_OF, settings=shop(True))
+    assert narrate.cohort(full, lang="en").startswith(
+        "Across the 2 cohorts 2026-01 to 2026-02, 50.0% of new customers"
+    )
+    assert "left out" not in narrate_findings.cohort_summary(full, as_of=AS_OF, lang="en")
+
+
+def test_ltv_summary_quotes_the_uncensored_cohorts_only():
+    from ecrm.present import narrate_findings
+
+    o = sentence_orders()
+    kw = dict(as_of=AS_OF, step_days=30, horizon_days=30)
+    t = ltv.ltv_transition(o, **kw, settings=shop(False))
+    f = ltv.f2_conversion(o, as_of=AS_OF, windows=(30,), settings=shop(False))
+    s = narrate_findings.ltv_summary(t, f, as_of=AS_OF, lang="en")
+    # 2026-02 within 30 days: c 4000 (03-01 is day 19), d, e, f 1000 each: 7000 / 4; F2 1 / 4
+    assert "¥1,750 30 days after" in s and "F2 rate 25.0% by then" in s
+    assert "pool the 2026-02 cohort" in s and "25.0% within 30 days" in s
+    assert s.count("2026-01") == 1 and NOTE_EN in s
+    # complete: (1000 + 3000 + 7000) / 6; F2 c / 6 (a's and b's second orders on day 31)
+    tc = ltv.ltv_transition(o, **kw, settings=shop(True))
+    fc = ltv.f2_conversion(o, as_of=AS_OF, windows=(30,), settings=shop(True))
+    sc = narrate_findings.ltv_summary(tc, fc, as_of=AS_OF, lang="en")
+    assert "¥1,833 30 days after" in sc and "16.7% within 30 days" in sc
+    assert "left out" not in sc and "the 2 cohorts 2026-01 to 2026-02" in sc
+
+
+def test_the_censored_cohort_is_never_quoted_as_the_best_cohort():
+    from ecrm.present import narrate
+
+    o = sentence_orders()
+    as_of = dt.date(2027, 3, 31)  # month 12 observable for both cohorts
+    t = cohort.cohort_table(o, as_of=as_of)
+    s = narrate.ltv_from_cohorts(t, lang="en")
+    # 2026-01 (censored) would be best: 6000 / 2 per customer; 2026-02: 7000 / 4
+    assert "averages ¥1,750 over the 2026-02 cohort; the best cohort is 2026-02" in s
+    full = narrate.ltv_from_cohorts(cohort.cohort_table(o, as_of=as_of, export_complete=True))
+    assert "最も高いのは2026-01コホート" in full
+
+
+def test_the_kpi_headline_of_the_censored_first_month_reads_a_dash():
+    from ecrm.analysis import kpi
+    from ecrm.present import narrate
+
+    o = sentence_orders()
+    k = kpi.kpi_table(o, as_of="2026-01-31", settings=shop(False), months=1)
+    assert "— new customers" in narrate.kpi_headline(k, lang="en")
+    k = kpi.kpi_table(o, as_of="2026-01-31", settings=shop(True), months=1)
+    assert "2 new customers" in narrate.kpi_headline(k, lang="en")
