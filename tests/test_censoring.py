@@ -230,3 +230,75 @@ def test_the_kpi_headline_of_the_censored_first_month_reads_a_dash():
     assert "— new customers" in narrate.kpi_headline(k, lang="en")
     k = kpi.kpi_table(o, as_of="2026-01-31", settings=shop(True), months=1)
     assert "2 new customers" in narrate.kpi_headline(k, lang="en")
+
+
+# --------------------------------------------------------------------------- property
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_CUSTOMERS = [f"c{i}" for i in range(8)]
+_EXPORT_START = dt.date(2026, 1, 1)
+_PROP_AS_OF = dt.date(2026, 6, 30)
+
+
+def _lines(draw, n: int, lo: dt.date, hi: dt.date, prefix: str) -> list[tuple]:
+    return [
+        (
+            f"{prefix}{i}",
+            draw(st.sampled_from(_CUSTOMERS)),
+            draw(st.dates(min_value=lo, max_value=hi)),
+            draw(st.integers(min_value=1, max_value=9_999)),
+        )
+        for i in range(n)
+    ]
+
+
+@st.composite
+def exports(draw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Orders of an export starting 2026-01, and orders of the same shop before it."""
+    base = _lines(draw, draw(st.integers(1, 14)), _EXPORT_START, _PROP_AS_OF, "o")
+    pre = _lines(draw, draw(st.integers(0, 6)), dt.date(2025, 3, 1), dt.date(2025, 12, 31), "p")
+    cols = ["order_id", "customer_id", "ordered_at", "amount"]
+    frames = [pd.DataFrame(rows, columns=cols) for rows in (base, pre)]
+    for f in frames:
+        f["ordered_at"] = pd.to_datetime(f["ordered_at"])
+        f["amount"] = f["amount"].astype("int64")
+    return frames[0], frames[1]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(exports())
+def test_orders_before_the_export_move_customers_out_of_later_cohorts_and_nothing_else(data):
+    """Adding the shop's earlier history changes a cohort of the export only by its movers.
+
+    With the orders before the export added, every cohort from the export's
+    first month on equals the cohort table of the export without the customers
+    who bought before it (they now belong to an earlier cohort); the censored
+    flag moves to the new first month, and no cohort of the export keeps it.
+    """
+    base, pre = data
+    kw = dict(as_of=_PROP_AS_OF, months=36)
+    first = censoring.first_order_month(base)
+    before = cohort.cohort_table(base, **kw)
+    assert set(before.loc[before.left_censored, "cohort"]) == {first.strftime("%Y-%m")}
+    both = cohort.cohort_table(pd.concat([pre, base], ignore_index=True), **kw)
+    movers = set(pre["customer_id"])
+    stayers = base[~base["customer_id"].isin(movers)]
+    start = _EXPORT_START.strftime("%Y-%m")
+    later = both[both.cohort >= start].reset_index(drop=True)
+    if len(pre):
+        flagged = set(both.loc[both.left_censored, "cohort"])
+        assert flagged == {pre["ordered_at"].min().strftime("%Y-%m")}
+        assert not later["left_censored"].any()
+    else:
+        pd.testing.assert_frame_equal(both, before)
+    if stayers.empty:
+        assert later.empty
+        return
+    ref = cohort.cohort_table(stayers, **kw, export_complete=True)
+    cells = ["cohort", "period", "cohort_size", "active", "revenue", "cum_revenue_per_customer"]
+    # observable cells only: the grid runs to the oldest cohort's age, later cells missing
+    got = later[later["active"].notna()].reset_index(drop=True)[cells]
+    want = ref[(ref.cohort >= start) & ref["active"].notna()].reset_index(drop=True)[cells]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
