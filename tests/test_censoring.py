@@ -10,6 +10,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ecrm.analysis import censoring, cohort, ltv
 from ecrm.settings import ShopSettings
@@ -234,8 +236,6 @@ def test_the_kpi_headline_of_the_censored_first_month_reads_a_dash():
 
 # --------------------------------------------------------------------------- property
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 _CUSTOMERS = [f"c{i}" for i in range(8)]
 _EXPORT_START = dt.date(2026, 1, 1)
@@ -302,3 +302,69 @@ def test_orders_before_the_export_move_customers_out_of_later_cohorts_and_nothin
     got = later[later["active"].notna()].reset_index(drop=True)[cells]
     want = ref[(ref.cohort >= start) & ref["active"].notna()].reset_index(drop=True)[cells]
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.mark.realdata
+def test_online_retail_first_cohort_is_flagged_and_kept_out_of_the_headlines(online_retail):
+    """UCI Online Retail starts 2010-12 mid-history: that cohort is everyone who bought before."""
+    from ecrm.analysis import kpi
+    from ecrm.present import narrate, narrate_findings
+
+    as_of = dt.date(2011, 11, 30)
+    t = cohort.cohort_table(online_retail, as_of=as_of)
+    assert set(t.loc[t.left_censored, "cohort"]) == {"2010-12"}
+    tr = ltv.ltv_transition(online_retail, as_of=as_of)
+    f2 = ltv.f2_conversion(online_retail, as_of=as_of)
+    assert set(tr.loc[tr.left_censored, "cohort"]) == {"2010-12"}
+    assert set(f2.loc[f2.left_censored, "cohort"]) == {"2010-12"}
+    # the all rows pool the filled, uncensored cohorts only
+    per = tr[(tr.cohort != "all") & ~tr.left_censored & tr["ltv"].notna()]
+    pooled = per.groupby("days")["cohort_size"].sum()
+    allrows = tr[tr.cohort == "all"].set_index("days")
+    assert (allrows.loc[pooled.index, "cohort_size"] == pooled).all()
+    s = narrate_findings.ltv_summary(tr, f2, as_of=as_of, lang="en", currency="GBP")
+    assert s.count("2010-12") == 1 and "The 2010-12 cohort is left out" in s
+    assert "cohorts 2011-01 to" in s
+    # at 2011-12-09 only the censored 2010-12 cohort has a month 12: it is not quoted
+    t = cohort.cohort_table(online_retail, as_of="2011-12-09")
+    best = narrate.ltv_from_cohorts(t, lang="en", currency="GBP")
+    assert best == "No cohort is 12 months old yet."
+    t = cohort.cohort_table(online_retail, as_of="2011-12-09", export_complete=True)
+    assert "the best cohort is 2010-12" in narrate.ltv_from_cohorts(t, lang="en", currency="GBP")
+    # the KPI tiles: 12-month LTV of December 2011 is that of the 2010-12 cohort: empty;
+    # F2 of the cohort 3 months back (2011-09 in 2011-12) is shown
+    shop_ = ShopSettings(name="uci", sources=[{"path": "o.csv"}], currency="GBP")
+    wide = kpi.kpi_wide(online_retail, as_of="2011-12-09", settings=shop_, months=13)
+    row = wide.set_index("month")
+    dec = dt.date(2011, 12, 1)
+    assert pd.isna(row.loc[dec, "ltv_12m"]) and pd.notna(row.loc[dec, "f2_rate"])
+    assert pd.isna(row.loc[dt.date(2011, 3, 1), "f2_rate"])
+    assert pd.isna(row.loc[dt.date(2010, 12, 1), "new_customers"])
+    assert row.loc[dt.date(2011, 1, 1), "new_customers"] > 0
+    complete = shop_.model_copy(update={"export_complete": True})
+    full = kpi.kpi_wide(online_retail, as_of="2011-12-09", settings=complete, months=13)
+    full = full.set_index("month")
+    assert pd.notna(full.loc[dec, "ltv_12m"]) and pd.notna(full.loc[dt.date(2011, 3, 1), "f2_rate"])
+    # every figure not from the censored cohort is the same either way
+    same = [c for c in kpi.KPIS if c not in kpi.CENSORED_MONTH_KPIS and c not in ("ltv_12m",)]
+    later = [m for m in row.index if m > dt.date(2011, 3, 1)]
+    pd.testing.assert_frame_equal(row.loc[later, same], full.loc[later, same])
+
+
+def test_the_demo_shops_say_their_export_is_complete_so_nothing_is_censored(demo_root):
+    from ecrm.settings import load_settings
+
+    for name in ("demo-apparel", "demo-food"):
+        folder = demo_root / "data" / name
+        s = load_settings(folder)
+        assert s.export_complete
+        orders = folder / "canonical" / "orders.parquet"
+        t = cohort.cohort_table(orders, as_of="2026-10-31", months=120, settings=s)
+        assert not t["left_censored"].any()
+        flagged = cohort.cohort_table(orders, as_of="2026-10-31", months=120, export_complete=False)
+        assert flagged["left_censored"].any()
+        cells = ["cohort", "period", "cohort_size", "active", "revenue"]
+        pd.testing.assert_frame_equal(t[cells], flagged[cells])
