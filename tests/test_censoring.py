@@ -368,3 +368,18 @@ def test_the_demo_shops_say_their_export_is_complete_so_nothing_is_censored(demo
         assert flagged["left_censored"].any()
         cells = ["cohort", "period", "cohort_size", "active", "revenue"]
         pd.testing.assert_frame_equal(t[cells], flagged[cells])
+
+
+def test_the_kpi_table_flags_the_cells_left_empty_for_the_censored_cohort():
+    from ecrm.analysis import kpi
+
+    o = mid_history_orders().iloc[1:]  # the export starts 2026-01
+    k = kpi.kpi_table(o, as_of="2027-01-31", settings=shop(False), months=13)
+    flagged = k.loc[k.left_censored, ["month", "kpi"]]
+    want = {(dt.date(2026, 1, 1), c) for c in kpi.CENSORED_MONTH_KPIS}
+    want |= {(dt.date(2026, 4, 1), "f2_rate"), (dt.date(2027, 1, 1), "ltv_12m")}
+    assert set(map(tuple, flagged.to_numpy())) == want
+    assert k.loc[k.left_censored, "value"].isna().all()
+    full = kpi.kpi_table(o, as_of="2027-01-31", settings=shop(True), months=13)
+    assert not full["left_censored"].any()
+    assert full.loc[k.left_censored.to_numpy(), "value"].notna().all()
