@@ -383,3 +383,20 @@ def test_the_kpi_table_flags_the_cells_left_empty_for_the_censored_cohort():
     full = kpi.kpi_table(o, as_of="2027-01-31", settings=shop(True), months=13)
     assert not full["left_censored"].any()
     assert full.loc[k.left_censored.to_numpy(), "value"].notna().all()
+
+
+def test_the_f2_chart_marks_the_censored_cohort():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from ecrm.present.plotting import ltv as ltv_plots
+
+    o = sentence_orders()
+    f = ltv.f2_conversion(o, as_of=AS_OF, windows=(30,))
+    ax = ltv_plots.plot_f2_conversion(f, lang="en")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2026-01※", "2026-02"]
+    assert "※ the data's first month" in ax.get_title()
+    f = ltv.f2_conversion(o, as_of=AS_OF, windows=(30,), export_complete=True)
+    ax = ltv_plots.plot_f2_conversion(f, lang="en")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2026-01", "2026-02"]
+    assert "※" not in ax.get_title()
