@@ -207,6 +207,7 @@ def kpi_wide(
 
     # months before the shop's first order are unknown, not zero
     first_month = engine.to_pandas(o_all.aggregate(m=o_all.month.min()))["m"].iloc[0]
+    censored: list[tuple[dt.date, str]] = []
     if pd.notna(first_month):
         first_d = pd.Timestamp(first_month).date()
         df.loc[[m < first_d for m in df.index], KPIS] = float("nan")
@@ -214,13 +215,18 @@ def kpi_wide(
             # the left-censored first month: its "new" customers are everyone who bought
             # before the export began, so no figure that splits new from repeat, nor
             # the F2 / LTV of that cohort, is shown (SPEC §3 Cohort)
-            df.loc[[m == first_d for m in df.index], CENSORED_MONTH_KPIS] = float("nan")
-            for kpi_name, lag in (("f2_rate", f2_lag), ("ltv_12m", ltv_lag)):
-                reported = periods.shift_months(first_d, lag)
-                df.loc[[m == reported for m in df.index], kpi_name] = float("nan")
+            censored = [(first_d, k) for k in CENSORED_MONTH_KPIS] + [
+                (periods.shift_months(first_d, lag), k)
+                for k, lag in (("f2_rate", f2_lag), ("ltv_12m", ltv_lag))
+            ]
+            for month, kpi_name in censored:
+                df.loc[[m == month for m in df.index], kpi_name] = float("nan")
     df = df.reset_index().rename(columns={"index": "month"})
     df.insert(1, "month_end", ends)
-    return df[["month", "month_end", *KPIS]].reset_index(drop=True)
+    out = df[["month", "month_end", *KPIS]].reset_index(drop=True)
+    # (month, kpi) cells left empty because they come from the censored cohort
+    out.attrs["censored_cells"] = censored
+    return out
 
 
 def _lapse_rates(o_all: Any, starts: list[dt.date], as_of: dt.date, lapse: int) -> list[float]:
@@ -285,7 +291,9 @@ def kpi_table(
     -------
     DataFrame
         month, month_end, kpi, value, prev_month, mom, prev_year, yoy, change
-        ("ratio" or "points"); one row per month and KPI.
+        ("ratio" or "points"), left_censored (bool: the value would come from the
+        export's left-censored first month or cohort, so it is empty; see the
+        module docstring); one row per month and KPI.
     """
     n = months or (settings.analysis.kpi.months if settings else 24)
     wide = kpi_wide(orders, as_of=as_of, settings=settings, months=n + 12)
@@ -300,6 +308,8 @@ def kpi_table(
     long["mom"] = ratio_m.where(~is_rate, long["value"] - long["prev_month"])
     long["yoy"] = ratio_y.where(~is_rate, long["value"] - long["prev_year"])
     long["change"] = is_rate.map({True: "points", False: "ratio"})
+    cells = pd.MultiIndex.from_tuples(wide.attrs.get("censored_cells") or [], names=["m", "k"])
+    long["left_censored"] = pd.MultiIndex.from_arrays([long["month"], long["kpi"]]).isin(cells)
     last = sorted(wide["month"])[-n:]
     long = long[long["month"].isin(last)]
     order = {k: i for i, k in enumerate(KPIS)}

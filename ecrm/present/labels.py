@@ -301,6 +301,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "model": ("モデル", "model"),
     "parameter": ("パラメータ", "parameter"),
     "sd": ("標準誤差", "standard error"),
+    # the left-censored first cohort (ecrm.analysis.censoring)
+    "left_censored": ("データ開始月のコホート（※）", "data's first-month cohort (※)"),
 }
 
 #: KPI codes (:data:`ecrm.analysis.kpi.KPIS`): their names as a KPI. They are

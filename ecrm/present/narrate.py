@@ -13,7 +13,13 @@ import pandas as pd
 
 from ecrm.present import format as fmt
 from ecrm.present.labels import check_lang, label
-from ecrm.present.narrate_censoring import uncensored
+from ecrm.present.narrate_cohort import (
+    cohort,
+    cohort_curve,
+    f2_conversion,
+    ltv_from_cohorts,
+    ltv_transition,
+)
 
 __all__ = [
     "calibration",
@@ -55,16 +61,22 @@ __all__ = [
 
 
 def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """The month's revenue, new customers and repeat rate with their changes."""
+    """The month's revenue, new customers and repeat rate with their changes.
+
+    In the export's left-censored first month (no new/repeat split, see
+    :mod:`ecrm.analysis.kpi`) the new customers and repeat rate read "—".
+    """
     check_lang(lang)
     last = kpis[kpis["month"] == kpis["month"].max()].set_index("kpi")
     month = pd.Timestamp(kpis["month"].max()).strftime("%Y-%m")
     rev, new, rr = last.loc["revenue"], last.loc["new_customers"], last.loc["repeat_rate"]
+    # empty in the export's left-censored first month (kpi.CENSORED_MONTH_KPIS)
+    n_new = f"{int(new.value):,}" if pd.notna(new.value) else "—"
     if lang == "ja":
         return (
             f"{month}の売上は{fmt.money(rev.value, currency)}(前月比"
             f"{fmt.rate(rev.mom, signed=True)}、"
-            f"前年同月比{fmt.rate(rev.yoy, signed=True)})。新規顧客は{int(new.value):,}人"
+            f"前年同月比{fmt.rate(rev.yoy, signed=True)})。新規顧客は{n_new}人"
             f"(前年同月比{fmt.rate(new.yoy, signed=True)})、リピート率は{fmt.rate(rr.value)}"
             f"(前年同月差{fmt.points(rr.yoy, lang=lang)})でした。"
         )
@@ -72,7 +84,7 @@ def kpi_headline(kpis: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY")
         f"Revenue in {month} was {fmt.money(rev.value, currency)} "
         f"({fmt.rate(rev.mom, signed=True)} on the "
         f"previous month, {fmt.rate(rev.yoy, signed=True)} on a year earlier). "
-        f"{int(new.value):,} new "
+        f"{n_new} new "
         f"customers ({fmt.rate(new.yoy, signed=True)} year on year); the repeat rate was "
         f"{fmt.rate(rr.value)} "
         f"({fmt.points(rr.yoy, lang=lang)} on a year earlier)."
@@ -392,58 +404,6 @@ def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
     )
 
 
-def cohort(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """Average month-1 retention of the cohorts shown, and the latest observable one."""
-    check_lang(lang)
-    table, _ = uncensored(table)
-    m1 = table[(table["period"] == 1) & table["retention"].notna()].sort_values("cohort")
-    if m1.empty:
-        return (
-            "翌月の継続率を測れるコホートはまだありません。"
-            if lang == "ja"
-            else ("No cohort is old enough to measure month-1 retention yet.")
-        )
-    avg = float((m1["active"].sum()) / m1["cohort_size"].sum())
-    last = m1.iloc[-1]
-    if lang == "ja":
-        return (
-            f"初回購入の翌月に再購入した顧客の割合は、表示したコホート全体で{fmt.rate(avg)}です。"
-            f"直近で測定できる{last.cohort}コホートは{fmt.rate(last.retention)}でした。"
-        )
-    return (
-        f"Across the cohorts shown, {fmt.rate(avg)} of new customers bought again the month after "
-        f"their first purchase; the latest measurable cohort ({last.cohort}) "
-        f"{fmt.rate(last.retention)}."
-    )
-
-
-def ltv_transition(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """The all-cohort LTV and F2 rate at the longest filled horizon."""
-    check_lang(lang)
-    allrows = table[(table["cohort"] == "all") & table["ltv"].notna()].sort_values("days")
-    if allrows.empty:
-        return (
-            "LTVを測れるコホートはまだありません。"
-            if lang == "ja"
-            else ("No cohort has been observable long enough to measure LTV.")
-        )
-    row = allrows.iloc[-1]
-    first = allrows.iloc[0]
-    if lang == "ja":
-        return (
-            f"新規顧客1人あたりの累計売上(LTV)は初回購入から{int(first.days)}日で"
-            f"{fmt.money(first.ltv, currency)}、"
-            f"{int(row.days)}日で{fmt.money(row.ltv, currency)}です"
-            f"(F2転換率は{int(row.days)}日で{fmt.rate(row.f2_rate)})。"
-        )
-    return (
-        f"Revenue per new customer (LTV) is {fmt.money(first.ltv, currency)} "
-        f"{int(first.days)} days "
-        f"after the first purchase and {fmt.money(row.ltv, currency)} after {int(row.days)} days "
-        f"(F2 rate {fmt.rate(row.f2_rate)} by then)."
-    )
-
-
 def ladder(ladder_table: pd.DataFrame, *, lang: str = "ja") -> str:
     """Continuation from the first to the second purchase, and at the top of the ladder."""
     check_lang(lang)
@@ -464,25 +424,6 @@ def ladder(ladder_table: pd.DataFrame, *, lang: str = "ja") -> str:
     )
 
 
-def f2_conversion(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """All-cohort F2 rate at each window."""
-    check_lang(lang)
-    allrows = table[(table["cohort"] == "all") & table["f2_rate"].notna()].sort_values("days")
-    parts = [
-        (
-            f"{int(r.days)}日以内{fmt.rate(r.f2_rate)}"
-            if lang == "ja"
-            else f"{fmt.rate(r.f2_rate)} within {int(r.days)} days"
-        )
-        for r in allrows.itertuples()
-    ]
-    if not parts:
-        return "—"
-    if lang == "ja":
-        return "新規顧客のF2転換率(2回目購入)は、" + "、".join(parts) + "です。"
-    return "New customers' F2 conversion: " + ", ".join(parts) + "."
-
-
 def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
     """Days until half of the second purchases have happened."""
     check_lang(lang)
@@ -494,55 +435,6 @@ def intervals(table: pd.DataFrame, *, lang: str = "ja") -> str:
     if lang == "ja":
         return f"2回目の購入の半数は、初回購入から{fmt.days(d, lang=lang)}以内に起きています。"
     return f"Half of all second purchases happen within {fmt.days(d, lang=lang)} of the first."
-
-
-def cohort_curve(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """Retention at month 3 and month 12 over the cohorts where they are observable."""
-    check_lang(lang)
-    table, _ = uncensored(table)
-    parts = []
-    for k in (3, 6, 12):
-        cells = table[(table["period"] == k) & table["retention"].notna()]
-        if len(cells):
-            rate = cells["active"].sum() / cells["cohort_size"].sum()
-            parts.append((k, float(rate)))
-    if not parts:
-        return "—"
-    if lang == "ja":
-        return (
-            "初回購入から"
-            + "、".join(f"{k}ヶ月後の継続率は{fmt.rate(r)}" for k, r in parts)
-            + "です。"
-        )
-    return "Retention is " + ", ".join(f"{fmt.rate(r)} after {k} months" for k, r in parts) + "."
-
-
-def ltv_from_cohorts(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """Cumulative revenue per customer 12 months after the first purchase (where observable)."""
-    check_lang(lang)
-    table, _ = uncensored(table)
-    cells = table[(table["period"] == 12) & table["cum_revenue_per_customer"].notna()]
-    if cells.empty:
-        return (
-            "12ヶ月後まで観測できるコホートはまだありません。"
-            if lang == "ja"
-            else ("No cohort is 12 months old yet.")
-        )
-    w = (cells["cum_revenue_per_customer"] * cells["cohort_size"]).sum() / cells[
-        "cohort_size"
-    ].sum()
-    best = cells.sort_values("cum_revenue_per_customer").iloc[-1]
-    if lang == "ja":
-        return (
-            f"初回購入から12ヶ月後までの顧客あたり累計売上は平均{fmt.money(w, currency)}で、"
-            f"最も高いのは{best.cohort}コホート"
-            f"({fmt.money(best.cum_revenue_per_customer, currency)})です。"
-        )
-    return (
-        f"Cumulative revenue per customer 12 months after the first purchase averages "
-        f"{fmt.money(w, currency)}; the best cohort is {best.cohort} "
-        f"({fmt.money(best.cum_revenue_per_customer, currency)})."
-    )
 
 
 def clusters(profile: pd.DataFrame, *, lang: str = "ja") -> str:

@@ -265,6 +265,7 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
         # the calibration's rows are purchases and money: plain numbers
         **dict.fromkeys(("predicted_total", "actual_total", "mae", "rmse"), "number"),
         **dict.fromkeys(("correlation", "sd"), "number"),
+        "left_censored": "bool",
     }
 )
 

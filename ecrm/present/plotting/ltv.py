@@ -163,7 +163,9 @@ def plot_f2_conversion(table: pd.DataFrame, *, ax: Axes | None = None, lang: str
     ----------
     table : DataFrame
         Output of :func:`ecrm.analysis.ltv.f2_conversion` (cohort, days, f2_rate). The
-        ``all`` rows appear in the legend (weighted average per window).
+        ``all`` rows appear in the legend (weighted average per window). The
+        left-censored cohort (``left_censored``) keeps its points, its tick marked
+        ※ and explained under the title.
     ax : Axes, optional
         Where to draw (default: a new figure).
     lang : {"ja", "en"}
@@ -191,14 +193,19 @@ def plot_f2_conversion(table: pd.DataFrame, *, ax: Axes | None = None, lang: str
             label=text,
         )  # fmt: skip
     step = max(1, len(x) // 18)
-    ax.set_xticks(x[::step], list(wide.index[::step]), rotation=45, ha="right")
+    cens = censored_cohort(per)
+    ticks = [f"{c}※" if c == cens else str(c) for c in wide.index]
+    ax.set_xticks(x[::step], ticks[::step], rotation=45, ha="right")
     ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
     ax.set_ylim(bottom=0)
     ax.set_xlabel(labels.label("cohort", lang))
     ax.set_ylabel(labels.label("f2_rate", lang) + " (%)")
     ax.legend(fontsize=9, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.grid(alpha=0.3)
-    ax.set_title(_ja(lang, "F2転換率（新規顧客の2回目購入率）", "F2 conversion of new customers"))
+    title = _ja(lang, "F2転換率（新規顧客の2回目購入率）", "F2 conversion of new customers")
+    if cens is not None:  # its point stays, marked; the legend's averages leave it out
+        title += "\n" + censored_text(cens, lang, left_out=False)
+    ax.set_title(title)
     return ax
 
 
