@@ -301,6 +301,8 @@ _TABLE: dict[str, tuple[str, str]] = {
     "model": ("モデル", "model"),
     "parameter": ("パラメータ", "parameter"),
     "sd": ("標準誤差", "standard error"),
+    "horizon_months": ("予測期間（ヶ月）", "horizon (months)"),
+    "discount_rate_annual": ("年間割引率", "annual discount rate"),
 }
 
 #: KPI codes (:data:`ecrm.analysis.kpi.KPIS`): their names as a KPI. They are

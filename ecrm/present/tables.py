@@ -265,6 +265,8 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
         # the calibration's rows are purchases and money: plain numbers
         **dict.fromkeys(("predicted_total", "actual_total", "mae", "rmse"), "number"),
         **dict.fromkeys(("correlation", "sd"), "number"),
+        "horizon_months": "count",
+        "discount_rate_annual": "rate",
     }
 )
 
@@ -400,6 +402,8 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
         ),
         # the page shows 90 and 360 days; the CSV keeps 180 too
         "channel_acquisition_summary": TableSpec(drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$"),
+        # the rate is stated in the sentence under the table; the CSV keeps it
+        "predicted_value_horizons": TableSpec(drop=("discount_rate_annual",)),
     }
 )
 
