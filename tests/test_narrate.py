@@ -43,8 +43,8 @@ def test_predicted_value_totals_and_top_share() -> None:
     )
     assert narrate.predicted_value(deciles, months=6, lang="en", currency="USD") == (
         "Today's 5 customers are expected to make 10 purchases worth $100,000.00 over the "
-        "next 6 months ($20,000.00 per customer, undiscounted); the top 40% by expected value (decile 1) "
-        "account for 60.0% of it."
+        "next 6 months ($20,000.00 per customer, undiscounted); the top 40% by expected value "
+        "(decile 1) account for 60.0% of it."
     )
 
 
@@ -186,8 +186,8 @@ def test_kpi_trend_states_the_window_it_used():
     assert "過去1ヶ月(2026-09)" in narrate.kpi_trend(one, "f2_rate")
 
 
-# --------------------------------------------------------------------------- predicted value: horizons,
-# hold-out cut-off and tracking, P(alive) matrix (ecrm.present.narrate_predict)
+# --------------------------------------------------------------------------- predicted value
+# horizons, hold-out cut-off and tracking, P(alive) matrix (ecrm.present.narrate_predict)
 
 
 def _horizons(rate: float = 0.0) -> pd.DataFrame:
