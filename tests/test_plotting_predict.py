@@ -114,3 +114,13 @@ def test_value_deciles_money_ticks_carry_the_currency() -> None:
     ax = pp.plot_value_deciles(deciles, lang="en", currency="GBP")
     money = [t for t in (_ticks(ax.yaxis) + _ticks(ax.xaxis)) if any(ch.isdigit() for ch in t)]
     assert money and any("£" in t for t in money)
+
+
+def test_tracking_scales_a_short_last_week_to_seven_days() -> None:
+    """Week 3 is 1 day long (days 14 → 15): 3 actual / 2 predicted purchases are 21 / 14 a week."""
+    t = _tracking()
+    t.loc[2, ["days", "predicted", "actual"]] = [15, 2.0, 3]
+    ax = pp.plot_tracking(t, lang="en")
+    lines = {ln.get_label(): ln for ln in ax.get_lines()}
+    np.testing.assert_allclose(lines["actual"].get_ydata(), [9.0, 16.0, 21.0])
+    np.testing.assert_allclose(lines["predicted"].get_ydata(), [10.0, 10.0, 14.0])

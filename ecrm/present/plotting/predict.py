@@ -224,9 +224,11 @@ def plot_tracking(
     ----------
     tracking : DataFrame
         ``Calibration.tracking`` (:func:`ecrm.models.clv.tracking_table`): end,
-        predicted, actual, predicted_cumulative, actual_cumulative.
+        days, predicted, actual, predicted_cumulative, actual_cumulative.
     cumulative : bool, default False
-        Draw the running totals instead of each week's purchases.
+        Draw the running totals instead of each week's purchases. The weekly
+        lines are per 7 days: a last week cut short by as_of (e.g. 1 day of a
+        365-day hold-out) is scaled to 7 days rather than drawn as a drop.
     cutoff : date, optional
         The calibration cut-off, marked by a vertical line at the left edge
         (the hold-out starts the day after).
@@ -240,14 +242,17 @@ def plot_tracking(
     Axes
     """
     _start(lang)
-    cols = ["end", "predicted", "actual", "predicted_cumulative", "actual_cumulative"]
+    cols = ["end", "days", "predicted", "actual", "predicted_cumulative", "actual_cumulative"]
     _need(tracking, cols, "tracking_table")
     if tracking.empty:
         raise ParameterError("plot_tracking needs at least one hold-out week")
     ax = new_ax(ax)
     x = pd.to_datetime(tracking["end"])
-    pred = tracking["predicted_cumulative" if cumulative else "predicted"].astype(float)
-    act = tracking["actual_cumulative" if cumulative else "actual"].astype(float)
+    pred = tracking["predicted_cumulative" if cumulative else "predicted"].to_numpy(float)
+    act = tracking["actual_cumulative" if cumulative else "actual"].to_numpy(float)
+    if not cumulative:  # a last week shorter than 7 days is drawn at its weekly rate
+        length = np.diff(tracking["days"].to_numpy(float), prepend=0.0)
+        pred, act = pred * 7 / length, act * 7 / length
     ax.plot(x, act, color=PALETTE[0], lw=2, label=labels.label("actual", lang))
     ax.plot(x, pred, color=PALETTE[1], lw=2, ls="--", label=labels.label("predicted", lang))
     if cutoff is not None:
@@ -266,7 +271,7 @@ def plot_tracking(
         if cumulative
         else _ja(lang, "週あたり購入回数", "purchases per week")
     )
-    ax.legend(frameon=False, loc="upper left", fontsize=9)
+    ax.legend(frameon=False, loc="upper left" if cumulative else "lower left", fontsize=9)
     ax.grid(alpha=0.3)
     ax.set_title(
         _ja(lang, "ホールドアウト期間の購入回数（累積）", "Hold-out purchases, cumulative")
