@@ -124,3 +124,18 @@ def test_tracking_scales_a_short_last_week_to_seven_days() -> None:
     lines = {ln.get_label(): ln for ln in ax.get_lines()}
     np.testing.assert_allclose(lines["actual"].get_ydata(), [9.0, 16.0, 21.0])
     np.testing.assert_allclose(lines["predicted"].get_ydata(), [10.0, 10.0, 14.0])
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("ja", ["週", "週の始まり", "週の終わり", "カットオフからの日数", "予測", "実績"]),
+        ("en", ["week", "week start", "week end", "days since the cut-off", "predicted", "actual"]),
+    ],
+)
+def test_tracking_csv_headers_are_labelled(lang: str, expected: list[str]) -> None:
+    from ecrm.present import tables
+
+    cols = tables.csv_frame(_tracking(), name="predicted_value_tracking", lang=lang).columns
+    assert cols.tolist()[:6] == expected
+    assert all("_" not in c for c in cols)  # no code words
