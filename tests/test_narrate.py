@@ -283,3 +283,11 @@ def test_alive_matrix_reads_the_silence_before_p_alive_halves() -> None:
     text = narrate_predict.alive_matrix(never, lang="ja")
     assert "3回リピートした顧客は10日以内には下回りません" in text and "よく買っていた" not in text
     assert narrate_predict.alive_matrix(_matrix().query("frequency == 0"), lang="ja") == "—"
+
+
+def test_cutoff_follows_the_prediction_months() -> None:
+    six = _holdout("middle_of_history")
+    six.info["months"] = 6
+    assert "12ヶ月に満たないため" in narrate_predict.cutoff(six, lang="ja")
+    six.info["cutoff_rule"] = "as_of_minus_months"
+    assert "6 months before the report date" in narrate_predict.cutoff(six, lang="en")

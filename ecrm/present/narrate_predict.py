@@ -64,11 +64,12 @@ def cutoff(check: Any, *, lang: str = "ja") -> str:
     info = check.info
     rule, start = info.get("cutoff_rule"), info.get("history_start")
     days = info.get("holdout_days")
+    m = int(info.get("months", 12))
     if lang == "ja":
         why = {
             "as_of_minus_months": f"履歴({start}〜{check.as_of})が十分に長いため、"
-            "基準日の12ヶ月前で区切りました",
-            "middle_of_history": f"履歴({start}〜{check.as_of})が24ヶ月に満たないため、"
+            f"基準日の{m}ヶ月前で区切りました",
+            "middle_of_history": f"履歴({start}〜{check.as_of})が{2 * m}ヶ月に満たないため、"
             "その中間で区切りました",
         }.get(rule, "指定された日付です")
         return (
@@ -77,9 +78,9 @@ def cutoff(check: Any, *, lang: str = "ja") -> str:
         )
     why = {
         "as_of_minus_months": f"the history ({start} to {check.as_of}) is long enough: "
-        "12 months before the report date",
+        f"{m} months before the report date",
         "middle_of_history": f"the history ({start} to {check.as_of}) is shorter than "
-        "24 months: its middle",
+        f"{2 * m} months: its middle",
     }.get(rule, "the date given")
     return (
         f"The hold-out cut-off is {check.cutoff} ({why}). The model is fitted on the purchases "
