@@ -456,3 +456,50 @@ def test_online_retail_holdout_runs_at_the_middle(online_retail: Path) -> None:
     assert c.tracking["actual"].tolist() == by_hand.tolist()
     m = clv.probability_alive_matrix(c.prediction)
     assert m["probability_alive"].between(0, 1).all()
+
+
+def test_horizon_table_totals_and_per_customer() -> None:
+    """Two customers, horizons 3 and 12: totals 1.5 / 4.0 purchases and 30 / 90 value."""
+    customers = pd.DataFrame(
+        {
+            "customer_id": ["a", "b"],
+            "expected_purchases_3m": [1.0, 0.5],
+            "expected_purchases_12m": [3.0, 1.0],
+            "expected_value_3m": [20.0, 10.0],
+            "expected_value_12m": [60.0, 30.0],
+        }
+    )
+    info = {"horizons_months": [3, 12], "discount_rate_annual": 0.05}
+    t = clv.horizon_table(predict.Prediction(customers=customers, params={}, info=info))
+    assert t.to_dict("list") == {
+        "horizon_months": [3, 12],
+        "customers": [2, 2],
+        "expected_purchases": [1.5, 4.0],
+        "avg_expected_purchases": [0.75, 2.0],
+        "expected_value": [30.0, 90.0],
+        "avg_expected_value": [15.0, 45.0],
+        "discount_rate_annual": [0.05, 0.05],
+    }
+    none = clv.horizon_table(predict.Prediction(customers=customers, params={}, info={}))
+    assert none.empty and list(none.columns) == list(t.columns)
+
+
+def test_horizon_table_of_a_fit_is_discounted_below_the_undiscounted_total(
+    short_shop: tuple[pd.DataFrame, calibration.Calibration],
+) -> None:
+    from ecrm.settings import LtvSettings
+
+    orders, _ = short_shop
+    kw = {"as_of": "2025-01-31", "min_repeat_customers": 50}
+    flat = clv.horizon_table(predict.predict_value(orders, settings=LtvSettings(), **kw))
+    five = LtvSettings(discount_rate_annual=0.05)
+    disc = clv.horizon_table(predict.predict_value(orders, settings=five, **kw))
+    assert flat["horizon_months"].tolist() == [3, 6, 12]
+    assert (flat["discount_rate_annual"] == 0).all() and (
+        disc["discount_rate_annual"] == 0.05
+    ).all()
+    np.testing.assert_allclose(disc["expected_purchases"], flat["expected_purchases"])
+    assert (disc["expected_value"] < flat["expected_value"]).all()
+    # at most a year's interest off: 12 months discounted ≥ undiscounted / 1.05
+    assert disc["expected_value"].iloc[-1] >= flat["expected_value"].iloc[-1] / 1.05
+    assert flat["expected_value"].is_monotonic_increasing

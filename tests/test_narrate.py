@@ -14,7 +14,7 @@ import pytest
 
 from ecrm.errors import ParameterError
 from ecrm.models import predict
-from ecrm.present import narrate
+from ecrm.present import narrate, narrate_predict
 
 
 def _customers() -> pd.DataFrame:
@@ -38,13 +38,13 @@ def test_predicted_value_totals_and_top_share() -> None:
     """
     deciles = predict.value_deciles(_customers(), groups=3)
     assert narrate.predicted_value(deciles, months=12, lang="ja") == (
-        "現在の顧客5人は、今後12ヶ月で合計10回、¥100,000(1人あたり¥20,000)の購入が"
-        "見込まれます。予測顧客価値の上位40%(デシル1)が、その60.0%を占めます。"
+        "現在の顧客5人は、今後12ヶ月で合計10回、¥100,000(1人あたり¥20,000、割引なし)の"
+        "購入が見込まれます。予測顧客価値の上位40%(デシル1)が、その60.0%を占めます。"
     )
     assert narrate.predicted_value(deciles, months=6, lang="en", currency="USD") == (
         "Today's 5 customers are expected to make 10 purchases worth $100,000.00 over the "
-        "next 6 months ($20,000.00 per customer); the top 40% by expected value (decile 1) "
-        "account for 60.0% of it."
+        "next 6 months ($20,000.00 per customer, undiscounted); the top 40% by expected value "
+        "(decile 1) account for 60.0% of it."
     )
 
 
@@ -184,3 +184,110 @@ def test_kpi_trend_states_the_window_it_used():
     )
     one = k.iloc[-2:]
     assert "過去1ヶ月(2026-09)" in narrate.kpi_trend(one, "f2_rate")
+
+
+# --------------------------------------------------------------------------- predicted value
+# horizons, hold-out cut-off and tracking, P(alive) matrix (ecrm.present.narrate_predict)
+
+
+def _horizons(rate: float = 0.0) -> pd.DataFrame:
+    """Two horizons for 4 customers: 3 months 2 purchases / ¥8,000, 12 months 6 / ¥20,000."""
+    return pd.DataFrame(
+        {
+            "horizon_months": [3, 12],
+            "customers": [4, 4],
+            "expected_purchases": [2.0, 6.0],
+            "avg_expected_purchases": [0.5, 1.5],
+            "expected_value": [8_000.0, 20_000.0],
+            "avg_expected_value": [2_000.0, 5_000.0],
+            "discount_rate_annual": [rate, rate],
+        }
+    )
+
+
+def test_horizons_name_each_horizon_and_the_discounting() -> None:
+    assert narrate_predict.horizons(_horizons(), lang="ja") == (
+        "現在の顧客4人の予測(割引なし):3ヶ月で1人あたり0.50回・¥2,000(合計¥8,000)、"
+        "12ヶ月で1人あたり1.50回・¥5,000(合計¥20,000)。"
+    )
+    assert narrate_predict.horizons(_horizons(0.05), lang="en", currency="GBP") == (
+        "Today's 4 customers, predicted (discounted at 5.0% a year): 3 months: 0.50 purchases "
+        "and £2,000.00 per customer (£8,000.00 in total); 12 months: 1.50 purchases and "
+        "£5,000.00 per customer (£20,000.00 in total)."
+    )
+    assert "年率5.0%で割引" in narrate_predict.horizons(_horizons(0.05), lang="ja")
+    assert narrate_predict.horizons(_horizons().head(0), lang="en") == "—"
+
+
+def test_discounting_wording() -> None:
+    assert narrate_predict.discounting(0, lang="ja") == "割引なし"
+    assert narrate_predict.discounting(0.0, lang="en") == "undiscounted"
+    assert narrate_predict.discounting(0.1, lang="ja") == "年率10.0%で割引"
+    with pytest.raises(ParameterError):
+        narrate_predict.discounting(0.1, lang="fr")
+
+
+def _holdout(rule: str) -> types.SimpleNamespace:
+    return types.SimpleNamespace(
+        cutoff=dt.date(2011, 6, 1),
+        as_of=dt.date(2011, 11, 30),
+        info={"cutoff_rule": rule, "history_start": dt.date(2010, 12, 1), "holdout_days": 182},
+    )
+
+
+def test_cutoff_states_the_date_and_why() -> None:
+    assert narrate_predict.cutoff(_holdout("middle_of_history"), lang="ja") == (
+        "検証のカットオフは2011-06-01です(履歴(2010-12-01〜2011-11-30)が24ヶ月に満たないため、"
+        "その中間で区切りました)。それまでの購入でモデルを推定し、その後182日間の購入と比べます。"
+    )
+    assert narrate_predict.cutoff(_holdout("as_of_minus_months"), lang="en") == (
+        "The hold-out cut-off is 2011-06-01 (the history (2010-12-01 to 2011-11-30) is long "
+        "enough: 12 months before the report date). The model is fitted on the purchases up "
+        "to it and compared with the 182 days after."
+    )
+
+
+def test_tracking_says_how_far_the_cumulative_prediction_ended() -> None:
+    """Three weeks: predicted 10 + 10 + 12 = 32 against 40 actual: 32 / 40 − 1 = −20.0%."""
+    t = pd.DataFrame({"predicted_cumulative": [10.0, 20.0, 32.0], "actual_cumulative": [9, 25, 40]})
+    assert narrate_predict.tracking(t, lang="ja").startswith(
+        "ホールドアウトの3週間で、累積の予測購入回数は32回、実績は40回でした(差-20.0%)。"
+    )
+    assert narrate_predict.tracking(t, lang="en").startswith(
+        "Over the 3 hold-out weeks the cumulative prediction ended at 32 purchases against "
+        "40 actual (-20.0%)."
+    )
+    assert narrate_predict.tracking(t.head(0), lang="en") == "—"
+
+
+def _matrix() -> pd.DataFrame:
+    """T = 10 days; frequency 1 alive ≥ 50% from recency 4 (silence 6 days), frequency 3 from
+    recency 7 (3 days); frequency 0 always alive."""
+    rec = list(range(11))
+    rows = []
+    for f, first_alive in ((0, 0), (1, 4), (2, 6), (3, 7)):
+        rows += [(f, r, 10, 0.9 if r >= first_alive else 0.2) for r in rec]
+    return pd.DataFrame(rows, columns=["frequency", "recency", "T", "probability_alive"])
+
+
+def test_alive_matrix_reads_the_silence_before_p_alive_halves() -> None:
+    assert narrate_predict.alive_matrix(_matrix(), lang="ja") == (
+        "初回購入から10日たった顧客で、最後の購入からこの日数を過ぎると生存確率が50%を下回ります:"
+        "1回リピートした顧客は6日、3回リピートした顧客は3日。"
+        "よく買っていた顧客ほど、購入が途絶えたら早めに声をかける価値があります。"
+    )
+    en = narrate_predict.alive_matrix(_matrix(), lang="en")
+    assert "1 repeat purchase: after 6 days without a purchase; 3 repeat purchases: after 3" in en
+    never = _matrix()
+    never.loc[never["frequency"] == 3, "probability_alive"] = 0.9  # never below 50%
+    text = narrate_predict.alive_matrix(never, lang="ja")
+    assert "3回リピートした顧客は10日以内には下回りません" in text and "よく買っていた" not in text
+    assert narrate_predict.alive_matrix(_matrix().query("frequency == 0"), lang="ja") == "—"
+
+
+def test_cutoff_follows_the_prediction_months() -> None:
+    six = _holdout("middle_of_history")
+    six.info["months"] = 6
+    assert "12ヶ月に満たないため" in narrate_predict.cutoff(six, lang="ja")
+    six.info["cutoff_rule"] = "as_of_minus_months"
+    assert "6 months before the report date" in narrate_predict.cutoff(six, lang="en")

@@ -77,7 +77,8 @@ class Calibration:
     info : dict
         ``cutoff``, ``cutoff_rule`` (``"given"``, ``"as_of_minus_months"`` or
         ``"middle_of_history"``), ``history_start`` (the first order day),
-        ``history_days``, ``holdout_days``, ``cutoff_reason`` (a sentence).
+        ``history_days``, ``holdout_days``, ``cutoff_reason`` (a sentence),
+        ``months`` (the settings' ``predict_months`` the default rule uses).
     """
 
     customers: pd.DataFrame
@@ -251,8 +252,8 @@ def calibration(
     o = engine.order_totals(t, as_of=as_of_d, customers_only=False)  # guests too: the export
     first = o.order_date.min().execute()
     first_d = None if first is None or pd.isna(first) else pd.Timestamp(first).date()
+    months = section(settings, LtvSettings).predict_months
     if cutoff is None:
-        months = section(settings, LtvSettings).predict_months
         cutoff_d, rule, why = choose_cutoff(first_d, as_of_d, months)
     else:
         cutoff_d, rule, why = engine.as_of_date(cutoff), "given", "the cutoff was given"
@@ -323,6 +324,7 @@ def calibration(
         "cutoff": cutoff_d,
         "cutoff_rule": rule,
         "cutoff_reason": why,
+        "months": months,
         "history_start": first_d,
         "history_days": None if first_d is None else (as_of_d - first_d).days,
         "holdout_days": (as_of_d - cutoff_d).days,

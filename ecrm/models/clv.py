@@ -75,6 +75,7 @@ __all__ = [
     "alive_grid",
     "check_horizons",
     "discount_factors",
+    "horizon_table",
     "horizon_values",
     "month_ends",
     "probability_alive_matrix",
@@ -299,5 +300,44 @@ def alive_grid(params: Mapping[str, float], max_frequency: int, max_recency: int
             "recency": r.astype("int64"),
             "T": T.astype("int64"),
             "probability_alive": btyd.probability_alive(params, f, r, T),
+        }
+    )
+
+
+def horizon_table(prediction: Prediction) -> pd.DataFrame:
+    """Expected purchases and value of today's customers per horizon: the page's compact table.
+
+    Parameters
+    ----------
+    prediction : Prediction
+        A :func:`ecrm.models.predict.predict_value` result with horizon columns
+        (``info["horizons_months"]``).
+
+    Returns
+    -------
+    DataFrame
+        One row per horizon, ascending: horizon_months, customers,
+        expected_purchases and expected_value (totals over the customers),
+        avg_expected_purchases and avg_expected_value (per customer),
+        discount_rate_annual (the rate of the values; 0: undiscounted). Empty
+        (with these columns) when the prediction has no horizons.
+    """
+    c = prediction.customers
+    hs = [int(h) for h in prediction.info.get("horizons_months", [])]
+    n = len(c)
+    buys = np.array([c[f"expected_purchases_{h}m"].sum() for h in hs], float)
+    value = np.array([c[f"expected_value_{h}m"].sum() for h in hs], float)
+    per = 1.0 / n if n else np.nan
+    return pd.DataFrame(
+        {
+            "horizon_months": np.asarray(hs, "int64"),
+            "customers": np.full(len(hs), n, "int64"),
+            "expected_purchases": buys,
+            "avg_expected_purchases": buys * per,
+            "expected_value": value,
+            "avg_expected_value": value * per,
+            "discount_rate_annual": np.full(
+                len(hs), float(prediction.info.get("discount_rate_annual", 0.0))
+            ),
         }
     )

@@ -303,6 +303,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "sd": ("標準誤差", "standard error"),
     # the left-censored first cohort (ecrm.analysis.censoring)
     "left_censored": ("データ開始月のコホート（※）", "data's first-month cohort (※)"),
+    "horizon_months": ("予測期間（ヶ月）", "horizon (months)"),
+    "discount_rate_annual": ("年間割引率", "annual discount rate"),
+    "predicted_cumulative": ("予測（累積）", "predicted (cumulative)"),
+    "actual_cumulative": ("実績（累積）", "actual (cumulative)"),
 }
 
 #: KPI codes (:data:`ecrm.analysis.kpi.KPIS`): their names as a KPI. They are

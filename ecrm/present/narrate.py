@@ -624,7 +624,8 @@ def predicted_value(
 
     ``deciles`` is :func:`ecrm.models.predict.value_deciles` (value_decile, customers,
     expected_value, expected_value_share, avg_expected_purchases); ``months``
-    the prediction horizon (``Prediction.info["months"]``).
+    the prediction horizon (``Prediction.info["months"]``). The deciles' values are
+    never discounted (``predict_value``), and the sentence says so.
     """
     check_lang(lang)
     if deciles.empty or deciles["customers"].sum() == 0:
@@ -638,15 +639,15 @@ def predicted_value(
     if lang == "ja":
         return (
             f"現在の顧客{n:,}人は、今後{months}ヶ月で合計{buys:,.0f}回、"
-            f"{fmt.money(total, currency)}(1人あたり{fmt.money(total / n, currency)})の購入が"
-            f"見込まれます。予測顧客価値の上位{top_customers}(デシル1)が、その{top_share}を"
+            f"{fmt.money(total, currency)}(1人あたり{fmt.money(total / n, currency)}、割引なし)の"
+            f"購入が見込まれます。予測顧客価値の上位{top_customers}(デシル1)が、その{top_share}を"
             "占めます。"
         )
     return (
         f"Today's {n:,} customers are expected to make {buys:,.0f} purchases worth "
         f"{fmt.money(total, currency)} over the next {months} months "
-        f"({fmt.money(total / n, currency)} per customer); the top {top_customers} by expected "
-        f"value (decile 1) account for {top_share} of it."
+        f"({fmt.money(total / n, currency)} per customer, undiscounted); "
+        f"the top {top_customers} by expected value (decile 1) account for {top_share} of it."
     )
 
 

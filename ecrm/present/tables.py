@@ -266,6 +266,8 @@ COLUMN_KINDS: Mapping[str, Kind] = MappingProxyType(
         **dict.fromkeys(("predicted_total", "actual_total", "mae", "rmse"), "number"),
         **dict.fromkeys(("correlation", "sd"), "number"),
         "left_censored": "bool",
+        "horizon_months": "count",
+        "discount_rate_annual": "rate",
     }
 )
 
@@ -401,6 +403,17 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
         ),
         # the page shows 90 and 360 days; the CSV keeps 180 too
         "channel_acquisition_summary": TableSpec(drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$"),
+        # the rate is stated in the sentence under the table; the CSV keeps it
+        "predicted_value_horizons": TableSpec(drop=("discount_rate_annual",)),
+        "predicted_value_tracking": TableSpec(
+            headers={
+                "week": ("週", "week"),
+                "start": ("週の始まり", "week start"),
+                "end": ("週の終わり", "week end"),
+                "days": ("カットオフからの日数", "days since the cut-off"),
+            },
+            kinds={"predicted": "number", "predicted_cumulative": "number"},
+        ),
     }
 )
 

@@ -15,10 +15,16 @@ from matplotlib.axes import Axes
 from ecrm.errors import ColumnsError, ParameterError
 from ecrm.models import predict
 from ecrm.present import format as numfmt
-from ecrm.present import labels
+from ecrm.present import labels, palette
 from ecrm.present.plotting.base import PALETTE, new_ax
 
-__all__ = ["plot_calibration", "plot_probability_alive", "plot_value_deciles"]
+__all__ = [
+    "plot_alive_matrix",
+    "plot_calibration",
+    "plot_probability_alive",
+    "plot_tracking",
+    "plot_value_deciles",
+]
 
 
 def _need(table: pd.DataFrame, columns: Sequence[str], maker: str) -> None:
@@ -201,4 +207,133 @@ def plot_value_deciles(
     ax.yaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
     ax.grid(alpha=0.3, axis="y")
     ax.set_title(_ja(lang, "予測顧客価値のデシル別合計", "Expected value by decile"))
+    return ax
+
+
+def plot_tracking(
+    tracking: pd.DataFrame,
+    *,
+    cumulative: bool = False,
+    cutoff: object = None,
+    ax: Axes | None = None,
+    lang: str = "ja",
+) -> Axes:
+    """Week by week predicted against actual purchases over the hold-out.
+
+    Parameters
+    ----------
+    tracking : DataFrame
+        ``Calibration.tracking`` (:func:`ecrm.models.clv.tracking_table`): end,
+        days, predicted, actual, predicted_cumulative, actual_cumulative.
+    cumulative : bool, default False
+        Draw the running totals instead of each week's purchases. The weekly
+        lines are per 7 days: a last week cut short by as_of (e.g. 1 day of a
+        365-day hold-out) is scaled to 7 days rather than drawn as a drop.
+    cutoff : date, optional
+        The calibration cut-off, marked by a vertical line at the left edge
+        (the hold-out starts the day after).
+    ax : Axes, optional
+        Where to draw (default: a new figure).
+    lang : {"ja", "en"}
+        Language of titles and labels.
+
+    Returns
+    -------
+    Axes
+    """
+    _start(lang)
+    cols = ["end", "days", "predicted", "actual", "predicted_cumulative", "actual_cumulative"]
+    _need(tracking, cols, "tracking_table")
+    if tracking.empty:
+        raise ParameterError("plot_tracking needs at least one hold-out week")
+    ax = new_ax(ax)
+    x = pd.to_datetime(tracking["end"])
+    pred = tracking["predicted_cumulative" if cumulative else "predicted"].to_numpy(float)
+    act = tracking["actual_cumulative" if cumulative else "actual"].to_numpy(float)
+    if not cumulative:  # a last week shorter than 7 days is drawn at its weekly rate
+        length = np.diff(tracking["days"].to_numpy(float), prepend=0.0)
+        pred, act = pred * 7 / length, act * 7 / length
+    ax.plot(x, act, color=PALETTE[0], lw=2, label=labels.label("actual", lang))
+    ax.plot(x, pred, color=PALETTE[1], lw=2, ls="--", label=labels.label("predicted", lang))
+    if cutoff is not None:
+        ax.axvline(
+            pd.Timestamp(cutoff),
+            color="#555555",
+            lw=1,
+            ls=":",
+            label=_ja(lang, f"カットオフ（{cutoff}）", f"cut-off ({cutoff})"),
+        )
+    ax.yaxis.set_major_formatter(numfmt.tick_formatter("count"))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(_ja(lang, "週の終わり", "week ending"))
+    ax.set_ylabel(
+        _ja(lang, "累積購入回数", "cumulative purchases")
+        if cumulative
+        else _ja(lang, "週あたり購入回数", "purchases per week")
+    )
+    ax.legend(frameon=False, loc="upper left" if cumulative else "lower left", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.set_title(
+        _ja(lang, "ホールドアウト期間の購入回数（累積）", "Hold-out purchases, cumulative")
+        if cumulative
+        else _ja(lang, "ホールドアウト期間の週別購入回数", "Hold-out purchases by week")
+    )
+    return ax
+
+
+def plot_alive_matrix(matrix: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+    """P(alive) by repeat purchases × recency as a heatmap.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        :func:`ecrm.models.clv.probability_alive_matrix` (frequency, recency,
+        T, probability_alive), in days (time unit ``"D"``).
+    ax : Axes, optional
+        Where to draw (default: a new figure).
+    lang : {"ja", "en"}
+        Language of titles and labels.
+
+    Returns
+    -------
+    Axes
+    """
+    from matplotlib.colors import LinearSegmentedColormap
+    from matplotlib.ticker import MaxNLocator
+
+    _start(lang)
+    _need(matrix, ["frequency", "recency", "T", "probability_alive"], "probability_alive_matrix")
+    if matrix.empty:
+        raise ParameterError("plot_alive_matrix needs a non-empty matrix")
+    grid = matrix.pivot(index="frequency", columns="recency", values="probability_alive")
+    cmap = LinearSegmentedColormap.from_list(
+        "alive", ["#ffffff", palette.lighten(palette.REPEAT, 0.4), palette.REPEAT]
+    )
+    ax = new_ax(ax)
+    r = grid.columns.to_numpy(float)
+    f = grid.index.to_numpy(float)
+    mesh = ax.pcolormesh(
+        np.r_[r, r[-1] + 1] - 0.5,
+        np.r_[f, f[-1] + 1] - 0.5,
+        grid.to_numpy(float),
+        cmap=cmap,
+        vmin=0.0,
+        vmax=1.0,
+        shading="flat",
+    )
+    bar = ax.figure.colorbar(mesh, ax=ax)
+    bar.ax.yaxis.set_major_formatter(numfmt.tick_formatter("rate"))
+    bar.set_label(labels.label("probability_alive", lang))
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("count"))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(_ja(lang, "初回〜最終購入の日数", "days from first to last purchase (recency)"))
+    ax.set_ylabel(_ja(lang, "リピート購入回数", "repeat purchases"))
+    T = int(matrix["T"].iloc[0])
+    ax.set_title(
+        _ja(
+            lang,
+            f"生存確率マトリクス（初回購入から{T:,}日の顧客）",
+            f"Probability alive (customers {T:,} days after their first purchase)",
+        )
+    )
     return ax
