@@ -266,3 +266,23 @@ def test_window_docstring_examples(module: str) -> None:
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_segment_trends_start_at_the_first_month_end_with_customers() -> None:
+    ends = [
+        dt.date(2023, 9, 30),
+        dt.date(2023, 10, 31),
+        dt.date(2023, 11, 30),
+        dt.date(2024, 3, 31),
+    ]
+    monthly = pd.DataFrame(
+        {
+            "month_end": [e for e in ends for _ in range(2)],
+            "segment": ["vip", "dormant"] * 4,
+            "customers": [0, 0, 0, 0, 3, 0, 234, 244],
+        }
+    )
+    assert narrate.lifecycle(monthly, lang="ja") == (
+        "「優良」は2023-11末の3人から2024-03末の234人になりました。 "
+        "「休眠」は2023-11末の0人から2024-03末の244人になりました。"
+    )

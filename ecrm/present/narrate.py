@@ -234,7 +234,11 @@ def cpm(summary: pd.DataFrame, *, lang: str = "ja") -> str:
 
 
 def _trend(monthly: pd.DataFrame, code: str, lang: str) -> str:
-    m = monthly[monthly["segment"] == code].sort_values("month_end")
+    # from the first month end with customers: month ends before the data begin are not "0 人"
+    held = monthly.groupby("month_end")["customers"].transform("sum") > 0
+    m = monthly[held & (monthly["segment"] == code)].sort_values("month_end")
+    if m.empty:
+        return ""
     first, last = m.iloc[0], m.iloc[-1]
     name = label(code, lang)
     if lang == "ja":
