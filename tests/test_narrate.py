@@ -286,3 +286,19 @@ def test_segment_trends_start_at_the_first_month_end_with_customers() -> None:
         "「優良」は2023-11末の3人から2024-03末の234人になりました。 "
         "「休眠」は2023-11末の0人から2024-03末の244人になりました。"
     )
+
+
+def test_the_lifecycle_summary_counts_only_month_ends_the_data_cover() -> None:
+    from ecrm.present import narrate_findings
+
+    ends = [dt.date(2023, 10, 31), dt.date(2023, 11, 30), dt.date(2023, 12, 31)]
+    monthly = pd.DataFrame(
+        {
+            "month_end": [e for e in ends for _ in range(2)],
+            "segment": ["vip", "dormant"] * 3,
+            "customers": [0, 0, 1, 2, 3, 4],
+            "revenue": [0, 0, 10, 0, 30, 0],
+        }
+    )
+    text = narrate_findings.lifecycle_summary(monthly, as_of="2023-12-31", lang="ja")
+    assert text.startswith("直近2ヶ月、2023-12-31時点。")

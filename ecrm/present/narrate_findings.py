@@ -211,7 +211,8 @@ def cpm_summary(
 def lifecycle_summary(monthly: pd.DataFrame, *, as_of: Any, lang: str = "ja") -> str:
     """Lifecycle: the segments at each month end and the revenue they bring."""
     check_lang(lang)
-    months = int(pd.Series(monthly["month_end"]).nunique()) if len(monthly) else None
+    held = monthly.groupby("month_end")["customers"].sum() if len(monthly) else pd.Series()
+    months = int((held > 0).sum()) or None  # month ends the data cover, not those before
     return _join(
         _window(as_of, lang, months),
         narrate.lifecycle(monthly, lang=lang),
