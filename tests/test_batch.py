@@ -314,3 +314,40 @@ def test_the_readmes_batch_command_runs(monkeypatch, tmp_path):
     res = CliRunner().invoke(app, argv)
     assert res.exit_code == 0, res.output
     assert seen == [(["a", "b"], 2)]
+
+
+def test_a_shop_whose_data_start_after_the_month_fails_alone_with_its_dates(project, tmp_path):
+    """Issue #21: a month before a shop's first order fails that shop (its dates named)."""
+    import pandas as pd
+
+    from ecrm import paths
+
+    root, nbs = project
+    other = tmp_path / "late"
+    shutil.copytree(root / "data" / "demo-food", other / "data" / "demo-food")
+    late = other / "data" / "late-shop"
+    shutil.copytree(root / "data" / "demo-food", late)
+    (late / "settings.yaml").write_text(
+        (late / "settings.yaml")
+        .read_text(encoding="utf-8")
+        .replace("name: demo-food", "name: late-shop"),
+        encoding="utf-8",
+    )
+    orders = pd.read_parquet(paths.orders_path(late))
+    kept = orders[orders["ordered_at"] >= pd.Timestamp("2024-06-01")]
+    kept.to_parquet(paths.orders_path(late), index=False)
+    first, last = kept["ordered_at"].min().date(), kept["ordered_at"].max().date()
+    results = batch.run_batch("2024-03", root=other, workers=1, notebook_dir=nbs)
+    by = {r.shop: r for r in results}
+    assert by["demo-food"].ok, by["demo-food"].error
+    assert not by["late-shop"].ok
+    assert by["late-shop"].error.endswith(
+        f"late-shop has no orders on or before 2024-03-31 (the end of 2024-03): its orders run "
+        f"from {first} to {last}; choose a month from {first:%Y-%m} to {last:%Y-%m}"
+    )
+    assert batch.exit_code(results) == 1
+    page = (other / "reports" / "demo-food" / "2024-03" / "decile.html").read_text("utf-8")
+    food = pd.read_parquet(paths.orders_path(other / "data" / "demo-food"), columns=["ordered_at"])
+    begin = food["ordered_at"].min().date()
+    assert f"{begin}〜2024-03-31(データは{begin}から)の売上" in page  # the window as used
+    assert "比較する期間(2022-04-01〜2023-03-31)はデータの開始" in page

@@ -78,6 +78,11 @@ def test_init_on_the_demo_exports_ingests_like_the_shipped_settings(
     else:
         assert got.product_master is None
     assert (got.customers is None) == (want.customers is None)
+    for key in ("subscriptions", "costs"):  # found among the files, mapped as shipped
+        g, w = getattr(got, key), getattr(want, key)
+        assert (g is None) == (w is None)
+        if w is not None:
+            assert (g.path, g.columns) == (w.path, w.columns)
     result = ingest(mine, today=demo.DEMO_INGEST_DATE)
     assert totals(result.summary) == (
         expected["rows_kept"],
@@ -113,6 +118,12 @@ def test_init_on_the_uci_export_ingests_like_the_hand_written_settings(
         "Europe/London",
         "GBP",
     )
+    assert got.analysis.rfm.money_thresholds == "auto" == got.analysis.cpm.money_thresholds
+    assert not got.export_complete  # the export begins mid-history
+    assert got.analysis.products.exclude_products.ids == [
+        "AMAZONFEE", "B", "BANK CHARGES", "C2", "CRUK", "D", "DOT", "M", "POST", "S", "m",
+    ]  # fmt: skip
+    assert "C2 (CARRIAGE)" in text and "DOT (DOTCOM POSTAGE)" in text
     summary = ingest(shop, today=date(2026, 11, 1)).summary
     assert totals(summary) == (
         expected["rows_kept"],
@@ -465,7 +476,8 @@ def test_any_table_is_sniffed_right(
 
 
 @pytest.mark.parametrize(
-    "module", ["ecrm.io.read", "ecrm.io.sniff", "ecrm.io.mapping", "ecrm.io.presets"]
+    "module",
+    ["ecrm.io.read", "ecrm.io.sniff", "ecrm.io.mapping", "ecrm.io.presets", "ecrm.io.init_keys"],
 )
 def test_docstring_examples(module: str) -> None:
     import doctest
@@ -489,3 +501,119 @@ def test_written_settings_are_valid_yaml_with_a_reason_per_column(tmp_path: Path
     }
     column_lines = [ln for ln in text.splitlines() if ln.startswith("  ") and ": " in ln]
     assert all(" # " in ln for ln in column_lines if ln.split(":")[0].strip() in data["columns"])
+
+
+# --------------------------------------------------------------------------- analysis keys (#21)
+
+
+def _hand_shop(root: Path) -> Path:
+    """A GBP shop's exports: orders with postage and a free-shipping product, 定期, costs."""
+    raw = root / "raw"
+    raw.mkdir(parents=True)
+    rows = [
+        ("1001", "c1", "2024-01-05", "A1", "Tea cup", "12.50", "web", "T1"),
+        ("1001", "c1", "2024-01-05", "SHIP", "Shipping fee", "4.99", "web", "T1"),
+        ("1002", "c2", "2024-02-07", "B7", "【送料無料】お茶セット", "30.00", "web", ""),
+        ("1003", "c1", "2024-03-09", "W1", "ラッピング", "1.00", "web", "T1"),
+        ("1003", "c1", "2024-03-09", "A1", "Tea cup", "12.50", "web", "T1"),
+    ]
+    rows = [(*r, "United Kingdom") for r in rows]
+    with open(raw / "orders.csv", "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["order_id", "customer_id", "ordered_at", "product_id", "product_name",
+                    "amount", "channel", "定期ID", "Country"])  # fmt: skip
+        w.writerows(rows)
+    (raw / "teiki.csv").write_text(
+        "定期ID,会員ID,開始日,解約日\nT1,c1,2024-01-05,\n", encoding="utf-8"
+    )
+    (raw / "ads.csv").write_text("月,広告媒体,費用\n2024/01,web,1000\n", encoding="utf-8")
+    return root
+
+
+def test_init_proposes_auto_thresholds_lifecycle_rule_censoring_and_exclusions(
+    tmp_path: Path,
+) -> None:
+    shop = _hand_shop(tmp_path / "gbp")
+    proposal = propose(sorted((shop / "raw").glob("*.csv")), shop)
+    text = render_settings(proposal)
+    s = load_settings(write_settings(proposal))
+    assert s.currency == "GBP" and s.export_complete is False
+    assert s.analysis.rfm.money_thresholds == "auto" == s.analysis.cpm.money_thresholds
+    assert "monetary" not in s.analysis.rfm.model_fields_set
+    assert "spend_cutoff" not in s.analysis.cpm.model_fields_set
+    assert s.analysis.lifecycle.rule == "recency"
+    assert "rule: recency # recency: SPEC's recency-first rule; article:" in text
+    assert "(the left-censored cohort)" in text
+    assert s.analysis.products.exclude_products.ids == ["SHIP", "W1"]
+    assert "merchandise: SHIP (Shipping fee), W1 (ラッピング)." in text
+    assert s.subscriptions is not None and s.subscriptions.path == "raw/teiki.csv"
+    assert s.subscriptions.columns == {
+        "subscription_id": "定期ID",
+        "customer_id": "会員ID",
+        "started_at": "開始日",
+        "cancelled_at": "解約日",
+    }
+    assert s.costs is not None and s.costs.path == "raw/ads.csv"
+    assert s.costs.columns == {"month": "月", "channel": "広告媒体", "cost": "費用"}
+    assert s.customers is None  # the 定期 export is no customers table
+    from ecrm.analysis import thresholds
+
+    orders = ingest(shop, today=TODAY).orders_path
+    money = thresholds.money_thresholds(orders, as_of="2024-03-31", settings=s)
+    assert set(money["source"]) <= {"auto", "auto_all_customers"}
+    assert set(money["currency"]) == {"GBP"}
+
+
+def test_a_jpy_shop_keeps_the_yen_defaults_and_says_auto_exists(tmp_path: Path) -> None:
+    proposal = propose([CARTS / "title_rows_orders.csv"], tmp_path / "t")
+    text = render_settings(proposal)
+    s = yaml.safe_load(text)
+    assert "money_thresholds" not in str(s["analysis"])
+    assert "`money_thresholds: auto` derives them from the shop's customers" in text
+    assert s["export_complete"] is False
+
+
+#: Merchandise names: no vowel (so no English fee word) and 送料 only as 【送料無料】.
+_MERCH = st.builds(
+    lambda free, name: ("【送料無料】" if free else "") + name,
+    st.booleans(),
+    st.text(alphabet="bcdfghklmnpstxyz 商品茶器セット", min_size=1, max_size=12),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    merch=st.lists(_MERCH, min_size=1, max_size=6),
+    fees=st.lists(
+        st.sampled_from(
+            [
+                "POSTAGE",
+                "送料",
+                "Bank Charges",
+                "CARRIAGE",
+                "手数料",
+                "Discount",
+                "サンプル",
+                "Manual",
+                "shipping fee",
+            ]
+        ),
+        max_size=4,
+    ),
+)
+def test_only_non_merchandise_lines_are_proposed(merch: list[str], fees: list[str]) -> None:
+    from ecrm.io.init_keys import non_merchandise
+
+    names = merch
+    ids = [f"P{i}" for i in range(len(names))] + [f"F{i}" for i in range(len(fees))]
+    frame = pd.DataFrame({"id": ids * 2, "name": (names + fees) * 2})
+    found = non_merchandise(frame, "id", "name")
+    want = sorted(f"F{i}" for i in range(len(fees)))
+    assert (found[0] if found else []) == want
+
+
+def test_a_mistyped_name_on_one_line_does_not_exclude_a_product() -> None:
+    from ecrm.io.init_keys import non_merchandise
+
+    frame = pd.DataFrame({"id": ["21656"] * 3 + ["POST"], "name": ["VASE", "VASE", "samples", ""]})
+    assert non_merchandise(frame, "id", "name") == (["POST"], ["POST"])

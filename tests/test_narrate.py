@@ -11,6 +11,8 @@ import types
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ecrm.errors import ParameterError
 from ecrm.models import predict
@@ -291,3 +293,117 @@ def test_cutoff_follows_the_prediction_months() -> None:
     assert "12ヶ月に満たないため" in narrate_predict.cutoff(six, lang="ja")
     six.info["cutoff_rule"] = "as_of_minus_months"
     assert "6 months before the report date" in narrate_predict.cutoff(six, lang="en")
+# ------------------------------------------------- windows stated as used (issue #21)
+
+_DECILES = pd.DataFrame(
+    {"decile": [1, 2, 3], "revenue_share": [0.5, 0.2, 0.1], "cumulative_share": [0.5, 0.7, 0.8]}
+)
+
+
+def _w(start: str, end: str, first: str | None) -> object:
+    from ecrm.analysis.segments import Window
+
+    d = dt.date.fromisoformat
+    return Window(d(start), d(end), d(first) if first else None)
+
+
+def test_decile_on_a_short_history_names_the_days_the_data_cover() -> None:
+    w = _w("2010-12-01", "2011-11-30", "2011-05-03")
+    assert narrate.decile(_DECILES, lang="ja", window=w) == (
+        "上位10%の顧客(デシル1)が2011-05-03〜2011-11-30(データは2011-05-03から)の売上の"
+        "50.0%を占めました。上位30%では80.0%です。"
+    )
+    assert narrate.decile(_DECILES, lang="en", window=w._replace(first_order=dt.date(2009, 1, 1)))
+    assert "revenue from 2010-12-01 to 2011-11-30;" in narrate.decile(
+        _DECILES, lang="en", window=w._replace(first_order=dt.date(2009, 1, 1))
+    )
+
+
+def test_a_comparison_before_the_data_is_said_to_be_so() -> None:
+    w = _w("2010-11-30", "2010-11-30", "2010-12-01")
+    mig = pd.DataFrame({"from_segment": ["none"], "to_segment": ["champions"], "customers": [5]})
+    assert narrate.rfm_migration(mig, lang="ja", window=w) == (
+        "比較の時点(2010-11-30)はデータの開始(2010-12-01)より前のため、"
+        "セグメントの移動はまだ測れません。"
+    )
+    prev = _w("2009-12-01", "2010-11-30", "2010-12-01")
+    dmig = pd.DataFrame({"from_decile": ["none"], "to_decile": ["1"], "customers": [3]})
+    assert narrate.decile_migration(dmig, lang="en", previous=prev) == (
+        "The comparison period (2009-12-01 to 2010-11-30) ends before the data begin "
+        "(2010-12-01): the decile movement cannot be measured yet."
+    )
+    # covered: the usual sentence
+    assert "1年前の" in narrate.rfm_migration(
+        mig, lang="ja", window=w._replace(first_order=dt.date(2009, 1, 1))
+    )
+
+
+def test_the_decile_summary_does_not_call_a_short_history_12_months() -> None:
+    from ecrm.present import narrate_findings
+
+    w = _w("2010-12-01", "2011-11-30", "2011-05-03")
+    text = narrate_findings.decile_summary(_DECILES, as_of="2011-11-30", lang="ja", window=w)
+    assert "12ヶ月" not in text and "2011-05-03〜2011-11-30" in text
+
+
+@given(
+    start=st.dates(dt.date(2015, 1, 1), dt.date(2020, 1, 1)),
+    days=st.integers(0, 800),
+    first=st.dates(dt.date(2014, 1, 1), dt.date(2023, 1, 1)),
+)
+def test_a_window_is_stated_from_the_first_day_the_data_cover(
+    start: dt.date, days: int, first: dt.date
+) -> None:
+    from ecrm.analysis.segments import Window
+    from ecrm.present import narrate_windows
+
+    w = Window(start, start + dt.timedelta(days=days), first)
+    text = narrate_windows.span(w, "ja")
+    assert text.startswith(max(start, first).isoformat())
+    assert ("データは" in text) == (first > start) == (not w.full)
+    assert w.empty == (first > w.end)
+
+
+@pytest.mark.parametrize("module", ["ecrm.present.narrate_windows", "ecrm.analysis.segments"])
+def test_window_docstring_examples(module: str) -> None:
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_segment_trends_start_at_the_first_month_end_with_customers() -> None:
+    ends = [
+        dt.date(2023, 9, 30),
+        dt.date(2023, 10, 31),
+        dt.date(2023, 11, 30),
+        dt.date(2024, 3, 31),
+    ]
+    monthly = pd.DataFrame(
+        {
+            "month_end": [e for e in ends for _ in range(2)],
+            "segment": ["vip", "dormant"] * 4,
+            "customers": [0, 0, 0, 0, 3, 0, 234, 244],
+        }
+    )
+    assert narrate.lifecycle(monthly, lang="ja") == (
+        "「優良」は2023-11末の3人から2024-03末の234人になりました。 "
+        "「休眠」は2023-11末の0人から2024-03末の244人になりました。"
+    )
+
+
+def test_the_lifecycle_summary_counts_only_month_ends_the_data_cover() -> None:
+    from ecrm.present import narrate_findings
+
+    ends = [dt.date(2023, 10, 31), dt.date(2023, 11, 30), dt.date(2023, 12, 31)]
+    monthly = pd.DataFrame(
+        {
+            "month_end": [e for e in ends for _ in range(2)],
+            "segment": ["vip", "dormant"] * 3,
+            "customers": [0, 0, 1, 2, 3, 4],
+            "revenue": [0, 0, 10, 0, 30, 0],
+        }
+    )
+    text = narrate_findings.lifecycle_summary(monthly, as_of="2023-12-31", lang="ja")
+    assert text.startswith("直近2ヶ月、2023-12-31時点。")

@@ -8,9 +8,10 @@ and :func:`transitions` compares consecutive (or any two) snapshots.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import ibis
 import ibis.expr.types as ir
@@ -22,7 +23,9 @@ from ecrm.errors import ColumnsError
 from ecrm.settings import CURRENCIES, ShopSettings, section
 
 __all__ = [
+    "Window",
     "classify",
+    "data_window",
     "monetary_quantiles",
     "money_auto",
     "monthly",
@@ -275,3 +278,60 @@ def monetary_quantiles(
     row = engine.to_pandas(agg).iloc[0]
     digits = CURRENCIES.get(currency, 2)
     return tuple(float("nan") if pd.isna(v) else round(float(v), digits) for v in row)
+
+
+class Window(NamedTuple):
+    """A window an analysis asked for (``start`` … ``end``, inclusive) and the data's first day.
+
+    SPEC's windows ("the 12 months to as_of", "a year ago") can reach before a
+    shop's export begins; the sentences then state the part the data covers
+    (:attr:`used_start` … ``end``) instead of the window's name.
+    """
+
+    start: dt.date
+    end: dt.date
+    first_order: dt.date | None
+
+    @property
+    def used_start(self) -> dt.date:
+        """The window's first day that the data covers (``start`` when it covers it all)."""
+        return max(self.start, self.first_order) if self.first_order else self.start
+
+    @property
+    def full(self) -> bool:
+        """The data begin on or before ``start``: the whole window is covered."""
+        return self.first_order is not None and self.first_order <= self.start
+
+    @property
+    def empty(self) -> bool:
+        """The data begin after ``end`` (or there are none): nothing of the window is covered."""
+        return self.first_order is None or self.first_order > self.end
+
+
+def data_window(orders: engine.OrdersLike, *, start: Any, end: Any) -> Window:
+    """The window ``start`` … ``end`` and the shop's first order day (shop-local).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders (every line counts).
+    start, end : date or str
+        The window's first and last day, inclusive.
+
+    Returns
+    -------
+    Window
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({"order_id": ["1"], "customer_id": ["a"],
+    ...     "ordered_at": pd.to_datetime(["2026-03-15"]), "amount": [100]})
+    >>> w = data_window(orders, start="2025-11-01", end="2026-10-31")
+    >>> w.used_start, w.full, w.empty
+    (datetime.date(2026, 3, 15), False, False)
+    """
+    t = engine.orders_table(orders)
+    first = t.ordered_at.min().execute()
+    day = None if first is None or first != first else pd.Timestamp(first).date()
+    return Window(pd.Timestamp(start).date(), pd.Timestamp(end).date(), day)

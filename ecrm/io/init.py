@@ -50,6 +50,7 @@ from pathlib import Path
 import pandas as pd
 
 from ecrm.errors import SettingsError
+from ecrm.io.init_keys import d2c_role, d2c_source, non_merchandise
 from ecrm.io.mapping import Guess, normalise_name, propose_columns, to_numbers
 from ecrm.io.presets import PRESETS, recognise
 from ecrm.io.sniff import FileSniff, date_format, sniff_file
@@ -126,6 +127,9 @@ class Proposal:
     return_order_pattern: tuple[str, str] | None = None
     product_master: dict[str, object] | None = None
     customers: dict[str, object] | None = None
+    subscriptions: dict[str, object] | None = None
+    costs: dict[str, object] | None = None
+    exclude_products: tuple[list[str], list[str]] | None = None
     external: bool = False
     notes: list[str] = field(default_factory=list)
 
@@ -142,9 +146,18 @@ class Proposal:
             lines.append(f"  {canon:<{width}} <- {g.column}{also if g.alternatives else ''}")
         for canon, (value, _) in self.constants.items():
             lines.append(f"  {canon:<{width}} = {value!r} on every line")
-        for key, entry in (("product master", self.product_master), ("customers", self.customers)):
+        for key, entry in (
+            ("product master", self.product_master),
+            ("customers", self.customers),
+            ("subscriptions", self.subscriptions),
+            ("costs", self.costs),
+        ):
             if entry is not None:
                 lines.append(f"{key}: {entry['path']}")
+        if self.exclude_products is not None:
+            lines.append(f"exclude_products: {self.exclude_products[0]}")
+        if self.currency[0] != "JPY":
+            lines.append("money_thresholds: auto (RFM M bins and CPM cut-off from the customers)")
         if self.exclude_statuses is not None:
             lines.append(f"exclude_statuses: {self.exclude_statuses[0]}")
         if self.return_order_pattern is not None:
@@ -294,6 +307,8 @@ def _role(sniff: FileSniff, guesses: dict[str, Guess], preset: str | None) -> st
         }
     ):
         return "products"
+    if "order_id" not in has and (role := d2c_role(sniff.header)) is not None:
+        return role
     header = {normalise_name(h) for h in sniff.header}
     if "order_id" not in has and (
         "customer_id" in has
@@ -445,12 +460,17 @@ def propose(
             encodings = [_encoding_note(by_path[m]) for m in members]
             proposal.sources.append(SourceProposal(recorded, members, options, encodings + notes))
     _values_findings(main_frame, mapped, proposal, str(main_key[3]))
+    proposal.exclude_products = non_merchandise(
+        main_frame, mapped.get("product_id"), mapped.get("product_name")
+    )
     for s, p, g in analysed:
         role = _role(s, g, p)
         if role == "products" and proposal.product_master is None:
             proposal.product_master = _master(s, g, proposal)
         elif role == "customers" and proposal.customers is None:
             proposal.customers = _customers(s, proposal)
+        elif role in ("subscriptions", "costs") and getattr(proposal, role) is None:
+            setattr(proposal, role, _d2c(s, role, proposal))
         elif role == "unknown":
             proposal.notes.append(
                 f"not used: {s.path.name} (no order id, date and amount, product master or "
@@ -550,6 +570,21 @@ def _customers(s: FileSniff, proposal: Proposal) -> dict[str, object]:
     }
 
 
+def _d2c(s: FileSniff, role: str, proposal: Proposal) -> dict[str, object]:
+    recorded, external = _record_path(s.path, proposal.shop_dir)
+    proposal.external |= external
+    what = (
+        "a subscription id and a start date: the subscriptions table (定期)"
+        if role == "subscriptions"
+        else "a month, a channel and a cost: the acquisition costs table"
+    )
+    return {
+        "path": recorded,
+        "columns": d2c_source(s.header, role),
+        "why": f"{s.path.name} has no order id but {what} (ecrm/io/d2c.py checks it)",
+    }
+
+
 # --------------------------------------------------------------------------- settings text
 
 
@@ -639,7 +674,12 @@ def render_settings(proposal: Proposal, *, absolute: bool = False) -> str:
     if p.return_order_pattern is not None:
         pattern, why = p.return_order_pattern
         out.append(f"return_order_pattern: {_q(pattern)}{_comment(why)}")
-    for key, entry in (("product_master", p.product_master), ("customers", p.customers)):
+    for key, entry in (
+        ("product_master", p.product_master),
+        ("customers", p.customers),
+        ("subscriptions", p.subscriptions),
+        ("costs", p.costs),
+    ):
         if entry is None:
             continue
         path = entry["path"]
@@ -657,9 +697,58 @@ def render_settings(proposal: Proposal, *, absolute: bool = False) -> str:
         if cols:
             out.append("  columns:")
             out += [f"    {k}: {_q(v)}" for k, v in cols.items()]  # type: ignore[union-attr]
+    out += _analysis_keys(p)
     for note in p.notes:
         out.append(f"# NOTE: {' '.join(note.split())}")
     return "\n".join(out) + "\n"
+
+
+def _analysis_keys(p: Proposal) -> list[str]:
+    """``export_complete`` and the ``analysis`` keys a new shop should decide on."""
+    out = [
+        "# Does the export hold the shop's whole history, from its very first order? When",
+        "# false, the first month's cohort holds everyone who bought before the export began",
+        "# (the left-censored cohort): it is flagged and kept out of the headlines and of the",
+        "# first-purchase tables. Set true only when the shop began within the export.",
+        "export_complete: false",
+        "analysis:",
+    ]
+    if p.currency[0] != "JPY":
+        how = {
+            "rfm": "the M bins are the 20/40/60/80th percentiles of their spend",
+            "cpm": "the spend cut-off is the 80th percentile of the spend of those of 210+ days",
+        }
+        for key, fixed in (("rfm", "monetary"), ("cpm", "spend_cutoff")):
+            why = (
+                f"the shop is in {p.currency[0]}: SPEC's yen thresholds would not fit; auto "
+                f"derives them from this shop's customers ({how[key]}) and each page states "
+                f"them. To fix them, set {fixed} in {p.currency[0]} instead"
+            )
+            out += [f"  {key}:", f"    money_thresholds: auto{_comment(why)}"]
+    else:
+        out.append(
+            "  # money thresholds: SPEC's yen defaults (rfm.monetary, cpm.spend_cutoff); "
+            "`money_thresholds: auto` derives them from the shop's customers"
+        )
+    why = (
+        "recency: SPEC's recency-first rule; article: the source articles' tenure clauses "
+        "(初回リピート within 120 days of the first purchase, 休眠 under 360 days of tenure). "
+        "Every customer falls into one segment either way"
+    )
+    out += ["  lifecycle:", f"    rule: recency{_comment(why)}"]
+    if p.exclude_products is not None:
+        ids, reasons = p.exclude_products
+        why = (
+            "these product lines look like postage, fees, samples or adjustments, not "
+            "merchandise: " + ", ".join(reasons) + ". They stay in revenue; only the "
+            "entry-product and cross-purchase tables leave them out. Remove any that is sold"
+        )
+        out += [
+            "  products:",
+            "    exclude_products:",
+            f"      ids: {_q(ids)}{_comment(why)}",
+        ]
+    return out
 
 
 def write_settings(proposal: Proposal, *, force: bool = False) -> Path:

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from ecrm.present import format as fmt
+from ecrm.present import narrate_windows as nw
 from ecrm.present.labels import check_lang, label
 from ecrm.present.narrate_cohort import (
     cohort,
@@ -164,8 +165,13 @@ def rfm(segments: pd.DataFrame, *, lang: str = "ja") -> str:
     )
 
 
-def decile(table: pd.DataFrame, previous: pd.DataFrame | None = None, *, lang: str = "ja") -> str:
-    """The top decile's revenue share, against the previous period when given."""
+def decile(
+    table: pd.DataFrame, previous: Any = None, *, lang: str = "ja", window: Any = None
+) -> str:
+    """The top decile's revenue share, against the previous period when given.
+
+    ``window`` (:func:`ecrm.analysis.segments.data_window`): the days the period used.
+    """
     check_lang(lang)
     top = float(table.loc[table["decile"] == 1, "revenue_share"].iloc[0])
     top3 = (
@@ -182,19 +188,23 @@ def decile(table: pd.DataFrame, previous: pd.DataFrame | None = None, *, lang: s
             else f" ({fmt.points(top - prev, lang=lang)} on the previous period)"
         )
     if lang == "ja":
+        period = f"{nw.span(window, lang)}の売上" if window is not None else "期間売上"
         return (
-            f"上位10%の顧客(デシル1)が期間売上の{fmt.rate(top)}を占めました{change}。"
+            f"上位10%の顧客(デシル1)が{period}の{fmt.rate(top)}を占めました{change}。"
             f"上位30%では{fmt.rate(top3)}です。"
         )
+    period = f"revenue from {nw.span(window, lang)}" if window is not None else "period's revenue"
     return (
-        f"The top decile brought {fmt.rate(top)} of the period's revenue{change}; the top three "
+        f"The top decile brought {fmt.rate(top)} of the {period}{change}; the top three "
         f"deciles {fmt.rate(top3)}."
     )
 
 
-def decile_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
-    """How many of last period's top decile stayed, and how many stopped buying."""
+def decile_migration(migration: pd.DataFrame, *, lang: str = "ja", previous: Any = None) -> str:
+    """How many of last period's top decile stayed (``previous``: that period's Window)."""
     check_lang(lang)
+    if previous is not None and previous.empty:
+        return nw.before_data(previous, ("デシルの移動", "decile movement"), lang)
     d1 = migration[migration["from_decile"] == "1"]
     total = d1["customers"].sum()
     if total == 0:
@@ -237,7 +247,11 @@ def cpm(summary: pd.DataFrame, *, lang: str = "ja") -> str:
 
 
 def _trend(monthly: pd.DataFrame, code: str, lang: str) -> str:
-    m = monthly[monthly["segment"] == code].sort_values("month_end")
+    # from the first month end with customers: month ends before the data begin are not "0 人"
+    held = monthly.groupby("month_end")["customers"].transform("sum") > 0
+    m = monthly[held & (monthly["segment"] == code)].sort_values("month_end")
+    if m.empty:
+        return ""
     first, last = m.iloc[0], m.iloc[-1]
     name = label(code, lang)
     if lang == "ja":
@@ -353,9 +367,11 @@ def rfm_grid(grid: pd.DataFrame, *, lang: str = "ja") -> str:
     )
 
 
-def rfm_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
-    """Share of a year-ago champions still champions; new customers' count."""
+def rfm_migration(migration: pd.DataFrame, *, lang: str = "ja", window: Any = None) -> str:
+    """Share of a year-ago champions still champions (``window``: the comparison date's)."""
     check_lang(lang)
+    if window is not None and window.empty:
+        return nw.before_data(window, ("セグメントの移動", "movement between segments"), lang)
     ch = migration[migration["from_segment"] == "champions"]
     tot = ch["customers"].sum()
     stay = ch.loc[ch["to_segment"] == "champions", "customers"].sum() / tot if tot else float("nan")
@@ -372,8 +388,8 @@ def rfm_migration(migration: pd.DataFrame, *, lang: str = "ja") -> str:
     )
 
 
-def pareto(curve: pd.DataFrame, *, lang: str = "ja") -> str:
-    """Revenue share of the top 20% of customers."""
+def pareto(curve: pd.DataFrame, *, lang: str = "ja", window: Any = None) -> str:
+    """Revenue share of the top 20% of customers (over ``window``'s days when given)."""
     check_lang(lang)
     c = curve.sort_values("customer_share")
     share = float(
@@ -382,8 +398,10 @@ def pareto(curve: pd.DataFrame, *, lang: str = "ja") -> str:
         .iloc[-1]
     )
     if lang == "ja":
-        return f"上位20%の顧客が期間売上の{fmt.rate(share)}を生んでいます。"
-    return f"The top 20% of customers produced {fmt.rate(share)} of the period's revenue."
+        period = f"{nw.span(window, lang)}の売上" if window is not None else "期間売上"
+        return f"上位20%の顧客が{period}の{fmt.rate(share)}を生んでいます。"
+    period = f"revenue from {nw.span(window, lang)}" if window is not None else "period's revenue"
+    return f"The top 20% of customers produced {fmt.rate(share)} of the {period}."
 
 
 def lifecycle_revenue(monthly: pd.DataFrame, *, lang: str = "ja") -> str:

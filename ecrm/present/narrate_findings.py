@@ -181,11 +181,22 @@ def rfm_summary(segments: pd.DataFrame, *, as_of: Any, lang: str = "ja") -> str:
 
 
 def decile_summary(
-    table: pd.DataFrame, previous: pd.DataFrame | None = None, *, as_of: Any, lang: str = "ja"
+    table: pd.DataFrame,
+    previous: pd.DataFrame | None = None,
+    *,
+    as_of: Any,
+    lang: str = "ja",
+    window: Any = None,
 ) -> str:
-    """Decile: the top decile's share of the last 12 months' revenue."""
+    """Decile: the top decile's share of the last 12 months' revenue.
+
+    With ``window`` (:func:`ecrm.analysis.segments.data_window`) the sentence names
+    the days used, and a history shorter than the period is not called "12 months".
+    """
     check_lang(lang)
-    return _join(_window(as_of, lang, 12), narrate.decile(table, previous, lang=lang))
+    if window is None:
+        return _join(_window(as_of, lang, 12), narrate.decile(table, previous, lang=lang))
+    return narrate.decile(table, previous, lang=lang, window=window)
 
 
 def cpm_summary(
@@ -201,7 +212,8 @@ def cpm_summary(
 def lifecycle_summary(monthly: pd.DataFrame, *, as_of: Any, lang: str = "ja") -> str:
     """Lifecycle: the segments at each month end and the revenue they bring."""
     check_lang(lang)
-    months = int(pd.Series(monthly["month_end"]).nunique()) if len(monthly) else None
+    held = monthly.groupby("month_end")["customers"].sum() if len(monthly) else pd.Series()
+    months = int((held > 0).sum()) or None  # month ends the data cover, not those before
     return _join(
         _window(as_of, lang, months),
         narrate.lifecycle(monthly, lang=lang),
