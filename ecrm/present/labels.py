@@ -260,6 +260,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     "customers_360": ("顧客数(360日経過)", "customers (360 days seen)"),
     "f2_rate_360": ("F2転換率(360日)", "F2 rate (360 days)"),
     "revenue_per_customer_360": ("顧客あたり売上(360日)", "revenue per customer (360 days)"),
+    # 定期 retention by start-month cohort (d2c page)
+    "start_month": ("開始月", "start month"),
+    "months_since_start": ("開始からの月数", "months since start"),
+    "started": ("開始数", "started"),
+    "left_censored": ("期間前からの継続を含む", "includes earlier starts"),
     "customers_a": ("Aの購入顧客数", "customers of A"),
     "customers_b": ("Bの購入顧客数", "customers of B"),
     # further columns of the shown and saved tables (ecrm.present.tables)

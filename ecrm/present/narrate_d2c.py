@@ -20,11 +20,13 @@ __all__ = [
     "MISSING",
     "available",
     "channel_value",
+    "cohort_retention",
     "continuation",
     "entry_products",
     "ltv_cac",
     "missing",
     "projection",
+    "projection_check",
     "revenue_change",
     "subscription_monthly",
 ]
@@ -303,4 +305,85 @@ def entry_products(table: pd.DataFrame, *, lang: str = "ja") -> str:
         f"New customers who started with {name} come back most: "
         f"{fmt.rate(best['f2_rate_360'])} within 360 days "
         f"({fmt.count(best['customers_360'])} observable for 360 days)."
+    )
+
+
+def cohort_retention(table: pd.DataFrame, *, months: int = 3, lang: str = "ja") -> str:
+    """The share still active ``months`` after the start: latest cohort against all of them.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.subscriptions.cohort_retention` (unsplit).
+    months : int, default 3
+        Months since start compared.
+    """
+    check_lang(lang)
+    at = table[(table["months_since_start"] == int(months)) & table["active"].notna()]
+    at = at[at["started"] > 0]
+    if at.empty:
+        return (
+            f"開始から{months}ヶ月後の月末を迎えた定期はまだありません。"
+            if lang == "ja"
+            else f"No subscription has been running for {months} month ends yet."
+        )
+    last = at.sort_values("start_month").iloc[-1]
+    pooled = float(at["active"].sum()) / float(at["started"].sum())
+    n = at["start_month"].nunique()
+    if lang == "ja":
+        return (
+            f"開始から{months}ヶ月後も継続している定期は、最新の{last['start_month']}開始分で"
+            f"{fmt.rate(last['retention'])}(開始{fmt.count(last['started'])}件)、"
+            f"{n}ヶ月分の開始月の合計では{fmt.rate(pooled)}です。"
+        )
+    return (
+        f"{fmt.rate(last['retention'])} of the subscriptions started in {last['start_month']} "
+        f"were still active {months} months on ({fmt.count(last['started'])} started), "
+        f"against {fmt.rate(pooled)} over the {n} start months observable that long."
+    )
+
+
+def projection_check(check: pd.DataFrame, *, cutoff: Any, rule: str = "", lang: str = "ja") -> str:
+    """How far the projection fitted at ``cutoff`` was from the survival observed since.
+
+    Parameters
+    ----------
+    check : DataFrame
+        :func:`ecrm.models.subscription_value.projection_check`.
+    cutoff : date
+        The cut-off the model was fitted at.
+    rule : str, optional
+        ``"middle_of_history"`` when the cut-off is the middle of a short
+        history (said in the sentence); otherwise as_of − 12 months.
+    """
+    check_lang(lang)
+    c = engine.as_of_date(cutoff)
+    out = check[check["error"].notna()]
+    why_ja = "(履歴が24ヶ月に満たないため、その中間で)" if rule == "middle_of_history" else ""
+    why_en = (
+        " (the middle of a history shorter than 24 months)" if rule == "middle_of_history" else ""
+    )
+    if out.empty:
+        return (
+            f"{c}{why_ja}までのデータで当てはめた予測を検証できる実績がまだありません。"
+            if lang == "ja"
+            else f"Nothing observed since {c}{why_en} can check the projection against yet."
+        )
+    err = out["error"].astype(float)
+    worst = out.loc[err.abs().idxmax()]
+    mean = float(err.abs().mean())
+    side_ja = "高め" if float(worst["error"]) > 0 else "低め"
+    side_en = "above" if float(worst["error"]) > 0 else "below"
+    w = fmt.points(abs(float(worst["error"])), lang=lang).lstrip("+")
+    m = fmt.points(mean, lang=lang).lstrip("+")
+    if lang == "ja":
+        return (
+            f"{c}{why_ja}までのデータで当てはめたsBGモデルの予測は、その後の実績と比べて"
+            f"平均{m}、最大で{int(worst['n'])}回目に{w}{side_ja}でした"
+            f"(1〜{int(out['n'].max())}回目で検証)。"
+        )
+    return (
+        f"Fitted on the data to {c}{why_en}, the sBG projection was off by {m} on average over "
+        f"deliveries 1 to {int(out['n'].max())}, at most {w} {side_en} what was observed "
+        f"(delivery {int(worst['n'])})."
     )

@@ -400,6 +400,17 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
         ),
         # the page shows 90 and 360 days; the CSV keeps 180 too
         "channel_acquisition_summary": TableSpec(drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$"),
+        "subscription_cohort_retention": TableSpec(
+            kinds={
+                "months_since_start": "count",
+                "started": "count",
+                "active": "count",
+                "left_censored": "bool",
+            }
+        ),
+        "subscription_projection_check": TableSpec(
+            kinds={"projected": "rate", "observed": "rate", "error": "points"}
+        ),
     }
 )
 

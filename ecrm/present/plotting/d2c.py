@@ -21,6 +21,7 @@ from ecrm.present.plotting.base import PALETTE, need_columns, new_ax
 __all__ = [
     "plot_cancellation_trend",
     "plot_channel_ltv",
+    "plot_cohort_retention",
     "plot_continuation",
     "plot_entry_products",
     "plot_ltv_cac",
@@ -308,4 +309,58 @@ def plot_entry_products(
     ax.set_xlabel(
         _t(lang, "F2転換率(360日、件数は新規顧客数)", "F2 within 360 days (new customers)")
     )
+    return ax
+
+
+def plot_cohort_retention(
+    table: pd.DataFrame,
+    *,
+    by: str | None = None,
+    cohorts: int = 12,
+    ax: Axes | None = None,
+    lang: str = "ja",
+) -> Axes:
+    """定期 retention by months since start: one line per start month, or per group.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.subscriptions.cohort_retention`.
+    by : str, optional
+        The split column of ``table`` ("product_id" or "channel"): one line per
+        group (its start months pooled over the observable cells), the six
+        groups with the most subscriptions.
+    cohorts : int, default 12
+        Unsplit: the latest start months drawn.
+    """
+    need_columns(table, ["start_month", "months_since_start", "started", "active"], "cohorts")
+    ax = new_ax(ax)
+    ax.set_title(
+        _t(lang, "開始月別の定期継続率", "Subscription retention by start month")
+        if by is None
+        else _t(lang, "定期継続率(初回の区分別)", "Subscription retention by first delivery")
+    )
+    seen = table[table["active"].notna()]
+    if seen.empty:
+        return _no_data(ax, _t(lang, "まだ月末を迎えた定期がありません", "no month end seen yet"))
+    if by is None:
+        months = sorted(seen["start_month"].unique())[-int(cohorts) :]
+        groups = [(m, seen[seen["start_month"] == m]) for m in months]
+    else:
+        size = seen[seen["months_since_start"] == 0].groupby(by)["started"].sum()
+        top = size.sort_values(ascending=False).index[:6]
+        groups = [(g, seen[seen[by] == g]) for g in top]
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
+    for (name, part), color in zip(groups, colors, strict=True):
+        pooled = part.groupby("months_since_start")[["active", "started"]].sum()
+        rate = pooled["active"].astype(float) / pooled["started"].astype(float)
+        ax.plot(rate.index, rate.to_numpy(), marker=".", color=color, label=str(name))
+    ax.set_ylim(0, 1.05)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(
+        _t(lang, "開始からの月数(0 = 開始月の月末)", "months since start (0 = end of start month)")
+    )
+    ax.set_ylabel(_t(lang, "継続中の割合", "share still active"))
+    ax.legend(fontsize=7, ncol=2)
     return ax
