@@ -111,5 +111,13 @@ def test_a_cutoff_without_cancellations_gives_no_table():
             "subscription_id": ["s1", "s1", "s2", "s2"],
         }
     )
-    h = sv.holdout_check(orders, as_of="2026-10-31")
+    table = pd.DataFrame(
+        {
+            "subscription_id": ["s1", "s2"],
+            "customer_id": ["a", "b"],
+            "started_at": pd.to_datetime(["2026-01-10", "2026-01-12"]),
+            "cancelled_at": pd.to_datetime(["2026-09-01", None]),  # after the cut-off
+        }
+    )
+    h = sv.holdout_check(orders, as_of="2026-10-31", table=table)
     assert h.rule == "middle_of_history" and h.table is None
