@@ -22,10 +22,19 @@ gross_margin) and ``basis`` says so; the page says which basis it shows.
 A cost row of a month and channel that brought no new customer still shows
 (new_customers 0, CAC infinite, ROAS 0 where observable): money spent with
 nobody acquired; a channel with customers and no cost row has no CAC.
+
+The **left-censored** acquisition month (SPEC §3 Cohort: the export's first
+month, holding everyone who bought before the export began;
+:func:`ecrm.analysis.censoring.censored_month`) is flagged ``left_censored``
+in :func:`acquisition`; :func:`acquisition_summary` leaves it out (its "new"
+customers are not new), and :func:`censored_customers` counts them for the
+page. Without a costs table the cost columns (cost, CAC, LTV/CAC, ROAS,
+payback day) are left out of both tables: empty columns say nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,7 +46,17 @@ from ecrm import engine
 from ecrm.analysis import customers, ltv
 from ecrm.errors import ColumnsError, ParameterError
 
-__all__ = ["UNKNOWN_CHANNEL", "acquisition", "acquisition_summary", "check_costs"]
+__all__ = [
+    "COST_COLUMNS",
+    "UNKNOWN_CHANNEL",
+    "acquisition",
+    "acquisition_summary",
+    "censored_customers",
+    "check_costs",
+]
+
+#: The columns that need a costs table (left out without one).
+COST_COLUMNS = ("cost", "cac", "ltv_cac", "roas")
 
 UNKNOWN_CHANNEL = "(unknown)"
 
@@ -112,6 +131,7 @@ def acquisition(
     gross_margin: float | None = None,
     step_days: int = 30,
     horizon_days: int = 360,
+    censored_month: dt.date | None = None,
 ) -> pd.DataFrame:
     """New customers by acquisition month × first channel, their value by day, and cost.
 
@@ -127,15 +147,19 @@ def acquisition(
         Share of revenue kept as margin (0 < m ≤ 1); money is then margin.
     step_days, horizon_days : int, default 30 and 360
         The days d of the table.
+    censored_month : date, optional
+        First day of the left-censored acquisition month
+        (:func:`ecrm.analysis.censoring.censored_month`); None: none.
 
     Returns
     -------
     DataFrame
         One row per (month, channel, days), months oldest first: month
         (YYYY-MM), channel, days, new_customers, revenue, ltv, repeaters
-        (Int64), f2_rate, cost, cac, ltv_cac, roas, basis ("revenue" or
-        "margin"). Unfilled cells (not observable yet) are NaN / <NA>; cost
-        columns are NaN without a costs table or a cost row.
+        (Int64), f2_rate, cost, cac, ltv_cac, roas (these four only with a
+        costs table; NaN for a month and channel without a cost row), basis
+        ("revenue" or "margin"), left_censored (bool). Unfilled cells (not
+        observable yet) are NaN / <NA>.
 
     Raises
     ------
@@ -218,6 +242,8 @@ def acquisition(
     out["ltv_cac"] = out["ltv"] / out["cac"].where(out["cac"] > 0)
     out["roas"] = out["revenue"] / out["cost"].where(out["cost"] > 0)
     out["basis"] = basis
+    cm = f"{censored_month:%Y-%m}" if censored_month is not None else None
+    out["left_censored"] = out["month"] == cm
     cols = [
         "month",
         "channel",
@@ -232,7 +258,10 @@ def acquisition(
         "ltv_cac",
         "roas",
         "basis",
+        "left_censored",
     ]
+    if costs is None:
+        cols = [c for c in cols if c not in COST_COLUMNS]
     return out[cols].sort_values(["month", "channel", "days"]).reset_index(drop=True)
 
 
@@ -251,23 +280,46 @@ def acquisition_summary(
     Returns
     -------
     DataFrame
-        month, channel, new_customers, ``ltv_<d>``, ``f2_rate_<d>``,
-        ``ltv_cac_<d>``, ``roas_<d>`` for each d, cost, cac, payback_day (the
-        first day d of the table with ltv ≥ cac; <NA> when not reached by
-        as_of or without a cost).
+        month, channel, new_customers, ``ltv_<d>``, ``f2_rate_<d>`` for each
+        d and, with costs (the table has a ``cost`` column), ``ltv_cac_<d>``,
+        ``roas_<d>``, cost, cac, payback_day (the first day d of the table
+        with ltv ≥ cac; <NA> when not reached by as_of or without a cost).
+        The left-censored month's rows are left out (see
+        :func:`censored_customers`).
     """
     have = set(table["days"])
     wrong = [x for x in days if x not in have]
     if wrong:
         raise ParameterError(f"days {wrong} are not in the table (it has {sorted(have)})")
+    if "left_censored" in table.columns:
+        table = table[~table["left_censored"].astype(bool)]
+    costed = "cost" in table.columns
     key = ["month", "channel"]
-    base = table.groupby(key, sort=True)[["new_customers", "cost", "cac"]].first()
+    firsts = ["new_customers", *(["cost", "cac"] if costed else [])]
+    base = table.groupby(key, sort=True)[firsts].first()
+    shown = ("ltv", "f2_rate", *(("ltv_cac", "roas") if costed else ()))
     for x in days:
         at = table[table["days"] == x].set_index(key)
-        for col in ("ltv", "f2_rate", "ltv_cac", "roas"):
+        for col in shown:
             base[f"{col}_{x}"] = at[col]
-    reached = table[(table["ltv"] >= table["cac"]) & table["cac"].notna()]
-    payback = reached.groupby(key)["days"].min()
-    base["payback_day"] = payback.reindex(base.index).astype("Int64")
-    out = base.reset_index()
-    return out
+    if costed:
+        reached = table[(table["ltv"] >= table["cac"]) & table["cac"].notna()]
+        payback = reached.groupby(key)["days"].min()
+        base["payback_day"] = payback.reindex(base.index).astype("Int64")
+    return base.reset_index()
+
+
+def censored_customers(table: pd.DataFrame) -> tuple[str | None, int]:
+    """The left-censored month of :func:`acquisition`'s table and its customers.
+
+    Returns
+    -------
+    (str or None, int)
+        The month (YYYY-MM; None when no row is flagged) and the customers
+        :func:`acquisition_summary` leaves out for it.
+    """
+    if "left_censored" not in table.columns or not table["left_censored"].any():
+        return None, 0
+    rows = table[table["left_censored"].astype(bool)]
+    per = rows.groupby("channel")["new_customers"].first()
+    return str(rows["month"].iloc[0]), int(per.sum())

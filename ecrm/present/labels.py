@@ -264,7 +264,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "start_month": ("開始月", "start month"),
     "months_since_start": ("開始からの月数", "months since start"),
     "started": ("開始数", "started"),
-    "left_censored": ("期間前からの継続を含む", "includes earlier starts"),
+    "left_censored": ("データ開始前の購入を含む月", "month holding earlier history"),
     "customers_a": ("Aの購入顧客数", "customers of A"),
     "customers_b": ("Bの購入顧客数", "customers of B"),
     # further columns of the shown and saved tables (ecrm.present.tables)

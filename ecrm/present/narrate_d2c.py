@@ -236,6 +236,8 @@ def channel_value(
             else f"No acquisition month has been observable for {days} days yet."
         )
     s["value"] = s[col] * s["new_customers"]
+    if "cost" not in s.columns:  # no costs table: the summary has no cost columns
+        s["cost"] = float("nan")
     g = s.groupby("channel")[["value", "new_customers", "cost"]].sum(min_count=1)
     g["ltv"] = g["value"] / g["new_customers"]
     best = g["ltv"].idxmax()
