@@ -265,6 +265,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "months_since_start": ("開始からの月数", "months since start"),
     "started": ("開始数", "started"),
     "left_censored": ("データ開始前の購入を含む月", "month holding earlier history"),
+    "entry_product_name": ("初回購入商品", "entry product"),
+    "second_product_name": ("2回目購入商品", "second-purchase product"),
+    "product_a_name": ("商品A", "product A"),
+    "product_b_name": ("商品B", "product B"),
     "customers_a": ("Aの購入顧客数", "customers of A"),
     "customers_b": ("Bの購入顧客数", "customers of B"),
     # further columns of the shown and saved tables (ecrm.present.tables)

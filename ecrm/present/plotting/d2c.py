@@ -24,6 +24,7 @@ __all__ = [
     "plot_cohort_retention",
     "plot_continuation",
     "plot_entry_products",
+    "plot_entry_value",
     "plot_ltv_cac",
     "plot_projection",
     "plot_revenue_change",
@@ -114,7 +115,9 @@ def plot_cancellation_trend(
     return ax
 
 
-def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+def plot_projection(
+    survival: pd.DataFrame, *, cutoff: object = None, ax: Axes | None = None, lang: str = "ja"
+) -> Axes:
     """Share of new subscriptions receiving delivery n: observed and sBG-projected.
 
     Parameters
@@ -122,6 +125,8 @@ def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str
     survival : DataFrame
         ``SubscriptionProjection.survival`` (n, observed, projected) or
         :func:`ecrm.models.subscription_value.projection_check`.
+    cutoff : date, optional
+        The hold-out check's cut-off, named in the title.
     """
     need_columns(survival, ["n", "observed", "projected"], "project")
     ax = new_ax(ax)
@@ -149,6 +154,12 @@ def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str
     ax.set_ylabel(_t(lang, "到達率", "share reaching the delivery"))
     ax.set_title(
         _t(lang, "定期の残存率: 実績と予測", "Subscription survival: observed and projected")
+        if cutoff is None
+        else _t(
+            lang,
+            f"検証: {cutoff}までで当てはめた予測とその後の実績",
+            f"Hold-out: projected from the data to {cutoff} against what followed",
+        )
     )
     ax.legend(fontsize=8)
     return ax
@@ -363,4 +374,60 @@ def plot_cohort_retention(
     )
     ax.set_ylabel(_t(lang, "継続中の割合", "share still active"))
     ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_entry_value(
+    table: pd.DataFrame,
+    *,
+    top: int = 15,
+    ax: Axes | None = None,
+    lang: str = "ja",
+    currency: str = "JPY",
+) -> Axes:
+    """Entry products ranked by 360-day revenue per customer, each bar labelled with its F2.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.products.entry_products`; the ``top`` products
+        with the highest ``revenue_per_customer_360`` (observable ones only).
+    """
+    need = ["entry_product", "customers_360", "f2_rate_360", "revenue_per_customer_360"]
+    need_columns(table, need, "entry_products")
+    ax = new_ax(ax)
+    ax.set_title(
+        _t(lang, "初回購入商品別の360日LTVとF2転換率", "360-day value and F2 by entry product")
+    )
+    t = table[table["revenue_per_customer_360"].notna()]
+    if t.empty:
+        why = _t(
+            lang,
+            "360日経過した初回購入商品の顧客がまだ十分にいません",
+            "no entry product has enough customers observable for 360 days yet",
+        )
+        return _no_data(ax, why)
+    t = t.sort_values("revenue_per_customer_360", ascending=False).head(int(top)).iloc[::-1]
+    name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
+    value = t["revenue_per_customer_360"].astype(float)
+    ax.barh(name.astype(str), value, color=PALETTE[2])
+    for i, (v, rate, n) in enumerate(zip(value, t["f2_rate_360"], t["customers_360"], strict=True)):
+        f2 = _t(lang, "F2 ", "F2 ") + (f"{rate:.0%}" if pd.notna(rate) else "—")
+        ax.annotate(
+            f"{f2} ({int(n):,})",
+            (v, i),
+            va="center",
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xlim(0, float(value.max()) * 1.3)
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
+    ax.set_xlabel(
+        _t(
+            lang,
+            f"顧客あたり売上(360日、{currency}。注記はF2転換率と360日経過の顧客数)",
+            f"revenue per customer within 360 days ({currency}; F2 rate and customers observed)",
+        )
+    )
     return ax
