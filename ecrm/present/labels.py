@@ -269,6 +269,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "second_product_name": ("2回目購入商品", "second-purchase product"),
     "product_a_name": ("商品A", "product A"),
     "product_b_name": ("商品B", "product B"),
+    "product_id_name": ("商品名", "product"),
     "customers_a": ("Aの購入顧客数", "customers of A"),
     "customers_b": ("Bの購入顧客数", "customers of B"),
     # further columns of the shown and saved tables (ecrm.present.tables)
