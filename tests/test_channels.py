@@ -198,3 +198,72 @@ def test_acquisition_against_pandas_on_a_random_shop():
     np.testing.assert_allclose(got.loc[want.index[seen], "ltv"], want.loc[seen, "ltv"])
     np.testing.assert_allclose(got.loc[want.index[seen], "f2_rate"], want.loc[seen, "f2_rate"])
     assert got.loc[want.index[~seen], "ltv"].isna().all()
+
+
+def test_channel_kpis_by_hand():
+    """February: a's second order (own, ¥3,000); January: a, b (ads), c (rakuten, net ¥1,500)."""
+    k = ch.channel_kpis(_orders(), as_of="2026-02-28").set_index("channel")
+    assert k.index.tolist() == ["own", "ads", "rakuten"]  # ads/rakuten stopped: still shown
+    assert k.loc["own", ["revenue", "orders", "customers", "new_customers"]].tolist() == [
+        3000.0,
+        1,
+        1,
+        0,
+    ]
+    assert np.isnan(k.loc["own", "revenue_mom"])  # nothing on own in January
+    assert k.loc["ads", "revenue"] == 0.0 and k.loc["ads", "revenue_mom"] == -1.0
+    assert k.loc["ads", "new_customers_mom"] == -1.0
+    jan = ch.channel_kpis(_orders(), as_of="2026-01-31").set_index("channel")
+    assert jan.loc["ads", ["revenue", "orders", "customers", "new_customers"]].tolist() == [
+        9000.0,
+        2,
+        2,
+        2,
+    ]
+    # c's return (01-22) lowers rakuten's revenue; it is no order
+    assert jan.loc["rakuten", ["revenue", "orders"]].tolist() == [1500.0, 1]
+    assert jan["revenue_share"].sum() == pytest.approx(1.0)
+    with pytest.raises(ColumnsError, match="channel"):
+        ch.channel_kpis(_orders().drop(columns="channel"), as_of=AS_OF)
+
+
+def test_channel_kpis_against_pandas_on_a_random_shop():
+    """Independent pandas sums per channel for the month, a month and a year earlier."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": [f"c{i}" for i in rng.integers(0, 1500, n)],
+            "ordered_at": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 670 * 24, n), "h"),
+            "amount": rng.choice([-700, 1500, 4200], n, p=[0.05, 0.6, 0.35]),
+            "channel": rng.choice(["ads", "own", "rakuten"], n),
+        }
+    )
+    got = ch.channel_kpis(orders, as_of="2026-10-31").set_index("channel")
+    o = orders.assign(month=orders["ordered_at"].dt.strftime("%Y-%m"))
+    buys = o[o["amount"] > 0].sort_values(["ordered_at", "order_id"])
+    first = buys.groupby("customer_id").first()
+    first["month"] = first["ordered_at"].dt.strftime("%Y-%m")
+
+    def measures(m: str) -> pd.DataFrame:
+        x, b = o[o["month"] == m], buys[buys["month"] == m]
+        return pd.DataFrame(
+            {
+                "revenue": x.groupby("channel")["amount"].sum().astype(float),
+                "orders": b.groupby("channel").size(),
+                "customers": b.groupby("channel")["customer_id"].nunique(),
+                "new_customers": first[first["month"] == m].groupby("channel").size(),
+            }
+        ).fillna(0)
+
+    now, prev, ago = measures("2026-10"), measures("2026-09"), measures("2025-10")
+    for k in ch.CHANNEL_KPIS:
+        np.testing.assert_allclose(got[k], now.loc[got.index, k])
+        np.testing.assert_allclose(
+            got[f"{k}_mom"], now.loc[got.index, k] / prev.loc[got.index, k] - 1
+        )
+        np.testing.assert_allclose(
+            got[f"{k}_yoy"], now.loc[got.index, k] / ago.loc[got.index, k] - 1
+        )

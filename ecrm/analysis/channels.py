@@ -43,15 +43,17 @@ import numpy as np
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import customers, ltv
+from ecrm.analysis import customers, ltv, periods
 from ecrm.errors import ColumnsError, ParameterError
 
 __all__ = [
+    "CHANNEL_KPIS",
     "COST_COLUMNS",
     "UNKNOWN_CHANNEL",
     "acquisition",
     "acquisition_summary",
     "censored_customers",
+    "channel_kpis",
     "check_costs",
 ]
 
@@ -323,3 +325,115 @@ def censored_customers(table: pd.DataFrame) -> tuple[str | None, int]:
     rows = table[table["left_censored"].astype(bool)]
     per = rows.groupby("channel")["new_customers"].first()
     return str(rows["month"].iloc[0]), int(per.sum())
+
+
+#: The measures of :func:`channel_kpis`, in order.
+CHANNEL_KPIS = ("revenue", "orders", "customers", "new_customers")
+
+
+def channel_kpis(orders: engine.OrdersLike, *, as_of: Any) -> pd.DataFrame:
+    """The month's headline KPIs split by channel, with month-on-month and year-on-year change.
+
+    For as_of's month, the month before and the same month a year earlier,
+    per channel (``(unknown)`` for lines without one):
+
+    * ``revenue``: net amount of the channel's lines in the month (guests
+      included), so the channels add up to the shop's revenue KPI;
+    * ``orders``: purchases (net > 0) whose **order channel** is the channel —
+      the channel of the order's largest line (SPEC §2's rule), ties by the
+      smaller channel name; so the channels add up to the orders KPI;
+    * ``customers``: customers with a purchase of that order channel in the
+      month (a customer buying on two channels counts in both);
+    * ``new_customers``: customers whose first purchase is in the month, by
+      their **first channel** (as :func:`acquisition`): the channels add up
+      to the new-customers KPI.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with the ``channel`` column.
+    as_of : date or str
+        Last day of the month shown, inclusive.
+
+    Returns
+    -------
+    DataFrame
+        One row per channel with anything in as_of's month or the month
+        before (a channel that stopped shows its fall), by revenue descending: channel, then for each measure m of
+        ``revenue, orders, customers, new_customers``: m, ``m_mom``, ``m_yoy``
+        (relative change: value / earlier value − 1; NaN when the earlier
+        value is 0), and ``revenue_share`` (of the month's revenue).
+        ``attrs["month"]`` is the month (YYYY-MM).
+
+    Raises
+    ------
+    ColumnsError
+        The orders have no channel column.
+    """
+    t = engine.orders_table(orders)
+    if "channel" not in t.columns:
+        raise ColumnsError(
+            "channel KPIs need the orders column channel (SPEC §1); the orders table has "
+            f"{sorted(t.columns)}"
+        )
+    d = engine.as_of_date(as_of)
+    month = dt.date(d.year, d.month, 1)
+    prev, year = periods.shift_months(month, -1), periods.shift_months(month, -12)
+    lo = ibis.literal(dt.datetime.combine(year, dt.time()))
+    lines = engine.upto(t, d)
+    lines = lines.filter(lines.ordered_at >= lo)
+    lines = lines.mutate(
+        channel=ibis.coalesce(lines.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+        month=lines.ordered_at.truncate("M").date(),
+    )
+    keep = [ibis.literal(x) for x in (month, prev, year)]
+    lines = lines.filter(lines.month.isin(keep))
+    revenue = lines.group_by(["month", "channel"]).agg(revenue=lines.amount.sum())
+    oc = lines.group_by(["order_id", "channel"]).agg(
+        part=lines.amount.sum(), month=lines.month.min(), customer_id=lines.customer_id.min()
+    )
+    w = ibis.window(group_by=oc.order_id, order_by=[ibis.desc(oc.part), oc.channel])
+    oc = oc.mutate(_k=ibis.row_number().over(w))
+    main = oc.filter(oc._k == 0).select("order_id", "channel", "month", "customer_id")
+    total = oc.group_by("order_id").agg(net=oc.part.sum())
+    o = main.inner_join(total, "order_id")
+    buys = o.filter(o.net > 0)
+    counts = buys.group_by(["month", "channel"]).agg(
+        orders=buys.count(), customers=buys.customer_id.nunique()
+    )
+    m = customers.measures_table(t, as_of=d, attributes=True)
+    new = m.mutate(
+        month=m.first_purchase.truncate("M"),
+        channel=ibis.coalesce(m.first_channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+    )
+    new = new.filter(new.month.isin(keep))
+    new = new.group_by(["month", "channel"]).agg(new_customers=new.count())
+    frames = [engine.to_pandas(x) for x in (revenue, counts, new)]
+    for f in frames:
+        f["month"] = pd.to_datetime(f["month"]).dt.strftime("%Y-%m")
+    key = ["month", "channel"]
+    allk = pd.concat([f[key] for f in frames]).drop_duplicates()
+    g = allk
+    for f in frames:
+        g = g.merge(f, on=key, how="left")
+    g[list(CHANNEL_KPIS)] = g[list(CHANNEL_KPIS)].astype(float).fillna(0.0)
+    wide = g.pivot(index="channel", columns="month", values=list(CHANNEL_KPIS))
+    now, before, ago = (f"{x:%Y-%m}" for x in (month, prev, year))
+    out = pd.DataFrame(index=wide.index)
+    for k in CHANNEL_KPIS:
+        cur = wide[k].get(now, pd.Series(0.0, index=wide.index)).fillna(0.0)
+        out[k] = cur
+        for suffix, when in (("mom", before), ("yoy", ago)):
+            base = wide[k].get(when, pd.Series(0.0, index=wide.index)).fillna(0.0)
+            out[f"{k}_{suffix}"] = cur / base.where(base != 0) - 1
+    lately = [wide[k].get(before, pd.Series(0.0, index=wide.index)) for k in CHANNEL_KPIS]
+    earlier = pd.concat(lately, axis=1).fillna(0.0).ne(0).any(axis=1)
+    out = out[(out[list(CHANNEL_KPIS)] != 0).any(axis=1) | earlier]
+    for k in ("orders", "customers", "new_customers"):
+        out[k] = out[k].astype("int64")
+    month_rev = out["revenue"].sum()
+    out["revenue_share"] = out["revenue"] / month_rev if month_rev else float("nan")
+    out = out.sort_values(["revenue", "orders"], ascending=False).reset_index()
+    out.columns.name = None
+    out.attrs["month"] = now
+    return out
