@@ -359,7 +359,8 @@ def channel_kpis(orders: engine.OrdersLike, *, as_of: Any) -> pd.DataFrame:
     -------
     DataFrame
         One row per channel with anything in as_of's month or the month
-        before (a channel that stopped shows its fall), by revenue descending: channel, then for each measure m of
+        before (a channel that stopped shows its fall), by revenue descending:
+        channel, then for each measure m of
         ``revenue, orders, customers, new_customers``: m, ``m_mom``, ``m_yoy``
         (relative change: value / earlier value − 1; NaN when the earlier
         value is 0), and ``revenue_share`` (of the month's revenue).
