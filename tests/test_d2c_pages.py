@@ -77,8 +77,8 @@ def test_full_shop_shows_every_section_with_chart_sentence_and_tables(full):
         assert re.search(rf"<h2[^>]*>{re.escape(heading)}</h2>", page), heading
     assert "<div class='ecrm-error'>" not in page
     # continuation, monthly, retention (all, by channel, by product), projection, hold-out,
-    # channel LTV, LTV/CAC, entry value, entry F2
-    assert page.count("<figure class='ecrm-figure'>") == 11
+    # channel LTV, LTV/CAC, entry products by value (with their F2)
+    assert page.count("<figure class='ecrm-figure'>") == 10
     # S1 (started 2026-01, active), S2 (2026-02, cancelled in 3 months), S3: by start month
     assert "開始から3ヶ月後も継続している定期は、最新の2026-02開始分で0.0%(開始1件)" in page
     # the subscriptions run 2026-01-05 … 2026-06-30: shorter than 24 months, the middle

@@ -349,7 +349,9 @@ def plot_cohort_retention(
     ax.set_title(
         _t(lang, "開始月別の定期継続率", "Subscription retention by start month")
         if by is None
-        else _t(lang, "定期継続率(初回の区分別)", "Subscription retention by first delivery")
+        else _t(lang, "初回チャネル別の定期継続率", "Subscription retention by first channel")
+        if by == "channel"
+        else _t(lang, "初回商品別の定期継続率", "Subscription retention by first product")
     )
     seen = table[table["active"].notna()]
     if seen.empty:
