@@ -126,6 +126,8 @@ def ltv_cac(summary: pd.DataFrame, *, days: int = 360, lang: str = "ja") -> str:
     """
     check_lang(lang)
     col = f"ltv_{days}"
+    if "cost" not in summary.columns:  # no costs table: the summary has no cost columns
+        summary = summary.assign(cost=float("nan"))
     s = summary[summary[col].notna() & summary["cost"].notna()].copy()
     s["value"] = s[col] * s["new_customers"]
     g = s.groupby("channel")[["value", "cost"]].sum()
