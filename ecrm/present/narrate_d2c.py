@@ -422,15 +422,23 @@ def censored_left_out(month: str | None, customers: int, *, lang: str = "ja") ->
     )
 
 
-def entry_value(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JPY") -> str:
-    """The entry product with the highest 360-day revenue per customer, with its F2."""
+def entry_value(
+    table: pd.DataFrame, *, min_customers: int = 30, lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """The entry product with the highest 360-day revenue per customer, with its F2.
+
+    Only products with at least ``min_customers`` customers observable for 360
+    days are compared (as :func:`ecrm.present.plotting.d2c.plot_entry_value`).
+    """
     check_lang(lang)
-    t = table[table["revenue_per_customer_360"].notna()]
+    t = table[
+        table["revenue_per_customer_360"].notna() & (table["customers_360"] >= int(min_customers))
+    ]
     if t.empty:
         return (
-            "360日経過した初回購入商品の顧客がまだ十分にいません。"
+            f"360日経過した顧客が{int(min_customers)}人以上いる初回購入商品はまだありません。"
             if lang == "ja"
-            else "No entry product has enough customers observable for 360 days yet."
+            else f"No entry product has {int(min_customers)} customers observable for 360 days yet."
         )
     ranked = t.sort_values("revenue_per_customer_360", ascending=False)
     best, low = ranked.iloc[0], ranked.iloc[-1]

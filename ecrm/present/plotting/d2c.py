@@ -383,6 +383,7 @@ def plot_entry_value(
     table: pd.DataFrame,
     *,
     top: int = 15,
+    min_customers: int = 30,
     ax: Axes | None = None,
     lang: str = "ja",
     currency: str = "JPY",
@@ -394,6 +395,9 @@ def plot_entry_value(
     table : DataFrame
         :func:`ecrm.analysis.products.entry_products`; the ``top`` products
         with the highest ``revenue_per_customer_360`` (observable ones only).
+    min_customers : int, default 30
+        Products with fewer customers observable for 360 days are left out: a
+        mean of a handful of customers (one wholesale buyer) is no ranking.
     """
     need = ["entry_product", "customers_360", "f2_rate_360", "revenue_per_customer_360"]
     need_columns(table, need, "entry_products")
@@ -401,7 +405,9 @@ def plot_entry_value(
     ax.set_title(
         _t(lang, "初回購入商品別の360日LTVとF2転換率", "360-day value and F2 by entry product")
     )
-    t = table[table["revenue_per_customer_360"].notna()]
+    t = table[
+        table["revenue_per_customer_360"].notna() & (table["customers_360"] >= int(min_customers))
+    ]
     if t.empty:
         why = _t(
             lang,
