@@ -130,4 +130,140 @@ def test_clear_errors():
 def test_orders_after_as_of_are_ignored():
     t = ch.acquisition(_orders(), as_of=AS_OF)
     assert "2026-11" not in set(t["month"])
-    assert t["cost"].isna().all()
+
+
+def test_without_costs_no_cost_columns():
+    """No costs table: neither table carries cost, CAC, LTV/CAC, ROAS or payback columns."""
+    t = ch.acquisition(_orders(), as_of=AS_OF)
+    s = ch.acquisition_summary(t)
+    gone = {"cost", "cac", "ltv_cac", "roas", "payback_day"}
+    assert not gone & set(t.columns)
+    assert not gone & set(s.columns) and not any(c.startswith(("ltv_cac_", "roas_")) for c in s)
+    assert {"ltv_90", "f2_rate_360", "new_customers"} <= set(s.columns)
+
+
+def test_the_censored_month_is_flagged_and_left_out_of_the_summary():
+    import datetime as dt
+
+    t = ch.acquisition(_orders(), as_of=AS_OF, costs=COSTS, censored_month=dt.date(2026, 1, 1))
+    assert set(t.loc[t["left_censored"], "month"]) == {"2026-01"}
+    assert not t.loc[t["month"] == "2026-02", "left_censored"].any()
+    s = ch.acquisition_summary(t)
+    assert set(s["month"]) == {"2026-02"}  # the idle February ads row only
+    assert ch.censored_customers(t) == ("2026-01", 3)  # a, b (ads) and c (rakuten)
+    whole = ch.acquisition(_orders(), as_of=AS_OF, costs=COSTS)  # export complete
+    assert not whole["left_censored"].any() and ch.censored_customers(whole) == (None, 0)
+    assert set(ch.acquisition_summary(whole)["month"]) == {"2026-01", "2026-02"}
+
+
+def test_acquisition_against_pandas_on_a_random_shop():
+    """An independent pandas computation of new customers, LTV and F2 at 90 days."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": [f"c{i}" for i in rng.integers(0, 900, n)],
+            "ordered_at": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 600 * 24, n), "h"),
+            "amount": rng.choice([-800, 1200, 3000, 5500], n, p=[0.05, 0.35, 0.4, 0.2]),
+            "channel": rng.choice(["ads", "own", "rakuten"], n),
+        }
+    )
+    as_of = pd.Timestamp("2026-10-31")
+    got = ch.acquisition(orders, as_of=as_of)
+    got = got[got["days"] == 90].set_index(["month", "channel"])
+    o = orders.sort_values(["ordered_at", "order_id"])
+    buys = o[o["amount"] > 0]
+    first = buys.groupby("customer_id").first()  # one line per order: its largest line
+    o = o.join(first[["ordered_at", "channel"]].add_prefix("first_"), on="customer_id")
+    o = o[o["first_ordered_at"].notna()]
+    day = (o["ordered_at"].dt.normalize() - o["first_ordered_at"].dt.normalize()).dt.days
+    o = o.assign(day=day)[day >= 0]
+    rev = o[o["day"] <= 90].groupby("customer_id")["amount"].sum()
+    later = o[(o["amount"] > 0) & (o["day"] <= 90)].groupby("customer_id").size()
+    cust = first.assign(
+        month=first["ordered_at"].dt.strftime("%Y-%m"),
+        rev=rev.reindex(first.index).fillna(0),
+        f2=later.reindex(first.index).fillna(0) >= 2,
+    )
+    want = cust.groupby(["month", "channel"]).agg(
+        new_customers=("rev", "size"), ltv=("rev", "mean"), f2_rate=("f2", "mean")
+    )
+    seen = (
+        pd.PeriodIndex(want.index.get_level_values(0), freq="M").end_time.normalize()
+        + pd.Timedelta(days=90)
+    ) <= as_of
+    assert got["new_customers"].to_dict() == want["new_customers"].to_dict()
+    np.testing.assert_allclose(got.loc[want.index[seen], "ltv"], want.loc[seen, "ltv"])
+    np.testing.assert_allclose(got.loc[want.index[seen], "f2_rate"], want.loc[seen, "f2_rate"])
+    assert got.loc[want.index[~seen], "ltv"].isna().all()
+
+
+def test_channel_kpis_by_hand():
+    """February: a's second order (own, ¥3,000); January: a, b (ads), c (rakuten, net ¥1,500)."""
+    k = ch.channel_kpis(_orders(), as_of="2026-02-28").set_index("channel")
+    assert k.index.tolist() == ["own", "ads", "rakuten"]  # ads/rakuten stopped: still shown
+    assert k.loc["own", ["revenue", "orders", "customers", "new_customers"]].tolist() == [
+        3000.0,
+        1,
+        1,
+        0,
+    ]
+    assert np.isnan(k.loc["own", "revenue_mom"])  # nothing on own in January
+    assert k.loc["ads", "revenue"] == 0.0 and k.loc["ads", "revenue_mom"] == -1.0
+    assert k.loc["ads", "new_customers_mom"] == -1.0
+    jan = ch.channel_kpis(_orders(), as_of="2026-01-31").set_index("channel")
+    assert jan.loc["ads", ["revenue", "orders", "customers", "new_customers"]].tolist() == [
+        9000.0,
+        2,
+        2,
+        2,
+    ]
+    # c's return (01-22) lowers rakuten's revenue; it is no order
+    assert jan.loc["rakuten", ["revenue", "orders"]].tolist() == [1500.0, 1]
+    assert jan["revenue_share"].sum() == pytest.approx(1.0)
+    with pytest.raises(ColumnsError, match="channel"):
+        ch.channel_kpis(_orders().drop(columns="channel"), as_of=AS_OF)
+
+
+def test_channel_kpis_against_pandas_on_a_random_shop():
+    """Independent pandas sums per channel for the month, a month and a year earlier."""
+    rng = np.random.default_rng(5)
+    n = 5000
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": [f"c{i}" for i in rng.integers(0, 1500, n)],
+            "ordered_at": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 670 * 24, n), "h"),
+            "amount": rng.choice([-700, 1500, 4200], n, p=[0.05, 0.6, 0.35]),
+            "channel": rng.choice(["ads", "own", "rakuten"], n),
+        }
+    )
+    got = ch.channel_kpis(orders, as_of="2026-10-31").set_index("channel")
+    o = orders.assign(month=orders["ordered_at"].dt.strftime("%Y-%m"))
+    buys = o[o["amount"] > 0].sort_values(["ordered_at", "order_id"])
+    first = buys.groupby("customer_id").first()
+    first["month"] = first["ordered_at"].dt.strftime("%Y-%m")
+
+    def measures(m: str) -> pd.DataFrame:
+        x, b = o[o["month"] == m], buys[buys["month"] == m]
+        return pd.DataFrame(
+            {
+                "revenue": x.groupby("channel")["amount"].sum().astype(float),
+                "orders": b.groupby("channel").size(),
+                "customers": b.groupby("channel")["customer_id"].nunique(),
+                "new_customers": first[first["month"] == m].groupby("channel").size(),
+            }
+        ).fillna(0)
+
+    now, prev, ago = measures("2026-10"), measures("2026-09"), measures("2025-10")
+    for k in ch.CHANNEL_KPIS:
+        np.testing.assert_allclose(got[k], now.loc[got.index, k])
+        np.testing.assert_allclose(
+            got[f"{k}_mom"], now.loc[got.index, k] / prev.loc[got.index, k] - 1
+        )
+        np.testing.assert_allclose(
+            got[f"{k}_yoy"], now.loc[got.index, k] / ago.loc[got.index, k] - 1
+        )

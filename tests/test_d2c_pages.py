@@ -68,11 +68,23 @@ def test_full_shop_shows_every_section_with_chart_sentence_and_tables(full):
         "定期LTV(sBGモデル)",
         "初回チャネル別のLTV",
         "チャネル別のLTV/CAC",
-        "初回購入商品別のF2転換率",
+        "開始月別の定期継続率",
+        "予測の検証(ホールドアウト)",
+        "初回購入商品別の360日LTVとF2転換率",
+        "商品転換(2回目に買われる商品)",
+        "一緒に買われる商品(直近12ヶ月)",
     ):
         assert re.search(rf"<h2[^>]*>{re.escape(heading)}</h2>", page), heading
     assert "<div class='ecrm-error'>" not in page
-    assert page.count("<figure class='ecrm-figure'>") == 6
+    # continuation, monthly, retention (all, by channel, by product), projection, hold-out,
+    # channel LTV, LTV/CAC, entry products by value (with their F2)
+    assert page.count("<figure class='ecrm-figure'>") == 10
+    # S1 (started 2026-01, active), S2 (2026-02, cancelled in 3 months), S3: by start month
+    assert "開始から3ヶ月後も継続している定期は、最新の2026-02開始分で0.0%(開始1件)" in page
+    # the subscriptions run 2026-01-05 … 2026-06-30: shorter than 24 months, the middle
+    assert "2026-04-05(履歴が24ヶ月に満たないため、その中間で)までのデータで当てはめた" in page
+    # the export's first month (no export_complete): its customer leaves the summary
+    assert "2026-01はデータの最初の月で" in page and "この月の1人は集計から除いています" in page
     # S1 (5 deliveries, active), S2 (1, cancelled), S3 (1, active): 1 of 2 decided renewed
     assert "1回目から2回目への継続率は50.0%(到達3件)" in page
     assert "定期・チャネル・商品" in page  # the page title from _PAGE_TITLES
@@ -84,6 +96,10 @@ def test_full_shop_shows_every_section_with_chart_sentence_and_tables(full):
         "channel_acquisition",
         "channel_acquisition_summary",
         "entry_products",
+        "subscription_cohort_retention",
+        "subscription_cohort_retention_by_channel",
+        "subscription_cohort_retention_by_product_id",
+        "subscription_projection_check",
     }
     with (full / "tables" / "subscription_continuation.csv").open(encoding="utf-8-sig") as f:
         header = next(csv.reader(f))

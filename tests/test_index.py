@@ -150,7 +150,8 @@ def test_index_data_from_the_orders_file(tmp_path):
     shop().to_parquet(orders_file)
     data = index.index_data(orders_file, _request())
     assert data.kpis is not None and data.findings is not None
-    assert set(data.seconds) == {"kpis", "findings"}
+    assert set(data.seconds) == {"kpis", "findings", "channels"}
+    assert data.channels is None  # no channel column: no by-channel block
     assert data.findings.code.tolist() == []  # the quiet shop
 
 
@@ -228,3 +229,70 @@ def test_report_css_is_inlined_when_present(tmp_path, jump_data):
         assert css.read_text(encoding="utf-8").strip()[:200] in style
     else:
         assert "font-family" in style and "Meiryo" in style
+
+
+def _two_channels():
+    orders = shop()
+    # customers of the 2 halves of each cohort on two channels; a third only in September
+    orders["channel"] = [
+        "web" if c.endswith(("0", "2", "4", "6", "8")) else "app" for c in orders["customer_id"]
+    ]
+    return orders
+
+
+def test_by_channel_block_under_the_tiles(tmp_path):
+    """Two channels: a row each, the month's values matching channel_kpis, MoM/YoY coloured."""
+    from ecrm.analysis import channels
+
+    orders = _two_channels()
+    orders_file = tmp_path / "orders.parquet"
+    orders.to_parquet(orders_file)
+    data = index.index_data(orders_file, _request("en"))
+    assert data.channels is not None and set(data.channels["channel"]) == {"web", "app"}
+    html = index.index_html(_request("en"), _pages(), {}, "f", _folder(tmp_path), data, TITLES)
+    soup = _soup(html)
+    block = soup.select_one("table.ecrm-channels")
+    assert block.find_previous("h3").get_text() == "By channel (2026-10)"
+    heads = [th.get_text() for th in block.select("thead th")]
+    assert heads == ["Channel", "Revenue (JPY)", "Orders", "Customers", "New customers"]
+    want = channels.channel_kpis(orders, as_of=AS_OF).set_index("channel")
+    for row in block.select("tbody tr"):
+        ch = row["data-channel"]
+        rev = row.select_one("td[data-kpi=revenue]")
+        assert rev.select_one(".v").get_text() == fmt.money(want.loc[ch, "revenue"], "JPY")
+        chg = [c.get_text() for c in rev.select(".chg")]
+        assert chg[0] == "MoM " + (
+            "▲"
+            if want.loc[ch, "revenue_mom"] > 0
+            else "▼"
+            if want.loc[ch, "revenue_mom"] < 0
+            else "→"
+        ) + " " + fmt.kpi_change("revenue", want.loc[ch, "revenue_mom"])
+        new = row.select_one("td[data-kpi=new_customers] .v").get_text()
+        assert new == fmt.count(want.loc[ch, "new_customers"])
+    # the tiles still come first, the block right after them
+    assert html.index("ecrm-tiles") < html.index("ecrm-channels") < html.index('id="findings"')
+
+
+def test_one_channel_no_block_and_no_cross_sell_tile_without_categories(tmp_path):
+    orders = shop().assign(channel="web").drop(columns="category")
+    orders_file = tmp_path / "orders.parquet"
+    orders.to_parquet(orders_file)
+    data = index.index_data(orders_file, _request())
+    assert data.channels is None
+    html = index.index_html(_request(), _pages(), {}, "f", _folder(tmp_path), data, TITLES)
+    soup = _soup(html)
+    assert soup.select_one("table.ecrm-channels") is None
+    codes = [t["data-kpi"] for t in soup.select("div.ecrm-tile")]
+    assert "cross_sell_rate" not in codes and codes == [
+        c for c in index.INDEX_KPIS if c != "cross_sell_rate"
+    ]
+
+
+def test_the_cross_sell_tile_with_categories(tmp_path, jump_data):
+    html = index.index_html(_request(), _pages(), {}, "f", _folder(tmp_path), jump_data, TITLES)
+    tile = _soup(html).select_one("div.ecrm-tile[data-kpi=cross_sell_rate]")
+    last = kpi.kpi_latest(jump_data.kpis).set_index("kpi")
+    # トップス and アウター: the extra series buy トップス on top of their first category
+    assert tile.select_one(".name").get_text() == "クロスセル率(12ヶ月)"
+    assert tile.select_one(".value").get_text() == fmt.rate(last.loc["cross_sell_rate", "value"])

@@ -129,3 +129,93 @@ def test_available_reports_exactly_the_columns_that_hold_values(present, costs):
     assert have["channel"] == (present.get("channel") == "values")
     assert have["product_id"] == (present.get("product_id") == "values")
     assert have["costs"] == (costs == "rows")
+
+
+def test_cohort_retention_sentence():
+    from tests.test_subscriptions import _skipping
+
+    r = subscriptions.cohort_retention(_skipping(), as_of="2026-10-31")
+    # 3 months on: Jan (s1, s5 active at April's end: 2/2), Feb (s2: 0/1), Mar (s3: 0/1);
+    # the latest observable start month is 2026-03 (September's s4 is not 3 months old)
+    assert say.cohort_retention(r) == (
+        "開始から3ヶ月後も継続している定期は、最新の2026-03開始分で0.0%(開始1件)、"
+        "3ヶ月分の開始月の合計では50.0%です。"
+    )
+    assert say.cohort_retention(r, months=12, lang="en") == (
+        "No subscription has been running for 12 month ends yet."
+    )
+
+
+def test_projection_check_sentence():
+    check = pd.DataFrame(
+        {
+            "n": [1, 2, 3],
+            "projected": [1.0, 0.6, 0.40],
+            "observed": [1.0, 0.62, 0.35],
+            "error": [0.0, -0.02, 0.05],
+            "beyond_cutoff": [False, False, True],
+        }
+    )
+    import datetime as dt
+
+    text = say.projection_check(check, cutoff=dt.date(2025, 10, 31), rule="as_of_minus_months")
+    assert text == (
+        "2025-10-31までのデータで当てはめたsBGモデルの予測は、その後の実績と比べて"
+        "平均2.3ポイント、最大で3回目に5.0ポイント高めでした(1〜3回目で検証)。"
+    )
+    en = say.projection_check(check, cutoff="2026-04-05", rule="middle_of_history", lang="en")
+    assert en.startswith("Fitted on the data to 2026-04-05 (the middle of a history shorter")
+    assert "at most 5.0 points above what was observed (delivery 3)" in en
+
+
+def test_product_sentences_and_the_censored_note():
+    entry = pd.DataFrame(
+        {
+            "entry_product": ["A", "B", "C"],
+            "product_name": ["Tea", "Cake", "Jam"],
+            "customers_360": [40, 35, 3],
+            "f2_rate_360": [0.5, 0.2, 1.0],
+            "revenue_per_customer_360": [9000.0, 4000.0, 99000.0],
+        }
+    )
+    # C has 3 customers observable for 360 days: below the minimum, not ranked
+    assert say.entry_value(entry, min_customers=30, lang="en") == (
+        "Customers who started with Tea are worth the most within 360 days: ¥9,000 each "
+        "(F2 50.0%, 40 customers); those who started with Cake ¥4,000 (F2 20.0%)."
+    )
+    assert "50人以上いる初回購入商品はまだありません" in say.entry_value(entry, min_customers=50)
+    conv = pd.DataFrame(
+        {
+            "entry_product": ["A", "A"],
+            "second_product": ["A", "B"],
+            "customers": [40, 40],
+            "customers_both": [20, 8],
+            "probability": [0.5, 0.2],
+            "entry_product_name": ["Tea", "Tea"],
+            "second_product_name": ["Tea", "Cake"],
+        }
+    )
+    assert say.product_conversion(conv, lang="en") == (
+        "Of the 40 customers who started with Tea and came back, 50.0% bought Tea on their "
+        "second purchase."
+    )
+    pairs = pd.DataFrame(
+        {
+            "product_a": ["A"],
+            "product_b": ["B"],
+            "product_a_name": ["Tea"],
+            "product_b_name": ["Cake"],
+            "customers_both": [31],
+            "confidence_ab": [0.129],
+            "lift": [12.85],
+        }
+    )
+    assert say.product_pairs(pairs) == (
+        "直近12ヶ月で最も結びつきの強い組み合わせはTeaとCakeで、Teaの購入者の12.9%がCakeも"
+        "購入しています(偶然の12.8倍、31人)。"
+    )
+    assert say.censored_left_out("2010-12", 948, lang="en") == (
+        "2010-12 is the export's first month and holds customers who bought before the export "
+        "began, so its 948 customers are left out of this table."
+    )
+    assert say.censored_left_out(None, 0) == ""

@@ -113,3 +113,25 @@ def test_cancellation_trend_counts_on_whole_ticks(subs_shop):
     ax = d2c.plot_cancellation_trend(small)
     ticks = ax.get_yticks()
     assert all(float(v).is_integer() for v in ticks)
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_cohort_retention_and_entry_value_plots(subs_shop, lang):
+    r = subscriptions.cohort_retention(subs_shop, as_of="2026-10-31", lapse_days=40)
+    ax = d2c.plot_cohort_retention(r, cohorts=5, lang=lang)
+    assert len(ax.lines) == 5  # the latest five start months
+    assert ax.get_title() == (
+        "開始月別の定期継続率" if lang == "ja" else "Subscription retention by start month"
+    )
+    entry = pd.DataFrame(
+        {
+            "entry_product": ["A", "B", "C"],
+            "customers_360": [40, 35, 3],
+            "f2_rate_360": [0.5, 0.2, 1.0],
+            "revenue_per_customer_360": [4000.0, 9000.0, 99000.0],
+        }
+    )
+    ax = d2c.plot_entry_value(entry, min_customers=30, lang=lang)
+    # C (3 customers) left out; B, the highest value, drawn on top
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
+    assert [p.get_width() for p in ax.patches] == [4000.0, 9000.0]

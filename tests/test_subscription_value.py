@@ -81,3 +81,43 @@ def test_refuses_a_cutoff_after_as_of(shop):
         sv.projection_check(shop, cutoff=AS_OF, as_of="2026-04-30")
     with pytest.raises(ParameterError, match="horizon"):
         sv.project(shop, as_of=AS_OF, horizon=0)
+
+
+def test_the_page_cutoff_follows_the_btyd_holdout_rule(shop):
+    """First start 2024-11-10: to 2026-11-30 that is 24 months, so as_of − 12 months."""
+    h = sv.holdout_check(shop, as_of="2026-11-30", lapse_days=40)
+    assert str(h.cutoff) == "2025-11-30" and h.rule == "as_of_minus_months"
+    # (every subscription lapses by 11-30 without a November delivery: only the first rows agree)
+    assert h.table is not None and np.abs(h.table["error"].iloc[:6]).max() < 0.06
+    # to 2026-10-31 the history is 9 days short of 24 months: its middle (720 days / 2)
+    h = sv.holdout_check(shop, as_of=AS_OF, lapse_days=40)
+    assert str(h.cutoff) == "2025-11-05" and h.rule == "middle_of_history"
+    # a shorter history: the subscriptions started from 2025-11 only → its middle
+    young = shop[shop["ordered_at"] >= "2025-11-01"]
+    starts = young.groupby("subscription_id")["ordered_at"].transform("min")
+    young = young[starts >= "2025-11-01"]
+    h = sv.holdout_check(young, as_of=AS_OF, lapse_days=40)
+    assert h.rule == "middle_of_history" and str(h.cutoff) == "2026-05-06"  # 355 days / 2
+
+
+def test_a_cutoff_without_cancellations_gives_no_table():
+    """Two subscriptions, nothing cancelled by the middle of their history: no fit, no error."""
+    orders = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4"],
+            "customer_id": ["a", "a", "b", "b"],
+            "ordered_at": pd.to_datetime(["2026-01-10", "2026-02-10", "2026-01-12", "2026-03-01"]),
+            "amount": 3000,
+            "subscription_id": ["s1", "s1", "s2", "s2"],
+        }
+    )
+    table = pd.DataFrame(
+        {
+            "subscription_id": ["s1", "s2"],
+            "customer_id": ["a", "b"],
+            "started_at": pd.to_datetime(["2026-01-10", "2026-01-12"]),
+            "cancelled_at": pd.to_datetime(["2026-09-01", None]),  # after the cut-off
+        }
+    )
+    h = sv.holdout_check(orders, as_of="2026-10-31", table=table)
+    assert h.rule == "middle_of_history" and h.table is None

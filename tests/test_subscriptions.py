@@ -176,3 +176,118 @@ def test_the_ladder_adds_up(rows, max_n):
     assert (np.diff(c["reached"]) <= 0).all()
     s = subs.subscriptions(orders, as_of="2026-10-31")
     assert c["reached"].iloc[0] == (s["deliveries"] >= 1).sum()
+
+
+def _skipping() -> pd.DataFrame:
+    """The hand fixture plus s5 (e): deliveries 01-05 and 03-05, February skipped.
+
+    59 days between them (< 60): one subscription, still active at the end of February.
+    Its last delivery + 61 days = 05-05: cancelled in May.
+    """
+    extra = pd.DataFrame(
+        {
+            "order_id": ["20", "21"],
+            "customer_id": ["e", "e"],
+            "ordered_at": pd.to_datetime(["2026-01-05", "2026-03-05"]),
+            "amount": [2000, 2000],
+            "subscription_id": ["s5", "s5"],
+            "product_id": ["P2", "P2"],
+            "channel": ["web", "web"],
+        }
+    )
+    base = _orders().assign(product_id="P1", channel=["ad"] * 3 + ["web"] * 6)
+    return pd.concat([base, extra], ignore_index=True)
+
+
+def test_cohort_retention_by_hand():
+    r = subs.cohort_retention(_skipping(), as_of=AS_OF, max_months=10)
+    jan = r[r["start_month"] == "2026-01"].set_index("months_since_start")
+    # s1 (cancelled 05-05) and s5 (skips February, cancelled 05-05): both active Jan…Apr
+    assert jan["started"].iloc[0] == 2
+    assert jan["active"].iloc[:5].tolist() == [2, 2, 2, 2, 0]
+    assert jan["retention"].iloc[9] == 0.0 and np.isnan(jan["retention"].iloc[10])  # Nov
+    feb = r[r["start_month"] == "2026-02"]  # s2: cancelled after its first delivery
+    assert feb["retention"].iloc[:3].tolist() == [1.0, 1.0, 0.0]
+    sep = r[r["start_month"] == "2026-09"]  # s4: pending, active at as_of
+    assert sep["active"].iloc[:2].tolist() == [1, 1] and sep["active"].iloc[2] is pd.NA
+    assert not r["left_censored"].any()
+
+
+def test_cohort_retention_split_by_first_product_and_channel():
+    r = subs.cohort_retention(_skipping(), as_of=AS_OF, by="product_id", max_months=2)
+    jan = r[(r["start_month"] == "2026-01") & (r["months_since_start"] == 0)]
+    assert dict(zip(jan["product_id"], jan["started"], strict=True)) == {"P1": 1, "P2": 1}
+    c = subs.cohort_retention(_skipping(), as_of=AS_OF, by="channel", max_months=0)
+    got = dict(zip(zip(c["start_month"], c["channel"], strict=True), c["started"], strict=True))
+    assert got == {
+        ("2026-01", "ad"): 1,
+        ("2026-01", "web"): 1,
+        ("2026-02", "web"): 1,
+        ("2026-03", "web"): 1,
+        ("2026-09", "web"): 1,
+    }
+
+
+def test_cohort_retention_flags_the_censored_start_month_and_checks_its_input():
+    import datetime as dt
+
+    r = subs.cohort_retention(_orders(), as_of=AS_OF, censored_month=dt.date(2026, 1, 1))
+    assert set(r.loc[r["left_censored"], "start_month"]) == {"2026-01"}
+    with pytest.raises(ParameterError, match="by must be one of"):
+        subs.cohort_retention(_orders(), as_of=AS_OF, by="category")
+    with pytest.raises(ColumnsError, match="channel"):
+        subs.cohort_retention(_orders(), as_of=AS_OF, by="channel")
+    # as_of in the middle of a month: that month's end is not observed yet
+    mid = subs.cohort_retention(_orders(), as_of="2026-09-25")
+    assert mid[mid["start_month"] == "2026-09"]["retention"].isna().all()
+
+
+def test_cohort_retention_against_pandas_on_a_random_shop():
+    """An independent pandas computation on a random subscriptions table and its deliveries."""
+    rng = np.random.default_rng(7)
+    n = 600
+    start = pd.Timestamp("2025-01-01") + pd.to_timedelta(rng.integers(0, 640, n), "D")
+    life = rng.integers(1, 500, n)
+    cancel = (start + pd.to_timedelta(life, "D")).where(rng.random(n) < 0.7)
+    table = pd.DataFrame(
+        {
+            "subscription_id": [f"s{i}" for i in range(n)],
+            "customer_id": [f"c{i}" for i in range(n)],
+            "started_at": start,
+            "cancelled_at": cancel,
+        }
+    )
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": table["customer_id"],
+            "ordered_at": start,
+            "amount": 3000,
+            "subscription_id": table["subscription_id"],
+            "channel": rng.choice(["ad", "web", "line"], n),
+        }
+    )
+    as_of = pd.Timestamp("2026-10-31")
+    got = subs.cohort_retention(orders, as_of=as_of, table=table, by="channel", max_months=6)
+    rows = []
+    for k in range(7):
+        end = (start.to_period("M") + k).to_timestamp(how="end").normalize()
+        known = cancel.where(cancel <= as_of)
+        alive = known.isna() | (known > end)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "start_month": start.strftime("%Y-%m"),
+                    "channel": orders["channel"],
+                    "months_since_start": k,
+                    "alive": alive.astype(int),
+                    "seen": end <= as_of,
+                }
+            )
+        )
+    p = pd.concat(rows).groupby(["start_month", "channel", "months_since_start"])
+    want = p.agg(started=("alive", "size"), active=("alive", "sum"), seen=("seen", "first"))
+    want["retention"] = (want["active"] / want["started"]).where(want["seen"])
+    g = got.set_index(["start_month", "channel", "months_since_start"])
+    assert g["started"].to_dict() == want["started"].to_dict()
+    pd.testing.assert_series_equal(g["retention"], want["retention"], check_names=False)

@@ -22,10 +22,19 @@ gross_margin) and ``basis`` says so; the page says which basis it shows.
 A cost row of a month and channel that brought no new customer still shows
 (new_customers 0, CAC infinite, ROAS 0 where observable): money spent with
 nobody acquired; a channel with customers and no cost row has no CAC.
+
+The **left-censored** acquisition month (SPEC §3 Cohort: the export's first
+month, holding everyone who bought before the export began;
+:func:`ecrm.analysis.censoring.censored_month`) is flagged ``left_censored``
+in :func:`acquisition`; :func:`acquisition_summary` leaves it out (its "new"
+customers are not new), and :func:`censored_customers` counts them for the
+page. Without a costs table the cost columns (cost, CAC, LTV/CAC, ROAS,
+payback day) are left out of both tables: empty columns say nothing.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,10 +43,22 @@ import numpy as np
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import customers, ltv
+from ecrm.analysis import customers, ltv, periods
 from ecrm.errors import ColumnsError, ParameterError
 
-__all__ = ["UNKNOWN_CHANNEL", "acquisition", "acquisition_summary", "check_costs"]
+__all__ = [
+    "CHANNEL_KPIS",
+    "COST_COLUMNS",
+    "UNKNOWN_CHANNEL",
+    "acquisition",
+    "acquisition_summary",
+    "censored_customers",
+    "channel_kpis",
+    "check_costs",
+]
+
+#: The columns that need a costs table (left out without one).
+COST_COLUMNS = ("cost", "cac", "ltv_cac", "roas")
 
 UNKNOWN_CHANNEL = "(unknown)"
 
@@ -112,6 +133,7 @@ def acquisition(
     gross_margin: float | None = None,
     step_days: int = 30,
     horizon_days: int = 360,
+    censored_month: dt.date | None = None,
 ) -> pd.DataFrame:
     """New customers by acquisition month × first channel, their value by day, and cost.
 
@@ -127,15 +149,19 @@ def acquisition(
         Share of revenue kept as margin (0 < m ≤ 1); money is then margin.
     step_days, horizon_days : int, default 30 and 360
         The days d of the table.
+    censored_month : date, optional
+        First day of the left-censored acquisition month
+        (:func:`ecrm.analysis.censoring.censored_month`); None: none.
 
     Returns
     -------
     DataFrame
         One row per (month, channel, days), months oldest first: month
         (YYYY-MM), channel, days, new_customers, revenue, ltv, repeaters
-        (Int64), f2_rate, cost, cac, ltv_cac, roas, basis ("revenue" or
-        "margin"). Unfilled cells (not observable yet) are NaN / <NA>; cost
-        columns are NaN without a costs table or a cost row.
+        (Int64), f2_rate, cost, cac, ltv_cac, roas (these four only with a
+        costs table; NaN for a month and channel without a cost row), basis
+        ("revenue" or "margin"), left_censored (bool). Unfilled cells (not
+        observable yet) are NaN / <NA>.
 
     Raises
     ------
@@ -218,6 +244,8 @@ def acquisition(
     out["ltv_cac"] = out["ltv"] / out["cac"].where(out["cac"] > 0)
     out["roas"] = out["revenue"] / out["cost"].where(out["cost"] > 0)
     out["basis"] = basis
+    cm = f"{censored_month:%Y-%m}" if censored_month is not None else None
+    out["left_censored"] = out["month"] == cm
     cols = [
         "month",
         "channel",
@@ -232,7 +260,10 @@ def acquisition(
         "ltv_cac",
         "roas",
         "basis",
+        "left_censored",
     ]
+    if costs is None:
+        cols = [c for c in cols if c not in COST_COLUMNS]
     return out[cols].sort_values(["month", "channel", "days"]).reset_index(drop=True)
 
 
@@ -251,23 +282,159 @@ def acquisition_summary(
     Returns
     -------
     DataFrame
-        month, channel, new_customers, ``ltv_<d>``, ``f2_rate_<d>``,
-        ``ltv_cac_<d>``, ``roas_<d>`` for each d, cost, cac, payback_day (the
-        first day d of the table with ltv ≥ cac; <NA> when not reached by
-        as_of or without a cost).
+        month, channel, new_customers, ``ltv_<d>``, ``f2_rate_<d>`` for each
+        d and, with costs (the table has a ``cost`` column), ``ltv_cac_<d>``,
+        ``roas_<d>``, cost, cac, payback_day (the first day d of the table
+        with ltv ≥ cac; <NA> when not reached by as_of or without a cost).
+        The left-censored month's rows are left out (see
+        :func:`censored_customers`).
     """
     have = set(table["days"])
     wrong = [x for x in days if x not in have]
     if wrong:
         raise ParameterError(f"days {wrong} are not in the table (it has {sorted(have)})")
+    if "left_censored" in table.columns:
+        table = table[~table["left_censored"].astype(bool)]
+    costed = "cost" in table.columns
     key = ["month", "channel"]
-    base = table.groupby(key, sort=True)[["new_customers", "cost", "cac"]].first()
+    firsts = ["new_customers", *(["cost", "cac"] if costed else [])]
+    base = table.groupby(key, sort=True)[firsts].first()
+    shown = ("ltv", "f2_rate", *(("ltv_cac", "roas") if costed else ()))
     for x in days:
         at = table[table["days"] == x].set_index(key)
-        for col in ("ltv", "f2_rate", "ltv_cac", "roas"):
+        for col in shown:
             base[f"{col}_{x}"] = at[col]
-    reached = table[(table["ltv"] >= table["cac"]) & table["cac"].notna()]
-    payback = reached.groupby(key)["days"].min()
-    base["payback_day"] = payback.reindex(base.index).astype("Int64")
-    out = base.reset_index()
+    if costed:
+        reached = table[(table["ltv"] >= table["cac"]) & table["cac"].notna()]
+        payback = reached.groupby(key)["days"].min()
+        base["payback_day"] = payback.reindex(base.index).astype("Int64")
+    return base.reset_index()
+
+
+def censored_customers(table: pd.DataFrame) -> tuple[str | None, int]:
+    """The left-censored month of :func:`acquisition`'s table and its customers.
+
+    Returns
+    -------
+    (str or None, int)
+        The month (YYYY-MM; None when no row is flagged) and the customers
+        :func:`acquisition_summary` leaves out for it.
+    """
+    if "left_censored" not in table.columns or not table["left_censored"].any():
+        return None, 0
+    rows = table[table["left_censored"].astype(bool)]
+    per = rows.groupby("channel")["new_customers"].first()
+    return str(rows["month"].iloc[0]), int(per.sum())
+
+
+#: The measures of :func:`channel_kpis`, in order.
+CHANNEL_KPIS = ("revenue", "orders", "customers", "new_customers")
+
+
+def channel_kpis(orders: engine.OrdersLike, *, as_of: Any) -> pd.DataFrame:
+    """The month's headline KPIs split by channel, with month-on-month and year-on-year change.
+
+    For as_of's month, the month before and the same month a year earlier,
+    per channel (``(unknown)`` for lines without one):
+
+    * ``revenue``: net amount of the channel's lines in the month (guests
+      included), so the channels add up to the shop's revenue KPI;
+    * ``orders``: purchases (net > 0) whose **order channel** is the channel —
+      the channel of the order's largest line (SPEC §2's rule), ties by the
+      smaller channel name; so the channels add up to the orders KPI;
+    * ``customers``: customers with a purchase of that order channel in the
+      month (a customer buying on two channels counts in both);
+    * ``new_customers``: customers whose first purchase is in the month, by
+      their **first channel** (as :func:`acquisition`): the channels add up
+      to the new-customers KPI.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders with the ``channel`` column.
+    as_of : date or str
+        Last day of the month shown, inclusive.
+
+    Returns
+    -------
+    DataFrame
+        One row per channel with anything in as_of's month or the month
+        before (a channel that stopped shows its fall), by revenue descending:
+        channel, then for each measure m of
+        ``revenue, orders, customers, new_customers``: m, ``m_mom``, ``m_yoy``
+        (relative change: value / earlier value − 1; NaN when the earlier
+        value is 0), and ``revenue_share`` (of the month's revenue).
+        ``attrs["month"]`` is the month (YYYY-MM).
+
+    Raises
+    ------
+    ColumnsError
+        The orders have no channel column.
+    """
+    t = engine.orders_table(orders)
+    if "channel" not in t.columns:
+        raise ColumnsError(
+            "channel KPIs need the orders column channel (SPEC §1); the orders table has "
+            f"{sorted(t.columns)}"
+        )
+    d = engine.as_of_date(as_of)
+    month = dt.date(d.year, d.month, 1)
+    prev, year = periods.shift_months(month, -1), periods.shift_months(month, -12)
+    lo = ibis.literal(dt.datetime.combine(year, dt.time()))
+    lines = engine.upto(t, d)
+    lines = lines.filter(lines.ordered_at >= lo)
+    lines = lines.mutate(
+        channel=ibis.coalesce(lines.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+        month=lines.ordered_at.truncate("M").date(),
+    )
+    keep = [ibis.literal(x) for x in (month, prev, year)]
+    lines = lines.filter(lines.month.isin(keep))
+    revenue = lines.group_by(["month", "channel"]).agg(revenue=lines.amount.sum())
+    oc = lines.group_by(["order_id", "channel"]).agg(
+        part=lines.amount.sum(), month=lines.month.min(), customer_id=lines.customer_id.min()
+    )
+    w = ibis.window(group_by=oc.order_id, order_by=[ibis.desc(oc.part), oc.channel])
+    oc = oc.mutate(_k=ibis.row_number().over(w))
+    main = oc.filter(oc._k == 0).select("order_id", "channel", "month", "customer_id")
+    total = oc.group_by("order_id").agg(net=oc.part.sum())
+    o = main.inner_join(total, "order_id")
+    buys = o.filter(o.net > 0)
+    counts = buys.group_by(["month", "channel"]).agg(
+        orders=buys.count(), customers=buys.customer_id.nunique()
+    )
+    m = customers.measures_table(t, as_of=d, attributes=True)
+    new = m.mutate(
+        month=m.first_purchase.truncate("M"),
+        channel=ibis.coalesce(m.first_channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+    )
+    new = new.filter(new.month.isin(keep))
+    new = new.group_by(["month", "channel"]).agg(new_customers=new.count())
+    frames = [engine.to_pandas(x) for x in (revenue, counts, new)]
+    for f in frames:
+        f["month"] = pd.to_datetime(f["month"]).dt.strftime("%Y-%m")
+    key = ["month", "channel"]
+    allk = pd.concat([f[key] for f in frames]).drop_duplicates()
+    g = allk
+    for f in frames:
+        g = g.merge(f, on=key, how="left")
+    g[list(CHANNEL_KPIS)] = g[list(CHANNEL_KPIS)].astype(float).fillna(0.0)
+    wide = g.pivot(index="channel", columns="month", values=list(CHANNEL_KPIS))
+    now, before, ago = (f"{x:%Y-%m}" for x in (month, prev, year))
+    out = pd.DataFrame(index=wide.index)
+    for k in CHANNEL_KPIS:
+        cur = wide[k].get(now, pd.Series(0.0, index=wide.index)).fillna(0.0)
+        out[k] = cur
+        for suffix, when in (("mom", before), ("yoy", ago)):
+            base = wide[k].get(when, pd.Series(0.0, index=wide.index)).fillna(0.0)
+            out[f"{k}_{suffix}"] = cur / base.where(base != 0) - 1
+    lately = [wide[k].get(before, pd.Series(0.0, index=wide.index)) for k in CHANNEL_KPIS]
+    earlier = pd.concat(lately, axis=1).fillna(0.0).ne(0).any(axis=1)
+    out = out[(out[list(CHANNEL_KPIS)] != 0).any(axis=1) | earlier]
+    for k in ("orders", "customers", "new_customers"):
+        out[k] = out[k].astype("int64")
+    month_rev = out["revenue"].sum()
+    out["revenue_share"] = out["revenue"] / month_rev if month_rev else float("nan")
+    out = out.sort_values(["revenue", "orders"], ascending=False).reset_index()
+    out.columns.name = None
+    out.attrs["month"] = now
     return out

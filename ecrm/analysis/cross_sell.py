@@ -23,7 +23,7 @@ from ecrm import engine
 from ecrm.analysis import periods
 from ecrm.errors import ParameterError
 
-__all__ = ["cross_sell_monthly"]
+__all__ = ["cross_sell_monthly", "name_products", "product_names"]
 
 
 def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 24) -> pd.DataFrame:
@@ -118,4 +118,45 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
         out["cross_buyers"] = out["cross_buyers"].fillna(0).astype("int64")
         out["cross_sell_rate"] = out["cross_buyers"] / out["customers"].where(out["customers"] > 0)
     out.attrs["reason"] = rate_reason
+    return out
+
+
+def product_names(orders: engine.OrdersLike, *, as_of: Any) -> pd.Series:
+    """product_id → product_name for the products sold on or before ``as_of``.
+
+    The name is the smallest non-empty product_name of the product's lines
+    (the rule of :func:`ecrm.analysis.products.entry_products`); an empty
+    Series when the orders have no product_name (or no product_id).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> o = pd.DataFrame({"order_id": ["1", "2"], "customer_id": ["a", "b"],
+    ...     "ordered_at": pd.to_datetime(["2026-01-01", "2026-01-02"]), "amount": [1, 2],
+    ...     "product_id": ["P1", "P1"], "product_name": ["Tea", None]})
+    >>> product_names(o, as_of="2026-01-31").to_dict()
+    {'P1': 'Tea'}
+    """
+    t = engine.orders_table(orders)
+    if "product_name" not in t.columns or "product_id" not in t.columns:
+        return pd.Series(dtype="object", name="product_name")
+    t = engine.upto(t, engine.as_of_date(as_of))
+    t = t.filter(t.product_name.notnull() & t.product_id.notnull())
+    g = t.group_by(pid=t.product_id.cast("string")).agg(product_name=t.product_name.min())
+    out = engine.to_pandas(g).set_index("pid")["product_name"]
+    out.index.name = "product_id"
+    return out
+
+
+def name_products(table: pd.DataFrame, names: pd.Series, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A copy of ``table`` with ``<column>_name`` after each product-id column.
+
+    A product without a name keeps its id as its name, so the page never shows
+    an empty cell.
+    """
+    out = table.copy()
+    for c in columns:
+        if c in out.columns:
+            named = out[c].map(names) if len(names) else pd.Series(pd.NA, index=out.index)
+            out.insert(out.columns.get_loc(c) + 1, f"{c}_name", named.fillna(out[c]).astype(str))
     return out

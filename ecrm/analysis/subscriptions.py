@@ -41,8 +41,11 @@ from ecrm import engine
 from ecrm.errors import ColumnsError, ParameterError
 
 __all__ = [
+    "COHORT_SPLITS",
     "DEFAULT_LAPSE_DAYS",
     "DEFAULT_MAX_N",
+    "UNKNOWN_GROUP",
+    "cohort_retention",
     "continuation",
     "deliveries",
     "lifetimes",
@@ -401,3 +404,154 @@ def lifetimes(
     return out.astype({"t": "int64", "count": "int64", "censored": "bool"})[
         ["t", "censored", "count"]
     ]
+
+
+#: The splits :func:`cohort_retention` offers (SPEC §3: first product, channel).
+COHORT_SPLITS = ("product_id", "channel")
+#: The group of a subscription whose first delivery names no product / channel.
+UNKNOWN_GROUP = "(unknown)"
+
+
+def _first_delivery_attr(
+    orders: engine.OrdersLike, d: ir.Table, as_of: dt.date, column: str
+) -> ir.Table:
+    """subscription_id → ``column`` of its first delivery's largest line (SPEC §2's rule)."""
+    t = engine.orders_table(orders)
+    if column not in t.columns:
+        raise ColumnsError(
+            f"retention split by {column} needs the orders column {column} (SPEC §1); "
+            f"the orders table has {sorted(t.columns)}"
+        )
+    first = d.filter(d.delivery_no == 1).select("subscription_id", "order_id")
+    lines = engine.upto(t, as_of)
+    lines = lines.select("order_id", "amount", value=lines[column].cast("string"))
+    j = first.inner_join(lines, "order_id")
+    w = ibis.window(group_by=j.subscription_id, order_by=[ibis.desc(j.amount), j.value])
+    j = j.mutate(_k=ibis.row_number().over(w))
+    j = j.filter(j._k == 0)
+    return j.select("subscription_id", group=ibis.coalesce(j.value, ibis.literal(UNKNOWN_GROUP)))
+
+
+def cohort_retention(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    table: SubscriptionsLike = None,
+    lapse_days: int = DEFAULT_LAPSE_DAYS,
+    by: str | None = None,
+    max_months: int = 12,
+    censored_month: dt.date | None = None,
+) -> pd.DataFrame:
+    """Retention by start-month cohort: the share of each month's new subscriptions still active.
+
+    A subscription is **active at the end of month k** (k = 0 for its start
+    month) when it has not been cancelled on or before that month's last day
+    (the rule of :func:`subscription_monthly`). A cell is observable when that
+    month's last day is on or before ``as_of``; later cells are NaN, so a
+    young cohort's row simply stops.
+
+    Choices where SPEC leaves one: the **first product** and **channel** of a
+    subscription are those of its first delivery's largest line (SPEC §2's
+    rule for a first purchase; ties by the smaller value), ``(unknown)`` where
+    it has none; a subscription started without any delivery by as_of (a
+    subscriptions-table row only) belongs to ``(unknown)``. Without a
+    subscriptions table a subscription starts on its first delivery, so the
+    export's first month also holds subscriptions that began before the
+    export: pass ``censored_month`` (from :func:`ecrm.analysis.censoring.censored_month`)
+    to flag that cohort (``left_censored``).
+
+    Parameters
+    ----------
+    orders, as_of, table, lapse_days
+        As :func:`subscriptions`.
+    by : {None, "product_id", "channel"}, optional
+        Split each start month by the first delivery's product or channel.
+    max_months : int, default 12
+        Last month since start shown (k = 0 … max_months).
+    censored_month : date, optional
+        First day of the left-censored start month, if any.
+
+    Returns
+    -------
+    DataFrame
+        start_month (YYYY-MM), the ``by`` column when split, months_since_start
+        (int), started (int), active (Int64; <NA> where not observable),
+        retention (active / started; NaN where not observable), left_censored
+        (bool) — sorted by start month, group, months since start.
+
+    Raises
+    ------
+    ColumnsError
+        No ``subscription_id`` (or no ``by`` column) in the orders.
+    ParameterError
+        An unknown ``by``, max_months < 0 or lapse_days < 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders = pd.DataFrame({
+    ...     "order_id": ["1", "2", "3"], "customer_id": ["a", "a", "b"],
+    ...     "ordered_at": pd.to_datetime(["2026-01-10", "2026-02-10", "2026-01-12"]),
+    ...     "amount": [3000, 3000, 3000], "subscription_id": ["s1", "s1", "s2"]})
+    >>> r = cohort_retention(orders, as_of="2026-04-30", max_months=3)
+    >>> r["retention"].tolist()
+    [1.0, 1.0, 0.5, 0.0]
+    """
+    _check(lapse_days)
+    if by is not None and by not in COHORT_SPLITS:
+        raise ParameterError(f"by must be one of {list(COHORT_SPLITS)} or None, got {by!r}")
+    if int(max_months) < 0:
+        raise ParameterError(f"max_months must be at least 0, got {max_months}")
+    d = engine.as_of_date(as_of)
+    s = _subscription_table(orders, d, table, lapse_days)
+    if by is not None:
+        attr = _first_delivery_attr(orders, _deliveries(orders, d), d, by)
+        attr = attr.rename(_sid="subscription_id")
+        s = s.left_join(attr, s.subscription_id == attr._sid).drop("_sid")
+        s = s.mutate(group=ibis.coalesce(s.group, ibis.literal(UNKNOWN_GROUP)))
+    else:
+        s = s.mutate(group=ibis.literal(""))
+    start_idx = s.started_at.year() * 12 + s.started_at.month() - 1
+    cancel_idx = s.cancelled_at.year() * 12 + s.cancelled_at.month() - 1
+    # months from the start month to the cancellation month: active at the end of
+    # months k < lived; never cancelled (by as_of) → null, active at every month end
+    s = s.mutate(start_idx=start_idx, lived=cancel_idx - start_idx)
+    g = s.group_by(["start_idx", "group", "lived"]).agg(n=lambda x: x.count())
+    counts = engine.to_pandas(g)
+    top = int(max_months)
+    last_idx = d.year * 12 + d.month - 1
+    if (pd.Timestamp(d) + pd.offsets.MonthEnd(0)).date() != d:
+        last_idx -= 1  # as_of's month has not ended: its month end is not observed
+    key = ["start_idx", "group"]
+    ks = np.arange(top + 1)
+    if counts.empty:
+        cohorts = pd.DataFrame({"start_idx": pd.Series(dtype="int64"), "group": []})
+        started = np.zeros(0, dtype="int64")
+        active = np.zeros((0, top + 1), dtype="int64")
+    else:
+        counts["start_idx"] = counts["start_idx"].astype("int64")
+        lived = counts["lived"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+        alive = (lived[:, None] > ks[None, :]) * counts["n"].to_numpy()[:, None]
+        per = pd.DataFrame(alive, columns=ks).assign(
+            start_idx=counts["start_idx"], group=counts["group"], started=counts["n"]
+        )
+        per = per.groupby(key, sort=True).sum().reset_index()
+        cohorts, started = per[key], per["started"].to_numpy(dtype="int64")
+        active = per[list(ks)].to_numpy(dtype="int64")
+    seen = (cohorts["start_idx"].to_numpy()[:, None] + ks[None, :]) <= last_idx
+    out = cohorts.loc[cohorts.index.repeat(top + 1)].reset_index(drop=True)
+    out["months_since_start"] = np.tile(ks, len(cohorts))
+    out["started"] = np.repeat(started, top + 1)
+    act = pd.array(active.ravel(), dtype="Int64")
+    act[~seen.ravel()] = pd.NA
+    out["active"] = act
+    out["retention"] = act.astype("Float64").to_numpy(dtype=float, na_value=np.nan) / out[
+        "started"
+    ].where(out["started"] > 0)
+    idx = out["start_idx"].astype("int64")
+    out["start_month"] = [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in idx]
+    cm = f"{censored_month:%Y-%m}" if censored_month is not None else None
+    out["left_censored"] = out["start_month"] == cm
+    cols = ["start_month", *([by] if by else []), "months_since_start", "started"]
+    out = out.rename(columns={"group": by}) if by else out
+    return out[[*cols, "active", "retention", "left_censored"]]

@@ -29,9 +29,17 @@ import pandas as pd
 from ecrm import engine
 from ecrm.analysis import subscriptions as subs
 from ecrm.errors import ParameterError
+from ecrm.models.calibration import choose_cutoff
 from ecrm.models.sbg import ShiftedBetaGeometric
 
-__all__ = ["SubscriptionProjection", "kaplan_meier", "project", "projection_check"]
+__all__ = [
+    "HoldoutCheck",
+    "SubscriptionProjection",
+    "holdout_check",
+    "kaplan_meier",
+    "project",
+    "projection_check",
+]
 
 DEFAULT_HORIZON = 24
 
@@ -212,3 +220,67 @@ def projection_check(
             "beyond_cutoff": n > reached_at_cutoff,
         }
     )
+
+
+@dataclass(frozen=True)
+class HoldoutCheck:
+    """What :func:`holdout_check` returns.
+
+    Attributes
+    ----------
+    cutoff : date
+        The cut-off the model was fitted at.
+    rule : str
+        ``"as_of_minus_months"`` or ``"middle_of_history"`` (as the BTYD hold-out).
+    reason : str
+        Why that cut-off, in words.
+    table : DataFrame or None
+        :func:`projection_check`'s table; None when no subscription had been
+        cancelled by the cut-off (nothing to fit).
+    """
+
+    cutoff: Any
+    rule: str
+    reason: str
+    table: pd.DataFrame | None
+
+
+def holdout_check(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    table: subs.SubscriptionsLike = None,
+    lapse_days: int = subs.DEFAULT_LAPSE_DAYS,
+    months: int = 12,
+) -> HoldoutCheck:
+    """:func:`projection_check` at the cut-off the BTYD hold-out would choose.
+
+    The cut-off is :func:`ecrm.models.calibration.choose_cutoff` applied to the
+    **subscription history** (its first start to as_of): as_of − ``months``
+    when that history spans at least 2 × ``months``, else its middle. A
+    cut-off by which nothing was cancelled gives ``table=None`` (the page says
+    the projection cannot be checked yet) instead of an error.
+
+    Parameters
+    ----------
+    orders, as_of, table, lapse_days
+        As :func:`project`.
+    months : int, default 12
+        The hold-out length.
+
+    Returns
+    -------
+    HoldoutCheck
+    """
+    a = engine.as_of_date(as_of)
+    s = subs.subscriptions(orders, as_of=a, table=table, lapse_days=lapse_days)
+    first = pd.to_datetime(s["started_at"]).min() if len(s) else pd.NaT
+    first_day = None if pd.isna(first) else first.date()
+    cutoff, rule, reason = choose_cutoff(first_day, a, int(months))
+    if first_day is None or cutoff <= first_day:
+        return HoldoutCheck(cutoff, rule, reason, None)
+    fit = subs.lifetimes(orders, as_of=cutoff, table=table, lapse_days=lapse_days)
+    if not (~fit["censored"] & (fit["count"] > 0)).any():
+        return HoldoutCheck(cutoff, rule, reason, None)
+    check = projection_check(orders, cutoff=cutoff, as_of=a, table=table, lapse_days=lapse_days)
+    return HoldoutCheck(cutoff, rule, reason, check)

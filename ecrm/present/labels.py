@@ -260,6 +260,16 @@ _TABLE: dict[str, tuple[str, str]] = {
     "customers_360": ("顧客数(360日経過)", "customers (360 days seen)"),
     "f2_rate_360": ("F2転換率(360日)", "F2 rate (360 days)"),
     "revenue_per_customer_360": ("顧客あたり売上(360日)", "revenue per customer (360 days)"),
+    # 定期 retention by start-month cohort (d2c page)
+    "start_month": ("開始月", "start month"),
+    "months_since_start": ("開始からの月数", "months since start"),
+    "started": ("開始数", "started"),
+    "left_censored": ("データ開始前の購入を含む月", "month holding earlier history"),
+    "entry_product_name": ("初回購入商品", "entry product"),
+    "second_product_name": ("2回目購入商品", "second-purchase product"),
+    "product_a_name": ("商品A", "product A"),
+    "product_b_name": ("商品B", "product B"),
+    "product_id_name": ("商品名", "product"),
     "customers_a": ("Aの購入顧客数", "customers of A"),
     "customers_b": ("Bの購入顧客数", "customers of B"),
     # further columns of the shown and saved tables (ecrm.present.tables)

@@ -19,12 +19,18 @@ from ecrm.present.labels import check_lang
 __all__ = [
     "MISSING",
     "available",
+    "censored_left_out",
     "channel_value",
+    "cohort_retention",
     "continuation",
     "entry_products",
+    "entry_value",
     "ltv_cac",
     "missing",
+    "product_conversion",
+    "product_pairs",
     "projection",
+    "projection_check",
     "revenue_change",
     "subscription_monthly",
 ]
@@ -56,6 +62,11 @@ MISSING: dict[str, tuple[str, str]] = {
         "月・チャネル・広告費の表をショップ設定の costs: に指定してください。",
         "Without an acquisition cost table (`costs:`) there is no CAC or LTV/CAC. Give a table "
         "of month, channel and cost in the shop settings (`costs:`).",
+    ),
+    "holdout": (
+        "検証用の時点までに解約された定期がないため、予測を過去の実績で検証できません。",
+        "No subscription had been cancelled by the hold-out cut-off, so the projection cannot be "
+        "checked against what happened since.",
     ),
     "product_id": (
         "このショップのデータには商品ID(product_id)がありません。"
@@ -115,6 +126,8 @@ def ltv_cac(summary: pd.DataFrame, *, days: int = 360, lang: str = "ja") -> str:
     """
     check_lang(lang)
     col = f"ltv_{days}"
+    if "cost" not in summary.columns:  # no costs table: the summary has no cost columns
+        summary = summary.assign(cost=float("nan"))
     s = summary[summary[col].notna() & summary["cost"].notna()].copy()
     s["value"] = s[col] * s["new_customers"]
     g = s.groupby("channel")[["value", "cost"]].sum()
@@ -234,6 +247,8 @@ def channel_value(
             else f"No acquisition month has been observable for {days} days yet."
         )
     s["value"] = s[col] * s["new_customers"]
+    if "cost" not in s.columns:  # no costs table: the summary has no cost columns
+        s["cost"] = float("nan")
     g = s.groupby("channel")[["value", "new_customers", "cost"]].sum(min_count=1)
     g["ltv"] = g["value"] / g["new_customers"]
     best = g["ltv"].idxmax()
@@ -303,4 +318,195 @@ def entry_products(table: pd.DataFrame, *, lang: str = "ja") -> str:
         f"New customers who started with {name} come back most: "
         f"{fmt.rate(best['f2_rate_360'])} within 360 days "
         f"({fmt.count(best['customers_360'])} observable for 360 days)."
+    )
+
+
+def cohort_retention(table: pd.DataFrame, *, months: int = 3, lang: str = "ja") -> str:
+    """The share still active ``months`` after the start: latest cohort against all of them.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.subscriptions.cohort_retention` (unsplit).
+    months : int, default 3
+        Months since start compared.
+    """
+    check_lang(lang)
+    at = table[(table["months_since_start"] == int(months)) & table["active"].notna()]
+    at = at[at["started"] > 0]
+    if at.empty:
+        return (
+            f"開始から{months}ヶ月後の月末を迎えた定期はまだありません。"
+            if lang == "ja"
+            else f"No subscription has been running for {months} month ends yet."
+        )
+    last = at.sort_values("start_month").iloc[-1]
+    pooled = float(at["active"].sum()) / float(at["started"].sum())
+    n = at["start_month"].nunique()
+    if lang == "ja":
+        return (
+            f"開始から{months}ヶ月後も継続している定期は、最新の{last['start_month']}開始分で"
+            f"{fmt.rate(last['retention'])}(開始{fmt.count(last['started'])}件)、"
+            f"{n}ヶ月分の開始月の合計では{fmt.rate(pooled)}です。"
+        )
+    return (
+        f"{fmt.rate(last['retention'])} of the subscriptions started in {last['start_month']} "
+        f"were still active {months} months on ({fmt.count(last['started'])} started), "
+        f"against {fmt.rate(pooled)} over the {n} start months observable that long."
+    )
+
+
+def projection_check(check: pd.DataFrame, *, cutoff: Any, rule: str = "", lang: str = "ja") -> str:
+    """How far the projection fitted at ``cutoff`` was from the survival observed since.
+
+    Parameters
+    ----------
+    check : DataFrame
+        :func:`ecrm.models.subscription_value.projection_check`.
+    cutoff : date
+        The cut-off the model was fitted at.
+    rule : str, optional
+        ``"middle_of_history"`` when the cut-off is the middle of a short
+        history (said in the sentence); otherwise as_of − 12 months.
+    """
+    check_lang(lang)
+    c = engine.as_of_date(cutoff)
+    out = check[check["error"].notna()]
+    why_ja = "(履歴が24ヶ月に満たないため、その中間で)" if rule == "middle_of_history" else ""
+    why_en = (
+        " (the middle of a history shorter than 24 months)" if rule == "middle_of_history" else ""
+    )
+    if out.empty:
+        return (
+            f"{c}{why_ja}までのデータで当てはめた予測を検証できる実績がまだありません。"
+            if lang == "ja"
+            else f"Nothing observed since {c}{why_en} can check the projection against yet."
+        )
+    err = out["error"].astype(float)
+    worst = out.loc[err.abs().idxmax()]
+    mean = float(err.abs().mean())
+    side_ja = "高め" if float(worst["error"]) > 0 else "低め"
+    side_en = "above" if float(worst["error"]) > 0 else "below"
+    w = fmt.points(abs(float(worst["error"])), lang=lang).lstrip("+")
+    m = fmt.points(mean, lang=lang).lstrip("+")
+    if lang == "ja":
+        return (
+            f"{c}{why_ja}までのデータで当てはめたsBGモデルの予測は、その後の実績と比べて"
+            f"平均{m}、最大で{int(worst['n'])}回目に{w}{side_ja}でした"
+            f"(1〜{int(out['n'].max())}回目で検証)。"
+        )
+    return (
+        f"Fitted on the data to {c}{why_en}, the sBG projection was off by {m} on average over "
+        f"deliveries 1 to {int(out['n'].max())}, at most {w} {side_en} what was observed "
+        f"(delivery {int(worst['n'])})."
+    )
+
+
+def censored_left_out(month: str | None, customers: int, *, lang: str = "ja") -> str:
+    """Say how many customers of the left-censored month a pooled table leaves out ("" if none).
+
+    The export's first month holds everyone who bought before the export began
+    (SPEC §3 Cohort), so its "new" customers are not all new.
+    """
+    check_lang(lang)
+    if month is None or customers <= 0:
+        return ""
+    if lang == "ja":
+        return (
+            f"{month}はデータの最初の月で、それ以前からの顧客も初回購入に見えるため、"
+            f"この月の{fmt.count(customers)}人は集計から除いています。"
+        )
+    return (
+        f"{month} is the export's first month and holds customers who bought before the export "
+        f"began, so its {fmt.count(customers)} customers are left out of this table."
+    )
+
+
+def entry_value(
+    table: pd.DataFrame, *, min_customers: int = 30, lang: str = "ja", currency: str = "JPY"
+) -> str:
+    """The entry product with the highest 360-day revenue per customer, with its F2.
+
+    Only products with at least ``min_customers`` customers observable for 360
+    days are compared (as :func:`ecrm.present.plotting.d2c.plot_entry_value`).
+    """
+    check_lang(lang)
+    t = table[
+        table["revenue_per_customer_360"].notna() & (table["customers_360"] >= int(min_customers))
+    ]
+    if t.empty:
+        return (
+            f"360日経過した顧客が{int(min_customers)}人以上いる初回購入商品はまだありません。"
+            if lang == "ja"
+            else f"No entry product has {int(min_customers)} customers observable for 360 days yet."
+        )
+    ranked = t.sort_values("revenue_per_customer_360", ascending=False)
+    best, low = ranked.iloc[0], ranked.iloc[-1]
+    name = best.get("product_name", best["entry_product"])
+    low_name = low.get("product_name", low["entry_product"])
+    v, lv = (fmt.money(r["revenue_per_customer_360"], currency) for r in (best, low))
+    if lang == "ja":
+        text = (
+            f"初回購入から360日の顧客あたり売上が最も高い初回購入商品は{name}で{v}"
+            f"(F2転換率{fmt.rate(best['f2_rate_360'])}、新規{fmt.count(best['customers_360'])}人)"
+        )
+        if len(ranked) > 1:
+            text += f"、最も低い{low_name}は{lv}(F2転換率{fmt.rate(low['f2_rate_360'])})"
+        return text + "です。"
+    text = (
+        f"Customers who started with {name} are worth the most within 360 days: {v} each "
+        f"(F2 {fmt.rate(best['f2_rate_360'])}, {fmt.count(best['customers_360'])} customers)"
+    )
+    if len(ranked) > 1:
+        text += f"; those who started with {low_name} {lv} (F2 {fmt.rate(low['f2_rate_360'])})"
+    return text + "."
+
+
+def product_conversion(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The strongest entry → second-purchase product step (商品転換)."""
+    check_lang(lang)
+    if table.empty:
+        return (
+            "2回目の購入がある顧客が下限に届く初回購入商品がまだありません。"
+            if lang == "ja"
+            else "No entry product has enough customers with a second purchase yet."
+        )
+    top = table.sort_values(["probability", "customers"], ascending=False).iloc[0]
+    a = top.get("entry_product_name", top["entry_product"])
+    b = top.get("second_product_name", top["second_product"])
+    if lang == "ja":
+        return (
+            f"{a}で初回購入し2回目も購入した顧客{fmt.count(top['customers'])}人のうち"
+            f"{fmt.rate(top['probability'])}が、2回目に{b}を購入しています。"
+        )
+    return (
+        f"Of the {fmt.count(top['customers'])} customers who started with {a} and came back, "
+        f"{fmt.rate(top['probability'])} bought {b} on their second purchase."
+    )
+
+
+def product_pairs(table: pd.DataFrame, *, lang: str = "ja") -> str:
+    """The product pair with the highest lift (each unordered pair once)."""
+    check_lang(lang)
+    if table.empty:
+        return (
+            "直近12ヶ月に、下限の顧客数を超えて一緒に購入された商品の組み合わせはありません。"
+            if lang == "ja"
+            else "No pair of products was bought by enough customers in the last 12 months."
+        )
+    top = table.sort_values(["lift", "customers_both"], ascending=False).iloc[0]
+    a = top.get("product_a_name", top["product_a"])
+    b = top.get("product_b_name", top["product_b"])
+    if lang == "ja":
+        return (
+            f"直近12ヶ月で最も結びつきの強い組み合わせは{a}と{b}で、"
+            f"{a}の購入者の{fmt.rate(top['confidence_ab'])}が{b}も購入しています"
+            f"(偶然の{fmt.number(top['lift'], decimals=1)}倍、"
+            f"{fmt.count(top['customers_both'])}人)。"
+        )
+    return (
+        f"In the last 12 months {a} and {b} go together most: "
+        f"{fmt.rate(top['confidence_ab'])} of {a} buyers also bought {b} "
+        f"({fmt.number(top['lift'], decimals=1)} times chance, "
+        f"{fmt.count(top['customers_both'])} customers)."
     )

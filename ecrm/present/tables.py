@@ -414,6 +414,26 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
             },
             kinds={"predicted": "number", "predicted_cumulative": "number"},
         ),
+        "subscription_cohort_retention": TableSpec(
+            kinds={
+                "months_since_start": "count",
+                "started": "count",
+                "active": "count",
+                "left_censored": "bool",
+            }
+        ),
+        # the d2c page shows product names; the CSV keeps the ids too
+        "d2c_product_conversion": TableSpec(drop=("entry_product", "second_product")),
+        "d2c_product_pairs": TableSpec(drop=("product_a", "product_b")),
+        "subscription_cohort_retention_by_channel": TableSpec(
+            kinds={"months_since_start": "count", "started": "count", "active": "count"}
+        ),
+        "subscription_cohort_retention_by_product_id": TableSpec(
+            kinds={"months_since_start": "count", "started": "count", "active": "count"}
+        ),
+        "subscription_projection_check": TableSpec(
+            kinds={"projected": "rate", "observed": "rate", "error": "points"}
+        ),
     }
 )
 

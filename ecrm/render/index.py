@@ -7,7 +7,12 @@ The index shows, in order:
    month-on-month and year-on-year change (▲/▼ and coloured: green when the
    move is good for the shop, red when bad — a rising lapse rate is bad), and a
    13-month sparkline (inline SVG, no script, its ``<title>`` names the first
-   and last month's values for screen readers);
+   and last month's values for screen readers); the **cross-sell rate** tile
+   only when the shop has categories (the KPI is empty without them);
+   where the shop sells on two or more channels, a compact **by-channel
+   block** under the tiles (:func:`ecrm.analysis.channels.channel_kpis`:
+   revenue, orders, customers and new customers of the month per channel,
+   each with its MoM and YoY, coloured as the tiles);
 3. the month's **findings** (:func:`ecrm.analysis.findings.findings`), ranked,
    each a sentence (:mod:`ecrm.present.narrate_findings`) with a link to the
    page section it is about and, when that file exists, to the list to act on
@@ -56,7 +61,11 @@ INDEX_KPIS: tuple[str, ...] = (
     "aov",
     "f2_rate",
     "ltv_12m",
+    "cross_sell_rate",
 )
+
+#: KPIs whose tile is left out when the month's value is empty (a shop without categories).
+_OPTIONAL_KPIS = frozenset({"cross_sell_rate"})
 
 #: KPIs for which a fall is good news.
 _LOWER_IS_BETTER = frozenset({"lapse_rate"})
@@ -91,6 +100,7 @@ class IndexData:
     kpis: pd.DataFrame | None = None
     findings: pd.DataFrame | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    channels: pd.DataFrame | None = None
 
 
 def index_data(orders: Path, request: Any) -> IndexData:
@@ -127,7 +137,49 @@ def index_data(orders: Path, request: Any) -> IndexData:
     except EcrmError as e:
         log.warning("no findings for %s %s: %s", request.shop, request.month, e)
     out.seconds["findings"] = time.perf_counter() - start
+    start = time.perf_counter()
+    out.channels = _channel_table(orders, request.as_of)
+    out.seconds["channels"] = time.perf_counter() - start
     return out
+
+
+def _channel_table(orders: Any, as_of: Any) -> pd.DataFrame | None:
+    """:func:`~ecrm.analysis.channels.channel_kpis` on a shop selling on 2+ channels, else None."""
+    from ecrm import engine
+    from ecrm.analysis import channels
+
+    if "channel" not in engine.orders_table(orders).columns:
+        return None
+    try:
+        table = channels.channel_kpis(orders, as_of=as_of)
+    except EcrmError as e:
+        log.warning("no channel KPIs for the index: %s", e)
+        return None
+    return table if len(table) >= 2 else None
+
+
+def _channel_rows(table: pd.DataFrame | None, lang: str, currency: str) -> list[dict]:
+    """The by-channel block: per channel, each measure's value and MoM / YoY changes."""
+    from ecrm.analysis.channels import CHANNEL_KPIS
+
+    if table is None or not len(table):
+        return []
+    rows = []
+    for r in table.to_dict("records"):
+        cells = [
+            {
+                "code": k,
+                "value": fmt.kpi_value(k, r[k], currency=currency),
+                "changes": [
+                    c for c in (_change(k, r[f"{k}_{x}"], lang, x) for x in ("mom", "yoy")) if c
+                ],
+            }
+            for k in CHANNEL_KPIS
+        ]
+        rows.append(
+            {"channel": str(r["channel"]), "share": fmt.rate(r["revenue_share"]), "cells": cells}
+        )
+    return rows
 
 
 def sparkline(values: list[float], *, title: str, width: int = 120, height: int = 32) -> dict:
@@ -189,6 +241,8 @@ def _tiles(kpis: pd.DataFrame | None, lang: str, currency: str) -> list[dict]:
         if code not in last.index:
             continue
         row = last.loc[code]
+        if code in _OPTIONAL_KPIS and pd.isna(row["value"]):
+            continue
         series = recent[recent["kpi"] == code].sort_values("month")
         values = [float(v) if v is not None else math.nan for v in series["value"]]
         name = kpi_label(code, lang)
@@ -307,6 +361,8 @@ def index_html(
     """
     from markupsafe import Markup
 
+    from ecrm.present.labels import kpi_label
+
     if isinstance(data, pd.DataFrame) or data is None:
         data = IndexData(kpis=data)
     lang, month, as_of = request.lang, request.month, request.as_of
@@ -338,6 +394,11 @@ def index_html(
         "month": month,
         "notice": notice,
         "tiles": _tiles(data.kpis, lang, currency),
+        "channel_rows": _channel_rows(data.channels, lang, currency),
+        "channel_heads": [
+            f"{kpi_label(k, lang)} ({currency})" if k in fmt.MONEY_KPIS else kpi_label(k, lang)
+            for k in ("revenue", "orders", "customers", "new_customers")
+        ],
         "findings": _finding_items(data.findings, out_dir, pages, lang, currency),
         "has_findings": data.findings is not None,
         "pages": links,

@@ -21,8 +21,10 @@ from ecrm.present.plotting.base import PALETTE, need_columns, new_ax
 __all__ = [
     "plot_cancellation_trend",
     "plot_channel_ltv",
+    "plot_cohort_retention",
     "plot_continuation",
     "plot_entry_products",
+    "plot_entry_value",
     "plot_ltv_cac",
     "plot_projection",
     "plot_revenue_change",
@@ -113,7 +115,9 @@ def plot_cancellation_trend(
     return ax
 
 
-def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
+def plot_projection(
+    survival: pd.DataFrame, *, cutoff: object = None, ax: Axes | None = None, lang: str = "ja"
+) -> Axes:
     """Share of new subscriptions receiving delivery n: observed and sBG-projected.
 
     Parameters
@@ -121,6 +125,8 @@ def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str
     survival : DataFrame
         ``SubscriptionProjection.survival`` (n, observed, projected) or
         :func:`ecrm.models.subscription_value.projection_check`.
+    cutoff : date, optional
+        The hold-out check's cut-off, named in the title.
     """
     need_columns(survival, ["n", "observed", "projected"], "project")
     ax = new_ax(ax)
@@ -148,6 +154,12 @@ def plot_projection(survival: pd.DataFrame, *, ax: Axes | None = None, lang: str
     ax.set_ylabel(_t(lang, "到達率", "share reaching the delivery"))
     ax.set_title(
         _t(lang, "定期の残存率: 実績と予測", "Subscription survival: observed and projected")
+        if cutoff is None
+        else _t(
+            lang,
+            f"検証: {cutoff}までで当てはめた予測とその後の実績",
+            f"Hold-out: projected from the data to {cutoff} against what followed",
+        )
     )
     ax.legend(fontsize=8)
     return ax
@@ -307,5 +319,123 @@ def plot_entry_products(
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(
         _t(lang, "F2転換率(360日、件数は新規顧客数)", "F2 within 360 days (new customers)")
+    )
+    return ax
+
+
+def plot_cohort_retention(
+    table: pd.DataFrame,
+    *,
+    by: str | None = None,
+    cohorts: int = 12,
+    ax: Axes | None = None,
+    lang: str = "ja",
+) -> Axes:
+    """定期 retention by months since start: one line per start month, or per group.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.subscriptions.cohort_retention`.
+    by : str, optional
+        The split column of ``table`` ("product_id" or "channel"): one line per
+        group (its start months pooled over the observable cells), the six
+        groups with the most subscriptions.
+    cohorts : int, default 12
+        Unsplit: the latest start months drawn.
+    """
+    need_columns(table, ["start_month", "months_since_start", "started", "active"], "cohorts")
+    ax = new_ax(ax)
+    ax.set_title(
+        _t(lang, "開始月別の定期継続率", "Subscription retention by start month")
+        if by is None
+        else _t(lang, "初回チャネル別の定期継続率", "Subscription retention by first channel")
+        if by == "channel"
+        else _t(lang, "初回商品別の定期継続率", "Subscription retention by first product")
+    )
+    seen = table[table["active"].notna()]
+    if seen.empty:
+        return _no_data(ax, _t(lang, "まだ月末を迎えた定期がありません", "no month end seen yet"))
+    if by is None:
+        months = sorted(seen["start_month"].unique())[-int(cohorts) :]
+        groups = [(m, seen[seen["start_month"] == m]) for m in months]
+    else:
+        size = seen[seen["months_since_start"] == 0].groupby(by)["started"].sum()
+        top = size.sort_values(ascending=False).index[:6]
+        groups = [(g, seen[seen[by] == g]) for g in top]
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(groups))]
+    for (name, part), color in zip(groups, colors, strict=True):
+        pooled = part.groupby("months_since_start")[["active", "started"]].sum()
+        rate = pooled["active"].astype(float) / pooled["started"].astype(float)
+        ax.plot(rate.index, rate.to_numpy(), marker=".", color=color, label=str(name))
+    ax.set_ylim(0, 1.05)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel(
+        _t(lang, "開始からの月数(0 = 開始月の月末)", "months since start (0 = end of start month)")
+    )
+    ax.set_ylabel(_t(lang, "継続中の割合", "share still active"))
+    ax.legend(fontsize=7, ncol=2)
+    return ax
+
+
+def plot_entry_value(
+    table: pd.DataFrame,
+    *,
+    top: int = 15,
+    min_customers: int = 30,
+    ax: Axes | None = None,
+    lang: str = "ja",
+    currency: str = "JPY",
+) -> Axes:
+    """Entry products ranked by 360-day revenue per customer, each bar labelled with its F2.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`ecrm.analysis.products.entry_products`; the ``top`` products
+        with the highest ``revenue_per_customer_360`` (observable ones only).
+    min_customers : int, default 30
+        Products with fewer customers observable for 360 days are left out: a
+        mean of a handful of customers (one wholesale buyer) is no ranking.
+    """
+    need = ["entry_product", "customers_360", "f2_rate_360", "revenue_per_customer_360"]
+    need_columns(table, need, "entry_products")
+    ax = new_ax(ax)
+    ax.set_title(
+        _t(lang, "初回購入商品別の360日LTVとF2転換率", "360-day value and F2 by entry product")
+    )
+    t = table[
+        table["revenue_per_customer_360"].notna() & (table["customers_360"] >= int(min_customers))
+    ]
+    if t.empty:
+        why = _t(
+            lang,
+            "360日経過した初回購入商品の顧客がまだ十分にいません",
+            "no entry product has enough customers observable for 360 days yet",
+        )
+        return _no_data(ax, why)
+    t = t.sort_values("revenue_per_customer_360", ascending=False).head(int(top)).iloc[::-1]
+    name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
+    value = t["revenue_per_customer_360"].astype(float)
+    ax.barh(name.astype(str), value, color=PALETTE[2])
+    for i, (v, rate, n) in enumerate(zip(value, t["f2_rate_360"], t["customers_360"], strict=True)):
+        f2 = _t(lang, "F2 ", "F2 ") + (f"{rate:.0%}" if pd.notna(rate) else "—")
+        ax.annotate(
+            f"{f2} ({int(n):,})",
+            (v, i),
+            va="center",
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xlim(0, float(value.max()) * 1.3)
+    ax.xaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
+    ax.set_xlabel(
+        _t(
+            lang,
+            f"顧客あたり売上(360日、{currency}。注記はF2転換率と360日経過の顧客数)",
+            f"revenue per customer within 360 days ({currency}; F2 rate and customers observed)",
+        )
     )
     return ax
