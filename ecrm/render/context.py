@@ -158,10 +158,14 @@ class ReportContext:
         Sentences name the shop's own values (product names, categories,
         channels, segment names), so they are escaped and never read as
         Markdown or HTML: ``*``, backticks, ``$`` and tags are shown as written.
+        An empty sentence (a narrate function with nothing to say, such as
+        "" for no censored customers) shows nothing.
         """
         from IPython.display import HTML, display
         from markupsafe import Markup
 
+        if not text:
+            return
         display(HTML(str(Markup("<p class='ecrm-say'>{}</p>").format(text))))
 
     def unavailable(self, reason: str) -> None:
