@@ -233,5 +233,6 @@ def test_kpi_rule_fires_exactly_beyond_the_threshold(change, n, cut):
     got = findings.kpi_findings(table, settings=_with(min_kpi_change=cut))
     assert (len(got) == 1) == (change >= cut)
     if len(got):
-        assert got.effect.iloc[0] == pytest.approx(prev * change)
+        # the effect is value − prev_month: exact up to the rounding of prev·(1+change)
+        assert got.effect.iloc[0] == pytest.approx(prev * change, rel=1e-9, abs=1e-12 * prev)
         assert got.effect.iloc[0] >= 0

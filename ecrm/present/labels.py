@@ -264,7 +264,6 @@ _TABLE: dict[str, tuple[str, str]] = {
     "start_month": ("開始月", "start month"),
     "months_since_start": ("開始からの月数", "months since start"),
     "started": ("開始数", "started"),
-    "left_censored": ("データ開始前の購入を含む月", "month holding earlier history"),
     "entry_product_name": ("初回購入商品", "entry product"),
     "second_product_name": ("2回目購入商品", "second-purchase product"),
     "product_a_name": ("商品A", "product A"),

@@ -626,8 +626,14 @@ def kpi_wide(
     ltv_lag_months: int = 12,
     lapse_days: int = CPM_LAPSE_DAYS,
     horizon_days: int = 360,
+    export_complete: bool = False,
 ) -> pd.DataFrame:
-    """One row per calendar month (the last one ends at as_of), one column per KPI."""
+    """One row per calendar month (the last one ends at as_of), one column per KPI.
+
+    Unless ``export_complete``, the export's first month (of its earliest line,
+    guests and returns included) is left-censored (SPEC §3 Cohort): that month's
+    new/repeat figures and the F2 / 12-month LTV of its cohort are NaN.
+    """
     lines = prepare(orders)
     as_of = day(as_of)
     everything = order_totals(lines, as_of, customers_only=False)
@@ -711,7 +717,14 @@ def kpi_wide(
                 "cross_sell_rate": cross_rate,
             }
         )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if not export_complete and len(lines):
+        first_month = month_start(lines["_day"].min())
+        split = ["new_customers", "repeat_customers", "new_revenue", "repeat_revenue"]
+        out.loc[out["month"] == first_month, [*split, "repeat_rate"]] = np.nan
+        out.loc[out["month"] == shift_months(first_month, f2_lag_months), "f2_rate"] = np.nan
+        out.loc[out["month"] == shift_months(first_month, ltv_lag_months), "ltv_12m"] = np.nan
+    return out
 
 
 def _change(value: float, earlier: float, kpi: str) -> float:
