@@ -46,6 +46,12 @@ Usage::
     python benchmarks/bench_suite.py --sizes 0.1M,1M,10M,30M [--record]
     python benchmarks/bench_suite.py --quick          # 10k and 20k lines, < 1 min
     python benchmarks/bench_suite.py --sizes 1M --skip-pandas
+    python benchmarks/bench_suite.py --d2c --sizes 1M,10M   # the D2C analyses (issue #20)
+
+``--d2c`` runs the D2C analyses (subscriptions, sBG projection, channel acquisition
+with costs, products, cross-sell, revenue change) instead, on ``common.d2c_orders``
+(the same shop with subscription_id, non-merchandise ids and a costs table), against
+``tests/reference/d2c_pandas.py``, every cell compared (``d2c_pandas.differences``).
 """
 
 from __future__ import annotations
