@@ -46,6 +46,12 @@ Usage::
     python benchmarks/bench_suite.py --sizes 0.1M,1M,10M,30M [--record]
     python benchmarks/bench_suite.py --quick          # 10k and 20k lines, < 1 min
     python benchmarks/bench_suite.py --sizes 1M --skip-pandas
+    python benchmarks/bench_suite.py --d2c --sizes 1M,10M   # the D2C analyses (issue #20)
+
+``--d2c`` runs the D2C analyses (subscriptions, sBG projection, channel acquisition
+with costs, products, cross-sell, revenue change) instead, on ``common.d2c_orders``
+(the same shop with subscription_id, non-merchandise ids and a costs table), against
+``tests/reference/d2c_pandas.py``, every cell compared (``d2c_pandas.differences``).
 """
 
 from __future__ import annotations
@@ -102,6 +108,58 @@ def ecrm_cases(path: Path) -> dict[str, Callable[[], Any]]:
         "clusters (features + fit)": lambda: cluster.cluster_customers(p, as_of=a),
         "CTB tables": lambda: ctb.ctb_tables(p, as_of=a),
     }
+
+
+def d2c_cases(path: Path) -> dict[str, Callable[[], Any]]:
+    """The D2C analyses of issue #20 on the D2C benchmark shop (``common.d2c_orders``).
+
+    Named as ``tests/reference/d2c_pandas.COMPARE``. Products exclude the shop's
+    non-merchandise ids and name pattern; acquisition has the costs table.
+    """
+    from ecrm.analysis import channels, cross_sell, products, revenue_change, subscriptions
+    from ecrm.models import subscription_value
+
+    p, a = path, AS_OF
+    costs = common.d2c_costs(path)
+    ex = {"exclude_ids": common.D2C_EXCLUDE_IDS, "exclude_pattern": common.D2C_EXCLUDE_PATTERN}
+    return {
+        "deliveries": lambda: subscriptions.deliveries(p, as_of=a),
+        "continuation": lambda: subscriptions.continuation(p, as_of=a),
+        "subscription_monthly": lambda: subscriptions.subscription_monthly(p, as_of=a),
+        "lifetimes": lambda: subscriptions.lifetimes(p, as_of=a),
+        "project": lambda: subscription_value.project(p, as_of=a).summary,
+        "acquisition": lambda: channels.acquisition(p, as_of=a, costs=costs),
+        "entry_products": lambda: products.entry_products(p, as_of=a, **ex),
+        "product_conversion": lambda: products.product_conversion(p, as_of=a, **ex),
+        "cross_purchase_products": lambda: products.cross_purchase_products(p, as_of=a, **ex),
+        "cross_sell_monthly": lambda: cross_sell.cross_sell_monthly(p, as_of=a),
+        "revenue_change": lambda: revenue_change.revenue_change(p, as_of=a),
+    }
+
+
+def d2c_pandas_groups(path: Path) -> list[PandasGroup]:
+    """One group: the file read once (the columns the D2C analyses use), then each reference."""
+    from tests.reference import d2c_pandas as ref
+
+    a = AS_OF
+    costs = common.d2c_costs(path)
+    ex = {"exclude_ids": common.D2C_EXCLUDE_IDS, "exclude_pattern": common.D2C_EXCLUDE_PATTERN}
+    cols = ["order_id", "customer_id", "ordered_at", "amount", "product_id", "product_name"]
+    cols += ["category", "channel", "subscription_id"]
+    fns: dict[str, Callable[[Any], Any]] = {
+        "deliveries": lambda d: ref.deliveries(d, as_of=a),
+        "continuation": lambda d: ref.continuation(d, as_of=a),
+        "subscription_monthly": lambda d: ref.subscription_monthly(d, as_of=a),
+        "lifetimes": lambda d: ref.lifetimes(d, as_of=a),
+        "project": lambda d: ref.project(d, as_of=a),
+        "acquisition": lambda d: ref.acquisition(d, as_of=a, costs=costs),
+        "entry_products": lambda d: ref.entry_products(d, as_of=a, **ex),
+        "product_conversion": lambda d: ref.product_conversion(d, as_of=a, **ex),
+        "cross_purchase_products": lambda d: ref.cross_purchase_products(d, as_of=a, **ex),
+        "cross_sell_monthly": lambda d: ref.cross_sell_monthly(d, as_of=a),
+        "revenue_change": lambda d: ref.revenue_change(d, as_of=a),
+    }
+    return [("D2C (tests/reference/d2c_pandas.py: read)", lambda: ref.read_lines(path, cols), fns)]
 
 
 # ----------------------------------------------------------------------------- pandas
@@ -207,6 +265,11 @@ def agreement(name: str, ecrm_out: Any, pandas_out: Any) -> str:
     """
     import pandas as pd
 
+    from tests.reference import d2c_pandas as ref
+
+    if name in ref.COMPARE and ecrm_out is not None and pandas_out is not None:
+        found = ref.differences(name, ecrm_out, pandas_out)
+        return f"no: {'; '.join(found)[:160]}" if found else f"yes ({len(ecrm_out)} rows)"
     if name == "CTB tables":
         return "n/a: checked table by table in tests/test_ctb.py"
     if ecrm_out is None or pandas_out is None:
@@ -261,7 +324,9 @@ COHORT_LTV_TABLES = {
 # ----------------------------------------------------------------------------- child
 
 
-def run_size(path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: Path) -> dict:
+def run_size(
+    path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: Path, d2c: bool = False
+) -> dict:
     """Time everything on one shop (in the child process); return a JSON-able dict."""
     from ecrm.analysis import cluster, cohort, cpm, ctb, decile, kpi, lifecycle, ltv, rfm  # noqa: F401
 
@@ -278,7 +343,7 @@ def run_size(path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: 
     mem_max = temp_max = 0
     kept: dict[str, Any] = {}  # outputs to compare with pandas
     with common.measure(watch_dir=temp_dir) as whole:
-        for name, fn in ecrm_cases(path).items():
+        for name, fn in (d2c_cases(path) if d2c else ecrm_cases(path)).items():
             gc.collect()
             with common.measure(watch_dir=temp_dir) as m:
                 result = fn()
@@ -307,7 +372,7 @@ def run_size(path: Path, *, with_pandas: bool, with_ctb_pandas: bool, temp_dir: 
 
     if not with_pandas:
         return out
-    for group, load, fns in pandas_groups(path):
+    for group, load, fns in d2c_pandas_groups(path) if d2c else pandas_groups(path):
         if group.startswith("CTB") and not with_ctb_pandas:
             continue
         gc.collect()
@@ -346,6 +411,7 @@ def child_main(args: argparse.Namespace) -> int:
             with_pandas=args.with_pandas,
             with_ctb_pandas=args.with_ctb_pandas,
             temp_dir=temp,
+            d2c=args.d2c,
         )
     finally:
         shutil.rmtree(temp, ignore_errors=True)
@@ -520,6 +586,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--skip-pandas", action="store_true", help="only ecrm and the floor")
     ap.add_argument("--record", action="store_true", help="append the tables to RESULTS.md")
+    ap.add_argument(
+        "--d2c",
+        action="store_true",
+        help="the D2C analyses (issue #20) on the D2C shop (common.d2c_orders)",
+    )
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--json-out", help=argparse.SUPPRESS)
     ap.add_argument("--with-pandas", action="store_true", help=argparse.SUPPRESS)
@@ -536,13 +607,15 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     started = time.perf_counter()
     for lines in sizes:
-        path = common.orders_for_lines(lines)
+        path = common.d2c_orders(lines) if args.d2c else common.orders_for_lines(lines)
         print(f"\n== {common.size_label(lines)} lines: {path}", flush=True)
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "result.json"
             cmd = [sys.executable, __file__, "--child", str(path), "--json-out", str(out)]
             if lines <= pandas_max:
                 cmd.append("--with-pandas")
+            if args.d2c:
+                cmd.append("--d2c")
             if lines <= min(pandas_max, ctb_max):
                 cmd.append("--with-ctb-pandas")
             env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -552,7 +625,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         print("\n" + size_table(r), flush=True)
 
-    body = ["### Every analysis against the DuckDB floor and pandas (`bench_suite.py`)", ""]
+    what = "The D2C analyses" if args.d2c else "Every analysis"
+    body = [f"### {what} against the DuckDB floor and pandas (`bench_suite.py`)", ""]
     body += [
         "Fresh process per size; the floor is the fastest of three runs of "
         "`SELECT customer_id, count(*), sum(amount), max(ordered_at) … GROUP BY 1` on "
@@ -571,7 +645,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.record:
         sizes_text = ", ".join(common.size_label(s) for s in sizes)
         common.record(
-            f"analysis suite vs floor and pandas ({sizes_text} lines)",
+            ("D2C analyses" if args.d2c else "analysis suite")
+            + f" vs floor and pandas ({sizes_text} lines)",
             text,
             load_at_start=load_start,
         )

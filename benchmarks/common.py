@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parent / "out"
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -462,3 +463,134 @@ def table(rows: list[tuple], header: tuple[str, ...]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the D2C shop
+
+#: Products of the benchmark shop relabelled as non-merchandise lines (SPEC §3 Products'
+#: ``exclude_products``): (old product_id, new product_id, new product_name). The three
+#: are the apparel shop's least-sold products (0.17% of the lines), so every other
+#: product, and every amount, stays as it was.
+NON_MERCHANDISE = (
+    ("A000286", "NM-SHIP", "送料"),
+    ("A000287", "NM-WRAP", "ギフトラッピング"),
+    ("A000288", "NM-SAMPLE", "サンプル 試供品"),
+)
+#: What the D2C cases exclude: two ids and a product-name pattern (both paths).
+D2C_EXCLUDE_IDS = ("NM-SHIP", "NM-WRAP")
+D2C_EXCLUDE_PATTERN = "サンプル|試供品"
+#: Share of customers with a 定期 subscription, and the channels' cost per new customer (JPY).
+D2C_SUBSCRIBER_SHARE = 0.2
+D2C_CAC = {"自社サイト": 4_000, "楽天市場": 6_500, "Amazon": 5_500}
+
+
+def _u(expr: str, salt: str) -> str:
+    """SQL: a uniform number in [0, 1) from hashing ``expr`` with ``salt`` (deterministic)."""
+    return f"((hash({expr} || '{salt}') % 1000003) / 1000003.0)"
+
+
+def d2c_orders(lines: int) -> Path:
+    """The benchmark shop of about ``lines`` lines with what the D2C analyses need (made once).
+
+    Derived from :func:`orders_for_lines`'s canonical file with DuckDB, so that
+    every existing column keeps its values except ``product_id`` /
+    ``product_name`` of the three :data:`NON_MERCHANDISE` products:
+
+    * ``subscription_id`` (added): :data:`D2C_SUBSCRIBER_SHARE` of the customers
+      subscribe at their first purchase (70%) or second (30%); each has a churn
+      probability θ = 0.04 + 0.5·u² (u uniform per customer: a skewed,
+      beta-like mix, as in a real 定期 base) and keeps the subscription for a
+      geometric number of deliveries, 1 + ⌊ln v / ln(1 − θ)⌋, capped by the
+      customer's own purchases; those purchases carry ``S<customer_id>``. A
+      subscription ends (SPEC §1's 60-day lapse) after its last delivery.
+    * ``channel`` is the demo shop's own (three channels).
+    * ``costs.parquet`` beside the orders: month × channel, the channel's cost
+      per new customer (:data:`D2C_CAC`) × the month's first purchases in that
+      channel × a deterministic 0.8–1.2 factor.
+
+    Rows keep the file's order (ordered_at, order_id); ``order_totals.parquet``
+    is written beside it (as ingest does), so the existing cases start from
+    stored order totals exactly as on the plain shop.
+    """
+    import duckdb
+
+    from ecrm import engine
+
+    src = orders_for_lines(lines)
+    folder = src.parent.parent.with_name(src.parent.parent.name + "-d2c")
+    out = folder / "canonical" / "orders.parquet"
+    if out.is_file() and (folder / "canonical" / "costs.parquet").is_file():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    s = str(src).replace("'", "''")
+    cols = [f.name for f in __import__("pyarrow.parquet").parquet.read_schema(str(src))]
+    relabel_id = " ".join(f"WHEN '{a}' THEN '{b}'" for a, b, _ in NON_MERCHANDISE)
+    relabel_name = " ".join(f"WHEN '{a}' THEN '{c}'" for a, _, c in NON_MERCHANDISE)
+    select = []
+    for c in cols:
+        if c == "product_id":
+            select.append(f"CASE l.product_id {relabel_id} ELSE l.product_id END AS product_id")
+        elif c == "product_name":
+            select.append(
+                f"CASE l.product_id {relabel_name} ELSE l.product_name END AS product_name"
+            )
+        else:
+            select.append(f"l.{c}")
+    cid = "CAST(customer_id AS VARCHAR)"
+    sql = f"""
+    WITH o AS (
+        SELECT customer_id, order_id, min(ordered_at) AS t, sum(amount) AS a
+        FROM read_parquet('{s}') WHERE customer_id IS NOT NULL GROUP BY 1, 2),
+    k AS (
+        SELECT customer_id, order_id,
+               row_number() OVER (PARTITION BY customer_id ORDER BY t, order_id) AS k
+        FROM o WHERE a > 0),
+    c AS (
+        SELECT customer_id,
+               CASE WHEN {_u(cid, "#start")} < 0.7 THEN 1 ELSE 2 END AS first_k,
+               1 + floor(ln(greatest({_u(cid, "#v")}, 1e-9))
+                         / ln(1 - (0.04 + 0.5 * pow({_u(cid, "#theta")}, 2)))) AS n
+        FROM (SELECT DISTINCT customer_id FROM o)
+        WHERE {_u(cid, "#sub")} < {D2C_SUBSCRIBER_SHARE}),
+    s AS (
+        SELECT k.order_id, 'S' || CAST(k.customer_id AS VARCHAR) AS subscription_id
+        FROM k JOIN c USING (customer_id)
+        WHERE k.k >= c.first_k AND k.k < c.first_k + c.n)
+    SELECT {", ".join(select)}, s.subscription_id
+    FROM read_parquet('{s}') l LEFT JOIN s USING (order_id)
+    ORDER BY l.ordered_at, l.order_id
+    """
+    con = duckdb.connect()
+    con.execute(f"SET temp_directory = '{OUT / 'duckdb-tmp'}'")
+    con.execute("SET preserve_insertion_order = true")
+    tmp = out.with_suffix(".tmp.parquet")
+    con.execute(
+        f"COPY ({sql}) TO '{tmp}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1048576)"
+    )
+    tmp.replace(out)
+    cac = " ".join(f"WHEN '{ch}' THEN {v}" for ch, v in D2C_CAC.items())
+    costs = f"""
+    WITH first AS (
+        SELECT customer_id, min(ordered_at) AS t FROM read_parquet('{s}')
+        WHERE customer_id IS NOT NULL AND amount > 0 GROUP BY 1),
+    ch AS (
+        SELECT strftime(f.t, '%Y-%m') AS month, min(l.channel) AS channel
+        FROM first f JOIN read_parquet('{s}') l
+          ON l.customer_id = f.customer_id AND l.ordered_at = f.t
+        GROUP BY f.customer_id, f.t)
+    SELECT month, channel,
+           CAST(round(count(*) * (CASE channel {cac} ELSE 5000 END)
+                      * (0.8 + 0.4 * {_u("month || channel", "#cost")})) AS DOUBLE) AS cost
+    FROM ch GROUP BY 1, 2 ORDER BY 1, 2
+    """
+    con.execute(f"COPY ({costs}) TO '{out.parent / 'costs.parquet'}' (FORMAT parquet)")
+    con.close()
+    engine.write_order_totals(out)
+    return out
+
+
+def d2c_costs(orders: Path) -> Any:
+    """The costs table (month, channel, cost) beside a :func:`d2c_orders` file."""
+    import pandas as pd
+
+    return pd.read_parquet(orders.parent / "costs.parquet")

@@ -29,6 +29,7 @@ Usage::
 
     python benchmarks/profile_misses.py               # 10M lines, ~2 min
     python benchmarks/profile_misses.py --size 1M
+    python benchmarks/profile_misses.py --d2c --size 10M   # the D2C analyses (issue #20)
 """
 
 from __future__ import annotations
@@ -148,7 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", default="10M", help="order lines, e.g. 1M or 10M")
     ap.add_argument("--top", type=int, default=6, help="query sites shown per analysis")
+    ap.add_argument(
+        "--d2c",
+        action="store_true",
+        help="the D2C analyses (issue #20), in bench_suite.py --d2c's order, on the D2C shop",
+    )
     args = ap.parse_args(argv)
+    if args.d2c:
+        return d2c_main(args)
     path = common.orders_for_lines(common.parse_size(args.size))
 
     from ecrm import engine
@@ -172,6 +180,22 @@ def main(argv: list[str] | None = None) -> int:
         ("CTB tables", lambda: ctb.ctb_tables(path, as_of=AS_OF)),
     ]
     for name, fn in cases:
+        profile(name, fn, floor_s, args.top)
+    return 0
+
+
+def d2c_main(args: argparse.Namespace) -> int:
+    """Profile every D2C case of ``bench_suite.py --d2c`` in its order, on the D2C shop."""
+    import bench_suite
+
+    from ecrm import engine
+
+    path = common.d2c_orders(common.parse_size(args.size))
+    print(f"{path}: {common.parquet_rows(path):,} lines; {common.machine()}")
+    print(common.versions())
+    engine.to_pandas(engine.orders_table(path).limit(5))  # connection and file metadata
+    floor_s = common.floor(path).seconds
+    for name, fn in bench_suite.d2c_cases(path).items():
         profile(name, fn, floor_s, args.top)
     return 0
 
