@@ -308,11 +308,22 @@ def entry_products(
     min_customers: int = 30,
     exclude_ids: Sequence[str] = (),
     exclude_pattern: str | None = None,
+    export_complete: bool = False,
 ) -> pd.DataFrame:
-    """Per entry product: customers, F2 within 90 / 360 days, revenue per customer in 360 days."""
+    """Per entry product: customers, F2 within 90 / 360 days, revenue per customer in 360 days.
+
+    Unless ``export_complete``, customers first seen in the month of the
+    export's earliest line (any line, any as_of) are left out and counted.
+    """
     d = _day(as_of)
     li, p, entry = _entries(lines, d, exclude_ids, exclude_pattern)
     c = p[p["k"] == 0][["customer_id", "order_date"]].rename(columns={"order_date": "first_day"})
+    cohort = None if export_complete else pd.Timestamp(lines["ordered_at"].min()).to_period("M")
+    n_censored = 0
+    if cohort is not None:
+        censored = c["first_day"].dt.to_period("M") == cohort
+        n_censored = int(censored.sum())
+        c = c[~censored]
     sec = p[p["k"] == 1][["customer_id", "order_date"]].rename(columns={"order_date": "second"})
     c = c.merge(entry, how="left").merge(sec, how="left")
     o = order_totals(lines, d).merge(c[["customer_id", "first_day"]])
@@ -344,7 +355,8 @@ def entry_products(
     g["product_name"] = g["entry_product"].map(names)
     g = g.sort_values(["customers", "entry_product"], ascending=[False, True])
     g = g.reset_index(drop=True)
-    g.attrs.update(no_entry=no_entry, small=small)
+    g.attrs.update(no_entry=no_entry, small=small, censored_customers=n_censored)
+    g.attrs["censored_cohort"] = None if cohort is None else str(cohort)
     return g
 
 
