@@ -293,6 +293,8 @@ def test_cutoff_follows_the_prediction_months() -> None:
     assert "12ヶ月に満たないため" in narrate_predict.cutoff(six, lang="ja")
     six.info["cutoff_rule"] = "as_of_minus_months"
     assert "6 months before the report date" in narrate_predict.cutoff(six, lang="en")
+
+
 # ------------------------------------------------- windows stated as used (issue #21)
 
 _DECILES = pd.DataFrame(
