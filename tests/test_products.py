@@ -120,3 +120,21 @@ def test_clear_errors():
         )
     with pytest.raises(ParameterError, match="min_customers"):
         pr.entry_products(_orders(), as_of=AS_OF, min_customers=0, export_complete=True)
+
+
+def test_product_names_take_the_most_frequent_name():
+    """A renamed product is shown by the name most of its lines carry (ties: smaller name)."""
+    o = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4", "5", "6"],
+            "customer_id": ["a", "b", "c", "d", "e", "f"],
+            "ordered_at": pd.to_datetime([f"2026-01-0{i}" for i in range(1, 7)]),
+            "amount": [1.0] * 6,
+            "product_id": ["P1", "P1", "P1", "P2", "P2", "P3"],
+            "product_name": ["Tea", "Green tea", "Green tea", "Cup B", "Cup A", " "],
+        }
+    )
+    got = pr.product_names(o, as_of="2026-01-31").to_dict()
+    assert got == {"P1": "Green tea", "P2": "Cup A"}  # P3 has only a blank name
+    # up to 2026-01-02 only "Tea" and "Green tea" once each: the tie goes to the smaller name
+    assert pr.product_names(o, as_of="2026-01-02").to_dict() == {"P1": "Green tea"}

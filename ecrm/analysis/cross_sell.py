@@ -20,7 +20,7 @@ import ibis
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import periods
+from ecrm.analysis import periods, products
 from ecrm.errors import ParameterError
 
 __all__ = ["cross_sell_monthly", "name_products", "product_names"]
@@ -122,30 +122,11 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
 
 
 def product_names(orders: engine.OrdersLike, *, as_of: Any) -> pd.Series:
-    """product_id → product_name for the products sold on or before ``as_of``.
+    """product_id → product_name: :func:`ecrm.analysis.products.product_names`.
 
-    The name is the smallest non-empty product_name of the product's lines
-    (the rule of :func:`ecrm.analysis.products.entry_products`); an empty
-    Series when the orders have no product_name (or no product_id).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> o = pd.DataFrame({"order_id": ["1", "2"], "customer_id": ["a", "b"],
-    ...     "ordered_at": pd.to_datetime(["2026-01-01", "2026-01-02"]), "amount": [1, 2],
-    ...     "product_id": ["P1", "P1"], "product_name": ["Tea", None]})
-    >>> product_names(o, as_of="2026-01-31").to_dict()
-    {'P1': 'Tea'}
+    Kept here beside :func:`name_products`, which the D2C page uses with it.
     """
-    t = engine.orders_table(orders)
-    if "product_name" not in t.columns or "product_id" not in t.columns:
-        return pd.Series(dtype="object", name="product_name")
-    t = engine.upto(t, engine.as_of_date(as_of))
-    t = t.filter(t.product_name.notnull() & t.product_id.notnull())
-    g = t.group_by(pid=t.product_id.cast("string")).agg(product_name=t.product_name.min())
-    out = engine.to_pandas(g).set_index("pid")["product_name"]
-    out.index.name = "product_id"
-    return out
+    return products.product_names(orders, as_of=as_of)
 
 
 def name_products(table: pd.DataFrame, names: pd.Series, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -45,6 +45,7 @@ __all__ = [
     "entry_products",
     "product_conversion",
     "product_labels",
+    "product_names",
 ]
 
 DEFAULT_MIN_CUSTOMERS = 30
@@ -204,12 +205,60 @@ def entry_products(
     return df
 
 
+def _top_names(t: ir.Table) -> ir.Table:
+    """product_id (string) → its most frequent non-empty product_name (ties by name)."""
+    named = t.filter(
+        t.product_id.notnull() & t.product_name.notnull() & (t.product_name.strip() != "")
+    )
+    named = named.mutate(product_id=named.product_id.cast("string"))
+    counts = named.group_by(["product_id", "product_name"]).agg(_n=named.count())
+    w = ibis.window(group_by="product_id", order_by=[ibis.desc("_n"), "product_name"])
+    top = counts.mutate(_r=ibis.row_number().over(w)).filter(ibis._._r == 0)
+    return top.select("product_id", "product_name")
+
+
 def _names(lines: ir.Table) -> pd.Series | None:
     if "product_name" not in lines.columns:
         return None
-    n = lines.filter(lines.product_name.notnull())
-    n = n.group_by("product_id").agg(product_name=n.product_name.min())
-    return engine.to_pandas(n).set_index("product_id")["product_name"]
+    return engine.to_pandas(_top_names(lines)).set_index("product_id")["product_name"]
+
+
+def product_names(orders: engine.OrdersLike, *, as_of: Any) -> pd.Series:
+    """product_id → product_name for the products sold on or before ``as_of``.
+
+    A product's name is its most frequent non-empty product_name over its
+    lines (ties by the smaller name): a cart export renames a product now and
+    then, and the name most lines carry is the one the shop knows it by. An
+    empty Series when the orders have no product_name (or no product_id).
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    as_of : date or str
+        Last day, inclusive.
+
+    Returns
+    -------
+    Series
+        Indexed by product_id (str), named ``product_name``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> o = pd.DataFrame({"order_id": ["1", "2", "3"], "customer_id": ["a", "b", "c"],
+    ...     "ordered_at": pd.to_datetime(["2026-01-01", "2026-01-02", "2026-01-03"]),
+    ...     "amount": [1, 2, 3], "product_id": ["P1", "P1", "P1"],
+    ...     "product_name": ["Tea", "Green tea", "Green tea"]})
+    >>> product_names(o, as_of="2026-01-31").to_dict()
+    {'P1': 'Green tea'}
+    """
+    t = engine.orders_table(orders)
+    if "product_name" not in t.columns or "product_id" not in t.columns:
+        return pd.Series(dtype="object", name="product_name")
+    t = engine.upto(t, engine.as_of_date(as_of))
+    out = engine.to_pandas(_top_names(t)).set_index("product_id")["product_name"]
+    return out
 
 
 def product_conversion(

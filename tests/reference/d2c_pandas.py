@@ -351,7 +351,10 @@ def entry_products(
     g["revenue_per_customer_360"] = g["revenue_360"] / g["customers_360"].where(
         g["customers_360"] > 0
     )
-    names = li[li["product_name"].notna()].groupby("product_id")["product_name"].min()
+    named = li[li["product_name"].notna() & (li["product_name"].str.strip() != "")]
+    n = named.groupby(["product_id", "product_name"]).size().rename("n").reset_index()
+    n = n.sort_values(["product_id", "n", "product_name"], ascending=[True, False, True])
+    names = n.drop_duplicates("product_id").set_index("product_id")["product_name"]
     g["product_name"] = g["entry_product"].map(names)
     g = g.sort_values(["customers", "entry_product"], ascending=[False, True])
     g = g.reset_index(drop=True)
