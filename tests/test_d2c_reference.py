@@ -116,6 +116,8 @@ def test_entry_products_attrs_agree(shop) -> None:
     ours, theirs = shop
     assert ours["entry_products"].attrs == theirs["entry_products"].attrs
     assert ours["cross_purchase_products"].attrs == theirs["cross_purchase_products"].attrs
+    assert ours["product_conversion"].attrs == theirs["product_conversion"].attrs
+    assert ours["product_conversion"].attrs["censored_customers"] > 0
 
 
 def test_differences_finds_a_changed_cell(shop) -> None:

@@ -67,12 +67,22 @@ def test_without_exclusions_shipping_is_an_entry_product():
 
 
 def test_product_conversion_by_hand():
-    c = pr.product_conversion(_orders(), as_of=AS_OF, min_customers=1, exclude_ids=["SHIP"])
+    c = pr.product_conversion(
+        _orders(), as_of=AS_OF, min_customers=1, exclude_ids=["SHIP"], export_complete=True
+    )
+    assert c.attrs == {"censored_customers": 0, "censored_cohort": None}
     got = {
         (r.entry_product, r.second_product): (r.customers, r.customers_both) for r in c.itertuples()
     }
     assert got == {("P1", "P2"): (2, 2), ("P1", "P3"): (2, 1)}
     assert c["probability"].tolist() == [1.0, 0.5]
+
+
+def test_product_conversion_leaves_out_the_censored_cohort():
+    """a and b were first seen in January 2026, the export's first month: left out by default."""
+    c = pr.product_conversion(_orders(), as_of=AS_OF, min_customers=1, exclude_ids=["SHIP"])
+    assert c.empty  # c (March) has no second purchase by as_of; d only bought shipping
+    assert c.attrs == {"censored_customers": 2, "censored_cohort": "2026-01"}
 
 
 def test_cross_purchase_by_hand():

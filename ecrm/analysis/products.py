@@ -269,13 +269,17 @@ def product_conversion(
     top: int = 5,
     exclude_ids: Sequence[str] = (),
     exclude_pattern: str | None = None,
+    export_complete: bool = False,
 ) -> pd.DataFrame:
     """商品転換: what the second purchase holds, by entry product.
 
     Parameters
     ----------
-    orders, as_of, exclude_ids, exclude_pattern
-        As :func:`entry_products`.
+    orders, as_of, exclude_ids, exclude_pattern, export_complete
+        As :func:`entry_products`: unless the export is complete, the
+        left-censored cohort's customers are left out (their first and second
+        purchases in the data are not their first and second), counted in
+        ``attrs["censored_customers"]`` and named in ``attrs["censored_cohort"]``.
     min_customers : int, default 30
         Entry products with fewer customers *with a second purchase* are left out.
     top : int, default 5
@@ -293,6 +297,13 @@ def product_conversion(
     d = engine.as_of_date(as_of)
     lines = _lines(orders, d, exclude_ids, exclude_pattern)
     p = _purchases(orders, d)
+    censored = None if export_complete else censoring.first_order_month(orders)
+    n_censored = 0
+    if censored is not None:
+        firsts = p.filter(p.k == 0)
+        out = firsts.filter(censoring.is_censored(firsts.order_date, censored))
+        n_censored = int(out.count().to_pyarrow().as_py())
+        p = p.filter(~p.customer_id.isin(out.customer_id))
     entry = _entry(lines, p)
     second = p.filter(p.k == 1).select("customer_id", "order_id")
     held = lines.inner_join(second, ["customer_id", "order_id"])
@@ -317,7 +328,10 @@ def product_conversion(
         ascending=[False, True, False, True],
     )
     cols = ["entry_product", "second_product", "customers", "customers_both", "probability"]
-    return df[cols].reset_index(drop=True)
+    df = df[cols].reset_index(drop=True)
+    df.attrs.update(censored_customers=n_censored)
+    df.attrs["censored_cohort"] = None if censored is None else f"{censored:%Y-%m}"
+    return df
 
 
 def cross_purchase_products(

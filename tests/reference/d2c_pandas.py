@@ -371,9 +371,20 @@ def product_conversion(
     top: int = 5,
     exclude_ids: Sequence[str] = (),
     exclude_pattern: str | None = None,
+    export_complete: bool = False,
 ) -> pd.DataFrame:
-    """P(second purchase holds product Y | entry product X), the ``top`` Y per X."""
+    """P(second purchase holds product Y | entry product X), the ``top`` Y per X.
+
+    Unless ``export_complete``, customers first seen in the export's first month are left out.
+    """
     li, p, entry = _entries(lines, as_of, exclude_ids, exclude_pattern)
+    cohort = None if export_complete else pd.Timestamp(lines["ordered_at"].min()).to_period("M")
+    n_censored = 0
+    if cohort is not None:
+        first = p[p["k"] == 0]
+        out = first.loc[first["order_date"].dt.to_period("M") == cohort, "customer_id"]
+        n_censored = len(out)
+        p, entry = p[~p["customer_id"].isin(out)], entry[~entry["customer_id"].isin(out)]
     second = p[p["k"] == 1][["customer_id", "order_id"]]
     held = li.merge(second).groupby(["customer_id", "product_id"])["amount"].sum().reset_index()
     held = held[held["amount"] > 0].rename(columns={"product_id": "second_product"})
@@ -390,7 +401,10 @@ def product_conversion(
     )
     pairs = pairs.groupby("entry_product", sort=False).head(top)
     cols = ["entry_product", "second_product", "customers", "customers_both", "probability"]
-    return pairs[cols].reset_index(drop=True)
+    pairs = pairs[cols].reset_index(drop=True)
+    pairs.attrs.update(censored_customers=n_censored)
+    pairs.attrs["censored_cohort"] = None if cohort is None else str(cohort)
+    return pairs
 
 
 def cross_purchase_products(
