@@ -19,6 +19,7 @@ from ecrm.analysis import channels, cross_sell, products, revenue_change, subscr
 from tests.reference import d2c_pandas as ref
 
 AS_OF = "2026-10-31"
+AS_OF_DATE = pd.Timestamp(AS_OF).date()
 EXCLUDE_IDS = ("NM-SHIP",)
 EXCLUDE_PATTERN = "サンプル"
 
@@ -136,3 +137,17 @@ def test_agreement_on_any_random_shop(seed: int) -> None:
     found = [p for n in ("continuation", "acquisition", "entry_products", "cross_sell_monthly",
              "revenue_change") for p in ref.differences(n, ours[n], theirs[n])]  # fmt: skip
     assert found == []
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    as_of=st.dates(min_value=pd.Timestamp("2025-02-01").date(), max_value=AS_OF_DATE),
+    months=st.integers(1, 14),
+)
+def test_cross_sell_windows_at_any_as_of(seed: int, as_of, months: int) -> None:
+    """The bucketed 12-month windows agree with the reference at any day, month-end or not."""
+    lines, _ = random_shop(seed, customers=40)
+    ours = cross_sell.cross_sell_monthly(lines, as_of=as_of, months=months)
+    theirs = ref.cross_sell_monthly(lines, as_of=as_of, months=months)
+    assert ref.differences("cross_sell_monthly", ours, theirs) == []

@@ -69,22 +69,14 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
     out = pd.DataFrame({"month": pd.to_datetime(starts), "month_end": pd.to_datetime(ends)})
     t = engine.orders_table(orders)
     lo = periods.shift_months(ends[0], -12) + dt.timedelta(days=1)
+    windows, cover = _window_buckets(ends)
     o = engine.order_totals(t, as_of=d)
     o = o.filter(o.order_date >= ibis.literal(lo, type="date"))
-    ends_t = ibis.memtable(
-        pd.DataFrame(
-            {
-                "month_end": ends,
-                "win_start": [periods.shift_months(e, -12) + dt.timedelta(days=1) for e in ends],
-            }
-        )
-    ).mutate(month_end=ibis._.month_end.cast("date"), win_start=ibis._.win_start.cast("date"))
-    # customers with a purchase in each window
-    buy_day = o.filter(o.is_purchase).group_by(["customer_id", "order_date"]).agg()
-    win = buy_day.inner_join(
-        ends_t,
-        [buy_day.order_date >= ends_t.win_start, buy_day.order_date <= ends_t.month_end],
-    )
+    # customers with a purchase in each window: (customer, bucket) pairs, each read
+    # by the ≤ 13 windows that cover its bucket (an equality join on a small table)
+    buy = o.filter(o.is_purchase)
+    buy = buy.group_by(["customer_id", _bucket(buy.order_date, windows)]).agg()
+    win = buy.inner_join(cover, "bucket")
     buyers = win.select("month_end", "customer_id").distinct()
     counts = buyers.group_by("month_end").agg(customers=buyers.count())
     if "category" not in t.columns:
@@ -96,10 +88,10 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
         lines = lines.filter(lines.customer_id.notnull() & lines.category.notnull())
         lines = lines.mutate(order_date=lines.ordered_at.date())
         lines = lines.filter(lines.order_date >= ibis.literal(lo, type="date"))
-        cm = lines.group_by(["customer_id", "category", "order_date"]).agg(net=lines.amount.sum())
-        j = cm.inner_join(
-            ends_t, [cm.order_date >= ends_t.win_start, cm.order_date <= ends_t.month_end]
+        cm = lines.group_by(["customer_id", "category", _bucket(lines.order_date, windows)]).agg(
+            net=lines.amount.sum()
         )
+        j = cm.inner_join(cover, "bucket")
         per = j.group_by(["month_end", "customer_id", "category"]).agg(net=j.net.sum())
         per = per.filter(per.net > 0)
         ncat = per.group_by(["month_end", "customer_id"]).agg(n=per.count())
@@ -119,6 +111,42 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
         out["cross_sell_rate"] = out["cross_buyers"] / out["customers"].where(out["customers"] > 0)
     out.attrs["reason"] = rate_reason
     return out
+
+
+def _window_buckets(ends: list[dt.date]) -> tuple[pd.DataFrame, ibis.Table]:
+    """The windows' day ranges cut into buckets, and which buckets each window covers.
+
+    Each window is the days after ``e − 12 months`` up to ``e``. Every window
+    start and every day after a window end is a bucket boundary, so a bucket
+    (a calendar month, or a part of one where a window begins mid-month) lies
+    wholly inside or outside each window. Returns the bucket starts (sorted,
+    with their integer ``bucket`` code) and the (bucket, month_end) pairs.
+    """
+    starts = [periods.shift_months(e, -12) + dt.timedelta(days=1) for e in ends]
+    bounds = sorted({*starts, *(e + dt.timedelta(days=1) for e in ends)})
+    buckets = pd.DataFrame({"start": bounds[:-1], "bucket": range(len(bounds) - 1)})
+    pairs = [
+        (int(b), e)
+        for s, e in zip(starts, ends, strict=True)
+        for b, bs in zip(buckets["bucket"], buckets["start"], strict=True)
+        if s <= bs <= e
+    ]
+    cover = ibis.memtable(pd.DataFrame(pairs, columns=["bucket", "month_end"])).mutate(
+        bucket=ibis._.bucket.cast("int32"), month_end=ibis._.month_end.cast("date")
+    )
+    return buckets, cover
+
+
+def _bucket(day: ibis.Value, buckets: pd.DataFrame) -> ibis.Value:
+    """The bucket code of a date (a CASE over the ≤ 50 bucket starts), named ``bucket``."""
+    case = ibis.cases(
+        *(
+            (day >= ibis.literal(s, type="date"), int(b))
+            for s, b in zip(buckets["start"][::-1], buckets["bucket"][::-1], strict=True)
+        ),
+        else_=-1,
+    )
+    return case.cast("int32").name("bucket")
 
 
 def product_names(orders: engine.OrdersLike, *, as_of: Any) -> pd.Series:
