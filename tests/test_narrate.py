@@ -107,13 +107,19 @@ def test_calibration_close() -> None:
         "2025-10-31までの購入履歴で推定したモデルは、2026-10-31までの購入回数を合計1,234回と"
         "予測し、実績は1,200回でした(誤差+2.9%、対象1,000人、顧客ごとの相関0.74)。"
         "購入金額は予測¥5,600,000に対し実績¥5,000,000(誤差+12.0%)。"
-        "購入回数の誤差は±10%以内で、モデルはこのショップによく合っています。"
+        "購入回数の誤差は±10%以内ですが、購入金額の誤差は±10%を超えています。"
+        "購入回数の予測は使えますが、金額の予測は目安として扱ってください。"
     )
     assert narrate.calibration(check, lang="en") == (
         "Fitted on the purchases up to 2025-10-31, the model predicted 1,234 purchases by "
         "2026-10-31 from the 1,000 customers known then; they made 1,200 (+2.9%; per-customer "
         "correlation 0.74). Predicted revenue ¥5,600,000 against ¥5,000,000 actual (+12.0%). "
-        "The purchase count is within ±10%: the model describes this shop well."
+        "The purchase count is within ±10% but revenue is more than 10% off: use the predicted "
+        "purchases, and treat the predicted value as a rough guide."
+    )
+    both = _check((1_234.4, 1_200, 0.7391), (5_300_000.0, 5_000_000.0, 0.6))  # value +6.0%
+    assert narrate.calibration(both, lang="ja").endswith(
+        "購入回数・購入金額とも誤差±10%以内で、モデルはこのショップによく合っています。"
     )
 
 
@@ -124,7 +130,7 @@ def test_calibration_far_off_or_unmeasurable() -> None:
     assert "(誤差-12.0%、対象1,000人、顧客ごとの相関—)" in ja
     assert ja.endswith("購入回数の誤差が±10%を超えています。予測値は目安として扱ってください。")
     assert narrate.calibration(off, tolerance=0.15, lang="en").endswith(
-        "within ±15%: the model describes this shop well."
+        "Purchases and revenue are within ±15%: the model describes this shop well."
     )
     none = _check((5.0, 0, 0.1), (500.0, 0.0, 0.1))
     assert "more than 10% off" in narrate.calibration(none, lang="en")

@@ -701,22 +701,32 @@ def calibration(
 
     ``check`` is an :func:`ecrm.models.predict.calibration` result (its ``summary``
     with measure, customers, predicted_total, actual_total, relative_error,
-    correlation; its ``cutoff`` and ``as_of``). The total purchases are "close"
-    when their relative error is within ``tolerance``.
+    correlation; its ``cutoff`` and ``as_of``). The model "describes the shop
+    well" only when both the total purchases and the total value are within
+    ``tolerance``; purchases within it and value outside say that the predicted
+    value (Gamma-Gamma) is a rough guide.
     """
     check_lang(lang)
     s = check.summary.set_index("measure")
     buys, value = s.loc["purchases"], s.loc["value"]
     err = float(buys.relative_error)
     close = not math.isnan(err) and abs(err) <= tolerance
+    verr = float(value.relative_error)
+    value_close = not math.isnan(verr) and abs(verr) <= tolerance
     corr = "—" if math.isnan(buys.correlation) else f"{buys.correlation:.2f}"
+    tol = f"{tolerance:.0%}"
     if lang == "ja":
-        verdict = (
-            f"購入回数の誤差は±{tolerance:.0%}以内で、モデルはこのショップによく合っています。"
-            if close
-            else f"購入回数の誤差が±{tolerance:.0%}を超えています。予測値は目安として"
-            "扱ってください。"
-        )
+        if close and value_close:
+            verdict = (
+                f"購入回数・購入金額とも誤差±{tol}以内で、モデルはこのショップによく合っています。"
+            )
+        elif close:
+            verdict = (
+                f"購入回数の誤差は±{tol}以内ですが、購入金額の誤差は±{tol}を超えています。"
+                "購入回数の予測は使えますが、金額の予測は目安として扱ってください。"
+            )
+        else:
+            verdict = f"購入回数の誤差が±{tol}を超えています。予測値は目安として扱ってください。"
         return (
             f"{check.cutoff}までの購入履歴で推定したモデルは、{check.as_of}までの購入回数を"
             f"合計{buys.predicted_total:,.0f}回と予測し、実績は{buys.actual_total:,.0f}回でした"
@@ -726,12 +736,18 @@ def calibration(
             f"{fmt.money(value.actual_total, currency)}(誤差"
             f"{fmt.rate(value.relative_error, signed=True)})。" + verdict
         )
-    verdict = (
-        f"The purchase count is within ±{tolerance:.0%}: the model describes this shop well."
-        if close
-        else f"The purchase count is more than {tolerance:.0%} off: treat the predictions as "
-        "a rough guide."
-    )
+    if close and value_close:
+        verdict = f"Purchases and revenue are within ±{tol}: the model describes this shop well."
+    elif close:
+        verdict = (
+            f"The purchase count is within ±{tol} but revenue is more than {tol} off: use the "
+            "predicted purchases, and treat the predicted value as a rough guide."
+        )
+    else:
+        verdict = (
+            f"The purchase count is more than {tol} off: treat the predictions as a rough guide."
+        )
+
     return (
         f"Fitted on the purchases up to {check.cutoff}, the model predicted "
         f"{buys.predicted_total:,.0f} purchases by {check.as_of} from the "
