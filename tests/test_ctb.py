@@ -938,3 +938,25 @@ def test_recommend_and_check_stay_reachable_from_ctb():
     assert ctb.DEFAULT_HALF_LIFE_DAYS == recommend.DEFAULT_HALF_LIFE_DAYS
     with pytest.raises(AttributeError):
         _ = ctb.no_such_name
+
+
+def test_observable_horizon_falls_back_on_a_short_history():
+    """Firsts: B 01-05, A 01-10, C 02-01 (January is the export's first month)."""
+    kw = {"as_of": AS_OF}
+    assert ctb.observable_horizon(tiny(), export_complete=True, **kw) == 90  # 01-05 + 180 > 06-30
+    assert ctb.observable_horizon(tiny(), export_complete=False, **kw) == 90  # C: 02-01 + 90
+    # B exactly 180 days on 2026-07-04 (the orders after as_of are not read)
+    assert ctb.observable_horizon(tiny(), as_of="2026-07-04", export_complete=True) == 180
+    assert ctb.observable_horizon(tiny(), as_of="2026-07-03", export_complete=True) == 90
+    # without January, C is first followable for 180 days on 2026-07-31, for 360 never here
+    assert ctb.observable_horizon(tiny(), as_of="2026-07-31", export_complete=False) == 180
+    assert ctb.observable_horizon(tiny(), as_of="2026-12-31", export_complete=True) == 360
+    # everyone in the censored month, or nobody 90 days old: no horizon
+    jan = tiny(until=dt.date(2026, 1, 31))
+    assert ctb.observable_horizon(jan, export_complete=False, **kw) is None
+    assert ctb.observable_horizon(tiny(), as_of="2026-04-04", export_complete=True) is None
+    assert ctb.observable_horizon(tiny(), export_complete=True, horizons=(200,), **kw) is None
+    # the settings' own horizon comes first
+    from ecrm.settings import LtvSettings
+
+    assert ctb.observable_horizon(tiny(), settings=LtvSettings(horizon_days=60), **kw) == 60

@@ -415,3 +415,40 @@ def test_the_lifecycle_summary_counts_only_month_ends_the_data_cover() -> None:
     )
     text = narrate_findings.lifecycle_summary(monthly, as_of="2023-12-31", lang="ja")
     assert text.startswith("直近2ヶ月、2023-12-31時点。")
+
+
+def test_first_purchase_ctb_states_its_horizon_and_an_empty_table() -> None:
+    """The sentence names the table's horizon; with nobody observable it says so."""
+    rows = [("product", v, n, 0.5, 10, f2, 1.0, ltv, 90) for v, n, f2, ltv in
+            (("TEA", 60, 0.4, 900.0), ("CUP", 40, 0.2, 500.0))]  # fmt: skip
+    cols = ["level", "value", "customers", "share", "repeaters", "f2_rate", "revenue", "ltv",
+            "horizon_days"]  # fmt: skip
+    first = pd.DataFrame(rows, columns=cols)
+    assert narrate.first_purchase_ctb(first, level="product", lang="ja") == (
+        "初回購入が「TEA」の顧客は90日LTV ¥900(F2転換率40.0%)で最も価値が高く、"
+        "「CUP」は¥500(F2転換率20.0%)です。"
+    )
+    assert narrate.first_purchase_ctb(first.iloc[:0], lang="en") == (
+        "No customer can be followed for 360 days after the first purchase yet."
+    )
+
+
+def test_ctb_transitions_reads_a_repeat_with_enough_purchases() -> None:
+    """EASTER's 2 of 2 (100%) is too small to headline; TEA's 30 of 100 is read."""
+    t = pd.DataFrame(
+        {
+            "from_value": ["EASTER", "TEA", "TEA", "CUP"],
+            "to_value": ["EASTER", "TEA", "CUP", "CUP"],
+            "pairs": [2, 30, 70, 5],
+            "from_total": [2, 100, 100, 20],
+            "probability": [1.0, 0.3, 0.7, 0.25],
+        }
+    )
+    assert narrate.ctb_transitions(t, lang="ja") == (
+        "「TEA」を買った顧客は、次の購入でも(次の購入がある100件のうち)30.0%が「TEA」を選んで"
+        "います(最も多い再購入の組み合わせ)。"
+    )
+    small = t[t["from_value"] != "TEA"]  # nobody reaches 30: the largest value is read
+    assert "'CUP' chose it again next time (of 20 purchases" in narrate.ctb_transitions(
+        small, lang="en"
+    )

@@ -183,7 +183,9 @@ def test_product_sentences_and_the_censored_note():
         "Customers who started with Tea are worth the most within 360 days: ¥9,000 each "
         "(F2 50.0%, 40 customers); those who started with Cake ¥4,000 (F2 20.0%)."
     )
-    assert "50人以上いる初回購入商品はまだありません" in say.entry_value(entry, min_customers=50)
+    assert "50人以上いる初回購入商品はまだないため、90日以内" in say.entry_value(
+        entry, min_customers=50
+    )
     conv = pd.DataFrame(
         {
             "entry_product": ["A", "A"],
@@ -219,3 +221,25 @@ def test_product_sentences_and_the_censored_note():
         "began, so its 948 customers are left out of this table."
     )
     assert say.censored_left_out(None, 0) == ""
+
+
+def test_entry_value_on_a_short_history_reads_the_90_day_f2():
+    entry = pd.DataFrame(
+        {
+            "entry_product": ["A", "B"],
+            "product_name": ["Tea", "Cup"],
+            "customers_90": [45, 30],
+            "f2_rate_90": [0.4, 0.6],
+            "customers_360": [0, 0],
+            "f2_rate_360": [float("nan")] * 2,
+            "revenue_per_customer_360": [float("nan")] * 2,
+        }
+    )
+    assert say.entry_value(entry, min_customers=30) == (
+        "360日経過した顧客が30人以上いる初回購入商品はまだないため、90日以内のF2転換率で比べます。"
+        "90日以内のF2転換率が最も高い初回購入商品はCupで60.0%(90日経過した新規30人)です。"
+    )
+    assert say.entry_products(entry, lang="en") == (
+        "New customers who started with Cup come back most: 60.0% within 90 days "
+        "(30 observable for 90 days)."
+    )

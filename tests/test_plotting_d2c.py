@@ -64,7 +64,12 @@ def test_channel_revenue_and_product_plots(lang):
     )
     ax = d2c.plot_entry_products(e, lang=lang)
     assert isinstance(ax.figure, Figure)
-    assert len(ax.patches) == len(e)
+    assert len(ax.patches) == int(e["f2_rate_360"].notna().sum())  # observable products only
+    ax = d2c.plot_entry_products(e, days=90, lang=lang)
+    assert len(ax.patches) == int(e["f2_rate_90"].notna().sum()) > 0
+    assert ax.get_title().endswith(
+        "(90日以内)" if lang == "ja" else "within 90 days by entry product"
+    )
 
 
 def _money_ticks(ax) -> list[str]:
@@ -103,7 +108,11 @@ def test_empty_tables_draw_a_chart_that_says_why(lang):
     )
     ax = d2c.plot_entry_products(e, lang=lang)
     assert e.empty and len(ax.patches) == 0 and len(ax.texts) == 1
-    title = "初回購入商品別のF2転換率" if lang == "ja" else "F2 rate by entry product"
+    title = (
+        "初回購入商品別のF2転換率(360日以内)"
+        if lang == "ja"
+        else "F2 within 360 days by entry product"
+    )
     assert ax.get_title() == title
 
 
@@ -135,3 +144,23 @@ def test_cohort_retention_and_entry_value_plots(subs_shop, lang):
     # C (3 customers) left out; B, the highest value, drawn on top
     assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "B"]
     assert [p.get_width() for p in ax.patches] == [4000.0, 9000.0]
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_entry_value_on_a_short_history_shows_the_90_day_f2(lang):
+    """Nobody observable for 360 days: the chart compares the 90-day F2 rates instead."""
+    e = pd.DataFrame(
+        {
+            "entry_product": ["A", "B", "C"],
+            "product_name": ["Tea", "Cup", "Pot"],
+            "customers": [50, 40, 35],
+            "customers_90": [45, 30, 0],
+            "f2_rate_90": [0.4, 0.6, float("nan")],
+            "customers_360": [0, 0, 0],
+            "f2_rate_360": [float("nan")] * 3,
+            "revenue_per_customer_360": [float("nan")] * 3,
+        }
+    )
+    ax = d2c.plot_entry_value(e, min_customers=30, lang=lang)
+    assert sorted(p.get_width() for p in ax.patches) == [0.4, 0.6]  # C has nobody 90 days old
+    assert "90" in ax.get_title() and not ax.texts[0].get_text().startswith("no ")

@@ -148,3 +148,10 @@ def test_product_names_take_the_most_frequent_name():
     assert got == {"P1": "Green tea", "P2": "Cup A"}  # P3 has only a blank name
     # up to 2026-01-02 only "Tea" and "Green tea" once each: the tie goes to the smaller name
     assert pr.product_names(o, as_of="2026-01-02").to_dict() == {"P1": "Green tea"}
+
+
+def test_ctb_level_named_relabels_only_the_product_fallback():
+    t = pd.DataFrame({"level": ["category", "taste"], "value": ["TEA", "mild"]})
+    assert pr.ctb_level_named(t, "product")["level"].tolist() == ["product", "taste"]
+    assert pr.ctb_level_named(t, "category") is t
+    assert t["level"].tolist() == ["category", "taste"]  # the input is not changed

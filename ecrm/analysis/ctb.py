@@ -61,6 +61,7 @@ __all__ = [
     "ctb_mix",
     "ctb_tables",
     "first_purchase_ctb",
+    "observable_horizon",
     "preferences",
     "transitions",
 ]
@@ -336,6 +337,61 @@ def _censored(orders: Any, settings: Any, export_complete: bool | None) -> dt.da
     if complete is None:
         complete = censoring.export_complete_setting(settings)
     return None if complete else censoring.first_order_month(orders)
+
+
+def observable_horizon(
+    orders: engine.OrdersLike,
+    *,
+    as_of: Any,
+    settings: ShopSettings | LtvSettings | None = None,
+    export_complete: bool | None = None,
+    horizons: Sequence[int] = (180, 90),
+) -> int | None:
+    """The longest first-purchase horizon some customer can be followed for.
+
+    :func:`first_purchase_ctb` follows each customer ``horizon_days`` (360 by
+    default) after the first purchase. A short export (13 months whose first
+    month is left-censored) has nobody observable for 360 days; rather than an
+    empty table the CTB page then uses the longest of the shorter
+    ``horizons`` some customer outside the censored month is observable for,
+    and says which.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table or path
+        Canonical orders.
+    as_of : date or str
+        Last day of the analysis.
+    settings, export_complete
+        As :func:`first_purchase_ctb` (the default horizon; whether the first
+        month is left out).
+    horizons : sequence of int, default (180, 90)
+        The shorter horizons to try, longest first.
+
+    Returns
+    -------
+    int or None
+        The settings' horizon when someone is observable for it, else the
+        longest of ``horizons`` that someone is, else None.
+    """
+    if settings is None:
+        ltv_s = LtvSettings()
+    else:
+        ltv_s = settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
+    d = engine.as_of_date(as_of)
+    censored = _censored(orders, settings, export_complete)
+    o = engine.order_totals(orders, as_of=d)
+    p = o.filter(o.is_purchase)
+    firsts = p.group_by("customer_id").agg(first_day=p.order_date.min())
+    if censored is not None:
+        firsts = firsts.filter(~censoring.is_censored(firsts.first_day, censored))
+    earliest = firsts.first_day.min().to_pyarrow().as_py()
+    if earliest is None:
+        return None
+    for h in (ltv_s.horizon_days, *sorted((int(x) for x in horizons), reverse=True)):
+        if 0 < h <= ltv_s.horizon_days and earliest + dt.timedelta(days=h) <= d:
+            return h
+    return None
 
 
 def _first_attributes(b: RunTables, p: ir.Table, lvls: Sequence[str], h: int) -> ir.Table:

@@ -41,6 +41,7 @@ from ecrm.errors import ColumnsError, ParameterError
 __all__ = [
     "DEFAULT_MIN_CUSTOMERS",
     "cross_purchase_products",
+    "ctb_level_named",
     "ctb_orders",
     "entry_products",
     "product_conversion",
@@ -503,3 +504,26 @@ def ctb_orders(
         category=ibis.cases((j._excluded | j._key.isnull(), ibis.null("string")), else_=j._label)
     ).drop("_key", "_excluded", "_pid", "_label")
     return out, "product"
+
+
+def ctb_level_named(table: pd.DataFrame, level: str) -> pd.DataFrame:
+    """A CTB table whose ``level`` says what its values are: ``"product"`` on the fallback.
+
+    The CTB tables of :func:`ctb_orders`' product fallback are computed on the
+    category column holding product labels; their ``level`` column reads
+    ``"category"``. With ``level="product"`` (the level :func:`ctb_orders`
+    returned) those rows are relabelled ``"product"``, so a page or an export
+    never calls products categories. Other levels are returned unchanged.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ctb_level_named(pd.DataFrame({"level": ["category"], "value": ["TEA"]}), "product")
+         level value
+    0  product   TEA
+    """
+    if level != "product" or "level" not in table.columns:
+        return table
+    out = table.copy()
+    out["level"] = out["level"].where(out["level"] != "category", "product")
+    return out

@@ -159,6 +159,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "pc2": ("第2主成分", "PC 2"),
     # CTB tables and recommendations (ecrm.analysis.ctb)
     "category": ("カテゴリ", "category"),
+    "product": ("商品", "product"),
     "taste": ("テイスト", "taste"),
     "brand": ("ブランド", "brand"),
     "(unknown)": ("不明", "unknown"),

@@ -477,13 +477,23 @@ def clusters(profile: pd.DataFrame, *, lang: str = "ja") -> str:
 def first_purchase_ctb(
     first: pd.DataFrame, *, level: str = "category", lang: str = "ja", currency: str = "JPY"
 ) -> str:
-    """Which entry value makes the most valuable customers (360-day LTV and F2)."""
+    """Which entry value makes the most valuable customers (LTV and F2 at the table's horizon).
+
+    The horizon is the table's ``horizon_days`` (360 unless the CTB page chose
+    a shorter one for a short history); a table with no customer observable
+    for it says so.
+    """
     check_lang(lang)
+    h = int(first["horizon_days"].iloc[0]) if len(first) and "horizon_days" in first else 360
     t = first[(first["level"] == level) & first["ltv"].notna()]
+    if t.empty:
+        if lang == "ja":
+            return f"初回購入から{h}日を観測できる顧客がまだいないため、この表は空です。"
+        return f"No customer can be followed for {h} days after the first purchase yet."
     floor = max(30, int(0.01 * t["customers"].sum()))
     big = t[t["customers"] >= floor]
     if len(big) < 2:
-        most = int(t["customers"].max()) if len(t) else 0
+        most = int(t["customers"].max())
         if lang == "ja":
             return (
                 f"初回購入の{label(level, lang)}ごとの顧客数が少なく(最多 {fmt.count(most)} 人、"
@@ -500,32 +510,43 @@ def first_purchase_ctb(
     worst = t.sort_values("ltv").iloc[0]
     if lang == "ja":
         return (
-            f"初回購入が「{best.value}」の顧客は360日LTV {fmt.money(best.ltv, currency)}"
+            f"初回購入が「{best.value}」の顧客は{h}日LTV {fmt.money(best.ltv, currency)}"
             f"(F2転換率{fmt.rate(best.f2_rate)})で最も価値が高く、「{worst.value}」は"
             f"{fmt.money(worst.ltv, currency)}(F2転換率{fmt.rate(worst.f2_rate)})です。"
         )
     return (
-        f"Customers whose first purchase was '{best.value}' are worth the most: 360-day LTV "
+        f"Customers whose first purchase was '{best.value}' are worth the most: {h}-day LTV "
         f"{fmt.money(best.ltv, currency)} (F2 {fmt.rate(best.f2_rate)}), against "
         f"{fmt.money(worst.ltv, currency)} (F2 {fmt.rate(worst.f2_rate)}) for '{worst.value}'."
     )
 
 
-def ctb_transitions(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """The most likely next value after each purchase: the strongest repeat."""
+def ctb_transitions(table: pd.DataFrame, *, lang: str = "ja", min_from: int = 30) -> str:
+    """The strongest repeat: the value most often bought again next time.
+
+    Only values with at least ``min_from`` purchases followed by another
+    (``from_total``) are read, so one customer's two purchases do not make a
+    "100%" headline; with none that large, the largest value is read.
+    """
     check_lang(lang)
-    same = table[table["from_value"] == table["to_value"]].sort_values("probability")
+    same = table[table["from_value"] == table["to_value"]]
     if same.empty:
         return "—"
-    top = same.iloc[-1]
+    if "from_total" in same.columns:
+        big = same[same["from_total"] >= min_from]
+        same = big if len(big) else same[same["from_total"] == same["from_total"].max()]
+    top = same.sort_values(["probability", "from_value"], ascending=[True, False]).iloc[-1]
+    n = int(top.from_total) if "from_total" in same.columns else None
     if lang == "ja":
+        base = f"(次の購入がある{fmt.count(n)}件のうち)" if n is not None else ""
         return (
-            f"「{top.from_value}」を買った顧客は、次の購入でも{fmt.rate(top.probability)}が"
+            f"「{top.from_value}」を買った顧客は、次の購入でも{base}{fmt.rate(top.probability)}が"
             f"「{top.to_value}」を選んでいます(最も多い再購入の組み合わせ)。"
         )
+    base = f" (of {fmt.count(n)} purchases followed by another)" if n is not None else ""
     return (
         f"{fmt.rate(top.probability)} of customers who bought '{top.from_value}' chose it again "
-        "next time: the strongest repeat."
+        f"next time{base}: the strongest repeat."
     )
 
 

@@ -297,27 +297,34 @@ def revenue_change(table: pd.DataFrame, *, lang: str = "ja", currency: str = "JP
     )
 
 
-def entry_products(table: pd.DataFrame, *, lang: str = "ja") -> str:
-    """The entry product whose new customers come back most within 360 days."""
+def entry_products(table: pd.DataFrame, *, lang: str = "ja", days: int | None = None) -> str:
+    """The entry product whose new customers come back most within ``days`` (360 or 90).
+
+    ``days`` None reads 360 when some product has customers observable for
+    360 days, else 90.
+    """
     check_lang(lang)
-    t = table[table["f2_rate_360"].notna()]
+    if days is None:
+        days = 360 if table["f2_rate_360"].notna().any() else 90
+    rate_col, seen_col = f"f2_rate_{int(days)}", f"customers_{int(days)}"
+    t = table[table[rate_col].notna()] if rate_col in table.columns else table.iloc[:0]
     if t.empty:
         return (
-            "360日経過した初回購入商品の顧客がまだ十分にいません。"
+            f"{days}日経過した初回購入商品の顧客がまだいません。"
             if lang == "ja"
-            else "No entry product has enough customers observable for 360 days yet."
+            else f"No entry product has customers observable for {days} days yet."
         )
-    best = t.loc[t["f2_rate_360"].astype(float).idxmax()]
+    best = t.loc[t[rate_col].astype(float).idxmax()]
     name = best.get("product_name", best["entry_product"])
     if lang == "ja":
         return (
-            f"360日以内のF2転換率が最も高い初回購入商品は{name}で"
-            f"{fmt.rate(best['f2_rate_360'])}(360日経過した新規{fmt.count(best['customers_360'])}人)です。"
+            f"{days}日以内のF2転換率が最も高い初回購入商品は{name}で"
+            f"{fmt.rate(best[rate_col])}({days}日経過した新規{fmt.count(best[seen_col])}人)です。"
         )
     return (
         f"New customers who started with {name} come back most: "
-        f"{fmt.rate(best['f2_rate_360'])} within 360 days "
-        f"({fmt.count(best['customers_360'])} observable for 360 days)."
+        f"{fmt.rate(best[rate_col])} within {days} days "
+        f"({fmt.count(best[seen_col])} observable for {days} days)."
     )
 
 
@@ -434,12 +441,15 @@ def entry_value(
     t = table[
         table["revenue_per_customer_360"].notna() & (table["customers_360"] >= int(min_customers))
     ]
-    if t.empty:
-        return (
-            f"360日経過した顧客が{int(min_customers)}人以上いる初回購入商品はまだありません。"
+    if t.empty:  # a short history: the 90-day F2 rates are compared instead (as the chart)
+        head = (
+            f"360日経過した顧客が{int(min_customers)}人以上いる初回購入商品はまだないため、"
+            "90日以内のF2転換率で比べます。"
             if lang == "ja"
-            else f"No entry product has {int(min_customers)} customers observable for 360 days yet."
+            else f"No entry product has {int(min_customers)} customers observable for 360 days "
+            "yet, so the 90-day F2 rates are compared."
         )
+        return head + ("" if lang == "ja" else " ") + entry_products(table, lang=lang, days=90)
     ranked = t.sort_values("revenue_per_customer_360", ascending=False)
     best, low = ranked.iloc[0], ranked.iloc[-1]
     name = best.get("product_name", best["entry_product"])

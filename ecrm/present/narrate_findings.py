@@ -256,11 +256,12 @@ def cluster_summary(profile: pd.DataFrame | None, *, as_of: Any, lang: str = "ja
 
 
 def ctb_summary(first: pd.DataFrame, *, as_of: Any, lang: str = "ja", currency: str = "JPY") -> str:
-    """CTB: which first-purchase category leads to repeat purchases."""
+    """CTB: which first-purchase category (on the product fallback, product) makes repeats."""
     check_lang(lang)
+    level = "product" if len(first) and (first["level"] == "product").any() else "category"
     return _join(
         _window(as_of, lang),
-        narrate.first_purchase_ctb(first, level="category", lang=lang, currency=currency),
+        narrate.first_purchase_ctb(first, level=level, lang=lang, currency=currency),
     )
 
 

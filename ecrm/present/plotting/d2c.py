@@ -284,41 +284,60 @@ def plot_revenue_change(
 
 
 def plot_entry_products(
-    table: pd.DataFrame, *, top: int = 15, ax: Axes | None = None, lang: str = "ja"
+    table: pd.DataFrame,
+    *,
+    top: int = 15,
+    days: int = 360,
+    ax: Axes | None = None,
+    lang: str = "ja",
 ) -> Axes:
-    """F2 within 360 days by entry product (the ``top`` largest), with their customers.
+    """F2 within ``days`` (90 or 360) by entry product (the ``top`` largest), with their customers.
 
     Parameters
     ----------
     table : DataFrame
         :func:`ecrm.analysis.products.entry_products`.
+    days : {360, 90}
+        Which F2 window; each bar is annotated with the customers observable for it.
     """
-    need_columns(table, ["entry_product", "customers", "f2_rate_360"], "entry_products")
+    rate_col, seen_col = f"f2_rate_{int(days)}", f"customers_{int(days)}"
+    need_columns(table, ["entry_product", seen_col, rate_col], "entry_products")
     ax = new_ax(ax)
-    ax.set_title(_t(lang, "初回購入商品別のF2転換率", "F2 rate by entry product"))
-    if table.empty:
+    ax.set_title(
+        _t(
+            lang,
+            f"初回購入商品別のF2転換率({days}日以内)",
+            f"F2 within {days} days by entry product",
+        )
+    )
+    t = table[table[rate_col].notna()]
+    if t.empty:
         why = _t(
             lang,
-            "新規顧客数が下限に届く初回購入商品がまだありません",
-            "no entry product has reached the minimum of new customers yet",
+            f"{days}日経過した初回購入商品の顧客がまだいません",
+            f"no entry product has customers observable for {days} days yet",
         )
         return _no_data(ax, why)
-    t = table.head(int(top)).iloc[::-1]
+    t = t.head(int(top)).iloc[::-1]
     name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
-    ax.barh(name.astype(str), t["f2_rate_360"].astype(float), color=PALETTE[4])
-    for i, (rate, n) in enumerate(zip(t["f2_rate_360"], t["customers"], strict=True)):
-        if pd.notna(rate):
-            ax.annotate(
-                f"{rate:.0%} ({int(n):,})",
-                (rate, i),
-                va="center",
-                xytext=(3, 0),
-                textcoords="offset points",
-                fontsize=8,
-            )
+    ax.barh(name.astype(str), t[rate_col].astype(float), color=PALETTE[4])
+    for i, (rate, n) in enumerate(zip(t[rate_col], t[seen_col], strict=True)):
+        ax.annotate(
+            f"{rate:.0%} ({int(n):,})",
+            (rate, i),
+            va="center",
+            xytext=(3, 0),
+            textcoords="offset points",
+            fontsize=8,
+        )
+    ax.set_xlim(0, min(1.0, float(t[rate_col].max()) * 1.25 + 0.05))
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(
-        _t(lang, "F2転換率(360日、件数は新規顧客数)", "F2 within 360 days (new customers)")
+        _t(
+            lang,
+            f"F2転換率({days}日以内、件数は{days}日経過した新規顧客数)",
+            f"F2 within {days} days (new customers observable for {days} days)",
+        )
     )
     return ax
 
@@ -398,6 +417,8 @@ def plot_entry_value(
     min_customers : int, default 30
         Products with fewer customers observable for 360 days are left out: a
         mean of a handful of customers (one wholesale buyer) is no ranking.
+        When no product has that many (a history shorter than a year), the
+        chart is :func:`plot_entry_products` at 90 days.
     """
     need = ["entry_product", "customers_360", "f2_rate_360", "revenue_per_customer_360"]
     need_columns(table, need, "entry_products")
@@ -408,13 +429,8 @@ def plot_entry_value(
     t = table[
         table["revenue_per_customer_360"].notna() & (table["customers_360"] >= int(min_customers))
     ]
-    if t.empty:
-        why = _t(
-            lang,
-            "360日経過した初回購入商品の顧客がまだ十分にいません",
-            "no entry product has enough customers observable for 360 days yet",
-        )
-        return _no_data(ax, why)
+    if t.empty:  # a short history: compare the 90-day F2 rates instead (the sentence says so)
+        return plot_entry_products(table, top=top, days=90, ax=ax, lang=lang)
     t = t.sort_values("revenue_per_customer_360", ascending=False).head(int(top)).iloc[::-1]
     name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
     value = t["revenue_per_customer_360"].astype(float)
