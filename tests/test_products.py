@@ -155,3 +155,17 @@ def test_ctb_level_named_relabels_only_the_product_fallback():
     assert pr.ctb_level_named(t, "product")["level"].tolist() == ["product", "taste"]
     assert pr.ctb_level_named(t, "category") is t
     assert t["level"].tolist() == ["category", "taste"]  # the input is not changed
+
+
+def test_ctb_fallback_first_purchase_skips_an_excluded_largest_line():
+    """a's first order: tee 2,000 and shipping 5,000 — tee is its first product once
+    shipping is excluded; d bought only shipping: unknown either way."""
+    from ecrm.analysis import ctb
+
+    o, level = pr.ctb_orders(_orders(), exclude_ids=["SHIP"])
+    assert level == "product"
+    kw = {"as_of": AS_OF, "levels": ["category"], "horizon_days": 30, "export_complete": True}
+    got = ctb.first_purchase_ctb(o, skip_missing=True, **kw).set_index("value")["customers"]
+    assert got.to_dict() == {"tee": 2, "pants": 1, "(unknown)": 1}
+    plain = ctb.first_purchase_ctb(o, **kw).set_index("value")["customers"]
+    assert plain.to_dict() == {"(unknown)": 2, "pants": 1, "tee": 1}  # a's largest line

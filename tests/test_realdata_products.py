@@ -97,6 +97,16 @@ def test_uci_ctb_falls_back_to_products(uci):
     assert not set(first["value"]) & excluded and first["customers"].sum() > 1000
     assert first.attrs["censored_customers"] > 800  # December 2010's customers are left out
     assert first.attrs["censored_cohort"] == "2010-12"
+    # postage is often a foreign order's largest line: read past it, a first
+    # purchase is "(unknown)" only when it held nothing but excluded lines
+    kept = ctb.first_purchase_ctb(
+        o, as_of=UCI_AS_OF, levels=["category"], horizon_days=90, export_complete=False,
+        skip_missing=True,
+    )  # fmt: skip
+    unknown = kept.set_index("value")["customers"].get("(unknown)", 0)
+    plain = first.set_index("value")["customers"].get("(unknown)", 0)
+    assert unknown < 10 < 50 < plain
+    assert kept["customers"].sum() == first["customers"].sum()
     pairs = ctb.cross_purchase(o, as_of=UCI_AS_OF, min_support=0.02)
     assert len(pairs) > 10
     assert not (set(pairs["value_a"]) | set(pairs["value_b"])) & excluded

@@ -259,6 +259,7 @@ def first_purchase_ctb(
     horizon_days: int | None = None,
     settings: ShopSettings | LtvSettings | None = None,
     export_complete: bool | None = None,
+    skip_missing: bool = False,
 ) -> pd.DataFrame:
     """F2 rate and 360-day LTV by the category / taste / brand of the first purchase.
 
@@ -293,6 +294,13 @@ def first_purchase_ctb(
         are left out: their first purchase in the data is not their first
         purchase. ``attrs["censored_customers"]`` counts them (of the
         observable ones) and ``attrs["censored_cohort"]`` names the month.
+    skip_missing : bool, default False
+        Read each level's value from the first purchase's largest line *with a
+        value* at that level (as :func:`transitions` does), not from its largest
+        line. The CTB page sets it on the product fallback
+        (:func:`ecrm.analysis.products.ctb_orders`), whose excluded lines
+        (postage, fees) have no value: an order's shipping line is often its
+        largest and would make the first purchase "(unknown)".
 
     Returns
     -------
@@ -328,7 +336,7 @@ def first_purchase_ctb(
     censored = _censored(orders, settings, export_complete)
     with RunTables(orders, as_of) as b:
         lvls = _levels(b, levels, "CTB first-purchase analysis")
-        return _first_purchase(b, lvls, h, censored=censored)
+        return _first_purchase(b, lvls, h, censored=censored, skip_missing=skip_missing)
 
 
 def _censored(orders: Any, settings: Any, export_complete: bool | None) -> dt.date | None:
@@ -394,7 +402,9 @@ def observable_horizon(
     return None
 
 
-def _first_attributes(b: RunTables, p: ir.Table, lvls: Sequence[str], h: int) -> ir.Table:
+def _first_attributes(
+    b: RunTables, p: ir.Table, lvls: Sequence[str], h: int, skip_missing: bool = False
+) -> ir.Table:
     """customer_id, first_<level>: the first purchase's largest line (SPEC §2).
 
     The pick of :func:`ecrm.analysis.customers.first_line`, as in the customer measures,
@@ -410,8 +420,16 @@ def _first_attributes(b: RunTables, p: ir.Table, lvls: Sequence[str], h: int) ->
     if engine.is_canonical(b.t):  # a cohort's first orders, and so their lines, are h days back
         cut = engine.next_day(b.as_of - dt.timedelta(days=h))
         lines = lines.filter(lines.ordered_at < ibis.literal(cut))
-    top = customers.first_line(lines.inner_join(first, ["customer_id", "order_id"]), lvls)
-    return top.select("customer_id", **{f"first_{lv}": top[lv].cast("string") for lv in lvls})
+    fl = lines.inner_join(first, ["customer_id", "order_id"])
+    if not skip_missing:
+        top = customers.first_line(fl, lvls)
+        return top.select("customer_id", **{f"first_{lv}": top[lv].cast("string") for lv in lvls})
+    out = first.select("customer_id")
+    for lv in lvls:  # each level from its own largest line with a value
+        top = customers.first_line(fl.filter(fl[lv].notnull()), [lv])
+        top = top.select(_cid="customer_id", **{f"first_{lv}": top[lv].cast("string")})
+        out = out.left_join(top, out.customer_id == top._cid).drop("_cid")
+    return out
 
 
 def _first_purchase(
@@ -420,6 +438,7 @@ def _first_purchase(
     h: int,
     purchases: ir.Table | None = None,
     censored: dt.date | None = None,
+    skip_missing: bool = False,
 ) -> pd.DataFrame:
     """The :func:`first_purchase_ctb` table; ``purchases``: default the run's own.
 
@@ -442,7 +461,8 @@ def _first_purchase(
     rev = j.filter((day >= 0) & (day <= h))
     rev = rev.group_by("customer_id").agg(_rev=rev.amount.sum().cast(engine.AMOUNT))
     c = m.left_join(rev, "customer_id").drop("customer_id_right")
-    c = c.left_join(_first_attributes(b, p, lvls, h), "customer_id").drop("customer_id_right")
+    firsts = _first_attributes(b, p, lvls, h, skip_missing)
+    c = c.left_join(firsts, "customer_id").drop("customer_id_right")
     c = c.mutate(
         _f2=(
             c.second_purchase.notnull()
