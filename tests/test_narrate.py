@@ -340,7 +340,15 @@ def test_a_comparison_before_the_data_is_said_to_be_so() -> None:
         "The comparison period (2009-12-01 to 2010-11-30) ends before the data begin "
         "(2010-12-01): the decile movement cannot be measured yet."
     )
+    moves = pd.DataFrame({"movement": ["new"], "customers": [4_297]})
+    assert narrate.cpm_transitions(moves, lang="en", window=w) == (
+        "The comparison date (2010-11-30) is before the data begin (2010-12-01): the movement "
+        "between segments cannot be measured yet."
+    )
     # covered: the usual sentence
+    assert "4,297" in narrate.cpm_transitions(
+        moves, lang="en", window=w._replace(first_order=dt.date(2009, 1, 1))
+    )
     assert "1年前の" in narrate.rfm_migration(
         mig, lang="ja", window=w._replace(first_order=dt.date(2009, 1, 1))
     )

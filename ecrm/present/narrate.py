@@ -277,9 +277,16 @@ def cpm_trend(monthly: pd.DataFrame, *, lang: str = "ja") -> str:
     return _trend(monthly, "loyal_active", lang)
 
 
-def cpm_transitions(transitions: pd.DataFrame, *, lang: str = "ja") -> str:
-    """Counts of customers who moved up, stayed, lapsed and were new."""
+def cpm_transitions(transitions: pd.DataFrame, *, lang: str = "ja", window: Any = None) -> str:
+    """Counts of customers who moved up, stayed, lapsed and were new.
+
+    ``window``: the comparison date's (:func:`ecrm.analysis.segments.data_window`);
+    a date before the data begin says the movement cannot be measured yet
+    (everyone would count as "new").
+    """
     check_lang(lang)
+    if window is not None and window.empty:
+        return nw.before_data(window, ("セグメントの移動", "movement between segments"), lang)
     by = transitions.groupby("movement")["customers"].sum()
     n = {k: int(by.get(k, 0)) for k in ("new", "up", "stayed", "down", "lapsed", "reactivated")}
     if lang == "ja":
