@@ -173,6 +173,25 @@ def test_a_wide_long_table_is_split_repeating_its_key():
     assert sum(len(_headers(p)) - 1 for p in parts) == 12
 
 
+def test_a_split_table_repeats_every_key_column():
+    """The acquisition summary's rows are named by month and channel together."""
+    df = pd.DataFrame(
+        {
+            "month": ["2026-01", "2026-01"] * 10,
+            "channel": ["web", "shop"] * 10,
+            **{f"c{i}": range(20) for i in range(12)},
+        }
+    )
+    html = format_table(df, lang="en", name="channel_acquisition_summary")
+    parts = _soup(html).find_all("table")
+    assert len(parts) == 2 and all(_headers(p)[:2] == ["month", "channel"] for p in parts)
+    assert sum(len(_headers(p)) - 2 for p in parts) == 12
+    assert [c.get_text() for c in parts[1].find_all("tr")[1].find_all("td")[:2]] == [
+        "2026-01",
+        "web",
+    ]
+
+
 def test_a_long_table_shows_its_first_rows_and_links_the_csv():
     df = pd.DataFrame({"customers": range(40)})
     soup = _soup(format_table(df, lang="ja", name="rfm_grid", csv_href="tables/rfm_grid.csv"))

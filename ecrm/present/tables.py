@@ -320,9 +320,10 @@ class TableSpec:
         Columns that are display artefacts: not shown (the CSV keeps them).
     transpose : bool, optional
         Force (True) or forbid (False) transposition; None decides by width.
-    key : str, optional
+    key : str or tuple of str, optional
         The column naming each row (the column headers when transposed);
-        default the first shown column.
+        default the first shown column. Several columns (a month and a
+        channel) name a row together: a split table repeats all of them.
     values : mapping
         Per-column value labels ``{column: {value: (ja, en)}}`` where a code
         means something else than in :data:`~ecrm.present.labels.LABELS`.
@@ -340,7 +341,7 @@ class TableSpec:
     kinds: Mapping[str, Kind] = field(default_factory=dict)
     drop: tuple[str, ...] = ()
     transpose: bool | None = None
-    key: str | None = None
+    key: str | tuple[str, ...] | None = None
     values: Mapping[str, Mapping[str, tuple[str, str]]] = field(default_factory=dict)
     row_kinds: tuple[str, Callable[[str, str], Kind]] | None = None
     headers: Mapping[str, tuple[str, str]] = field(default_factory=dict)
@@ -402,7 +403,9 @@ TABLES: Mapping[str, TableSpec] = MappingProxyType(
             values={"part": _PARTS, "factor": _FACTORS},
         ),
         # the page shows 90 and 360 days; the CSV keeps 180 too
-        "channel_acquisition_summary": TableSpec(drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$"),
+        "channel_acquisition_summary": TableSpec(
+            drop_pattern=r"^(ltv|f2_rate|ltv_cac|roas)_180$", key=("month", "channel")
+        ),
         # the rate is stated in the sentence under the table; the CSV keeps it
         "predicted_value_horizons": TableSpec(drop=("discount_rate_annual",)),
         "predicted_value_tracking": TableSpec(
@@ -699,12 +702,13 @@ def format_table(
     nums = [[col[i] for col in shown.numeric] for i in range(keep)]
     if ncols > MAX_COLUMNS:
         shown_cols = _shown_columns(df, spec, lang)
-        key = shown_cols.index(spec.key) if spec.key in shown_cols else 0
-        others = [j for j in range(ncols) if j != key]
-        pieces = -(-len(others) // (MAX_COLUMNS - 1))
+        wanted = (spec.key,) if isinstance(spec.key, str) else (spec.key or ())
+        keys = [shown_cols.index(k) for k in wanted if k in shown_cols] or [0]
+        others = [j for j in range(ncols) if j not in keys]
+        pieces = -(-len(others) // (MAX_COLUMNS - len(keys)))
         step = -(-len(others) // pieces)  # balanced: 10 columns split 5 + 5, not 9 + 1
         for start in range(0, len(others), step):
-            idx = [key, *others[start : start + step]]
+            idx = [*keys, *others[start : start + step]]
             parts.append(
                 _table_html(
                     [shown.headers[j] for j in idx],
@@ -723,7 +727,7 @@ def format_table(
 def _transposed(
     df: pd.DataFrame, shown: _Shown, spec: TableSpec, classes: list[str], *, lang: str
 ) -> str:
-    key_col = spec.key or _shown_columns(df, spec, lang)[0]
+    key_col = (spec.key if isinstance(spec.key, str) else None) or _shown_columns(df, spec, lang)[0]
     names = _cluster_key(df, lang) if key_col == "cluster" else None
     if names is None:
         j = _shown_columns(df, spec, lang).index(key_col)
