@@ -17,6 +17,7 @@ import datetime as dt
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import engine
@@ -45,6 +46,18 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
         months to month_end), cross_buyers (of them, with ≥ 2 categories),
         cross_sell_rate.
 
+    Notes
+    -----
+    Set-based, without copying each purchase into the ≤ 12 windows holding
+    it: the days are cut into buckets that lie wholly inside or outside each
+    window (months, and the part of a month where a mid-month window
+    begins); a bucket's net per (customer, category) *enters* the running sum
+    at its first window and *leaves* after its last, so a running sum over
+    those change points (exact decimals) says in which windows each
+    category's net is positive, and a second running count per customer in
+    which windows it has ≥ 2 such categories and a purchase. The changes of
+    those flags, summed per window, accumulate to the monthly counts.
+
     Raises
     ------
     ParameterError
@@ -69,20 +82,19 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
     out = pd.DataFrame({"month": pd.to_datetime(starts), "month_end": pd.to_datetime(ends)})
     t = engine.orders_table(orders)
     lo = periods.shift_months(ends[0], -12) + dt.timedelta(days=1)
-    windows, cover = _window_buckets(ends)
+    windows, span = _window_buckets(ends)
     o = engine.order_totals(t, as_of=d)
     o = o.filter(o.order_date >= ibis.literal(lo, type="date"))
-    # customers with a purchase in each window: (customer, bucket) pairs, each read
-    # by the ≤ 13 windows that cover its bucket (an equality join on a small table)
+    # purchase buckets per customer: +1 when a bucket enters the window, -1 after it leaves
     buy = o.filter(o.is_purchase)
     buy = buy.group_by(["customer_id", _bucket(buy.order_date, windows)]).agg()
-    win = buy.inner_join(cover, "bucket")
-    buyers = win.select("month_end", "customer_id").distinct()
-    counts = buyers.group_by("month_end").agg(customers=buyers.count())
+    b_events = _events(
+        buy.inner_join(span, "bucket"), ["customer_id"], ibis.literal(1, "int64"), "db"
+    )
+    n_windows = len(ends)
     if "category" not in t.columns:
-        df = engine.to_pandas(counts)
+        events = b_events.select("customer_id", "w", dn=ibis.literal(0, "int64"), db=b_events.db)
         rate_reason = "the orders have no category column"
-        cross = None
     else:
         lines = engine.upto(t, d)
         lines = lines.filter(lines.customer_id.notnull() & lines.category.notnull())
@@ -91,50 +103,91 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
         cm = lines.group_by(["customer_id", "category", _bucket(lines.order_date, windows)]).agg(
             net=lines.amount.sum()
         )
-        j = cm.inner_join(cover, "bucket")
-        per = j.group_by(["month_end", "customer_id", "category"]).agg(net=j.net.sum())
-        per = per.filter(per.net > 0)
-        ncat = per.group_by(["month_end", "customer_id"]).agg(n=per.count())
-        ncat = ncat.filter(ncat.n >= 2).select("month_end", "customer_id")
-        ncat = ncat.inner_join(buyers, ["month_end", "customer_id"])
-        cross = ncat.group_by("month_end").agg(cross_buyers=ncat.count())
-        df = engine.to_pandas(counts.left_join(cross, "month_end").drop("month_end_right"))
+        # each category's net in the window (exact decimals) changes only where a bucket
+        # enters or leaves: a running sum over those points says where it is positive
+        c_events = _events(
+            cm.inner_join(span, "bucket"), ["customer_id", "category"], "net", "dnet"
+        )
+        wc = ibis.window(group_by=["customer_id", "category"], order_by="w")
+        run_c = ibis.cumulative_window(group_by=["customer_id", "category"], order_by="w")
+        pos = c_events.mutate(_pos=(c_events.dnet.sum().over(run_c) > 0).cast("int32"))
+        pos = pos.mutate(dn=pos._pos - pos._pos.lag().over(wc).fill_null(0))
+        pos = pos.filter(pos.dn != 0)
+        pos = pos.select("customer_id", "w", dn=pos.dn.cast("int64"), db=ibis.literal(0, "int64"))
+        buys = b_events.select("customer_id", "w", dn=ibis.literal(0, "int64"), db=b_events.db)
+        events = pos.union(buys)
         rate_reason = ""
+    events = events.group_by(["customer_id", "w"]).agg(dn=events.dn.sum(), db=events.db.sum())
+    wu = ibis.window(group_by="customer_id", order_by="w")
+    run_u = ibis.cumulative_window(group_by="customer_id", order_by="w")
+    state = events.mutate(_n=events.dn.sum().over(run_u), _b=events.db.sum().over(run_u))
+    state = state.mutate(
+        buyer=(state._b > 0).cast("int32"), cross=((state._b > 0) & (state._n >= 2)).cast("int32")
+    )
+    state = state.mutate(
+        d_buyer=state.buyer - state.buyer.lag().over(wu).fill_null(0),
+        d_cross=state.cross - state.cross.lag().over(wu).fill_null(0),
+    )
+    steps = state.group_by("w").agg(d_buyer=state.d_buyer.sum(), d_cross=state.d_cross.sum())
+    steps = engine.to_pandas(steps).set_index("w").reindex(range(n_windows), fill_value=0)
+    df = pd.DataFrame(
+        {
+            "month_end": ends,
+            "customers": steps["d_buyer"].cumsum().to_numpy(),
+            "cross_buyers": steps["d_cross"].cumsum().to_numpy(),
+        }
+    )
+    cross = None if rate_reason else True
     df["month_end"] = pd.to_datetime(df["month_end"])
     out = out.merge(df, on="month_end", how="left")
-    out["customers"] = out["customers"].fillna(0).astype("int64")
+    out["customers"] = out["customers"].astype("int64")
     if cross is None:
         out["cross_buyers"] = pd.array([pd.NA] * len(out), dtype="Int64")
         out["cross_sell_rate"] = float("nan")
     else:
-        out["cross_buyers"] = out["cross_buyers"].fillna(0).astype("int64")
+        out["cross_buyers"] = out["cross_buyers"].astype("int64")
         out["cross_sell_rate"] = out["cross_buyers"] / out["customers"].where(out["customers"] > 0)
     out.attrs["reason"] = rate_reason
     return out
 
 
 def _window_buckets(ends: list[dt.date]) -> tuple[pd.DataFrame, ibis.Table]:
-    """The windows' day ranges cut into buckets, and which buckets each window covers.
+    """The windows' day ranges cut into buckets, and the windows each bucket lies in.
 
-    Each window is the days after ``e − 12 months`` up to ``e``. Every window
-    start and every day after a window end is a bucket boundary, so a bucket
-    (a calendar month, or a part of one where a window begins mid-month) lies
-    wholly inside or outside each window. Returns the bucket starts (sorted,
-    with their integer ``bucket`` code) and the (bucket, month_end) pairs.
+    Window ``w`` is the days after ``ends[w] − 12 months`` up to ``ends[w]``.
+    Every window start and every day after a window end is a bucket boundary,
+    so a bucket (a calendar month, or the part of one where a window begins
+    mid-month) lies wholly inside or outside each window; as the windows slide
+    forward, the windows holding a bucket are a contiguous range ``lo … hi``.
+    Returns the bucket starts (sorted, with their integer ``bucket`` code) and
+    the (bucket, lo, hi) table of the buckets some window holds.
     """
     starts = [periods.shift_months(e, -12) + dt.timedelta(days=1) for e in ends]
     bounds = sorted({*starts, *(e + dt.timedelta(days=1) for e in ends)})
     buckets = pd.DataFrame({"start": bounds[:-1], "bucket": range(len(bounds) - 1)})
-    pairs = [
-        (int(b), e)
-        for s, e in zip(starts, ends, strict=True)
-        for b, bs in zip(buckets["bucket"], buckets["start"], strict=True)
-        if s <= bs <= e
-    ]
-    cover = ibis.memtable(pd.DataFrame(pairs, columns=["bucket", "month_end"])).mutate(
-        bucket=ibis._.bucket.cast("int32"), month_end=ibis._.month_end.cast("date")
+    rows = []
+    for b, bs in zip(buckets["bucket"], buckets["start"], strict=True):
+        inside = [w for w, (s, e) in enumerate(zip(starts, ends, strict=True)) if s <= bs <= e]
+        if inside:
+            rows.append((int(b), inside[0], inside[-1]))
+    span = ibis.memtable(pd.DataFrame(rows, columns=["bucket", "lo", "hi"])).mutate(
+        bucket=ibis._.bucket.cast("int32"), lo=ibis._.lo.cast("int32"), hi=ibis._.hi.cast("int32")
     )
-    return buckets, cover
+    return buckets, span
+
+
+def _events(t: ir.Table, keys: list[str], value: Any, name: str) -> ir.Table:
+    """``value`` at window ``lo`` and ``-value`` after window ``hi``, summed per key and window.
+
+    ``t`` has ``keys``, lo and hi (a bucket's windows, :func:`_window_buckets`).
+    The event after the last window (hi + 1 past the table) is kept: no state is
+    read there, and dropping it would not change the running sums before it.
+    """
+    v = t[value] if isinstance(value, str) else value
+    enter = t.select(*keys, w=t.lo, **{name: v})
+    leave = t.select(*keys, w=(t.hi + 1).cast("int32"), **{name: -v})
+    ev = enter.union(leave)
+    return ev.group_by([*keys, "w"]).agg(**{name: ev[name].sum()})
 
 
 def _bucket(day: ibis.Value, buckets: pd.DataFrame) -> ibis.Value:
