@@ -453,7 +453,7 @@ def test_ctb_transitions_reads_a_repeat_with_enough_purchases() -> None:
         }
     )
     assert narrate.ctb_transitions(t, lang="ja") == (
-        "「TEA」を買った顧客は、次の購入でも(次の購入がある100件のうち)30.0%が「TEA」を選んで"
+        "「TEA」を買った顧客は、次の購入でも(次の購入がある購入100件のうち)30.0%が「TEA」を選んで"
         "います(最も多い再購入の組み合わせ)。"
     )
     small = t[t["from_value"] != "TEA"]  # nobody reaches 30: the largest value is read

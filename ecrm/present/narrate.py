@@ -545,7 +545,7 @@ def ctb_transitions(table: pd.DataFrame, *, lang: str = "ja", min_from: int = 30
     top = same.sort_values(["probability", "from_value"], ascending=[True, False]).iloc[-1]
     n = int(top.from_total) if "from_total" in same.columns else None
     if lang == "ja":
-        base = f"(次の購入がある{fmt.count(n)}件のうち)" if n is not None else ""
+        base = f"(次の購入がある購入{fmt.count(n)}件のうち)" if n is not None else ""
         return (
             f"「{top.from_value}」を買った顧客は、次の購入でも{base}{fmt.rate(top.probability)}が"
             f"「{top.to_value}」を選んでいます(最も多い再購入の組み合わせ)。"
