@@ -180,19 +180,32 @@ def acquisition(
         raise ParameterError(f"gross_margin must be in (0, 1], got {gross_margin}")
     steps = ltv.day_steps(int(step_days), int(horizon_days))
     d = engine.as_of_date(as_of)
-    m = customers.measures_table(t, as_of=d, attributes=True)
-    first = m.select(
+    o = engine.order_totals(t, as_of=d)
+    # first and second purchase from one numbering of the purchases; the first
+    # channel is the first purchase's largest line's (SPEC §2, customers.first_line)
+    w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
+    p = o.filter(o.is_purchase).mutate(_k=ibis.row_number().over(w))
+    p = p.filter(p._k <= 1)
+    firsts = p.filter(p._k == 0)
+    first_orders = firsts.select("customer_id", "order_id", first_purchase=firsts.order_date)
+    lines = engine.upto(t, d)
+    lines = lines.filter(lines.customer_id.notnull())
+    key = first_orders.select("customer_id", "order_id")
+    fl = customers.first_line(lines.inner_join(key, ["customer_id", "order_id"]), ["channel"])
+    first = first_orders.left_join(fl, "customer_id").select(
         "customer_id",
         "first_purchase",
-        channel=ibis.coalesce(m.first_channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+        channel=ibis.coalesce(fl.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
     )
-    o = engine.order_totals(t, as_of=d)
+    second = p.filter(p._k == 1).select("customer_id", _second=p.order_date)
     o = o.inner_join(first, "customer_id")
     o = o.mutate(day=o.order_date.delta(o.first_purchase, unit="day").cast("int64"))
     o = o.filter(o.day >= 0)
-    w = ibis.window(group_by="customer_id", order_by=[o.ordered_at, o.order_id])
-    p = o.filter(o.is_purchase).mutate(_k=ibis.row_number().over(w))
-    second = p.filter(p._k == 1).select("customer_id", second_day=p.day)
+    second = second.inner_join(first.select("customer_id", "first_purchase"), "customer_id")
+    second = second.select(
+        "customer_id",
+        second_day=second._second.delta(second.first_purchase, unit="day").cast("int64"),
+    )
     per = o.group_by(["customer_id", "channel", "first_purchase"]).agg(
         **{f"r{s}": o.amount.sum(where=o.day <= s) for s in steps}
     )
