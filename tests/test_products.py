@@ -94,6 +94,11 @@ def test_cross_purchase_by_hand():
     assert (top["product_a"], top["product_b"]) == ("P1", "P3")
     assert top["lift"] == pytest.approx(1 * 3 / (2 * 1))
     assert top["confidence_ab"] == 0.5 and top["confidence_ba"] == 1.0
+    # no pair reaches the minimum: N is still the 3 buyers, with no pair
+    none = pr.cross_purchase_products(_orders(), as_of=AS_OF, min_customers=3, exclude_ids=["SHIP"])
+    assert none.empty and none.attrs["customers"] == 3
+    nobody = pr.cross_purchase_products(_orders(), as_of="2025-01-31", min_customers=1)
+    assert nobody.empty and nobody.attrs["customers"] == 0
 
 
 def test_cross_purchase_against_pandas(demo_root):

@@ -372,7 +372,8 @@ def cross_purchase_products(
     lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(start, dt.time())))
     cp = lines.group_by(["customer_id", "product_id"]).agg(net=lines.amount.sum())
     cp = cp.filter(cp.net > 0).select("customer_id", "product_id")
-    n = int(cp.customer_id.nunique().to_pyarrow().as_py())
+    # N rides along with the pairs (one query); asked for alone only when no pair is left
+    n_row = cp.aggregate(_n=cp.customer_id.nunique())
     per = cp.group_by("product_id").agg(customers=cp.count())
     big = per.filter(per.customers >= int(min_customers))
     cp = cp.inner_join(big.select("product_id"), "product_id")
@@ -387,7 +388,8 @@ def cross_purchase_products(
     pairs = pairs.inner_join(
         big.rename(product_b="product_id", customers_b="customers"), "product_b"
     )
-    df = engine.to_pandas(pairs)
+    df = engine.to_pandas(pairs.cross_join(n_row))
+    n = int(df["_n"].iloc[0]) if len(df) else int(n_row.to_pyarrow()["_n"][0].as_py() or 0)
     if n:
         df["support"] = df["customers_both"] / n
         df["confidence_ab"] = df["customers_both"] / df["customers_a"]
