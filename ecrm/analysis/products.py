@@ -146,14 +146,16 @@ def entry_products(
     entry = _entry(lines, p)
     firsts = p.filter(p.k == 0).select("customer_id", first_day=p.order_date)
     censored = None if export_complete else censoring.first_order_month(orders)
-    n_censored = 0
-    if censored is not None:
-        in_censored = censoring.is_censored(firsts.first_day, censored)
-        n_censored = int(firsts.filter(in_censored).count().to_pyarrow().as_py())
-        firsts = firsts.filter(~in_censored)
+    # the censored customers are counted in the same query, as a group of their own
+    cens = (
+        ibis.literal(False)
+        if censored is None
+        else censoring.is_censored(firsts.first_day, censored).fill_null(False)
+    )
+    firsts = firsts.mutate(_cens=cens)
     second = p.filter(p.k == 1).select("customer_id", second_day=p.order_date)
     o = engine.order_totals(orders, as_of=d)
-    o = o.inner_join(firsts, "customer_id")
+    o = o.inner_join(firsts.filter(~firsts._cens).select("customer_id", "first_day"), "customer_id")
     o = o.mutate(day=o.order_date.delta(o.first_day, unit="day"))
     rev = o.filter((o.day >= 0) & (o.day <= 360)).group_by("customer_id").agg(r360=o.amount.sum())
     c = firsts.left_join(entry, "customer_id").drop("customer_id_right")
@@ -168,7 +170,7 @@ def entry_products(
         f90=c.second_day.notnull() & (gap <= 90),
         f360=c.second_day.notnull() & (gap <= 360),
     )
-    g = c.group_by("entry_product").agg(
+    g = c.group_by(["entry_product", "_cens"]).agg(
         customers=c.count(),
         customers_90=c.seen90.cast("int64").sum(),
         f2_90=(c.seen90 & c.f90).cast("int64").sum(),
@@ -177,6 +179,8 @@ def entry_products(
         revenue_360=c.r360.sum(where=c.seen360),
     )
     df = engine.to_pandas(g)
+    n_censored = int(df.loc[df["_cens"].astype(bool), "customers"].sum())
+    df = df[~df["_cens"].astype(bool)].drop(columns="_cens")
     no_entry = int(df.loc[df["entry_product"].isna(), "customers"].sum())
     df = df[df["entry_product"].notna()]
     small = int(df.loc[df["customers"] < int(min_customers), "customers"].sum())
