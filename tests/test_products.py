@@ -174,3 +174,18 @@ def test_ctb_fallback_first_purchase_skips_an_excluded_largest_line():
     assert got.to_dict() == {"tee": 2, "pants": 1, "(unknown)": 1}
     plain = ctb.first_purchase_ctb(o, **kw).set_index("value")["customers"]
     assert plain.to_dict() == {"(unknown)": 2, "pants": 1, "tee": 1}  # a's largest line
+
+
+def test_name_products_puts_each_name_beside_its_id():
+    """A named id gets its name, an unnamed one keeps its id; other columns stay put."""
+    t = pd.DataFrame({"entry_product": ["P1", "P9"], "second_product": ["P2", "P1"], "n": [3, 1]})
+    names = pd.Series({"P1": "Tea", "P2": "Cup"})
+    got = pr.name_products(t, names, ("entry_product", "second_product", "absent"))
+    assert list(got.columns) == [
+        "entry_product", "entry_product_name", "second_product", "second_product_name", "n",
+    ]  # fmt: skip
+    assert got["entry_product_name"].tolist() == ["Tea", "P9"]
+    assert got["second_product_name"].tolist() == ["Cup", "Tea"]
+    unnamed = pr.name_products(t, pd.Series(dtype="object"), ("entry_product",))
+    assert unnamed["entry_product_name"].tolist() == ["P1", "P9"]
+    assert list(t.columns) == ["entry_product", "second_product", "n"]  # the input is not changed

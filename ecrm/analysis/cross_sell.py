@@ -8,7 +8,8 @@ count). Lines without a category are ignored; without a category column the
 rate is empty (NaN) and ``attrs["reason"]`` says why.
 
 The work is set-based: the lines are summed once per (customer, category,
-month), then each month end reads its 12 months of those sums.
+bucket of days), and the months' counts come from running sums over the points
+where a bucket enters or leaves a window (:func:`cross_sell_monthly`, Notes).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from ecrm import engine
-from ecrm.analysis import periods, products
+from ecrm.analysis import periods
 from ecrm.errors import ParameterError
 
-__all__ = ["cross_sell_monthly", "name_products", "product_names"]
+__all__ = ["cross_sell_monthly"]
 
 
 def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 24) -> pd.DataFrame:
@@ -91,10 +92,9 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
     b_events = _events(
         buy.inner_join(span, "bucket"), ["customer_id"], ibis.literal(1, "int64"), "db"
     )
-    n_windows = len(ends)
-    if "category" not in t.columns:
+    has_category = "category" in t.columns
+    if not has_category:
         events = b_events.select("customer_id", "w", dn=ibis.literal(0, "int64"), db=b_events.db)
-        rate_reason = "the orders have no category column"
     else:
         lines = engine.upto(t, d)
         lines = lines.filter(lines.customer_id.notnull() & lines.category.notnull())
@@ -116,7 +116,6 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
         pos = pos.select("customer_id", "w", dn=pos.dn.cast("int64"), db=ibis.literal(0, "int64"))
         buys = b_events.select("customer_id", "w", dn=ibis.literal(0, "int64"), db=b_events.db)
         events = pos.union(buys)
-        rate_reason = ""
     events = events.group_by(["customer_id", "w"]).agg(dn=events.dn.sum(), db=events.db.sum())
     wu = ibis.window(group_by="customer_id", order_by="w")
     run_u = ibis.cumulative_window(group_by="customer_id", order_by="w")
@@ -129,24 +128,16 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
         d_cross=state.cross - state.cross.lag().over(wu).fill_null(0),
     )
     steps = state.group_by("w").agg(d_buyer=state.d_buyer.sum(), d_cross=state.d_cross.sum())
-    steps = engine.to_pandas(steps).set_index("w").reindex(range(n_windows), fill_value=0)
-    df = pd.DataFrame(
-        {
-            "month_end": ends,
-            "customers": steps["d_buyer"].cumsum().to_numpy(),
-            "cross_buyers": steps["d_cross"].cumsum().to_numpy(),
-        }
-    )
-    cross = None if rate_reason else True
-    df["month_end"] = pd.to_datetime(df["month_end"])
-    out = out.merge(df, on="month_end", how="left")
-    out["customers"] = out["customers"].astype("int64")
-    if cross is None:
+    steps = engine.to_pandas(steps).set_index("w").reindex(range(len(ends)), fill_value=0)
+    # the windows' counts: the flags' changes accumulated from the first window
+    out["customers"] = steps["d_buyer"].cumsum().to_numpy().astype("int64")
+    if has_category:
+        out["cross_buyers"] = steps["d_cross"].cumsum().to_numpy().astype("int64")
+        out["cross_sell_rate"] = out["cross_buyers"] / out["customers"].where(out["customers"] > 0)
+    else:
         out["cross_buyers"] = pd.array([pd.NA] * len(out), dtype="Int64")
         out["cross_sell_rate"] = float("nan")
-    else:
-        out["cross_buyers"] = out["cross_buyers"].astype("int64")
-        out["cross_sell_rate"] = out["cross_buyers"] / out["customers"].where(out["customers"] > 0)
+    rate_reason = "" if has_category else "the orders have no category column"
     out.attrs["reason"] = rate_reason
     return out
 
@@ -200,25 +191,3 @@ def _bucket(day: ibis.Value, buckets: pd.DataFrame) -> ibis.Value:
         else_=-1,
     )
     return case.cast("int32").name("bucket")
-
-
-def product_names(orders: engine.OrdersLike, *, as_of: Any) -> pd.Series:
-    """product_id → product_name: :func:`ecrm.analysis.products.product_names`.
-
-    Kept here beside :func:`name_products`, which the D2C page uses with it.
-    """
-    return products.product_names(orders, as_of=as_of)
-
-
-def name_products(table: pd.DataFrame, names: pd.Series, columns: tuple[str, ...]) -> pd.DataFrame:
-    """A copy of ``table`` with ``<column>_name`` after each product-id column.
-
-    A product without a name keeps its id as its name, so the page never shows
-    an empty cell.
-    """
-    out = table.copy()
-    for c in columns:
-        if c in out.columns:
-            named = out[c].map(names) if len(names) else pd.Series(pd.NA, index=out.index)
-            out.insert(out.columns.get_loc(c) + 1, f"{c}_name", named.fillna(out[c]).astype(str))
-    return out

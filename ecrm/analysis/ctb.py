@@ -326,10 +326,7 @@ def first_purchase_ctb(
     ParameterError
         horizon_days < 1.
     """
-    if settings is None:
-        ltv_s = LtvSettings()
-    else:
-        ltv_s = settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
+    ltv_s = _ltv_settings(settings)
     h = ltv_s.horizon_days if horizon_days is None else int(horizon_days)
     if h < 1:
         raise ParameterError(f"horizon_days must be a positive number of days, got {h}")
@@ -337,6 +334,12 @@ def first_purchase_ctb(
     with RunTables(orders, as_of) as b:
         lvls = _levels(b, levels, "CTB first-purchase analysis")
         return _first_purchase(b, lvls, h, censored=censored, skip_missing=skip_missing)
+
+
+def _ltv_settings(settings: ShopSettings | LtvSettings | None) -> LtvSettings:
+    if settings is None:
+        return LtvSettings()
+    return settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
 
 
 def _censored(orders: Any, settings: Any, export_complete: bool | None) -> dt.date | None:
@@ -382,10 +385,7 @@ def observable_horizon(
         The settings' horizon when someone is observable for it, else the
         longest of ``horizons`` that someone is, else None.
     """
-    if settings is None:
-        ltv_s = LtvSettings()
-    else:
-        ltv_s = settings.analysis.ltv if isinstance(settings, ShopSettings) else settings
+    ltv_s = _ltv_settings(settings)
     d = engine.as_of_date(as_of)
     censored = _censored(orders, settings, export_complete)
     o = engine.order_totals(orders, as_of=d)

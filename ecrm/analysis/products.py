@@ -44,6 +44,7 @@ __all__ = [
     "ctb_level_named",
     "ctb_orders",
     "entry_products",
+    "name_products",
     "product_conversion",
     "product_labels",
     "product_names",
@@ -262,7 +263,29 @@ def product_names(orders: engine.OrdersLike, *, as_of: Any) -> pd.Series:
     if "product_name" not in t.columns or "product_id" not in t.columns:
         return pd.Series(dtype="object", name="product_name")
     t = engine.upto(t, engine.as_of_date(as_of))
-    out = engine.to_pandas(_top_names(t)).set_index("product_id")["product_name"]
+    return engine.to_pandas(_top_names(t)).set_index("product_id")["product_name"]
+
+
+def name_products(table: pd.DataFrame, names: pd.Series, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A copy of ``table`` with ``<column>_name`` after each product-id column.
+
+    A product without a name keeps its id as its name, so the page never shows
+    an empty cell. ``names`` is :func:`product_names`' Series.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"product_a": ["P1", "P9"], "lift": [2.0, 1.5]})
+    >>> name_products(t, pd.Series({"P1": "Tea"}), ("product_a",))
+      product_a product_a_name  lift
+    0        P1            Tea   2.0
+    1        P9             P9   1.5
+    """
+    out = table.copy()
+    for c in columns:
+        if c in out.columns:
+            named = out[c].map(names) if len(names) else pd.Series(pd.NA, index=out.index)
+            out.insert(out.columns.get_loc(c) + 1, f"{c}_name", named.fillna(out[c]).astype(str))
     return out
 
 
@@ -436,10 +459,7 @@ def product_labels(orders: engine.OrdersLike) -> ir.Table:
     t = t.filter(t.product_id.notnull()).mutate(product_id=t.product_id.cast("string"))
     if "product_name" not in t.columns:
         return t.select("product_id").distinct().mutate(label=ibis._.product_id)
-    named = t.filter(t.product_name.notnull() & (t.product_name.strip() != ""))
-    counts = named.group_by(["product_id", "product_name"]).agg(_n=named.count())
-    w = ibis.window(group_by="product_id", order_by=[ibis.desc("_n"), "product_name"])
-    top = counts.mutate(_r=ibis.row_number().over(w)).filter(ibis._._r == 0)
+    top = _top_names(t)
     top = top.select("product_id", name=top.product_name.strip())
     ids = t.select("product_id").distinct()
     lab = ids.left_join(top, "product_id").select("product_id", "name")
