@@ -491,7 +491,7 @@ def first_purchase_ctb(
     for it says so.
     """
     check_lang(lang)
-    h = int(first["horizon_days"].iloc[0]) if len(first) and "horizon_days" in first else 360
+    h = int(first["horizon_days"].iloc[0]) if len(first) else 360
     t = first[(first["level"] == level) & first["ltv"].notna()]
     if t.empty:
         if lang == "ja":
@@ -539,21 +539,18 @@ def ctb_transitions(table: pd.DataFrame, *, lang: str = "ja", min_from: int = 30
     same = table[table["from_value"] == table["to_value"]]
     if same.empty:
         return "—"
-    if "from_total" in same.columns:
-        big = same[same["from_total"] >= min_from]
-        same = big if len(big) else same[same["from_total"] == same["from_total"].max()]
+    big = same[same["from_total"] >= min_from]
+    same = big if len(big) else same[same["from_total"] == same["from_total"].max()]
     top = same.sort_values(["probability", "from_value"], ascending=[True, False]).iloc[-1]
-    n = int(top.from_total) if "from_total" in same.columns else None
+    n = fmt.count(top.from_total)
     if lang == "ja":
-        base = f"(次の購入がある購入{fmt.count(n)}件のうち)" if n is not None else ""
         return (
-            f"「{top.from_value}」を買った顧客は、次の購入でも{base}{fmt.rate(top.probability)}が"
-            f"「{top.to_value}」を選んでいます(最も多い再購入の組み合わせ)。"
+            f"「{top.from_value}」を買った顧客は、次の購入でも(次の購入がある購入{n}件のうち)"
+            f"{fmt.rate(top.probability)}が「{top.to_value}」を選んでいます(最も多い再購入の組み合わせ)。"
         )
-    base = f" (of {fmt.count(n)} purchases followed by another)" if n is not None else ""
     return (
         f"{fmt.rate(top.probability)} of customers who bought '{top.from_value}' chose it again "
-        f"next time{base}: the strongest repeat."
+        f"next time (of {n} purchases followed by another): the strongest repeat."
     )
 
 
@@ -722,6 +719,25 @@ def probability_alive(customers: pd.DataFrame, *, threshold: float = 0.5, lang: 
     )
 
 
+#: The hold-out verdict by (purchases close, purchases and value close): (ja, en).
+_CALIBRATION_VERDICTS: dict[tuple[bool, bool], tuple[str, str]] = {
+    (True, True): (
+        "購入回数・購入金額とも誤差±{tol}以内で、モデルはこのショップによく合っています。",
+        "Purchases and revenue are within ±{tol}: the model describes this shop well.",
+    ),
+    (True, False): (
+        "購入回数の誤差は±{tol}以内ですが、購入金額の誤差は±{tol}を超えています。"
+        "購入回数の予測は使えますが、金額の予測は目安として扱ってください。",
+        "The purchase count is within ±{tol} but revenue is more than {tol} off: use the "
+        "predicted purchases, and treat the predicted value as a rough guide.",
+    ),
+    (False, False): (
+        "購入回数の誤差が±{tol}を超えています。予測値は目安として扱ってください。",
+        "The purchase count is more than {tol} off: treat the predictions as a rough guide.",
+    ),
+}
+
+
 def calibration(
     check: Any, *, tolerance: float = 0.10, lang: str = "ja", currency: str = "JPY"
 ) -> str:
@@ -742,19 +758,9 @@ def calibration(
     verr = float(value.relative_error)
     value_close = not math.isnan(verr) and abs(verr) <= tolerance
     corr = "—" if math.isnan(buys.correlation) else f"{buys.correlation:.2f}"
-    tol = f"{tolerance:.0%}"
+    verdict = _CALIBRATION_VERDICTS[(close, close and value_close)][lang == "en"]
+    verdict = verdict.format(tol=f"{tolerance:.0%}")
     if lang == "ja":
-        if close and value_close:
-            verdict = (
-                f"購入回数・購入金額とも誤差±{tol}以内で、モデルはこのショップによく合っています。"
-            )
-        elif close:
-            verdict = (
-                f"購入回数の誤差は±{tol}以内ですが、購入金額の誤差は±{tol}を超えています。"
-                "購入回数の予測は使えますが、金額の予測は目安として扱ってください。"
-            )
-        else:
-            verdict = f"購入回数の誤差が±{tol}を超えています。予測値は目安として扱ってください。"
         return (
             f"{check.cutoff}までの購入履歴で推定したモデルは、{check.as_of}までの購入回数を"
             f"合計{buys.predicted_total:,.0f}回と予測し、実績は{buys.actual_total:,.0f}回でした"
@@ -764,18 +770,6 @@ def calibration(
             f"{fmt.money(value.actual_total, currency)}(誤差"
             f"{fmt.rate(value.relative_error, signed=True)})。" + verdict
         )
-    if close and value_close:
-        verdict = f"Purchases and revenue are within ±{tol}: the model describes this shop well."
-    elif close:
-        verdict = (
-            f"The purchase count is within ±{tol} but revenue is more than {tol} off: use the "
-            "predicted purchases, and treat the predicted value as a rough guide."
-        )
-    else:
-        verdict = (
-            f"The purchase count is more than {tol} off: treat the predictions as a rough guide."
-        )
-
     return (
         f"Fitted on the purchases up to {check.cutoff}, the model predicted "
         f"{buys.predicted_total:,.0f} purchases by {check.as_of} from the "

@@ -9,6 +9,8 @@ Texts come in Japanese or English (``lang``); missing cells are not drawn.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -43,6 +45,14 @@ def _no_data(ax: Axes, text: str) -> Axes:
     ax.set_yticks([])
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="grey")
     return ax
+
+
+def _label_bar_ends(ax: Axes, values: Iterable[float], texts: list[str]) -> None:
+    """Write ``texts[i]`` just right of horizontal bar i (drawn bottom up at y = i)."""
+    for i, (v, text) in enumerate(zip(values, texts, strict=True)):
+        ax.annotate(
+            text, (float(v), i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8
+        )
 
 
 def plot_continuation(table: pd.DataFrame, *, ax: Axes | None = None, lang: str = "ja") -> Axes:
@@ -236,10 +246,7 @@ def plot_ltv_cac(
         color=[PALETTE[2] if v >= 1 else PALETTE[3] for v in ratio],
     )
     ax.axvline(1.0, color="black", linewidth=1)
-    for i, v in enumerate(ratio):
-        ax.annotate(
-            f"{v:.2f}", (v, i), va="center", xytext=(3, 0), textcoords="offset points", fontsize=8
-        )
+    _label_bar_ends(ax, ratio, [f"{v:.2f}" for v in ratio])
     ax.set_xlabel(_t(lang, f"LTV/CAC({days}日)", f"LTV/CAC ({days} days)"))
     return ax
 
@@ -321,15 +328,8 @@ def plot_entry_products(
     t = t.head(int(top)).iloc[::-1]
     name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
     ax.barh(name.astype(str), t[rate_col].astype(float), color=PALETTE[4])
-    for i, (rate, n) in enumerate(zip(t[rate_col], t[seen_col], strict=True)):
-        ax.annotate(
-            f"{rate:.0%} ({int(n):,})",
-            (rate, i),
-            va="center",
-            xytext=(3, 0),
-            textcoords="offset points",
-            fontsize=8,
-        )
+    texts = [f"{r:.0%} ({int(n):,})" for r, n in zip(t[rate_col], t[seen_col], strict=True)]
+    _label_bar_ends(ax, t[rate_col], texts)
     ax.set_xlim(0, min(1.0, float(t[rate_col].max()) * 1.25 + 0.05))
     ax.xaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_xlabel(
@@ -435,16 +435,11 @@ def plot_entry_value(
     name = t["product_name"] if "product_name" in t.columns else t["entry_product"]
     value = t["revenue_per_customer_360"].astype(float)
     ax.barh(name.astype(str), value, color=PALETTE[2])
-    for i, (v, rate, n) in enumerate(zip(value, t["f2_rate_360"], t["customers_360"], strict=True)):
-        f2 = _t(lang, "F2 ", "F2 ") + (f"{rate:.0%}" if pd.notna(rate) else "—")
-        ax.annotate(
-            f"{f2} ({int(n):,})",
-            (v, i),
-            va="center",
-            xytext=(3, 0),
-            textcoords="offset points",
-            fontsize=8,
-        )
+    texts = [
+        f"F2 {f'{r:.0%}' if pd.notna(r) else '—'} ({int(n):,})"
+        for r, n in zip(t["f2_rate_360"], t["customers_360"], strict=True)
+    ]
+    _label_bar_ends(ax, value, texts)
     ax.set_xlim(0, float(value.max()) * 1.3)
     ax.xaxis.set_major_formatter(numfmt.tick_formatter("money", currency=currency))
     ax.set_xlabel(
