@@ -23,8 +23,6 @@ C     c2 07-20    bag 700    — after as_of
 from __future__ import annotations
 
 import datetime as dt
-import gzip
-import shutil
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -33,7 +31,6 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 import ecrm
 from ecrm.analysis import ctb
@@ -662,45 +659,6 @@ def test_model_beats_popularity_on_the_demo_apparel_shop(apparel, level):
     assert n > 500
     # customers keep their favourite category and brand: a wide margin
     assert rate["model"] > rate["popularity"] + 0.10, rate.to_dict()
-
-
-@pytest.fixture(scope="module")
-def complete_journey(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The Complete Journey sample, ingested (department → category,
-    product_category → taste, brand type → brand)."""
-    if not COMPLETE_JOURNEY.is_dir():
-        pytest.skip(f"real data set not found at {COMPLETE_JOURNEY}")
-    folder = tmp_path_factory.mktemp("cj") / "complete-journey"
-    (folder / "raw").mkdir(parents=True)
-    # One sales_value is a float artefact (4.440892e-16) that ingestion rejects as
-    # an amount with too many decimals: written as the zero it is (see test_ingest).
-    text = gzip.decompress((COMPLETE_JOURNEY / "transactions_sample.csv.gz").read_bytes()).decode()
-    fixed = text.replace(",4.440892e-16,", ",0.0,")
-    (folder / "raw" / "transactions_sample.csv.gz").write_bytes(gzip.compress(fixed.encode()))
-    settings = {
-        "name": "complete-journey",
-        "timezone": "America/New_York",
-        "currency": "USD",
-        "sources": [{"path": "raw/transactions_sample.csv.gz"}],
-        "columns": {
-            "order_id": "basket_id",
-            "customer_id": "household_id",
-            "ordered_at": "transaction_timestamp",
-            "amount": "sales_value",
-            "quantity": "quantity",
-            "product_id": "product_id",
-        },
-        "product_master": {
-            "path": str(COMPLETE_JOURNEY / "products.csv.gz"),
-            "key": "product_id",
-            "columns": {"category": "department", "taste": "product_category", "brand": "brand"},
-        },
-        "allow_external_sources": True,  # the product master is read from ../shared/data
-    }
-    (folder / "settings.yaml").write_text(yaml.safe_dump(settings), encoding="utf-8")
-    path = ecrm.ingest(folder, today=dt.date(2018, 1, 31)).orders_path
-    yield path
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.mark.realdata
