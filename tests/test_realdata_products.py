@@ -2,10 +2,11 @@
 
 UCI's StockCodes that are not 5-digit codes (with an optional letter suffix) were
 read one by one with their Descriptions: these are not merchandise and make the
-exclude list :data:`UCI_EXCLUDE_IDS` / :data:`UCI_EXCLUDE_PATTERN`: POST (POSTAGE), DOT (DOTCOM POSTAGE), C2 (CARRIAGE), M / m
-(Manual), D (Discount), S (SAMPLES), B (Adjust bad debt), BANK CHARGES,
-AMAZONFEE, CRUK (CRUK Commission) and the gift vouchers (gift_0001_*, named
-"Dotcomgiftshop Gift Voucher"). The DCGS… codes and PADS are real goods and stay.
+exclude list :data:`UCI_EXCLUDE_IDS` / :data:`UCI_EXCLUDE_PATTERN`: POST (POSTAGE),
+DOT (DOTCOM POSTAGE), C2 (CARRIAGE), M / m (Manual), D (Discount), S (SAMPLES),
+B (Adjust bad debt), BANK CHARGES, AMAZONFEE, CRUK (CRUK Commission) and the gift
+vouchers (gift_0001_*, named "Dotcomgiftshop Gift Voucher"). The DCGS… codes and
+PADS are real goods and stay.
 ``ecrm init`` proposes the ids (README, "Adding a client shop"); the vouchers need
 the name pattern, which it leaves to the consultant. Both shops are read as
 ingested (conftest ``online_retail``, ``complete_journey``).
