@@ -7,6 +7,8 @@ import doctest
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm.analysis import cross_sell
 from ecrm.errors import ParameterError
@@ -49,29 +51,79 @@ def test_without_categories():
     assert len(t) == 24
 
 
-def test_against_pandas(demo_root):
-    path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
-    got = cross_sell.cross_sell_monthly(path, as_of="2026-10-31", months=6)
-    lines = pd.read_parquet(path)
+def _reference(lines: pd.DataFrame, month_ends: pd.Series) -> tuple[list[int], list[int]]:
+    """Customers and cross-buyers of each window, by brute force (a window at a time)."""
     lines = lines[lines["customer_id"].notna()]
     totals = lines.groupby("order_id").agg(
         customer_id=("customer_id", "first"), day=("ordered_at", "min"), net=("amount", "sum")
     )
     totals["day"] = totals["day"].dt.normalize()
     lines = lines.assign(day=lines["ordered_at"].dt.normalize())
-    for row in got.itertuples():
-        lo = row.month_end - pd.DateOffset(months=12)
-        in_win = (totals["day"] > lo) & (totals["day"] <= row.month_end)
+    customers, crosses = [], []
+    for end in month_ends:
+        lo = end - pd.DateOffset(months=12)
+        in_win = (totals["day"] > lo) & (totals["day"] <= end)
         buyers = set(totals.loc[in_win & (totals["net"].astype(float) > 0), "customer_id"])
-        ln = lines[
-            (lines["day"] > lo) & (lines["day"] <= row.month_end) & lines["category"].notna()
-        ]
+        ln = lines[(lines["day"] > lo) & (lines["day"] <= end) & lines["category"].notna()]
         net = ln.groupby(["customer_id", "category"])["amount"].sum().astype(float)
         ncat = net[net > 0].groupby(level=0).size()
-        cross = {c for c, n in ncat.items() if n >= 2} & buyers
-        assert row.customers == len(buyers)
-        assert row.cross_buyers == len(cross)
+        customers.append(len(buyers))
+        crosses.append(len({c for c, n in ncat.items() if n >= 2} & buyers))
+    return customers, crosses
+
+
+@pytest.mark.parametrize("wide", [True, False], ids=["mask-per-category", "row-per-category"])
+def test_against_pandas(demo_root, monkeypatch, wide):
+    if not wide:  # the shop's 8 categories take the path of a shop with many
+        monkeypatch.setattr(cross_sell, "WIDE_MAX_VALUES", 0)
+    path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    got = cross_sell.cross_sell_monthly(path, as_of="2026-10-31", months=6)
+    lines = pd.read_parquet(path)
+    assert (lines["amount"] < 0).any()  # returns: the exact recount runs
+    customers, crosses = _reference(lines, got["month_end"])
+    assert got["customers"].tolist() == customers
+    assert got["cross_buyers"].tolist() == crosses
     assert np.isfinite(got["cross_sell_rate"]).all()
+
+
+def test_mid_month_and_more_windows_than_one_mask():
+    # 70 windows take two passes (62 + 8); as_of mid-month cuts the last window there
+    o = _orders()
+    got = cross_sell.cross_sell_monthly(o, as_of="2026-10-15", months=70)
+    assert len(got) == 70 and got["month_end"].iloc[-1] == pd.Timestamp("2026-10-15")
+    customers, crosses = _reference(o, got["month_end"])
+    assert got["customers"].tolist() == customers
+    assert got["cross_buyers"].tolist() == crosses
+
+
+_LINE = st.tuples(
+    st.sampled_from(["a", "b", "c", None]),
+    st.integers(0, 40),  # day offset from 2025-09-01
+    st.sampled_from([1000, 500, 0, -500, -1000]),
+    st.sampled_from(["tops", "bags", "shoes", None]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(_LINE, min_size=1, max_size=25), wide=st.booleans())
+def test_any_lines_match_brute_force(rows, wide):
+    """Returns, zero lines, guests and missing categories on either path, window by window."""
+    o = pd.DataFrame(
+        [
+            (f"{c}-{day}", c, pd.Timestamp("2025-09-01") + pd.Timedelta(days=day * 9), amt, cat)
+            for c, day, amt, cat in rows  # one order per customer and day
+        ],
+        columns=["order_id", "customer_id", "ordered_at", "amount", "category"],
+    )
+    limit = cross_sell.WIDE_MAX_VALUES
+    try:
+        cross_sell.WIDE_MAX_VALUES = limit if wide else 0
+        got = cross_sell.cross_sell_monthly(o, as_of="2026-06-30", months=14)
+    finally:
+        cross_sell.WIDE_MAX_VALUES = limit
+    customers, crosses = _reference(o, got["month_end"])
+    assert got["customers"].tolist() == customers
+    assert got["cross_buyers"].tolist() == crosses
 
 
 def test_errors_and_docstring():

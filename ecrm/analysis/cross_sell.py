@@ -7,9 +7,10 @@ their net amount in it over the window is > 0 (a returned item does not
 count). Lines without a category are ignored; without a category column the
 rate is empty (NaN) and ``attrs["reason"]`` says why.
 
-The work is set-based: the lines are summed once per (customer, category,
-bucket of days), and the months' counts come from running sums over the points
-where a bucket enters or leaves a window (:func:`cross_sell_monthly`, Notes).
+The work is set-based and reads each line once: every day carries the windows
+holding it as a bit mask, a customer's categories become window masks in one
+aggregate, and the months' counts are the bits of a small table
+(:func:`cross_sell_monthly`, Notes).
 """
 
 from __future__ import annotations
@@ -19,13 +20,18 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from ecrm import engine
 from ecrm.analysis import periods
+from ecrm.engine.run import WIDE_MAX_VALUES
 from ecrm.errors import ParameterError
 
-__all__ = ["cross_sell_monthly"]
+__all__ = ["MASK_WINDOWS", "cross_sell_monthly"]
+
+#: Windows counted in one pass: a day's windows are the bits of a signed 64-bit mask.
+MASK_WINDOWS = 62
 
 
 def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 24) -> pd.DataFrame:
@@ -49,15 +55,24 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
 
     Notes
     -----
-    Set-based, without copying each purchase into the ≤ 12 windows holding
-    it: the days are cut into buckets that lie wholly inside or outside each
-    window (months, and the part of a month where a mid-month window
-    begins); a bucket's net per (customer, category) *enters* the running sum
-    at its first window and *leaves* after its last, so a running sum over
-    those change points (exact decimals) says in which windows each
-    category's net is positive, and a second running count per customer in
-    which windows it has ≥ 2 such categories and a purchase. The changes of
-    those flags, summed per window, accumulate to the monthly counts.
+    Set-based, each line read once, without copying a purchase into the ≤ 12
+    windows holding it. Every day of the windows gets a bit mask of the
+    windows that hold it (window w: bit w; at most :data:`MASK_WINDOWS`
+    windows a pass). A customer's purchases OR-ed together give the windows
+    in which they are a customer (``b``). A category's lines with an amount
+    > 0, OR-ed together, give the windows in which the customer bought it;
+    with few categories (at most ``WIDE_MAX_VALUES``) one row per customer
+    holds a mask per category, otherwise a row per (customer, category). The
+    windows in which two or more categories are bought are those in which a
+    category is bought and so is one before it (``two``). Without a return
+    that is exact: every line counts with amount ≥ 0, so a category's net is
+    > 0 in a window exactly when one of its lines there is. Customers with a
+    return line (amount < 0) are recounted exactly: their lines are summed per
+    (category, mask); a category none of whose masks nets < 0 is bought in
+    the windows of its masks netting > 0, and only the others are spread to
+    their masks' windows, a window counting a category whose net there is > 0
+    (exact decimals). The months' counts are
+    the bits of the (b, b & two) masks, summed over customers.
 
     Raises
     ------
@@ -82,112 +97,159 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
     ends = [min(periods.shift_months(s, 1) - dt.timedelta(days=1), d) for s in starts]
     out = pd.DataFrame({"month": pd.to_datetime(starts), "month_end": pd.to_datetime(ends)})
     t = engine.orders_table(orders)
-    lo = periods.shift_months(ends[0], -12) + dt.timedelta(days=1)
-    windows, span = _window_buckets(ends)
-    o = engine.order_totals(t, as_of=d)
-    o = o.filter(o.order_date >= ibis.literal(lo, type="date"))
-    # purchase buckets per customer: +1 when a bucket enters the window, -1 after it leaves
-    buy = o.filter(o.is_purchase)
-    buy = buy.group_by(["customer_id", _bucket(buy.order_date, windows)]).agg()
-    b_events = _events(
-        buy.inner_join(span, "bucket"), ["customer_id"], ibis.literal(1, "int64"), "db"
-    )
     has_category = "category" in t.columns
-    if not has_category:
-        events = b_events.select("customer_id", "w", dn=ibis.literal(0, "int64"), db=b_events.db)
-    else:
-        lines = engine.upto(t, d)
-        lines = lines.filter(lines.customer_id.notnull() & lines.category.notnull())
-        lines = lines.mutate(order_date=lines.ordered_at.date())
-        lines = lines.filter(lines.order_date >= ibis.literal(lo, type="date"))
-        cm = lines.group_by(["customer_id", "category", _bucket(lines.order_date, windows)]).agg(
-            net=lines.amount.sum()
-        )
-        # each category's net in the window (exact decimals) changes only where a bucket
-        # enters or leaves: a running sum over those points says where it is positive
-        c_events = _events(
-            cm.inner_join(span, "bucket"), ["customer_id", "category"], "net", "dnet"
-        )
-        wc = ibis.window(group_by=["customer_id", "category"], order_by="w")
-        run_c = ibis.cumulative_window(group_by=["customer_id", "category"], order_by="w")
-        pos = c_events.mutate(_pos=(c_events.dnet.sum().over(run_c) > 0).cast("int32"))
-        pos = pos.mutate(dn=pos._pos - pos._pos.lag().over(wc).fill_null(0))
-        pos = pos.filter(pos.dn != 0)
-        pos = pos.select("customer_id", "w", dn=pos.dn.cast("int64"), db=ibis.literal(0, "int64"))
-        buys = b_events.select("customer_id", "w", dn=ibis.literal(0, "int64"), db=b_events.db)
-        events = pos.union(buys)
-    events = events.group_by(["customer_id", "w"]).agg(dn=events.dn.sum(), db=events.db.sum())
-    wu = ibis.window(group_by="customer_id", order_by="w")
-    run_u = ibis.cumulative_window(group_by="customer_id", order_by="w")
-    state = events.mutate(_n=events.dn.sum().over(run_u), _b=events.db.sum().over(run_u))
-    state = state.mutate(
-        buyer=(state._b > 0).cast("int32"), cross=((state._b > 0) & (state._n >= 2)).cast("int32")
-    )
-    state = state.mutate(
-        d_buyer=state.buyer - state.buyer.lag().over(wu).fill_null(0),
-        d_cross=state.cross - state.cross.lag().over(wu).fill_null(0),
-    )
-    steps = state.group_by("w").agg(d_buyer=state.d_buyer.sum(), d_cross=state.d_cross.sum())
-    steps = engine.to_pandas(steps).set_index("w").reindex(range(len(ends)), fill_value=0)
-    # the windows' counts: the flags' changes accumulated from the first window
-    out["customers"] = steps["d_buyer"].cumsum().to_numpy().astype("int64")
+    names: list[str] = []
     if has_category:
-        out["cross_buyers"] = steps["d_cross"].cumsum().to_numpy().astype("int64")
+        with engine.RunTables(orders, d) as run:
+            names = run.names("category")
+    customers, cross = [], []
+    for lo_w in range(0, len(ends), MASK_WINDOWS):
+        c, x = _counts(t, d, ends[lo_w : lo_w + MASK_WINDOWS], names if has_category else None)
+        customers.extend(c)
+        cross.extend(x)
+    out["customers"] = np.asarray(customers, dtype="int64")
+    if has_category:
+        out["cross_buyers"] = np.asarray(cross, dtype="int64")
         out["cross_sell_rate"] = out["cross_buyers"] / out["customers"].where(out["customers"] > 0)
     else:
         out["cross_buyers"] = pd.array([pd.NA] * len(out), dtype="Int64")
         out["cross_sell_rate"] = float("nan")
-    rate_reason = "" if has_category else "the orders have no category column"
-    out.attrs["reason"] = rate_reason
+    out.attrs["reason"] = "" if has_category else "the orders have no category column"
     return out
 
 
-def _window_buckets(ends: list[dt.date]) -> tuple[pd.DataFrame, ibis.Table]:
-    """The windows' day ranges cut into buckets, and the windows each bucket lies in.
+def _day_masks(ends: list[dt.date]) -> tuple[dt.date, pd.DataFrame, ibis.Table]:
+    """Each day's windows as a bit mask, and each mask's windows.
 
-    Window ``w`` is the days after ``ends[w] − 12 months`` up to ``ends[w]``.
-    Every window start and every day after a window end is a bucket boundary,
-    so a bucket (a calendar month, or the part of one where a window begins
-    mid-month) lies wholly inside or outside each window; as the windows slide
-    forward, the windows holding a bucket are a contiguous range ``lo … hi``.
-    Returns the bucket starts (sorted, with their integer ``bucket`` code) and
-    the (bucket, lo, hi) table of the buckets some window holds.
+    Window ``w`` holds the days after ``ends[w] − 12 months`` up to ``ends[w]``;
+    bit ``w`` of a day's mask is set when the window holds the day. Returns the
+    first day of the first window, the (start, m) rows of the days where the
+    mask changes (each mask holds from its start to the next one's; the last
+    row, mask 0, starts the day after ``ends[-1]``) and the (m, w) table of
+    each mask's bits.
     """
     starts = [periods.shift_months(e, -12) + dt.timedelta(days=1) for e in ends]
-    bounds = sorted({*starts, *(e + dt.timedelta(days=1) for e in ends)})
-    buckets = pd.DataFrame({"start": bounds[:-1], "bucket": range(len(bounds) - 1)})
-    rows = []
-    for b, bs in zip(buckets["bucket"], buckets["start"], strict=True):
-        inside = [w for w, (s, e) in enumerate(zip(starts, ends, strict=True)) if s <= bs <= e]
-        if inside:
-            rows.append((int(b), inside[0], inside[-1]))
-    span = ibis.memtable(pd.DataFrame(rows, columns=["bucket", "lo", "hi"])).mutate(
-        bucket=ibis._.bucket.cast("int32"), lo=ibis._.lo.cast("int32"), hi=ibis._.hi.cast("int32")
+    days = pd.date_range(starts[0], ends[-1], freq="D").date
+    masks = pd.Series(
+        [
+            sum(1 << w for w, (s, e) in enumerate(zip(starts, ends, strict=True)) if s <= x <= e)
+            for x in days
+        ],
+        dtype="int64",
     )
-    return buckets, span
+    changes = masks.ne(masks.shift())
+    steps = pd.DataFrame(
+        {  # the day after the last window: no window, mask 0
+            "start": [*days[changes.to_numpy()], ends[-1] + dt.timedelta(days=1)],
+            "m": [*masks[changes].to_numpy(), 0],
+        }
+    )
+    bits = sorted({(m, w) for m in set(masks) for w in range(len(ends)) if m >> w & 1})
+    mask_bits = ibis.memtable(pd.DataFrame(bits, columns=["m", "w"]).astype("int64"))
+    return starts[0], steps, mask_bits
 
 
-def _events(t: ir.Table, keys: list[str], value: Any, name: str) -> ir.Table:
-    """``value`` at window ``lo`` and ``-value`` after window ``hi``, summed per key and window.
-
-    ``t`` has ``keys``, lo and hi (a bucket's windows, :func:`_window_buckets`).
-    The event after the last window (hi + 1 past the table) is kept: no state is
-    read there, and dropping it would not change the running sums before it.
-    """
-    v = t[value] if isinstance(value, str) else value
-    enter = t.select(*keys, w=t.lo, **{name: v})
-    leave = t.select(*keys, w=(t.hi + 1).cast("int32"), **{name: -v})
-    ev = enter.union(leave)
-    return ev.group_by([*keys, "w"]).agg(**{name: ev[name].sum()})
-
-
-def _bucket(day: ibis.Value, buckets: pd.DataFrame) -> ibis.Value:
-    """The bucket code of a date (a CASE over the ≤ 50 bucket starts), named ``bucket``."""
-    case = ibis.cases(
+def _mask(day: ibis.Value, steps: pd.DataFrame) -> ir.IntegerValue:
+    """The window mask of a day (a CASE over the ≤ 50 days where the mask changes)."""
+    return ibis.cases(
         *(
-            (day >= ibis.literal(s, type="date"), int(b))
-            for s, b in zip(buckets["start"][::-1], buckets["bucket"][::-1], strict=True)
+            (day >= ibis.literal(s, type="date"), int(m))
+            for s, m in zip(steps["start"][::-1], steps["m"][::-1], strict=True)
         ),
-        else_=-1,
-    )
-    return case.cast("int32").name("bucket")
+        else_=0,
+    ).cast("int64")
+
+
+def _counts(
+    t: ir.Table, d: dt.date, ends: list[dt.date], names: list[str] | None
+) -> tuple[list[int], list[int]]:
+    """Customers and cross-buyers of the windows ending on ``ends`` (at most 62)."""
+    lo, steps, mask_bits = _day_masks(ends)
+    lo_day = ibis.literal(lo, type="date")
+    o = engine.order_totals(t, as_of=d)
+    o = o.filter(o.is_purchase & (o.order_date >= lo_day))
+    buyers = o.group_by("customer_id").agg(b=_mask(o.order_date, steps).bit_or())
+    if names is None:
+        counts = engine.to_pandas(buyers.group_by("b").agg(n=buyers.count()).mutate(x=0))
+        return _bit_sums(counts, len(ends))
+    lines = engine.upto(t, d)
+    lines = lines.filter(lines.customer_id.notnull() & lines.category.notnull())
+    lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(lo, dt.time())))
+    lines = lines.mutate(m=_mask(lines.ordered_at.date(), steps))
+    bought = lines.amount > 0
+    if len(names) <= WIDE_MAX_VALUES:
+        # few categories: one row per customer, a mask per category
+        per = lines.group_by("customer_id").agg(
+            _neg=(lines.amount < 0).any(),
+            **{
+                f"_m{i}": lines.m.bit_or(where=bought & (lines.category == v))
+                for i, v in enumerate(names)
+            },
+        )
+        masks = [per[f"_m{i}"].fill_null(0) for i in range(len(names))]
+        two, seen = ibis.literal(0, "int64"), ibis.literal(0, "int64")
+        for m in masks:
+            two, seen = two | (m & seen), seen | m
+        per = per.select("customer_id", "_neg", two=two)
+    else:
+        pc = lines.group_by(["customer_id", "category"]).agg(
+            m=lines.m.bit_or(where=bought).fill_null(0), _neg=(lines.amount < 0).any()
+        )
+        per = _two(pc).inner_join(pc.group_by("customer_id").agg(_neg=pc._neg.any()), "customer_id")
+    per = per.cache()
+    held = [per]
+    try:
+        neg = per.filter(per._neg).select("customer_id")
+        if neg.count().to_pyarrow().as_py():
+            # customers with a return: each category's exact net in each window
+            nl = lines.filter(lines.customer_id.isin(neg.customer_id))
+            net = nl.group_by(["customer_id", "category", "m"]).agg(net=nl.amount.sum()).cache()
+            held.append(net)
+            # a category whose days of each mask all net ≥ 0 is bought in the windows of
+            # its masks with net > 0; only one with a mask netting < 0 is spread to windows
+            keys = ["customer_id", "category"]
+            shorts = net.filter(net.net < 0).select(*keys).distinct()
+            plain = net.anti_join(shorts, keys)
+            plain = plain.group_by(keys).agg(m=plain.m.bit_or(where=plain.net > 0).fill_null(0))
+            short = net.semi_join(shorts, keys).inner_join(mask_bits, "m")
+            short = short.group_by(["customer_id", "category", "w"]).agg(net=short.net.sum())
+            short = short.filter(short.net > 0)
+            short = short.group_by(["customer_id", "category"]).agg(
+                m=(ibis.literal(1, "int64") << short.w).bit_or()
+            )
+            pc = plain.union(short)
+            exact = _two(pc).rename(_exact="two")
+            fixed = per.left_join(exact, "customer_id")
+            per = fixed.select(
+                "customer_id",
+                two=ibis.cases((fixed._neg, fixed._exact.fill_null(0)), else_=fixed.two),
+            )
+        j = buyers.left_join(per, "customer_id")
+        x = j.b & j.two.fill_null(0)
+        counts = engine.to_pandas(j.group_by([j.b, x.name("x")]).agg(n=j.count()))
+    finally:
+        for h in held:
+            h.release()
+    return _bit_sums(counts, len(ends))
+
+
+def _two(pc: ir.Table) -> ir.Table:
+    """customer_id, two: the windows in which two or more of a customer's categories are bought.
+
+    ``pc`` has a row per (customer_id, category) with its window mask ``m``: a
+    window holds two categories when a category has it and so does one before it.
+    """
+    w = ibis.window(group_by="customer_id", order_by="category", rows=(None, -1))
+    before = pc.m.bit_or().over(w).fill_null(0)
+    pc = pc.mutate(_both=pc.m & before)
+    return pc.group_by("customer_id").agg(two=pc._both.bit_or())
+
+
+def _bit_sums(counts: pd.DataFrame, n: int) -> tuple[list[int], list[int]]:
+    """The customers (bit w of b) and cross-buyers (bit w of x) of each window w < n."""
+    b = counts["b"].to_numpy(dtype="int64")
+    x = counts["x"].to_numpy(dtype="int64")
+    k = counts["n"].to_numpy(dtype="int64")
+    cust = [int(k[(b >> w) & 1 == 1].sum()) for w in range(n)]
+    cross = [int(k[(x >> w) & 1 == 1].sum()) for w in range(n)]
+    return cust, cross
