@@ -7,6 +7,8 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ecrm.analysis import products as pr
 from ecrm.errors import ColumnsError, ParameterError
@@ -189,3 +191,30 @@ def test_name_products_puts_each_name_beside_its_id():
     unnamed = pr.name_products(t, pd.Series(dtype="object"), ("entry_product",))
     assert unnamed["entry_product_name"].tolist() == ["P1", "P9"]
     assert list(t.columns) == ["entry_product", "second_product", "n"]  # the input is not changed
+
+
+_NAMES = ["送料", "サンプル品", "Tea", "tea sample", None, ""]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    names=st.lists(st.sampled_from(_NAMES), min_size=1),
+    pattern=st.sampled_from(["サンプル|送料", "(?i)sample", "^Tea$", "zzz"]),
+)
+def test_a_name_pattern_leaves_exactly_the_lines_it_matches(names, pattern):
+    """The pattern is matched on the distinct names, the lines filtered by the list."""
+    import re
+
+    o = pd.DataFrame(
+        {
+            "order_id": [str(i) for i in range(len(names))],
+            "customer_id": "a",
+            "ordered_at": pd.Timestamp("2026-01-01"),
+            "amount": 100,
+            "product_id": [f"P{i}" for i in range(len(names))],
+            "product_name": names,
+        }
+    )
+    kept = pr._lines(o, pd.Timestamp("2026-01-31").date(), (), pattern).execute()
+    expected = [n is None or not re.search(pattern, n) for n in names]
+    assert sorted(kept["product_id"]) == sorted(o.loc[expected, "product_id"])

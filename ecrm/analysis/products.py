@@ -73,10 +73,26 @@ def _lines(
     if exclude_pattern:
         if "product_name" not in lines.columns:
             raise ColumnsError("exclude_pattern needs the orders column product_name")
-        lines = lines.filter(
-            lines.product_name.isnull() | ~lines.product_name.re_search(exclude_pattern)
-        )
+        matched = _matching_names(t, exclude_pattern)
+        if matched:
+            lines = lines.filter(lines.product_name.isnull() | ~lines.product_name.isin(matched))
     return lines
+
+
+def _matching_names(t: ir.Table, pattern: str) -> list[str]:
+    """The distinct product names of the orders ``t`` that the regular expression matches.
+
+    The pattern is a function of the name alone, so a line is excluded exactly
+    when its name is one of these: the engine matches the few distinct names
+    of the whole table (its own regular expressions, as ``re_search`` on every
+    line would; names of other lines only lengthen the list) and the lines are
+    filtered by a list, not a regular expression per line.
+    """
+    # read the names first: a filter on the distinct names would be pushed down to every line
+    distinct = engine.to_pandas(t.select("product_name").distinct().drop_null("product_name"))
+    names = ibis.memtable(distinct, schema={"product_name": "string"})
+    names = names.filter(names.product_name.re_search(pattern))
+    return sorted(engine.to_pandas(names)["product_name"].tolist())
 
 
 def _purchases(orders: engine.OrdersLike, as_of: dt.date) -> ir.Table:
@@ -398,25 +414,31 @@ def cross_purchase_products(
     lines = _lines(orders, d, exclude_ids, exclude_pattern)
     lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(start, dt.time())))
     cp = lines.group_by(["customer_id", "product_id"]).agg(net=lines.amount.sum())
-    cp = cp.filter(cp.net > 0).select("customer_id", "product_id")
+    cp = cp.filter(cp.net > 0).select("customer_id", "product_id").cache()
     # N rides along with the pairs (one query); asked for alone only when no pair is left
     n_row = cp.aggregate(_n=cp.customer_id.nunique())
     per = cp.group_by("product_id").agg(customers=cp.count())
     big = per.filter(per.customers >= int(min_customers))
-    cp = cp.inner_join(big.select("product_id"), "product_id")
-    a = cp.rename(product_a="product_id")
-    b = cp.rename(product_b="product_id")
-    pairs = a.inner_join(b, "customer_id").filter(lambda x: x.product_a < x.product_b)
-    pairs = pairs.group_by(["product_a", "product_b"]).agg(customers_both=pairs.count())
+    # the products numbered in id order: the self-join and its pairs run on integers
+    big = big.mutate(_code=ibis.row_number().over(order_by=big.product_id))
+    # materialised, so that the self-join runs on it (the planner would join the
+    # customers first and the products' codes after, on ten times the rows)
+    cpc = cp.inner_join(big.select("product_id", "_code"), "product_id")
+    cpc = cpc.select("customer_id", "_code").cache()
+    a = cpc.select("customer_id", _a=cpc._code)
+    b = cpc.select("customer_id", _b=cpc._code)
+    pairs = a.inner_join(b, "customer_id").filter(lambda x: x._a < x._b)
+    pairs = pairs.group_by(["_a", "_b"]).agg(customers_both=pairs.count())
     pairs = pairs.filter(pairs.customers_both >= int(min_customers))
-    pairs = pairs.inner_join(
-        big.rename(product_a="product_id", customers_a="customers"), "product_a"
-    )
-    pairs = pairs.inner_join(
-        big.rename(product_b="product_id", customers_b="customers"), "product_b"
-    )
-    df = engine.to_pandas(pairs.cross_join(n_row))
-    n = int(df["_n"].iloc[0]) if len(df) else int(n_row.to_pyarrow()["_n"][0].as_py() or 0)
+    pa = big.select(_a="_code", product_a="product_id", customers_a="customers")
+    pb = big.select(_b="_code", product_b="product_id", customers_b="customers")
+    pairs = pairs.inner_join(pa, "_a").inner_join(pb, "_b").drop("_a", "_b")
+    try:
+        df = engine.to_pandas(pairs.cross_join(n_row))
+        n = int(df["_n"].iloc[0]) if len(df) else int(n_row.to_pyarrow()["_n"][0].as_py() or 0)
+    finally:
+        cpc.release()
+        cp.release()
     if n:
         df["support"] = df["customers_both"] / n
         df["confidence_ab"] = df["customers_both"] / df["customers_a"]
