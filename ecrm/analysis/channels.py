@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 import numpy as np
 import pandas as pd
 
@@ -180,42 +181,8 @@ def acquisition(
         raise ParameterError(f"gross_margin must be in (0, 1], got {gross_margin}")
     steps = ltv.day_steps(int(step_days), int(horizon_days))
     d = engine.as_of_date(as_of)
-    o = engine.order_totals(t, as_of=d)
-    # first and second purchase from one numbering of the purchases; the first
-    # channel is the first purchase's largest line's (SPEC §2, customers.first_line)
-    w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
-    p = o.filter(o.is_purchase).mutate(_k=ibis.row_number().over(w))
-    p = p.filter(p._k <= 1)
-    firsts = p.filter(p._k == 0)
-    first_orders = firsts.select("customer_id", "order_id", first_purchase=firsts.order_date)
-    lines = engine.upto(t, d)
-    lines = lines.filter(lines.customer_id.notnull())
-    key = first_orders.select("customer_id", "order_id")
-    fl = customers.first_line(lines.inner_join(key, ["customer_id", "order_id"]), ["channel"])
-    first = first_orders.left_join(fl, "customer_id").select(
-        "customer_id",
-        "first_purchase",
-        channel=ibis.coalesce(fl.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
-    )
-    second = p.filter(p._k == 1).select("customer_id", _second=p.order_date)
-    o = o.inner_join(first, "customer_id")
-    o = o.mutate(day=o.order_date.delta(o.first_purchase, unit="day").cast("int64"))
-    o = o.filter(o.day >= 0)
-    second = second.inner_join(first.select("customer_id", "first_purchase"), "customer_id")
-    second = second.select(
-        "customer_id",
-        second_day=second._second.delta(second.first_purchase, unit="day").cast("int64"),
-    )
-    per = o.group_by(["customer_id", "channel", "first_purchase"]).agg(
-        **{f"r{s}": o.amount.sum(where=o.day <= s) for s in steps}
-    )
-    per = per.left_join(second, "customer_id").drop("customer_id_right")
-    per = per.mutate(month=per.first_purchase.truncate("M"))
-    aggs: dict[str, Any] = {"new_customers": per.count()}
-    for s in steps:
-        aggs[f"r{s}"] = per[f"r{s}"].sum()
-        aggs[f"f{s}"] = (per.second_day.notnull() & (per.second_day <= s)).cast("int64").sum()
-    g = engine.to_pandas(per.group_by(["month", "channel"]).agg(**aggs))
+    with engine.RunTables(orders, d) as run:
+        g = _acquired(t, d, run.purchases, steps)
     g["month"] = pd.to_datetime(g["month"])
     long = []
     for s in steps:
@@ -278,6 +245,58 @@ def acquisition(
     if costs is None:
         cols = [c for c in cols if c not in COST_COLUMNS]
     return out[cols].sort_values(["month", "channel", "days"]).reset_index(drop=True)
+
+
+def _acquired(t: ir.Table, d: dt.date, purchases: ir.Table, steps: Sequence[int]) -> pd.DataFrame:
+    """month, channel, new_customers, r<s> (revenue by day s), f<s> (second purchase by day s).
+
+    The first and second purchases come from the run's numbering (shared with
+    the product analyses); the first channel is the first purchase's largest
+    line's (SPEC §2, :func:`ecrm.analysis.customers.first_line`). Revenue is
+    summed straight into the (month, channel) groups, not per customer first.
+    """
+    p = purchases
+    firsts = p.filter(p.seq == 1)
+    first_orders = firsts.select("customer_id", "order_id", first_purchase=firsts.order_date)
+    lines = engine.upto(t, d)
+    lines = lines.filter(lines.customer_id.notnull())
+    key = first_orders.select("customer_id", "order_id")
+    # by order alone (an order's lines share its customer): one key to probe
+    fl = customers.first_line(lines.drop("customer_id").inner_join(key, "order_id"), ["channel"])
+    first = first_orders.left_join(fl, "customer_id").select(
+        "customer_id",
+        "first_purchase",
+        month=first_orders.first_purchase.truncate("M"),
+        channel=ibis.coalesce(fl.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+    )
+    # materialised: both aggregates read it, and the lines are read once
+    first = first.cache()
+    try:
+        return _sums(t, d, p, first, steps)
+    finally:
+        first.release()
+
+
+def _sums(
+    t: ir.Table, d: dt.date, p: ir.Table, first: ir.Table, steps: Sequence[int]
+) -> pd.DataFrame:
+    """:func:`_acquired`'s groups from the customers' first purchase, month and channel."""
+    o = engine.order_totals(t, as_of=d)
+    o = o.inner_join(first, "customer_id")
+    o = o.mutate(day=o.order_date.delta(o.first_purchase, unit="day").cast("int64"))
+    o = o.filter(o.day >= 0)
+    rev = o.group_by(["month", "channel"]).agg(
+        **{f"r{s}": o.amount.sum(where=o.day <= s) for s in steps}
+    )
+    second = p.filter(p.seq == 2).select("customer_id", _second=p.order_date)
+    c = first.left_join(second, "customer_id")
+    gap = c._second.delta(c.first_purchase, unit="day")
+    aggs: dict[str, Any] = {"new_customers": c.count()}
+    for s in steps:
+        aggs[f"f{s}"] = (c._second.notnull() & (gap <= s)).cast("int64").sum()
+    cust = c.group_by(["month", "channel"]).agg(**aggs)
+    g = cust.left_join(rev, ["month", "channel"]).drop("month_right", "channel_right")
+    return engine.to_pandas(g)
 
 
 def acquisition_summary(

@@ -96,7 +96,15 @@ def _matching_names(t: ir.Table, pattern: str) -> list[str]:
 
 
 def _purchases(orders: engine.OrdersLike, as_of: dt.date) -> ir.Table:
-    """Each customer's purchases numbered 0, 1, … (whole orders, net > 0)."""
+    """Each customer's purchases numbered 0, 1, … (whole orders, net > 0).
+
+    For a kept file, the run's numbering (:attr:`ecrm.engine.RunTables.purchases`,
+    shared with the channel analyses and the other product tables); otherwise
+    the same window, inline.
+    """
+    if engine.cache.file_key(orders) is not None:
+        p = engine.RunTables(orders, as_of).purchases
+        return p.mutate(k=p.seq - 1)
     o = engine.order_totals(orders, as_of=as_of)
     p = o.filter(o.is_purchase)
     w = ibis.window(group_by="customer_id", order_by=[p.ordered_at, p.order_id])
@@ -105,7 +113,8 @@ def _purchases(orders: engine.OrdersLike, as_of: dt.date) -> ir.Table:
 
 def _entry(lines: ir.Table, purchases: ir.Table) -> ir.Table:
     first = purchases.filter(purchases.k == 0).select("customer_id", "order_id")
-    fl = lines.inner_join(first, ["customer_id", "order_id"])
+    # by order alone (an order's lines share its customer): one key to probe
+    fl = lines.drop("customer_id").inner_join(first, "order_id")
     return customers.first_line(fl, ["product_id"]).rename(entry_product="product_id")
 
 
@@ -348,12 +357,20 @@ def product_conversion(
         out = firsts.filter(censoring.is_censored(firsts.order_date, censored))
         n_censored = int(out.count().to_pyarrow().as_py())
         p = p.filter(~p.customer_id.isin(out.customer_id))
-    entry = _entry(lines, p)
-    second = p.filter(p.k == 1).select("customer_id", "order_id")
-    held = lines.inner_join(second, ["customer_id", "order_id"])
+    # only customers with a second purchase count: the lines of their first two
+    # purchases, read once (by order: an order's lines share its customer) and kept
+    second = p.filter(p.k == 1).select("customer_id")
+    early = (
+        p.filter(p.k <= 1).semi_join(second, "customer_id").select("order_id", "customer_id", "k")
+    )
+    early = lines.select("order_id", "product_id", "amount").inner_join(early, "order_id")
+    early = early.select("customer_id", "k", "product_id", "amount").cache()
+    entry = customers.first_line(early.filter(early.k == 0), ["product_id"])
+    entry = entry.rename(entry_product="product_id")
+    held = early.filter(early.k == 1)
     held = held.group_by(["customer_id", "product_id"]).agg(net=held.amount.sum())
     held = held.filter(held.net > 0).select("customer_id", second_product=held.product_id)
-    base = entry.inner_join(second.select("customer_id"), "customer_id")
+    base = entry
     size = base.group_by("entry_product").agg(customers=base.count())
     size = size.filter(size.customers >= int(min_customers))
     pairs = base.inner_join(held, "customer_id")
@@ -366,7 +383,10 @@ def product_conversion(
     )
     pairs = pairs.mutate(_r=ibis.row_number().over(w))
     pairs = pairs.filter(pairs._r < int(top)).drop("_r")
-    df = engine.to_pandas(pairs)
+    try:
+        df = engine.to_pandas(pairs)
+    finally:
+        early.release()
     df = df.sort_values(
         ["customers", "entry_product", "probability", "second_product"],
         ascending=[False, True, False, True],
