@@ -180,13 +180,8 @@ def entry_products(
     )
     firsts = firsts.mutate(_cens=cens)
     second = p.filter(p.k == 1).select("customer_id", second_day=p.order_date)
-    o = engine.order_totals(orders, as_of=d)
-    o = o.inner_join(firsts.filter(~firsts._cens).select("customer_id", "first_day"), "customer_id")
-    o = o.mutate(day=o.order_date.delta(o.first_day, unit="day"))
-    rev = o.filter((o.day >= 0) & (o.day <= 360)).group_by("customer_id").agg(r360=o.amount.sum())
     c = firsts.left_join(entry, "customer_id").drop("customer_id_right")
     c = c.left_join(second, "customer_id").drop("customer_id_right")
-    c = c.left_join(rev, "customer_id").drop("customer_id_right")
     asof = ibis.literal(d, type="date")
     age = asof.delta(c.first_day, unit="day")
     gap = c.second_day.delta(c.first_day, unit="day")
@@ -195,16 +190,27 @@ def entry_products(
         seen360=age >= 360,
         f90=c.second_day.notnull() & (gap <= 90),
         f360=c.second_day.notnull() & (gap <= 360),
-    )
-    g = c.group_by(["entry_product", "_cens"]).agg(
-        customers=c.count(),
-        customers_90=c.seen90.cast("int64").sum(),
-        f2_90=(c.seen90 & c.f90).cast("int64").sum(),
-        customers_360=c.seen360.cast("int64").sum(),
-        f2_360=(c.seen360 & c.f360).cast("int64").sum(),
-        revenue_360=c.r360.sum(where=c.seen360),
-    )
-    df = engine.to_pandas(g)
+    ).cache()  # one row per customer, read by both aggregates
+    try:
+        g = c.group_by(["entry_product", "_cens"]).agg(
+            customers=c.count(),
+            customers_90=c.seen90.cast("int64").sum(),
+            f2_90=(c.seen90 & c.f90).cast("int64").sum(),
+            customers_360=c.seen360.cast("int64").sum(),
+            f2_360=(c.seen360 & c.f360).cast("int64").sum(),
+        )
+        df = engine.to_pandas(g)
+        # 360-day revenue summed straight into the entry products' groups
+        seen = c.filter(~c._cens & c.seen360 & c.entry_product.notnull())
+        o = engine.order_totals(orders, as_of=d)
+        o = o.inner_join(seen.select("customer_id", "first_day", "entry_product"), "customer_id")
+        o = o.mutate(day=o.order_date.delta(o.first_day, unit="day"))
+        o = o.filter((o.day >= 0) & (o.day <= 360))
+        rev = engine.to_pandas(o.group_by("entry_product").agg(revenue_360=o.amount.sum()))
+    finally:
+        c.release()
+    df = df.merge(rev, on="entry_product", how="left")
+    df.loc[df["_cens"].astype(bool) | df["entry_product"].isna(), "revenue_360"] = float("nan")
     n_censored = int(df.loc[df["_cens"].astype(bool), "customers"].sum())
     df = df[~df["_cens"].astype(bool)].drop(columns="_cens")
     no_entry = int(df.loc[df["entry_product"].isna(), "customers"].sum())
