@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from ecrm import engine
 from ecrm.analysis import channels as ch
 from ecrm.analysis import ltv
+from ecrm.engine import cache
 from ecrm.errors import ColumnsError, ParameterError
 
 AS_OF = "2026-10-31"
@@ -267,3 +274,45 @@ def test_channel_kpis_against_pandas_on_a_random_shop():
         np.testing.assert_allclose(
             got[f"{k}_yoy"], now.loc[got.index, k] / ago.loc[got.index, k] - 1
         )
+
+
+@st.composite
+def _tied_shops(draw) -> pd.DataFrame:
+    """Small shops whose orders have several lines, equal amounts and missing values."""
+    n = draw(st.integers(1, 25))
+    rows = []
+    for i in range(n):
+        customer = draw(st.sampled_from(["a", "b", "c", "d", None]))
+        day = draw(st.integers(0, 400))
+        for _ in range(draw(st.integers(1, 3))):
+            rows.append(
+                (
+                    f"o{i}",
+                    customer,
+                    pd.Timestamp("2025-09-01") + pd.Timedelta(days=day),
+                    draw(st.sampled_from([-300, 200, 500, 500])),
+                    draw(st.sampled_from(["p1", "p2", None])),
+                    draw(st.sampled_from(["ads", "web", None])),
+                )
+            )
+    cols = ["order_id", "customer_id", "ordered_at", "amount", "product_id", "channel"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+@settings(max_examples=40, deadline=None)
+@given(_tied_shops())
+def test_the_stored_first_lines_give_the_lines_own_first_channel(orders):
+    """A file with stored order totals reads each first purchase's channel from them
+    (no pass over the lines); the table is the one picked from the lines."""
+    want = ch.acquisition(orders, as_of=AS_OF, costs=COSTS)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "canonical" / "orders.parquet"
+        path.parent.mkdir(parents=True)
+        orders.to_parquet(path, index=False)
+        engine.write_order_totals(path)
+        try:
+            assert engine.stored_main_lines(path, ["channel"]) is not None
+            got = ch.acquisition(path, as_of=AS_OF, costs=COSTS)
+        finally:
+            cache.clear()
+    pd.testing.assert_frame_equal(got, want)

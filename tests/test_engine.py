@@ -217,3 +217,41 @@ def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, mon
     assert read()
     pd.testing.assert_frame_equal(fresh(), want)
     cache.clear()
+
+
+def test_stored_main_lines_are_each_orders_largest_line(tmp_path):
+    """Ingestion stores each order's largest line: ties by product id, missing values last."""
+    df = pd.DataFrame(
+        {
+            "order_id": ["1", "1", "1", "2", "2", "3", "4"],
+            "customer_id": ["a", "a", "a", "b", "b", "b", None],
+            "ordered_at": pd.to_datetime(["2026-10-01 10:00"] * 3 + ["2026-10-02 09:00"] * 2
+                                         + ["2026-10-03 09:00", "2026-10-04 09:00"]),
+            "amount": [500, 500, 100, 300, 300, -50, 70],
+            "product_id": ["p2", "p1", "p0", None, "p9", "p5", "p7"],
+            "channel": ["ads", "web", "shop", "ads", "web", "ads", None],
+        }
+    )  # fmt: skip
+    path = _write(df, tmp_path / "canonical" / "orders.parquet")
+    assert engine.stored_main_lines(path, ["channel"]) is None  # nothing stored yet
+    engine.write_order_totals(path)
+    cache.clear()
+    got = engine.stored_main_lines(path, ["product_id", "channel"])
+    got = got.order_by("order_id").to_pandas()
+    want = pd.DataFrame(
+        {  # 1: a tie at 500 → p1; 2: a tie at 300, the missing product last → p9
+            "order_id": ["1", "2", "3", "4"],
+            "product_id": ["p1", "p9", "p5", "p7"],
+            "channel": ["web", "web", "ads", None],
+        }
+    )
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    picked = engine.largest_line(ibis.memtable(df), "order_id", ["product_id", "channel"])
+    pd.testing.assert_frame_equal(picked.order_by("order_id").to_pandas(), got)
+    # the order totals themselves keep their columns; a DataFrame has nothing stored
+    assert tuple(engine.all_order_totals(path).columns) == engine.TOTALS_COLUMNS
+    assert engine.stored_main_lines(df, ["channel"]) is None
+    assert engine.stored_main_lines(path, ["taste"]) is None  # not a column of the file
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert engine.stored_main_lines(path, ["channel"]) is None  # no longer the file's own
+    cache.clear()

@@ -1474,13 +1474,24 @@ def test_ingestion_stores_the_order_totals_the_analyses_read(tmp_path: Path) -> 
     result, _ = run(shop)
     side = result.orders_path.with_name("order_totals.parquet")
     stored = engine.to_pandas(engine.ibis.read_parquet(str(side)))
-    grouped = engine.to_pandas(engine.all_order_totals(pd.read_parquet(result.orders_path)))
+    lines = pd.read_parquet(result.orders_path)
+    grouped = engine.to_pandas(engine.all_order_totals(lines))
     key = ["order_id"]
     pd.testing.assert_frame_equal(
-        stored.sort_values(key, ignore_index=True),
+        stored[list(engine.TOTALS_COLUMNS)].sort_values(key, ignore_index=True),
         grouped.sort_values(key, ignore_index=True),
     )
     assert engine.stored_order_totals(result.orders_path) is not None
+    # and each order's largest line, as the analyses would pick it from the lines
+    main = [c for c in engine.MAIN_LINE_COLUMNS if c in lines.columns]
+    assert main
+    picked = engine.to_pandas(engine.largest_line(engine.ibis.memtable(lines), "order_id", main))
+    pd.testing.assert_frame_equal(
+        stored[["order_id", *[f"main_{c}" for c in main]]]
+        .rename(columns=lambda c: c.removeprefix("main_"))
+        .sort_values(key, ignore_index=True),
+        picked.sort_values(key, ignore_index=True),
+    )
 
 
 def test_ingestion_without_the_cache_stores_fresh_order_totals(tmp_path, monkeypatch) -> None:

@@ -182,7 +182,7 @@ def acquisition(
     steps = ltv.day_steps(int(step_days), int(horizon_days))
     d = engine.as_of_date(as_of)
     with engine.RunTables(orders, d) as run:
-        g = _acquired(t, d, run.purchases, steps)
+        g = _acquired(t, d, run.purchases, steps, engine.stored_main_lines(orders, ["channel"]))
     g["month"] = pd.to_datetime(g["month"])
     long = []
     for s in steps:
@@ -247,22 +247,34 @@ def acquisition(
     return out[cols].sort_values(["month", "channel", "days"]).reset_index(drop=True)
 
 
-def _acquired(t: ir.Table, d: dt.date, purchases: ir.Table, steps: Sequence[int]) -> pd.DataFrame:
+def _acquired(
+    t: ir.Table,
+    d: dt.date,
+    purchases: ir.Table,
+    steps: Sequence[int],
+    main: ir.Table | None = None,
+) -> pd.DataFrame:
     """month, channel, new_customers, r<s> (revenue by day s), f<s> (second purchase by day s).
 
     The first and second purchases come from the run's numbering (shared with
     the product analyses); the first channel is the first purchase's largest
-    line's (SPEC §2, :func:`ecrm.analysis.customers.first_line`). Revenue is
-    summed straight into the (month, channel) groups, not per customer first.
+    line's (SPEC §2, :func:`ecrm.analysis.customers.first_line`): read from
+    ``main`` (:func:`ecrm.engine.stored_main_lines`, the same pick stored by
+    ingestion for every order) when given, else picked from the first
+    orders' lines. Revenue is summed straight into the (month, channel)
+    groups, not per customer first.
     """
     p = purchases
     firsts = p.filter(p.seq == 1)
     first_orders = firsts.select("customer_id", "order_id", first_purchase=firsts.order_date)
-    lines = engine.upto(t, d)
-    lines = lines.filter(lines.customer_id.notnull())
     key = first_orders.select("customer_id", "order_id")
-    # by order alone (an order's lines share its customer): one key to probe
-    fl = customers.first_line(lines.drop("customer_id").inner_join(key, "order_id"), ["channel"])
+    if main is not None:  # ingestion stored each order's largest line: no pass over the lines
+        fl = key.inner_join(main, "order_id").select("customer_id", "channel")
+    else:
+        # probed by order alone (an order's lines share its customer): one key
+        lines = engine.upto(t, d)
+        lines = lines.filter(lines.customer_id.notnull()).drop("customer_id")
+        fl = customers.first_line(lines.inner_join(key, "order_id"), ["channel"])
     first = first_orders.left_join(fl, "customer_id").select(
         "customer_id",
         "first_purchase",
@@ -280,13 +292,23 @@ def _acquired(t: ir.Table, d: dt.date, purchases: ir.Table, steps: Sequence[int]
 def _sums(
     t: ir.Table, d: dt.date, p: ir.Table, first: ir.Table, steps: Sequence[int]
 ) -> pd.DataFrame:
-    """:func:`_acquired`'s groups from the customers' first purchase, month and channel."""
+    """:func:`_acquired`'s groups from the customers' first purchase, month and channel.
+
+    Each order counts once, in the step of its day (the first step s with
+    day ≤ s): the orders are summed into (month, channel, step) groups and the
+    steps accumulated on that small table (exact decimals), rather than one
+    filtered sum per step over every order.
+    """
     o = engine.order_totals(t, as_of=d)
     o = o.inner_join(first, "customer_id")
     o = o.mutate(day=o.order_date.delta(o.first_purchase, unit="day").cast("int64"))
-    o = o.filter(o.day >= 0)
-    rev = o.group_by(["month", "channel"]).agg(
-        **{f"r{s}": o.amount.sum(where=o.day <= s) for s in steps}
+    o = o.filter((o.day >= 0) & (o.day <= int(steps[-1])))
+    step = ibis.cases(*((o.day <= int(s), i) for i, s in enumerate(steps)))
+    by_step = o.group_by(["month", "channel", step.name("_i")]).agg(_r=o.amount.sum())
+    upto_step = ibis.memtable(pd.DataFrame({"_j": np.arange(len(steps), dtype="int64")}))
+    cum = by_step.cross_join(upto_step).filter(lambda x: x._i <= x._j)
+    rev = cum.group_by(["month", "channel"]).agg(
+        **{f"r{s}": cum._r.sum(where=cum._j == i) for i, s in enumerate(steps)}
     )
     second = p.filter(p.seq == 2).select("customer_id", _second=p.order_date)
     c = first.left_join(second, "customer_id")

@@ -53,13 +53,9 @@ def first_line(lines: ir.Table, columns: list[str] | tuple[str, ...]) -> ir.Tabl
 
     The largest line is the one with the largest amount; ties go to the smallest
     product_id, then category, taste, brand, channel (those present), missing
-    values last. SPEC §2's first-purchase attributes are the ``columns`` of the
-    largest line of the first purchase.
-
-    One aggregate, not a window: the minimum of a struct of (−amount, the tie
-    keys, the columns), which DuckDB compares field by field with NULL greater
-    than any value, the order of ``ORDER BY amount DESC, product_id, … NULLS
-    LAST``, without sorting the lines as ``row_number()`` over a window does.
+    values last (:func:`ecrm.engine.largest_line`, one aggregate). SPEC §2's
+    first-purchase attributes are the ``columns`` of the largest line of the
+    first purchase.
 
     Parameters
     ----------
@@ -73,15 +69,7 @@ def first_line(lines: ir.Table, columns: list[str] | tuple[str, ...]) -> ir.Tabl
     ibis Table
         One row per customer_id.
     """
-    ties = [c for c in ("product_id", *FIRST_ATTRIBUTES) if c in lines.columns]
-    keys = list(dict.fromkeys([*ties, *columns]))
-    # keys after the last returned column only choose among lines that agree on
-    # every returned column: leaving them out changes no result (and saves time)
-    keys = keys[: max((keys.index(c) + 1 for c in columns), default=0)]
-    fields = {"_neg_amount": -lines.amount}
-    fields.update({c: lines[c] for c in keys})
-    top = lines.group_by("customer_id").agg(_top=ibis.struct(fields).min())
-    return top.select("customer_id", **{c: top._top[c] for c in columns})
+    return engine.largest_line(lines, "customer_id", columns)
 
 
 def snapshots_table(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ecrm.engine import cache
 from ecrm.engine.orders import (
     AMOUNT,
+    MAIN_LINE_COLUMNS,
     ORDER_TOTALS_FILE,
     OrdersLike,
     all_order_totals,
@@ -22,10 +23,12 @@ from ecrm.engine.orders import (
     configure_default_backend,
     has_values,
     is_canonical,
+    largest_line,
     next_day,
     order_totals,
     orders_table,
     require_columns,
+    stored_main_lines,
     stored_order_totals,
     to_pandas,
     upto,
@@ -35,6 +38,7 @@ from ecrm.engine.run import RunTables, customer_measures
 
 __all__ = [
     "AMOUNT",
+    "MAIN_LINE_COLUMNS",
     "ORDER_TOTALS_FILE",
     "OrdersLike",
     "RunTables",
@@ -45,10 +49,12 @@ __all__ = [
     "customer_measures",
     "has_values",
     "is_canonical",
+    "largest_line",
     "next_day",
     "order_totals",
     "orders_table",
     "require_columns",
+    "stored_main_lines",
     "stored_order_totals",
     "to_pandas",
     "upto",

@@ -33,15 +33,18 @@ from ecrm.errors import ColumnsError, DataError, ParameterError
 
 __all__ = [
     "AMOUNT",
+    "MAIN_LINE_COLUMNS",
     "OrdersLike",
     "all_order_totals",
     "as_of_date",
     "configure_default_backend",
     "is_canonical",
+    "largest_line",
     "next_day",
     "order_totals",
     "orders_table",
     "require_columns",
+    "stored_main_lines",
     "stored_order_totals",
     "to_pandas",
     "upto",
@@ -370,6 +373,53 @@ def _checked(t: ir.Table, where: str) -> ir.Table:
 
 #: The order totals ingestion stores beside a canonical orders file.
 ORDER_TOTALS_FILE = "order_totals.parquet"
+
+#: The columns of the order totals (:func:`order_totals`), stored or grouped.
+TOTALS_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "order_date", "is_purchase")
+
+#: The line columns whose largest line's values are stored with the order totals, and
+#: the tie order of :func:`largest_line` after the amount (product, then SPEC §2's
+#: first-purchase attributes).
+MAIN_LINE_COLUMNS = ("product_id", "category", "taste", "brand", "channel")
+
+
+def largest_line(lines: ir.Table, by: str, columns: Iterable[str]) -> ir.Table:
+    """The ``columns`` of each ``by`` group's largest line, as ``by`` and ``columns``.
+
+    The largest line is the one with the largest amount; ties go to the smallest
+    product_id, then category, taste, brand, channel (those present), missing
+    values last. One aggregate, not a window: the minimum of a struct of
+    (−amount, the tie keys, the columns), which DuckDB compares field by field
+    with NULL greater than any value — the order of ``ORDER BY amount DESC,
+    product_id, … NULLS LAST`` without sorting the lines as ``row_number()``
+    over a window does.
+
+    Parameters
+    ----------
+    lines : ibis Table
+        Order lines with ``by``, amount and ``columns``.
+    by : str
+        The group column (``customer_id``, ``order_id``).
+    columns : iterable of str
+        Columns to return.
+
+    Returns
+    -------
+    ibis Table
+        One row per value of ``by``.
+    """
+    cols = list(columns)
+    ties = [c for c in MAIN_LINE_COLUMNS if c in lines.columns]
+    keys = list(dict.fromkeys([*ties, *cols]))
+    # keys after the last returned column only choose among lines that agree on
+    # every returned column: leaving them out changes no result (and saves time)
+    keys = keys[: max((keys.index(c) + 1 for c in cols), default=0)]
+    fields: dict[str, Any] = {"_neg_amount": -lines.amount}
+    fields.update({c: lines[c] for c in keys})
+    top = lines.group_by(by).agg(_top=ibis.struct(fields).min())
+    return top.select(by, **{c: top._top[c] for c in cols})
+
+
 _TOTALS_KEY = b"ecrm.orders_file"
 
 
@@ -411,7 +461,13 @@ def write_order_totals(orders_file: str | Path) -> Path:
     if key is None:
         raise ParameterError(f"no orders file at {p} (run `ecrm ingest` first)")
     configure_default_backend()
-    table = _checked(_read(p), key[0]).to_pyarrow()
+    lines = _read(p)
+    totals = _checked(lines, key[0])
+    main = [c for c in MAIN_LINE_COLUMNS if c in lines.columns]
+    if main:  # each order's largest line (stored_main_lines), from the same file
+        top = largest_line(lines, "order_id", main).rename({f"main_{c}": c for c in main})
+        totals = totals.left_join(top, "order_id").drop("order_id_right")
+    table = totals.select(*TOTALS_COLUMNS, *[f"main_{c}" for c in main]).to_pyarrow()
     stamp = json.dumps({"size": key[2], "mtime_ns": key[1]}).encode()
     table = table.replace_schema_metadata({_TOTALS_KEY: stamp})
     target = p.with_name(ORDER_TOTALS_FILE)
@@ -457,7 +513,45 @@ def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
         return None
     if stamp != {"size": key[2], "mtime_ns": key[1]}:
         return None
-    return ibis.read_parquet(str(side))
+    return ibis.read_parquet(str(side)).select(*TOTALS_COLUMNS)
+
+
+def stored_main_lines(orders: OrdersLike, columns: Iterable[str]) -> ir.Table | None:
+    """Each order's largest line's ``columns``, as ingestion stored them, if it did.
+
+    :func:`write_order_totals` stores, for every order, the ``columns`` of the
+    line :func:`largest_line` picks among all the order's lines (the pick of
+    SPEC §2's first-purchase attributes), as ``main_<column>``. Reading them
+    costs a scan of the order totals' columns instead of a pass over the lines.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, str or Path
+        Canonical orders; only a canonical file (a path) has stored totals.
+    columns : iterable of str
+        Line columns among :data:`MAIN_LINE_COLUMNS`.
+
+    Returns
+    -------
+    ibis.Table or None
+        order_id and ``columns`` (one row per order of the file, guests and
+        orders after any as_of included); None when ``orders`` is not a file
+        with stored totals of its own holding every one of ``columns``.
+    """
+    import pyarrow.parquet as pq
+
+    key = cache.file_key(orders) or (
+        cache.file_stamp(orders) if isinstance(orders, str | Path) else None
+    )
+    if key is None or _stored_totals(key) is None:
+        return None
+    cols = list(columns)
+    side = Path(key[0]).with_name(ORDER_TOTALS_FILE)
+    names = set(pq.read_schema(side).names)
+    if not all(f"main_{c}" in names for c in cols):
+        return None
+    scan = ibis.read_parquet(str(side))
+    return scan.select("order_id", **{c: scan[f"main_{c}"] for c in cols})
 
 
 def to_pandas(expr: ir.Table, *, money: Iterable[str] | None = None) -> pd.DataFrame:

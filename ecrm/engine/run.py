@@ -306,13 +306,15 @@ class RunTables:
     def purchases(self) -> ir.Table:
         """customer_id, order_id, ordered_at, order_date, amount, seq (1 = first).
 
-        A window over :attr:`orders`; a function that reads an
-        :meth:`order_mains` table anyway takes the same purchases from it
-        (:meth:`purchases_of`).
+        A window over the order totals (those of :attr:`orders`, read through
+        their filter: materialising :attr:`orders` first would cost a copy a
+        function that needs only the purchases does not use); a function that
+        reads an :meth:`order_mains` table anyway takes the same purchases from
+        it (:meth:`purchases_of`).
         """
 
         def build() -> ir.Table:
-            o = self.orders
+            o = order_totals(self.t, as_of=self.as_of)
             p = o.filter(o.is_purchase).drop("is_purchase")
             w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
             return p.mutate(seq=(ibis.row_number().over(w) + 1).cast("int64"))
