@@ -252,7 +252,7 @@ def _acquired(
     d: dt.date,
     purchases: ir.Table,
     steps: Sequence[int],
-    main: ir.Table | None = None,
+    main: ir.Table | None,
 ) -> pd.DataFrame:
     """month, channel, new_customers, r<s> (revenue by day s), f<s> (second purchase by day s).
 
@@ -305,7 +305,7 @@ def _sums(
     o = o.filter((o.day >= 0) & (o.day <= int(steps[-1])))
     step = ibis.cases(*((o.day <= int(s), i) for i, s in enumerate(steps)))
     by_step = o.group_by(["month", "channel", step.name("_i")]).agg(_r=o.amount.sum())
-    upto_step = ibis.memtable(pd.DataFrame({"_j": np.arange(len(steps), dtype="int64")}))
+    upto_step = ibis.memtable({"_j": list(range(len(steps)))})
     cum = by_step.cross_join(upto_step).filter(lambda x: x._i <= x._j)
     rev = cum.group_by(["month", "channel"]).agg(
         **{f"r{s}": cum._r.sum(where=cum._j == i) for i, s in enumerate(steps)}

@@ -34,6 +34,7 @@ from ecrm.errors import ColumnsError, DataError, ParameterError
 __all__ = [
     "AMOUNT",
     "MAIN_LINE_COLUMNS",
+    "TOTALS_COLUMNS",
     "OrdersLike",
     "all_order_totals",
     "as_of_date",
@@ -503,6 +504,12 @@ def stored_order_totals(orders_file: str | Path) -> ir.Table | None:
 
 def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
     """The stored order totals of the file under ``key``, if they are its own."""
+    scan = _stored_scan(key)
+    return scan.select(*TOTALS_COLUMNS) if scan is not None else None
+
+
+def _stored_scan(key: tuple[str, int, int]) -> ir.Table | None:
+    """The whole stored order totals file of the file under ``key``, if it is its own."""
     import pyarrow.parquet as pq
 
     side = Path(key[0]).with_name(ORDER_TOTALS_FILE)
@@ -513,7 +520,7 @@ def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
         return None
     if stamp != {"size": key[2], "mtime_ns": key[1]}:
         return None
-    return ibis.read_parquet(str(side)).select(*TOTALS_COLUMNS)
+    return ibis.read_parquet(str(side))
 
 
 def stored_main_lines(orders: OrdersLike, columns: Iterable[str]) -> ir.Table | None:
@@ -538,19 +545,12 @@ def stored_main_lines(orders: OrdersLike, columns: Iterable[str]) -> ir.Table | 
         orders after any as_of included); None when ``orders`` is not a file
         with stored totals of its own holding every one of ``columns``.
     """
-    import pyarrow.parquet as pq
-
-    key = cache.file_key(orders) or (
-        cache.file_stamp(orders) if isinstance(orders, str | Path) else None
-    )
-    if key is None or _stored_totals(key) is None:
-        return None
+    # a path whatever the cache switch (as stored_order_totals); a kept scan by its file
+    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
+    scan = _stored_scan(key) if key is not None else None
     cols = list(columns)
-    side = Path(key[0]).with_name(ORDER_TOTALS_FILE)
-    names = set(pq.read_schema(side).names)
-    if not all(f"main_{c}" in names for c in cols):
+    if scan is None or not all(f"main_{c}" in scan.columns for c in cols):
         return None
-    scan = ibis.read_parquet(str(side))
     return scan.select("order_id", **{c: scan[f"main_{c}"] for c in cols})
 
 
