@@ -118,3 +118,23 @@ def test_run_tables_share_kept_tables_and_release_their_own(tmp_path):
         own.provide(("names", "category"), ["x", "y"])
         assert own.names("category") == ["x", "y"]
     assert engine.to_pandas(customers).frequency.tolist() == [1]
+
+
+def test_purchases_number_the_run_s_orders_once_built(tmp_path, monkeypatch):
+    """Built orders are numbered as they are; without them the totals are read once."""
+    from ecrm.engine import run as run_module
+
+    path = _file(tmp_path / "o.parquet")
+    calls: list[int] = []
+    real = run_module.order_totals
+    counted = lambda *a, **k: calls.append(1) or real(*a, **k)  # noqa: E731
+    monkeypatch.setattr(run_module, "order_totals", counted)
+    with RunTables(path, "2026-10-31", share=False) as first:
+        orders = first.orders
+        assert engine.to_pandas(first.purchases).amount.tolist() == [1000]
+        assert len(engine.to_pandas(orders)) == 1
+    assert len(calls) == 1  # the purchases reused the built orders
+    with RunTables(path, "2026-10-31", share=False) as second:
+        p = engine.to_pandas(second.purchases)
+    assert len(calls) == 2
+    assert p[["order_id", "seq"]].values.tolist() == [["1", 1]]

@@ -145,6 +145,10 @@ class TableStore:
             self._tables[name] = value
         return self._tables[name]
 
+    def __contains__(self, name: object) -> bool:
+        """Whether the table called ``name`` is built already."""
+        return name in self._tables
+
     def put(self, name: Name, value: Any) -> None:
         """Keep ``value`` (a view of tables kept elsewhere, e.g. cut from a later run) as ``name``.
 

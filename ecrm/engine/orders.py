@@ -467,7 +467,7 @@ def write_order_totals(orders_file: str | Path) -> Path:
     main = [c for c in MAIN_LINE_COLUMNS if c in lines.columns]
     if main:  # each order's largest line (stored_main_lines), from the same file
         top = largest_line(lines, "order_id", main).rename({f"main_{c}": c for c in main})
-        totals = totals.left_join(top, "order_id").drop("order_id_right")
+        totals = totals.left_join(top, "order_id")
     table = totals.select(*TOTALS_COLUMNS, *[f"main_{c}" for c in main]).to_pyarrow()
     stamp = json.dumps({"size": key[2], "mtime_ns": key[1]}).encode()
     table = table.replace_schema_metadata({_TOTALS_KEY: stamp})

@@ -306,15 +306,17 @@ class RunTables:
     def purchases(self) -> ir.Table:
         """customer_id, order_id, ordered_at, order_date, amount, seq (1 = first).
 
-        A window over the order totals (those of :attr:`orders`, read through
-        their filter: materialising :attr:`orders` first would cost a copy a
-        function that needs only the purchases does not use); a function that
+        A window over :attr:`orders` when the run has built them already, else
+        over the order totals read through their filter (materialising
+        :attr:`orders` first would cost a copy that a function needing only the
+        purchases does not use); a function that
         reads an :meth:`order_mains` table anyway takes the same purchases from
         it (:meth:`purchases_of`).
         """
 
         def build() -> ir.Table:
-            o = order_totals(self.t, as_of=self.as_of)
+            built = ("orders",) in self._store
+            o = self.orders if built else order_totals(self.t, as_of=self.as_of)
             p = o.filter(o.is_purchase).drop("is_purchase")
             w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
             return p.mutate(seq=(ibis.row_number().over(w) + 1).cast("int64"))
