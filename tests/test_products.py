@@ -103,6 +103,47 @@ def test_cross_purchase_by_hand():
     assert nobody.empty and nobody.attrs["customers"] == 0
 
 
+def test_cross_purchase_counts_a_returned_product_by_its_net():
+    """e returns all of P3 (net 0: not bought) and half of P2 (net > 0: bought);
+    f's only P1 line is a refund of a purchase before the window (net < 0)."""
+    o = _orders()
+    extra = pd.DataFrame(
+        [
+            ("20", "e", "2026-05-01", "P2", 3000, "pants"),
+            ("20", "e", "2026-05-01", "P3", 1000, "cap"),
+            ("20", "e", "2026-05-01", "P1", 2000, "tee"),
+            ("21", "e", "2026-05-09", "P3", -1000, "cap"),
+            ("21", "e", "2026-05-09", "P2", -1500, "pants"),
+            ("22", "f", "2026-01-20", "P2", 3000, "pants"),
+            ("23", "f", "2026-02-01", "P1", -2000, "tee"),
+        ],
+        columns=o.columns,
+    )
+    extra["ordered_at"] = pd.to_datetime(extra["ordered_at"])
+    x = pr.cross_purchase_products(
+        pd.concat([o, extra], ignore_index=True), as_of=AS_OF, min_customers=1, exclude_ids=["SHIP"]
+    )
+    # buyers: a, b, c as before, e (P1, P2) and f (P2)
+    assert x.attrs["customers"] == 5
+    got = {(r.product_a, r.product_b): r.customers_both for r in x.itertuples()}
+    assert got == {("P1", "P2"): 3, ("P1", "P3"): 1, ("P2", "P3"): 1}
+    per = dict(zip(x["product_a"], x["customers_a"], strict=False))
+    per.update(zip(x["product_b"], x["customers_b"], strict=False))
+    assert per == {"P1": 3, "P2": 5, "P3": 1}
+
+
+def test_cross_purchase_beyond_the_dense_table_joins_in_the_engine(monkeypatch, demo_root):
+    orders_path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    dense = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=2)
+    from ecrm.engine import sets
+
+    monkeypatch.setattr(sets, "MAX_PAIR_CODES", 2)
+    joined = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=2)
+    assert len(dense) > 50
+    pd.testing.assert_frame_equal(joined, dense)
+    assert joined.attrs == dense.attrs
+
+
 def test_cross_purchase_against_pandas(demo_root):
     orders_path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
     got = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=5)
