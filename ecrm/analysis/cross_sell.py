@@ -168,69 +168,93 @@ def _counts(
     lo_day = ibis.literal(lo, type="date")
     o = engine.order_totals(t, as_of=d)
     o = o.filter(o.is_purchase & (o.order_date >= lo_day))
-    buyers = o.group_by("customer_id").agg(b=_mask(o.order_date, steps).bit_or())
     if names is None:
+        buyers = o.group_by("customer_id").agg(b=_mask(o.order_date, steps).bit_or())
         counts = engine.to_pandas(buyers.group_by("b").agg(n=buyers.count()).mutate(x=0))
         return _bit_sums(counts, len(ends))
     lines = engine.upto(t, d)
-    lines = lines.filter(lines.customer_id.notnull() & lines.category.notnull())
-    lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(lo, dt.time())))
-    lines = lines.mutate(m=_mask(lines.ordered_at.date(), steps))
-    bought = lines.amount > 0
+    lines = lines.filter(lines.customer_id.notnull())
+    if lines.category.type().is_null():  # a DataFrame whose categories are all missing
+        lines = lines.mutate(category=lines.category.cast("string"))
+    if not engine.is_canonical(t):
+        # lines of one order may be stamped apart: each takes its order's time, as its total does
+        lines = lines.mutate(ordered_at=lines.ordered_at.min().over(group_by="order_id"))
+    base = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(lo, dt.time())))
+    # each line's windows, and the windows of a line with an amount > 0 (0 for the others)
+    lines = base.mutate(m=_mask(base.ordered_at.date(), steps))
+    lines = lines.mutate(_mp=ibis.cases((lines.amount > 0, lines.m), else_=0))
     if len(names) <= WIDE_MAX_VALUES:
         # few categories: one row per customer, a mask per category
         per = lines.group_by("customer_id").agg(
             _neg=(lines.amount < 0).any(),
+            b=lines._mp.bit_or(),
             **{
-                f"_m{i}": lines.m.bit_or(where=bought & (lines.category == v))
+                f"_m{i}": ibis.cases((lines.category == v, lines._mp), else_=0).bit_or()
                 for i, v in enumerate(names)
             },
         )
-        masks = [per[f"_m{i}"].fill_null(0) for i in range(len(names))]
         two, seen = ibis.literal(0, "int64"), ibis.literal(0, "int64")
-        for m in masks:
+        for i in range(len(names)):
+            m = per[f"_m{i}"]
             two, seen = two | (m & seen), seen | m
-        per = per.select("customer_id", "_neg", two=two)
+        per = per.select("customer_id", "_neg", "b", two=two)
     else:
-        pc = lines.group_by(["customer_id", "category"]).agg(
-            m=lines.m.bit_or(where=bought).fill_null(0), _neg=(lines.amount < 0).any()
-        )
-        per = _two(pc).inner_join(pc.group_by("customer_id").agg(_neg=pc._neg.any()), "customer_id")
-    per = per.cache()
-    held = [per]
+        cat = lines.filter(lines.category.notnull())
+        pc = cat.group_by(["customer_id", "category"]).agg(m=cat._mp.bit_or())
+        per = lines.group_by("customer_id").agg(_neg=(lines.amount < 0).any(), b=lines._mp.bit_or())
+        per = per.left_join(_two(pc), "customer_id")
+        per = per.select("customer_id", "_neg", "b", two=per.two.fill_null(0))
+    # a customer without a return line: an order with a line > 0 is a purchase (its net
+    # is > 0) and a category with a line > 0 in a window is bought there (its net is > 0)
+    plain = per.filter(~per._neg)
+    x = (plain.b & plain.two).name("x")
+    counts = plain.group_by([plain.b, x]).agg(n=plain.count())
+    counts = engine.to_pandas(counts)
+    neg = base.filter(base.amount < 0).select("customer_id").distinct().cache()
     try:
-        neg = per.filter(per._neg).select("customer_id")
         if neg.count().to_pyarrow().as_py():
-            # customers with a return: each category's exact net in each window
-            nl = lines.filter(lines.customer_id.isin(neg.customer_id))
-            net = nl.group_by(["customer_id", "category", "m"]).agg(net=nl.amount.sum()).cache()
-            held.append(net)
-            # a category whose days of each mask all net ≥ 0 is bought in the windows of
-            # its masks with net > 0; only one with a mask netting < 0 is spread to windows
-            keys = ["customer_id", "category"]
-            shorts = net.filter(net.net < 0).select(*keys).distinct()
-            plain = net.anti_join(shorts, keys)
-            plain = plain.group_by(keys).agg(m=plain.m.bit_or(where=plain.net > 0).fill_null(0))
-            short = net.semi_join(shorts, keys).inner_join(mask_bits, "m")
-            short = short.group_by(["customer_id", "category", "w"]).agg(net=short.net.sum())
-            short = short.filter(short.net > 0)
-            short = short.group_by(["customer_id", "category"]).agg(
-                m=(ibis.literal(1, "int64") << short.w).bit_or()
-            )
-            pc = plain.union(short)
-            exact = _two(pc).rename(_exact="two")
-            fixed = per.left_join(exact, "customer_id")
-            per = fixed.select(
-                "customer_id",
-                two=ibis.cases((fixed._neg, fixed._exact.fill_null(0)), else_=fixed.two),
-            )
-        j = buyers.left_join(per, "customer_id")
-        x = j.b & j.two.fill_null(0)
-        counts = engine.to_pandas(j.group_by([j.b, x.name("x")]).agg(n=j.count()))
+            counts = pd.concat([counts, _returned(base, o, neg, steps, mask_bits)])
     finally:
-        for h in held:
-            h.release()
+        neg.release()
     return _bit_sums(counts, len(ends))
+
+
+def _returned(
+    lines: ir.Table, o: ir.Table, neg: ir.Table, steps: pd.DataFrame, mask_bits: ir.Table
+) -> pd.DataFrame:
+    """The (b, x, n) counts of the customers with a return line, summed exactly.
+
+    Their purchases are their orders with a net > 0 (``o``). Each category's
+    lines are summed per (category, mask): a category none of whose masks nets
+    < 0 is bought in the windows of its masks netting > 0, and only the others
+    are spread to their masks' windows, a window counting a category whose net
+    there is > 0 (exact decimals).
+    """
+    buyers = o.semi_join(neg, "customer_id")
+    buyers = buyers.group_by("customer_id").agg(b=_mask(buyers.order_date, steps).bit_or())
+    nl = lines.filter(lines.category.notnull()).semi_join(neg, "customer_id")
+    nl = nl.mutate(m=_mask(nl.ordered_at.date(), steps))
+    net = nl.group_by(["customer_id", "category", "m"]).agg(net=nl.amount.sum()).cache()
+    try:
+        return engine.to_pandas(_exact_counts(buyers, net, mask_bits))
+    finally:
+        net.release()
+
+
+def _exact_counts(buyers: ir.Table, net: ir.Table, mask_bits: ir.Table) -> ir.Table:
+    """(b, x, n) of the buyers ``b`` with their exact ``net`` per (customer, category, mask)."""
+    keys = ["customer_id", "category"]
+    shorts = net.filter(net.net < 0).select(*keys).distinct()
+    plain = net.anti_join(shorts, keys)
+    plain = plain.group_by(keys).agg(m=plain.m.bit_or(where=plain.net > 0).fill_null(0))
+    short = net.semi_join(shorts, keys).inner_join(mask_bits, "m")
+    short = short.group_by(["customer_id", "category", "w"]).agg(net=short.net.sum())
+    short = short.filter(short.net > 0)
+    short = short.group_by(keys).agg(m=(ibis.literal(1, "int64") << short.w).bit_or())
+    exact = _two(plain.union(short))
+    j = buyers.left_join(exact, "customer_id")
+    x = (j.b & j.two.fill_null(0)).name("x")
+    return j.group_by([j.b, x]).agg(n=j.count())
 
 
 def _two(pc: ir.Table) -> ir.Table:

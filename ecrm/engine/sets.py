@@ -93,29 +93,48 @@ def pair_counts(rows: np.ndarray, codes: np.ndarray, n_codes: int) -> np.ndarray
     if n_codes > MAX_PAIR_CODES:
         raise ValueError(f"pair_counts takes at most {MAX_PAIR_CODES} codes, got {n_codes}")
     rows = np.asarray(rows)
-    codes = np.asarray(codes, dtype=np.int32)
+    codes = np.asarray(codes, dtype=np.int64)
     counts = np.zeros(n_codes * n_codes, dtype=np.int64)
     n = rows.size
     if n < 2:
         return counts.reshape(n_codes, n_codes)
     # the end (exclusive) of each membership's set
     starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-    ends = np.r_[starts[1:], n]
-    end = np.repeat(ends, ends - starts)
-    alive = np.flatnonzero(np.arange(1, n + 1) < end)
-    first = codes * np.int32(n_codes)
-    buffer: list[np.ndarray] = []
-    held = 0
-    distance = 1
-    while alive.size:
-        pair = first[alive] + codes[alive + distance]
-        buffer.append(pair)
-        held += pair.size
-        if held >= _BATCH:
-            counts += np.bincount(np.concatenate(buffer), minlength=counts.size)
-            buffer, held = [], 0
+    sizes = np.diff(np.r_[starts, n])
+    end = np.repeat(starts + sizes, sizes)
+    total = int((sizes * (sizes - 1) // 2).sum())
+    # every pass works in buffers allocated once: fresh arrays for each pass's
+    # temporaries cost more in page faults than the arithmetic itself
+    first = codes * n_codes
+    live = [np.flatnonzero(np.arange(1, n + 1) < end), np.empty(0, dtype=np.intp)]
+    live[1] = np.empty_like(live[0])
+    k = live[0].size  # pass 1 pairs each membership but its set's last with the next
+    pairs = np.empty(min(total, max(_BATCH, k)), dtype=np.int64)
+    a, b = np.empty_like(live[0]), np.empty_like(live[0])
+    keep = np.empty(k, dtype=bool)
+    held, cur, distance = 0, 0, 1
+    while k:
+        alive = live[cur][:k]
+        if held + k > pairs.size:
+            counts += np.bincount(pairs[:held], minlength=counts.size)
+            held = 0
+        out = pairs[held : held + k]
+        np.take(first, alive, out=out)
+        np.add(alive, distance, out=a[:k])
+        np.take(codes, a[:k], out=b[:k])
+        out += b[:k]
+        if k >= counts.size:  # a pass larger than the table: count it at once
+            counts += np.bincount(out, minlength=counts.size)
+        else:
+            held += k
         distance += 1
-        alive = alive[alive + distance < end[alive]]
-    if buffer:
-        counts += np.bincount(np.concatenate(buffer), minlength=counts.size)
+        # the memberships with a partner ``distance`` places on in their set
+        np.add(alive, distance, out=a[:k])
+        np.take(end, alive, out=b[:k])
+        np.less(a[:k], b[:k], out=keep[:k])
+        m = int(np.count_nonzero(keep[:k]))
+        np.compress(keep[:k], alive, out=live[1 - cur][:m])
+        cur, k = 1 - cur, m
+    if held:
+        counts += np.bincount(pairs[:held], minlength=counts.size)
     return counts.reshape(n_codes, n_codes)
