@@ -132,18 +132,6 @@ def test_cross_purchase_counts_a_returned_product_by_its_net():
     assert per == {"P1": 3, "P2": 5, "P3": 1}
 
 
-def test_cross_purchase_beyond_the_dense_table_joins_in_the_engine(monkeypatch, demo_root):
-    orders_path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
-    dense = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=2)
-    from ecrm.engine import sets
-
-    monkeypatch.setattr(sets, "MAX_PAIR_CODES", 2)
-    joined = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=2)
-    assert len(dense) > 50
-    pd.testing.assert_frame_equal(joined, dense)
-    assert joined.attrs == dense.attrs
-
-
 def test_cross_purchase_against_pandas(demo_root):
     orders_path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
     got = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=5)

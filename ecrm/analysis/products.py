@@ -32,10 +32,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ecrm import engine
 from ecrm.analysis import censoring, customers, periods
@@ -435,17 +432,6 @@ def cross_purchase_products(
         support, confidence_ab, confidence_ba, lift — by lift descending, then
         customers_both descending, product_a, product_b. ``attrs["customers"]``
         is N.
-
-    Notes
-    -----
-    One aggregate in the engine collects each customer's products (as codes
-    numbered in id order) from the lines with an amount > 0 — the products with
-    net > 0 for a customer without a return line; the customers with a return
-    line are summed exactly per (customer, product) in a second, small
-    aggregate. The pairs are then counted from those per-customer sets at once
-    by :func:`ecrm.engine.sets.pair_counts` (array operations, no loop over
-    customers), or by a self-join in the engine beyond
-    :data:`ecrm.engine.sets.MAX_PAIR_CODES` products with ``min_customers``.
     """
     if int(min_customers) < 1:
         raise ParameterError(f"min_customers must be at least 1, got {min_customers}")
@@ -453,24 +439,32 @@ def cross_purchase_products(
     start = periods.shift_months(d, -12) + dt.timedelta(days=1)
     lines = _lines(orders, d, exclude_ids, exclude_pattern)
     lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(start, dt.time())))
-    rows, codes, ids = _bought(lines)
-    n = int(np.count_nonzero(np.diff(rows)) + 1) if rows.size else 0
-    per = np.bincount(codes, minlength=len(ids))
-    big = per >= int(min_customers)
-    # only products with enough customers can make a pair with enough of them
-    keep = big[codes]
-    rows, codes = rows[keep], (np.cumsum(big) - 1)[codes[keep]]
-    big_ids, big_per = ids[big], per[big]
-    a, b, both = _pairs(rows, codes, len(big_ids), int(min_customers))
-    df = pd.DataFrame(
-        {
-            "product_a": pd.Series(big_ids[a], dtype="string"),
-            "product_b": pd.Series(big_ids[b], dtype="string"),
-            "customers_a": big_per[a].astype("int64"),
-            "customers_b": big_per[b].astype("int64"),
-            "customers_both": both.astype("int64"),
-        }
-    )
+    cp = lines.group_by(["customer_id", "product_id"]).agg(net=lines.amount.sum())
+    cp = cp.filter(cp.net > 0).select("customer_id", "product_id").cache()
+    # N rides along with the pairs (one query); asked for alone only when no pair is left
+    n_row = cp.aggregate(_n=cp.customer_id.nunique())
+    per = cp.group_by("product_id").agg(customers=cp.count())
+    big = per.filter(per.customers >= int(min_customers))
+    # the products numbered in id order: the self-join and its pairs run on integers
+    big = big.mutate(_code=ibis.row_number().over(order_by=big.product_id))
+    # materialised, so that the self-join runs on it (the planner would join the
+    # customers first and the products' codes after, on ten times the rows)
+    cpc = cp.inner_join(big.select("product_id", "_code"), "product_id")
+    cpc = cpc.select("customer_id", "_code").cache()
+    a = cpc.select("customer_id", _a=cpc._code)
+    b = cpc.select("customer_id", _b=cpc._code)
+    pairs = a.inner_join(b, "customer_id").filter(lambda x: x._a < x._b)
+    pairs = pairs.group_by(["_a", "_b"]).agg(customers_both=pairs.count())
+    pairs = pairs.filter(pairs.customers_both >= int(min_customers))
+    pa = big.select(_a="_code", product_a="product_id", customers_a="customers")
+    pb = big.select(_b="_code", product_b="product_id", customers_b="customers")
+    pairs = pairs.inner_join(pa, "_a").inner_join(pb, "_b").drop("_a", "_b")
+    try:
+        df = engine.to_pandas(pairs.cross_join(n_row))
+        n = int(df["_n"].iloc[0]) if len(df) else int(n_row.to_pyarrow()["_n"][0].as_py() or 0)
+    finally:
+        cpc.release()
+        cp.release()
     if n:
         df["support"] = df["customers_both"] / n
         df["confidence_ab"] = df["customers_both"] / df["customers_a"]
@@ -496,76 +490,6 @@ def cross_purchase_products(
     df = df[cols].reset_index(drop=True)
     df.attrs["customers"] = n
     return df
-
-
-def _bought(lines: ir.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each customer's products with a net amount > 0 in ``lines``: (customer, code) memberships.
-
-    Returns the memberships (customer numbers and product codes, each pair
-    once, sorted; :func:`ecrm.engine.sets.code_members`) and the product ids of
-    the codes (code k: the k-th smallest id of ``lines``). One aggregate
-    collects, per customer, the products of the lines with an amount > 0:
-    without a return line that is the set of products with net > 0. The
-    customers with a return line (amount < 0) are summed exactly per
-    (customer, product) instead.
-    """
-    ids = lines.select("product_id").distinct()
-    ids = ids.mutate(_code=ibis.row_number().over(order_by=ids.product_id)).cache()
-    try:
-        coded = lines.select("customer_id", "product_id", "amount").inner_join(ids, "product_id")
-        sets = coded.group_by("customer_id").agg(
-            _set=coded._code.collect(where=coded.amount > 0), _neg=(coded.amount < 0).any()
-        )
-        plain = sets.select("_set", "_neg").to_pyarrow()
-        returned = lines.filter(lines.amount < 0).select("customer_id").distinct()
-        nl = coded.semi_join(returned, "customer_id")
-        net = nl.group_by(["customer_id", "_code"]).agg(_net=nl.amount.sum())
-        net = net.filter(net._net > 0)
-        exact = net.group_by("customer_id").agg(_set=net._code.collect()).to_pyarrow()
-        names = engine.to_pandas(ids.order_by("_code"))
-    finally:
-        ids.release()
-    product_ids = names["product_id"].astype(str).to_numpy(dtype=object)
-    keep = pc.invert(pc.fill_null(plain.column("_neg"), False))
-    lists = pa.concat_arrays(
-        [
-            _as_list(plain.column("_set").filter(keep)),
-            _as_list(exact.column("_set")),
-        ]
-    )
-    rows, codes = engine.sets.code_members(lists, len(product_ids))
-    return rows, codes, product_ids
-
-
-def _as_list(column: pa.ChunkedArray) -> pa.Array:
-    """One list<int64> array of a fetched list column (whatever its chunks and integer type)."""
-    out = column.combine_chunks() if column.num_chunks else pa.array([], pa.list_(pa.int64()))
-    return out.cast(pa.list_(pa.int64()))
-
-
-def _pairs(
-    rows: np.ndarray, codes: np.ndarray, n_codes: int, min_customers: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The code pairs (a < b) held by at least ``min_customers`` customers, and their counts.
-
-    Counted with :func:`ecrm.engine.sets.pair_counts`; beyond its dense table
-    (more than ``MAX_PAIR_CODES`` products with enough customers) the
-    memberships are joined to themselves in the engine instead.
-    """
-    if n_codes <= engine.sets.MAX_PAIR_CODES:
-        both = engine.sets.pair_counts(rows, codes, n_codes)
-        a, b = np.nonzero(both >= min_customers)
-        return a, b, both[a, b]
-    m = ibis.memtable(pd.DataFrame({"r": rows, "c": codes}))
-    x, y = m.select("r", _a=m.c), m.select("r", _b=m.c)
-    j = x.inner_join(y, "r").filter(lambda t: t._a < t._b)
-    j = j.group_by(["_a", "_b"]).agg(n=j.count())
-    j = engine.to_pandas(j.filter(j.n >= min_customers))
-    return (
-        j["_a"].to_numpy(dtype="int64"),
-        j["_b"].to_numpy(dtype="int64"),
-        j["n"].to_numpy(dtype="int64"),
-    )
 
 
 def product_labels(orders: engine.OrdersLike) -> ir.Table:

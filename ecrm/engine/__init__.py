@@ -5,15 +5,14 @@ presentation → rendered report). Every analysis reads orders through
 :mod:`ecrm.engine.orders` (the table contract: ``orders_table``, ``upto``,
 ``order_totals``, ``to_pandas``), so the same code runs on DuckDB, Spark or a
 warehouse through Ibis. :mod:`ecrm.engine.cache` is the one cache of
-intermediate tables (keys, bounds, the ``ECRM_CACHE`` switch),
+intermediate tables (keys, bounds, the ``ECRM_CACHE`` switch), and
 :mod:`ecrm.engine.run` the tables one (orders, as_of) run shares
-(:class:`RunTables`), and :mod:`ecrm.engine.sets` the pair counts of
-per-customer sets (market baskets).
+(:class:`RunTables`).
 """
 
 from __future__ import annotations
 
-from ecrm.engine import cache, sets
+from ecrm.engine import cache
 from ecrm.engine.orders import (
     AMOUNT,
     MAIN_LINE_COLUMNS,
@@ -55,7 +54,6 @@ __all__ = [
     "order_totals",
     "orders_table",
     "require_columns",
-    "sets",
     "stored_main_lines",
     "stored_order_totals",
     "to_pandas",
