@@ -7,9 +7,10 @@ their net amount in it over the window is > 0 (a returned item does not
 count). Lines without a category are ignored; without a category column the
 rate is empty (NaN) and ``attrs["reason"]`` says why.
 
-The work is set-based and reads each line once: every day carries the windows
-holding it as a bit mask, a customer's categories become window masks in one
-aggregate, and the months' counts are the bits of a small table
+The work is set-based: every day carries the windows holding it as a bit
+mask, a customer's purchases and categories become window masks in one
+aggregate of the lines (the customers with a return line are recounted
+exactly), and the months' counts are the bits of a small table
 (:func:`cross_sell_monthly`, Notes).
 """
 
@@ -55,24 +56,29 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
 
     Notes
     -----
-    Set-based, each line read once, without copying a purchase into the ≤ 12
-    windows holding it. Every day of the windows gets a bit mask of the
-    windows that hold it (window w: bit w; at most :data:`MASK_WINDOWS`
-    windows a pass). A customer's purchases OR-ed together give the windows
-    in which they are a customer (``b``). A category's lines with an amount
-    > 0, OR-ed together, give the windows in which the customer bought it;
-    with few categories (at most ``WIDE_MAX_VALUES``) one row per customer
-    holds a mask per category, otherwise a row per (customer, category). The
-    windows in which two or more categories are bought are those in which a
-    category is bought and so is one before it (``two``). Without a return
-    that is exact: every line counts with amount ≥ 0, so a category's net is
-    > 0 in a window exactly when one of its lines there is. Customers with a
-    return line (amount < 0) are recounted exactly: their lines are summed per
-    (category, mask); a category none of whose masks nets < 0 is bought in
-    the windows of its masks netting > 0, and only the others are spread to
-    their masks' windows, a window counting a category whose net there is > 0
-    (exact decimals). The months' counts are
-    the bits of the (b, b & two) masks, summed over customers.
+    Set-based, without copying a purchase into the ≤ 12 windows holding it.
+    Every day of the windows gets a bit mask of the windows that hold it
+    (window w: bit w; at most :data:`MASK_WINDOWS` windows a pass). One
+    aggregate of the lines gives each customer the windows of their lines
+    with an amount > 0 (``b``) and, per category, the windows in which a line
+    of it has an amount > 0; with few categories (at most
+    ``WIDE_MAX_VALUES``) those are masks of one row per customer, otherwise
+    rows per (customer, category). The windows in which two or more
+    categories are bought are those in which a category is bought and so is
+    one before it (``two``). For a customer without a return line that is
+    exact: every line counts with amount ≥ 0, so an order is a purchase (net >
+    0) exactly when one of its lines is > 0, and a category's net is > 0 in a
+    window exactly when one of its lines there is; their counts need no join
+    with the order totals. The customers with a return line (amount < 0) are
+    counted exactly apart: their purchases are their orders with a net > 0,
+    and their category lines are summed per (category, mask); a category none
+    of whose masks nets < 0 is bought in the windows of its masks netting > 0,
+    and only the others are spread to their masks' windows, a window counting
+    a category whose net there is > 0 (exact decimals). The lines of one order
+    share its time (canonical files are written so; for DataFrames and Ibis
+    tables each line takes its order's earliest time, as the order totals do).
+    The months' counts are the bits of the (b, b & two) masks, summed over
+    customers.
 
     Raises
     ------
