@@ -130,3 +130,24 @@ def test_errors_and_docstring():
     with pytest.raises(ParameterError, match="months"):
         cross_sell.cross_sell_monthly(_orders(), as_of="2026-10-31", months=0)
     assert doctest.testmod(cross_sell).failed == 0
+
+
+def test_an_order_stamped_apart_counts_at_its_earliest_line():
+    """e's order 9 starts 2025-10-31 23:50 (tops) and has a bags line stamped 00:10 the next
+    day: the order is placed before the window to 2026-10-31, so neither line counts there
+    (as its total does not), and both count in the window to 2026-09-30."""
+    o = _orders()
+    extra = pd.DataFrame(
+        [
+            ("9", "e", pd.Timestamp("2025-10-31 23:50"), 1000, "tops"),
+            ("9", "e", pd.Timestamp("2025-11-01 00:10"), 700, "bags"),
+            ("10", "e", pd.Timestamp("2026-06-01"), 500, "shoes"),
+        ],
+        columns=o.columns,
+    )
+    t = cross_sell.cross_sell_monthly(
+        pd.concat([o, extra], ignore_index=True), as_of="2026-10-31", months=2
+    )
+    sept, octo = t.iloc[0], t.iloc[1]
+    assert octo["customers"] == 5 and octo["cross_buyers"] == 1  # e: shoes only
+    assert sept["customers"] == 5 and sept["cross_buyers"] == 2  # e: tops, bags, shoes

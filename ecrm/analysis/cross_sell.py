@@ -219,14 +219,19 @@ def _counts(
     neg = base.filter(base.amount < 0).select("customer_id").distinct().cache()
     try:
         if neg.count().to_pyarrow().as_py():
-            counts = pd.concat([counts, _returned(base, o, neg, steps, mask_bits)])
+            counts = pd.concat([counts, _returned(base, o, neg, steps, mask_bits, names)])
     finally:
         neg.release()
     return _bit_sums(counts, len(ends))
 
 
 def _returned(
-    lines: ir.Table, o: ir.Table, neg: ir.Table, steps: pd.DataFrame, mask_bits: ir.Table
+    lines: ir.Table,
+    o: ir.Table,
+    neg: ir.Table,
+    steps: pd.DataFrame,
+    mask_bits: ir.Table,
+    names: list[str],
 ) -> pd.DataFrame:
     """The (b, x, n) counts of the customers with a return line, summed exactly.
 
@@ -242,12 +247,14 @@ def _returned(
     nl = nl.mutate(m=_mask(nl.ordered_at.date(), steps))
     net = nl.group_by(["customer_id", "category", "m"]).agg(net=nl.amount.sum()).cache()
     try:
-        return engine.to_pandas(_exact_counts(buyers, net, mask_bits))
+        return engine.to_pandas(_exact_counts(buyers, net, mask_bits, names))
     finally:
         net.release()
 
 
-def _exact_counts(buyers: ir.Table, net: ir.Table, mask_bits: ir.Table) -> ir.Table:
+def _exact_counts(
+    buyers: ir.Table, net: ir.Table, mask_bits: ir.Table, names: list[str]
+) -> ir.Table:
     """(b, x, n) of the buyers ``b`` with their exact ``net`` per (customer, category, mask)."""
     keys = ["customer_id", "category"]
     shorts = net.filter(net.net < 0).select(*keys).distinct()
@@ -257,18 +264,30 @@ def _exact_counts(buyers: ir.Table, net: ir.Table, mask_bits: ir.Table) -> ir.Ta
     short = short.group_by(["customer_id", "category", "w"]).agg(net=short.net.sum())
     short = short.filter(short.net > 0)
     short = short.group_by(keys).agg(m=(ibis.literal(1, "int64") << short.w).bit_or())
-    exact = _two(plain.union(short))
+    exact = _two(plain.union(short), names)
     j = buyers.left_join(exact, "customer_id")
     x = (j.b & j.two.fill_null(0)).name("x")
     return j.group_by([j.b, x]).agg(n=j.count())
 
 
-def _two(pc: ir.Table) -> ir.Table:
+def _two(pc: ir.Table, names: list[str] | None = None) -> ir.Table:
     """customer_id, two: the windows in which two or more of a customer's categories are bought.
 
     ``pc`` has a row per (customer_id, category) with its window mask ``m``: a
     window holds two categories when a category has it and so does one before it.
+    With the category ``names`` (at most ``WIDE_MAX_VALUES``), a customer's
+    masks are pivoted into one row and folded; otherwise a window over each
+    customer's categories in order gives the masks before each.
     """
+    if names is not None and len(names) <= WIDE_MAX_VALUES:
+        wide = pc.group_by("customer_id").agg(
+            **{f"_m{i}": pc.m.bit_or(where=pc.category == v) for i, v in enumerate(names)}
+        )
+        two, seen = ibis.literal(0, "int64"), ibis.literal(0, "int64")
+        for i in range(len(names)):
+            m = wide[f"_m{i}"].fill_null(0)
+            two, seen = two | (m & seen), seen | m
+        return wide.select("customer_id", two=two)
     w = ibis.window(group_by="customer_id", order_by="category", rows=(None, -1))
     before = pc.m.bit_or().over(w).fill_null(0)
     pc = pc.mutate(_both=pc.m & before)
