@@ -199,10 +199,7 @@ def _counts(
                 for i, v in enumerate(names)
             },
         )
-        two, seen = ibis.literal(0, "int64"), ibis.literal(0, "int64")
-        for i in range(len(names)):
-            m = per[f"_m{i}"]
-            two, seen = two | (m & seen), seen | m
+        two = _fold([per[f"_m{i}"] for i in range(len(names))])
         per = per.select("customer_id", "_neg", "b", two=two)
     else:
         cat = lines.filter(lines.category.notnull())
@@ -216,6 +213,7 @@ def _counts(
     x = (plain.b & plain.two).name("x")
     counts = plain.group_by([plain.b, x]).agg(n=plain.count())
     counts = engine.to_pandas(counts)
+    # the customers with a return line: the same lines as ``_neg`` above, listed for the recount
     neg = base.filter(base.amount < 0).select("customer_id").distinct().cache()
     try:
         if neg.count().to_pyarrow().as_py():
@@ -270,6 +268,14 @@ def _exact_counts(
     return j.group_by([j.b, x]).agg(n=j.count())
 
 
+def _fold(masks: list[ir.IntegerValue]) -> ir.IntegerValue:
+    """The windows held by two or more of ``masks``: one mask holds it and so does one before."""
+    two, seen = ibis.literal(0, "int64"), ibis.literal(0, "int64")
+    for m in masks:
+        two, seen = two | (m & seen), seen | m
+    return two
+
+
 def _two(pc: ir.Table, names: list[str] | None = None) -> ir.Table:
     """customer_id, two: the windows in which two or more of a customer's categories are bought.
 
@@ -283,10 +289,7 @@ def _two(pc: ir.Table, names: list[str] | None = None) -> ir.Table:
         wide = pc.group_by("customer_id").agg(
             **{f"_m{i}": pc.m.bit_or(where=pc.category == v) for i, v in enumerate(names)}
         )
-        two, seen = ibis.literal(0, "int64"), ibis.literal(0, "int64")
-        for i in range(len(names)):
-            m = wide[f"_m{i}"].fill_null(0)
-            two, seen = two | (m & seen), seen | m
+        two = _fold([wide[f"_m{i}"].fill_null(0) for i in range(len(names))])
         return wide.select("customer_id", two=two)
     w = ibis.window(group_by="customer_id", order_by="category", rows=(None, -1))
     before = pc.m.bit_or().over(w).fill_null(0)
