@@ -255,3 +255,32 @@ def test_stored_main_lines_are_each_orders_largest_line(tmp_path):
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     assert engine.stored_main_lines(path, ["channel"]) is None  # no longer the file's own
     cache.clear()
+
+
+def _perfect_ht_threshold() -> int:
+    sql = "SELECT current_setting('perfect_ht_threshold')"
+    return int(ibis.get_backend().raw_sql(sql).fetchall()[0][0])
+
+
+def test_dense_groups_raise_the_perfect_hash_threshold_inside_and_restore_it() -> None:
+    """Two keys of 381 values: 2 × (9 + 1) bits inside; the default after, also on an error."""
+    t = ibis.memtable({"a": [1, 2, 2], "b": [3, 3, 4]})
+    before = _perfect_ht_threshold()
+    with engine.dense_groups(t, 381, 381):
+        assert _perfect_ht_threshold() == 20
+        g = t.group_by(["a", "b"]).agg(n=t.count()).order_by(["a", "b"]).to_pandas()
+    assert _perfect_ht_threshold() == before
+    assert g["n"].tolist() == [1, 1, 1]
+    with pytest.raises(ZeroDivisionError), engine.dense_groups(t, 1000, 1000):
+        assert _perfect_ht_threshold() == 22
+        raise ZeroDivisionError
+    assert _perfect_ht_threshold() == before
+
+
+@pytest.mark.parametrize("spans", [(32, 32), (2049, 2049), (5000,) * 3])
+def test_dense_groups_leave_small_and_huge_key_ranges_alone(spans: tuple[int, ...]) -> None:
+    """Keys DuckDB already groups in an array, or whose array would be too large: no change."""
+    t = ibis.memtable({"a": [1]})
+    before = _perfect_ht_threshold()
+    with engine.dense_groups(t, *spans):
+        assert _perfect_ht_threshold() == before

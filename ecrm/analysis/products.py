@@ -26,6 +26,7 @@ All order-level work runs set-based in the engine.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
@@ -440,31 +441,33 @@ def cross_purchase_products(
     lines = _lines(orders, d, exclude_ids, exclude_pattern)
     lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(start, dt.time())))
     cp = lines.group_by(["customer_id", "product_id"]).agg(net=lines.amount.sum())
-    cp = cp.filter(cp.net > 0).select("customer_id", "product_id").cache()
-    # N rides along with the pairs (one query); asked for alone only when no pair is left
-    n_row = cp.aggregate(_n=cp.customer_id.nunique())
-    per = cp.group_by("product_id").agg(customers=cp.count())
-    big = per.filter(per.customers >= int(min_customers))
-    # the products numbered in id order: the self-join and its pairs run on integers
-    big = big.mutate(_code=ibis.row_number().over(order_by=big.product_id))
-    # materialised, so that the self-join runs on it (the planner would join the
-    # customers first and the products' codes after, on ten times the rows)
-    cpc = cp.inner_join(big.select("product_id", "_code"), "product_id")
-    cpc = cpc.select("customer_id", "_code").cache()
-    a = cpc.select("customer_id", _a=cpc._code)
-    b = cpc.select("customer_id", _b=cpc._code)
-    pairs = a.inner_join(b, "customer_id").filter(lambda x: x._a < x._b)
-    pairs = pairs.group_by(["_a", "_b"]).agg(customers_both=pairs.count())
-    pairs = pairs.filter(pairs.customers_both >= int(min_customers))
-    pa = big.select(_a="_code", product_a="product_id", customers_a="customers")
-    pb = big.select(_b="_code", product_b="product_id", customers_b="customers")
-    pairs = pairs.inner_join(pa, "_a").inner_join(pb, "_b").drop("_a", "_b")
-    try:
-        df = engine.to_pandas(pairs.cross_join(n_row))
+    with contextlib.ExitStack() as held:  # the materialised tables, released at the end
+        cp = cp.filter(cp.net > 0).select("customer_id", "product_id").cache()
+        held.callback(cp.release)
+        # N rides along with the pairs (one query); asked for alone only when no pair is left
+        n_row = cp.aggregate(_n=cp.customer_id.nunique())
+        per = cp.group_by("product_id").agg(customers=cp.count())
+        big = per.filter(per.customers >= int(min_customers))
+        # the products numbered in id order: the self-join and its pairs run on integers
+        big = big.mutate(_code=ibis.row_number().over(order_by=big.product_id)).cache()
+        held.callback(big.release)
+        k = int(big.count().to_pyarrow().as_py())
+        # materialised, so that the self-join runs on it (the planner would join the
+        # customers first and the products' codes after, on ten times the rows)
+        cpc = cp.inner_join(big.select("product_id", "_code"), "product_id")
+        cpc = cpc.select("customer_id", "_code").cache()
+        held.callback(cpc.release)
+        a = cpc.select("customer_id", _a=cpc._code)
+        b = cpc.select("customer_id", _b=cpc._code)
+        pairs = a.inner_join(b, "customer_id").filter(lambda x: x._a < x._b)
+        pairs = pairs.group_by(["_a", "_b"]).agg(customers_both=pairs.count())
+        pairs = pairs.filter(pairs.customers_both >= int(min_customers))
+        pa = big.select(_a="_code", product_a="product_id", customers_a="customers")
+        pb = big.select(_b="_code", product_b="product_id", customers_b="customers")
+        pairs = pairs.inner_join(pa, "_a").inner_join(pb, "_b").drop("_a", "_b")
+        with engine.dense_groups(pairs, k, k):  # the pairs counted in an array of k × k
+            df = engine.to_pandas(pairs.cross_join(n_row))
         n = int(df["_n"].iloc[0]) if len(df) else int(n_row.to_pyarrow()["_n"][0].as_py() or 0)
-    finally:
-        cpc.release()
-        cp.release()
     if n:
         df["support"] = df["customers_both"] / n
         df["confidence_ab"] = df["customers_both"] / df["customers_a"]
