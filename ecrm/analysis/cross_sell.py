@@ -207,19 +207,20 @@ def _counts(
         per = lines.group_by("customer_id").agg(_neg=(lines.amount < 0).any(), b=lines._mp.bit_or())
         per = per.left_join(_two(pc), "customer_id")
         per = per.select("customer_id", "_neg", "b", two=per.two.fill_null(0))
-    # a customer without a return line: an order with a line > 0 is a purchase (its net
-    # is > 0) and a category with a line > 0 in a window is bought there (its net is > 0)
-    plain = per.filter(~per._neg)
-    x = (plain.b & plain.two).name("x")
-    counts = plain.group_by([plain.b, x]).agg(n=plain.count())
-    counts = engine.to_pandas(counts)
-    # the customers with a return line: the same lines as ``_neg`` above, listed for the recount
-    neg = base.filter(base.amount < 0).select("customer_id").distinct().cache()
+    # materialised: the customers without a return line are counted from it, and the
+    # others are listed from it for their exact recount (no second pass for them)
+    per = per.cache()
     try:
+        # a customer without a return line: an order with a line > 0 is a purchase (its net
+        # is > 0) and a category with a line > 0 in a window is bought there (its net is > 0)
+        plain = per.filter(~per._neg)
+        x = (plain.b & plain.two).name("x")
+        counts = engine.to_pandas(plain.group_by([plain.b, x]).agg(n=plain.count()))
+        neg = per.filter(per._neg).select("customer_id")
         if neg.count().to_pyarrow().as_py():
             counts = pd.concat([counts, _returned(base, o, neg, steps, mask_bits, names)])
     finally:
-        neg.release()
+        per.release()
     return _bit_sums(counts, len(ends))
 
 
