@@ -225,25 +225,47 @@ def test_name_products_puts_each_name_beside_its_id():
 _NAMES = ["送料", "サンプル品", "Tea", "tea sample", None, ""]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
-    names=st.lists(st.sampled_from(_NAMES), min_size=1),
+    lines=st.lists(
+        st.tuples(st.sampled_from(["P0", "P1", "P2"]), st.sampled_from(_NAMES)), min_size=1
+    ),
     pattern=st.sampled_from(["サンプル|送料", "(?i)sample", "^Tea$", "zzz"]),
+    listed=st.sampled_from([pr.MAX_LISTED_IDS, 0]),
 )
-def test_a_name_pattern_leaves_exactly_the_lines_it_matches(names, pattern):
-    """The pattern is matched on the distinct names, the lines filtered by the list."""
+def test_a_name_pattern_leaves_exactly_the_lines_it_matches(lines, pattern, listed):
+    """Exactly the lines whose name matches leave, whether an id's lines all match (the id
+    is excluded), some do (those lines are), or the ids are too many to list (by name)."""
     import re
+    from unittest import mock
 
     o = pd.DataFrame(
         {
-            "order_id": [str(i) for i in range(len(names))],
+            "order_id": [str(i) for i in range(len(lines))],
             "customer_id": "a",
             "ordered_at": pd.Timestamp("2026-01-01"),
             "amount": 100,
-            "product_id": [f"P{i}" for i in range(len(names))],
-            "product_name": names,
+            "product_id": [p for p, _ in lines],
+            "product_name": [n for _, n in lines],
         }
     )
-    kept = pr._lines(o, pd.Timestamp("2026-01-31").date(), (), pattern).execute()
-    expected = [n is None or not re.search(pattern, n) for n in names]
-    assert sorted(kept["product_id"]) == sorted(o.loc[expected, "product_id"])
+    with mock.patch.object(pr, "MAX_LISTED_IDS", listed):
+        kept = pr._lines(o, pd.Timestamp("2026-01-31").date(), ("P2",), pattern).execute()
+    expected = [p != "P2" and (n is None or not re.search(pattern, n)) for p, n in lines]
+    assert sorted(kept["order_id"], key=int) == o.loc[expected, "order_id"].tolist()
+
+
+def test_an_id_whose_lines_all_match_is_excluded_by_id_and_a_mixed_one_by_name():
+    """(id, name) pairs: SHIP always 送料 → by id; P1 sometimes サンプル → its sample lines only."""
+    o = pd.DataFrame(
+        {
+            "order_id": ["1", "1", "2", "3", "4", "5"],
+            "customer_id": "a",
+            "ordered_at": pd.Timestamp("2026-01-01"),
+            "amount": 100,
+            "product_id": ["SHIP", "SHIP", "P1", "P1", "P1", "P2"],
+            "product_name": ["送料", "送料", "tee", "サンプル", None, "pants"],
+        }
+    )
+    named, mixed, names = pr._excluded_by_name(o, pr.engine.orders_table(o), "送料|サンプル")
+    assert (named, mixed, names) == (["SHIP"], ["P1"], ["サンプル", "送料"])

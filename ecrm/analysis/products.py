@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 DEFAULT_MIN_CUSTOMERS = 30
+#: Excluded product ids tested as a list; beyond it ``exclude_pattern`` filters the lines by name.
+MAX_LISTED_IDS = 1000
 
 
 def _lines(
@@ -69,31 +71,66 @@ def _lines(
     lines = engine.upto(t, as_of)
     lines = lines.filter(lines.customer_id.notnull() & lines.product_id.notnull())
     lines = lines.mutate(product_id=lines.product_id.cast("string"))
-    if exclude_ids:
-        lines = lines.filter(~lines.product_id.isin([str(x) for x in exclude_ids]))
+    ids = [str(x) for x in exclude_ids]
     if exclude_pattern:
         if "product_name" not in lines.columns:
             raise ColumnsError("exclude_pattern needs the orders column product_name")
-        matched = _matching_names(t, exclude_pattern)
-        if matched:
-            lines = lines.filter(lines.product_name.isnull() | ~lines.product_name.isin(matched))
+        named, mixed, names = _excluded_by_name(orders, t, exclude_pattern)
+        if len(named) + len(ids) > MAX_LISTED_IDS:  # a list too long to test: the names
+            if names:
+                lines = lines.filter(lines.product_name.isnull() | ~lines.product_name.isin(names))
+        else:
+            ids.extend(named)
+            if mixed:
+                hit = lines.product_id.isin(mixed) & lines.product_name.isin(names).fill_null(False)
+                lines = lines.filter(~hit)
+    if ids:
+        lines = lines.filter(~lines.product_id.isin(sorted(set(ids))))
     return lines
 
 
-def _matching_names(t: ir.Table, pattern: str) -> list[str]:
-    """The distinct product names of the orders ``t`` that the regular expression matches.
+def _excluded_by_name(
+    orders: engine.OrdersLike, t: ir.Table, pattern: str
+) -> tuple[list[str], list[str], list[str]]:
+    """The product ids that ``exclude_pattern`` excludes, read off the (id, name) pairs.
+
+    Returns ``(named, mixed, names)``: the ids all of whose lines have a
+    matching name (excluded by id, so that the lines' names are not read), the
+    ids with lines of both kinds, and the matching names of the whole table
+    (of which a line of a ``mixed`` id is excluded when its name is one). The
+    distinct (product_id, product_name) pairs of the file are kept in the
+    engine's cache for the next analysis of it (a file table: the names of
+    lines after as_of only lengthen the lists, as in :func:`_matching_names`).
+    """
+
+    def build() -> ir.Table:
+        s = t.filter(t.product_id.notnull())
+        return s.select(
+            product_id=s.product_id.cast("string"), product_name=s.product_name
+        ).distinct()
+
+    pairs = engine.to_pandas(engine.cache.table(orders, ("product_id_names",), build))
+    names = _matching_names(pairs["product_name"].dropna().unique().tolist(), pattern)
+    hit = pairs["product_name"].isin(names)  # a missing name never matches
+    by_id = hit.groupby(pairs["product_id"]).agg(["all", "any"])
+    named = sorted(by_id.index[by_id["all"]])
+    mixed = sorted(by_id.index[by_id["any"] & ~by_id["all"]])
+    return named, mixed, names
+
+
+def _matching_names(names: Sequence[str], pattern: str) -> list[str]:
+    """The ``names`` (distinct product names) that the regular expression matches.
 
     The pattern is a function of the name alone, so a line is excluded exactly
     when its name is one of these: the engine matches the few distinct names
-    of the whole table (its own regular expressions, as ``re_search`` on every
-    line would; names of other lines only lengthen the list) and the lines are
-    filtered by a list, not a regular expression per line.
+    (its own regular expressions, as ``re_search`` on every line would) and the
+    lines are filtered by a list, not a regular expression per line.
     """
-    # read the names first: a filter on the distinct names would be pushed down to every line
-    distinct = engine.to_pandas(t.select("product_name").distinct().drop_null("product_name"))
-    names = ibis.memtable(distinct, schema={"product_name": "string"})
-    names = names.filter(names.product_name.re_search(pattern))
-    return sorted(engine.to_pandas(names)["product_name"].tolist())
+    table = ibis.memtable(
+        pd.DataFrame({"product_name": list(names)}, dtype=object), schema={"product_name": "string"}
+    )
+    table = table.filter(table.product_name.re_search(pattern))
+    return sorted(engine.to_pandas(table)["product_name"].tolist())
 
 
 def _purchases(orders: engine.OrdersLike, as_of: dt.date) -> ir.Table:
