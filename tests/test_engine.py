@@ -284,3 +284,12 @@ def test_dense_groups_leave_small_and_huge_key_ranges_alone(spans: tuple[int, ..
     before = _perfect_ht_threshold()
     with engine.dense_groups(t, *spans):
         assert _perfect_ht_threshold() == before
+
+
+@pytest.mark.parametrize(
+    ("spans", "fits"),
+    [((381, 381), True), ((1024, 1024), True), ((1025, 1025), False), ((5000,), True)],
+)
+def test_dense_groups_fit_counts_a_bit_per_key_for_null(spans: tuple[int, ...], fits: bool) -> None:
+    """381 codes: 9 bits + 1 each (20 ≤ 22); 1,025 codes need 11 + 1 each (24 > 22)."""
+    assert engine.dense_groups_fit(*spans) is fits

@@ -132,9 +132,18 @@ def test_cross_purchase_counts_a_returned_product_by_its_net():
     assert per == {"P1": 3, "P2": 5, "P3": 1}
 
 
-def test_cross_purchase_against_pandas(demo_root):
+@pytest.mark.parametrize("min_customers", [1, 5])
+@pytest.mark.parametrize("array", [True, False], ids=["file-codes", "renumbered"])
+def test_cross_purchase_against_pandas(demo_root, min_customers, array):
+    """Counted on the file's product codes or on codes renumbered over the products kept
+    (as when some products fall below the minimum, or the codes are too many for an array)."""
+    from unittest import mock
+
     orders_path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
-    got = pr.cross_purchase_products(orders_path, as_of="2026-10-31", min_customers=5)
+    with mock.patch.object(pr.engine, "dense_groups_fit", lambda *spans: array):
+        got = pr.cross_purchase_products(
+            orders_path, as_of="2026-10-31", min_customers=min_customers
+        )
     lines = pd.read_parquet(orders_path)
     lines = lines[(lines["ordered_at"] >= "2025-11-01") & (lines["ordered_at"] < "2026-11-01")]
     lines = lines[lines["customer_id"].notna() & lines["product_id"].notna()]
@@ -142,13 +151,14 @@ def test_cross_purchase_against_pandas(demo_root):
     bought = net[net > 0].reset_index()
     n = bought["customer_id"].nunique()
     per = bought.groupby("product_id").size()
-    keep = set(per[per >= 5].index)
+    keep = set(per[per >= min_customers].index)
+    assert (len(keep) < len(per)) == (min_customers > 1)  # products fall below 5
     sets = bought[bought["product_id"].isin(keep)].groupby("customer_id")["product_id"].agg(sorted)
     counts: dict[tuple[str, str], int] = {}
     for items in sets:
         for a, b in itertools.combinations(items, 2):
             counts[(a, b)] = counts.get((a, b), 0) + 1
-    want = {k: v for k, v in counts.items() if v >= 5}
+    want = {k: v for k, v in counts.items() if v >= min_customers}
     assert got.attrs["customers"] == n
     assert {(r.product_a, r.product_b): r.customers_both for r in got.itertuples()} == want
     assert len(want) > 0

@@ -477,32 +477,45 @@ def cross_purchase_products(
     start = periods.shift_months(d, -12) + dt.timedelta(days=1)
     lines = _lines(orders, d, exclude_ids, exclude_pattern)
     lines = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(start, dt.time())))
-    cp = lines.group_by(["customer_id", "product_id"]).agg(net=lines.amount.sum())
+    with engine.RunTables(orders, d) as run:
+        codes = run.codes("product_id")  # the file's product ids numbered in id order
+        span = len(run.names("product_id"))
+    # the (customer, product) pairs bought: products as their integer codes from here on
+    j = lines.inner_join(codes, lines.product_id == codes.value)
+    cp = j.group_by([j.customer_id, j.code]).agg(net=j.amount.sum())
     with contextlib.ExitStack() as held:  # the materialised tables, released at the end
-        cp = cp.filter(cp.net > 0).select("customer_id", "product_id").cache()
+        cp = cp.filter(cp.net > 0).select("customer_id", _code="code").cache()
         held.callback(cp.release)
         # N rides along with the pairs (one query); asked for alone only when no pair is left
         n_row = cp.aggregate(_n=cp.customer_id.nunique())
-        per = cp.group_by("product_id").agg(customers=cp.count())
+        per = cp.group_by("_code").agg(customers=cp.count()).cache()
+        held.callback(per.release)
         big = per.filter(per.customers >= int(min_customers))
-        # the products numbered in id order: the self-join and its pairs run on integers
-        big = big.mutate(_code=ibis.row_number().over(order_by=big.product_id)).cache()
-        held.callback(big.release)
-        k = int(big.count().to_pyarrow().as_py())
-        # materialised, so that the self-join runs on it (the planner would join the
-        # customers first and the products' codes after, on ten times the rows)
-        cpc = cp.inner_join(big.select("product_id", "_code"), "product_id")
-        cpc = cpc.select("customer_id", "_code").cache()
-        held.callback(cpc.release)
+        kept = per.aggregate(_k=(per.customers >= int(min_customers)).sum(), _p=per.count())
+        k, bought = engine.to_pandas(kept).iloc[0].fillna(0).astype("int64").tolist()
+        if k < bought or not engine.dense_groups_fit(span, span):
+            # renumbered 0…k−1 over the products kept, so that the pair counts fit an array;
+            # materialised, so that the self-join runs on it (the planner would join the
+            # customers first and the products' codes after, on ten times the rows)
+            big = big.mutate(_dense=ibis.row_number().over(order_by=big._code))
+            cpc = cp.inner_join(big.select("_code", "_dense"), "_code")
+            cpc = cpc.select("customer_id", _code=cpc._dense).cache()
+            held.callback(cpc.release)
+            big = big.select(_key="_dense", _code="_code", customers="customers")
+            span = k
+        else:  # every product bought is kept: the pairs are counted on the file's codes
+            cpc = cp
+            big = big.select(_key="_code", _code="_code", customers="customers")
         a = cpc.select("customer_id", _a=cpc._code)
         b = cpc.select("customer_id", _b=cpc._code)
         pairs = a.inner_join(b, "customer_id").filter(lambda x: x._a < x._b)
         pairs = pairs.group_by(["_a", "_b"]).agg(customers_both=pairs.count())
         pairs = pairs.filter(pairs.customers_both >= int(min_customers))
-        pa = big.select(_a="_code", product_a="product_id", customers_a="customers")
-        pb = big.select(_b="_code", product_b="product_id", customers_b="customers")
+        named = big.inner_join(codes, big._code == codes.code).select("_key", "value", "customers")
+        pa = named.select(_a="_key", product_a="value", customers_a="customers")
+        pb = named.select(_b="_key", product_b="value", customers_b="customers")
         pairs = pairs.inner_join(pa, "_a").inner_join(pb, "_b").drop("_a", "_b")
-        with engine.dense_groups(pairs, k, k):  # the pairs counted in an array of k × k
+        with engine.dense_groups(pairs, span, span):  # the pairs counted in an array
             df = engine.to_pandas(pairs.cross_join(n_row))
         n = int(df["_n"].iloc[0]) if len(df) else int(n_row.to_pyarrow()["_n"][0].as_py() or 0)
     if n:

@@ -18,7 +18,7 @@ import os
 import re
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ __all__ = [
     "as_of_date",
     "configure_default_backend",
     "dense_groups",
+    "dense_groups_fit",
     "is_canonical",
     "largest_line",
     "next_day",
@@ -123,7 +124,7 @@ def dense_groups(expr: ir.Table, *spans: int) -> Iterator[None]:
     *spans : int
         The number of values each integer key spans.
     """
-    bits = sum(max(int(s) - 1, 1).bit_length() + 1 for s in spans)
+    bits = _dense_bits(spans)
     con = expr.get_backend()
     if getattr(con, "name", "") != "duckdb" or not 12 < bits <= DENSE_GROUP_BITS:
         yield
@@ -134,6 +135,27 @@ def dense_groups(expr: ir.Table, *spans: int) -> Iterator[None]:
         yield
     finally:
         con.raw_sql(f"SET perfect_ht_threshold = {int(old)}")
+
+
+def dense_groups_fit(*spans: int) -> bool:
+    """Whether integer keys spanning ``spans`` values fit :func:`dense_groups`' array.
+
+    Parameters
+    ----------
+    *spans : int
+        The number of values each integer key spans.
+
+    Returns
+    -------
+    bool
+        Their bits (one more per key for NULL) are at most :data:`DENSE_GROUP_BITS`.
+    """
+    return _dense_bits(spans) <= DENSE_GROUP_BITS
+
+
+def _dense_bits(spans: Sequence[int]) -> int:
+    """The bits of a perfect hash table on keys spanning ``spans`` values (+1 per key: NULL)."""
+    return sum(max(int(s) - 1, 1).bit_length() + 1 for s in spans)
 
 
 def as_of_date(as_of: Any) -> dt.date:
