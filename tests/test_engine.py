@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import ibis
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ecrm.analysis import customers, lifecycle
 from ecrm.engine import cache
 from ecrm.engine import orders as engine
+from ecrm.engine.run import RunTables
 from ecrm.errors import DataError, ParameterError
 
 AS_OF = "2026-10-31"
@@ -293,3 +297,93 @@ def test_dense_groups_leave_small_and_huge_key_ranges_alone(spans: tuple[int, ..
 def test_dense_groups_fit_counts_a_bit_per_key_for_null(spans: tuple[int, ...], fits: bool) -> None:
     """381 codes: 9 bits + 1 each (20 ≤ 22); 1,025 codes need 11 + 1 each (24 > 22)."""
     assert engine.dense_groups_fit(*spans) is fits
+
+
+# ----------------------------------------------------------------------------- stored numbering
+
+_times = st.sampled_from(
+    ["2026-09-30 23:59", "2026-10-01 10:00", "2026-10-02 08:00", "2026-10-31 23:30",
+     "2026-11-01 00:00", "2026-11-02 09:00"]
+)  # fmt: skip
+_order = st.tuples(
+    st.sampled_from(["a", "b", "c", None]),
+    _times,
+    st.lists(st.sampled_from([-300, -5, 0, 5, 120, 999]), min_size=1, max_size=3),
+)
+
+
+def _orders_frame(orders: list[tuple]) -> pd.DataFrame:
+    rows = [
+        (f"o{i:02d}", customer, when, amount)
+        for i, (customer, when, amounts) in enumerate(orders)
+        for amount in amounts
+    ]
+    return _lines(rows)
+
+
+def _purchases(table) -> pd.DataFrame:
+    cols = ["order_id", "customer_id", "ordered_at", "amount", "order_date", "seq"]
+    return engine.to_pandas(table.select(*cols).order_by("order_id"))
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    orders=st.lists(_order, min_size=1, max_size=12),
+    as_of=st.sampled_from(["2026-09-30", "2026-10-01", "2026-10-31", "2026-11-01", "2026-12-31"]),
+)
+def test_stored_purchase_numbers_are_the_windows_at_every_as_of(tmp_path, orders, as_of):
+    """The numbering stored for the whole file is a run's window at any as_of.
+
+    Ties in time (order id decides), guests, returns and zero orders (not
+    purchases), orders after the cut.
+    """
+    df = _orders_frame(orders)
+    path = _write(df, tmp_path / uuid.uuid4().hex / "orders.parquet")  # a new file each time
+    engine.write_order_totals(path)
+    cache.clear()
+    try:
+        with RunTables(df, as_of) as run:  # a DataFrame: the window
+            want = _purchases(run.purchases)
+        stored = engine.stored_purchases(path, as_of=as_of)
+        assert stored is not None
+        pd.testing.assert_frame_equal(_purchases(stored), want, check_dtype=False)
+        with RunTables(path, as_of) as run:  # the run reads the stored numbers
+            pd.testing.assert_frame_equal(_purchases(run.purchases), want, check_dtype=False)
+        assert engine.stored_purchases(df, as_of=as_of) is None
+    finally:
+        cache.clear()
+
+
+def test_a_run_numbers_purchases_itself_without_a_stored_numbering(tmp_path, monkeypatch):
+    """Totals stored without purchase_seq (an older ecrm), or the cache off: the window."""
+    import pyarrow.parquet as pq
+
+    df = _orders_frame(
+        [("a", "2026-10-01 10:00", [100]), ("a", "2026-10-01 10:00", [50]),
+         ("b", "2026-10-02 08:00", [-5]), ("a", "2026-10-02 08:00", [7])]
+    )  # fmt: skip
+    path = _write(df, tmp_path / "canonical" / "orders.parquet")
+    side = engine.write_order_totals(path)
+    cache.clear()
+    want = pd.DataFrame({"order_id": ["o00", "o01", "o03"], "seq": [1, 2, 3]})
+    with RunTables(path, AS_OF) as run:
+        got = _purchases(run.purchases)[["order_id", "seq"]]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    old = pq.read_table(side)
+    pq.write_table(old.drop(["purchase_seq"]).replace_schema_metadata(old.schema.metadata), side)
+    cache.clear()
+    assert engine.stored_order_totals(path) is not None  # still the file's own totals
+    assert engine.stored_purchases(path, as_of=AS_OF) is None
+    with RunTables(path, AS_OF) as run:
+        pd.testing.assert_frame_equal(_purchases(run.purchases)[["order_id", "seq"]], want,
+                                      check_dtype=False)  # fmt: skip
+    engine.write_order_totals(path)
+    monkeypatch.setenv("ECRM_CACHE", "0")
+    cache.clear()
+    assert engine.stored_purchases(path, as_of=AS_OF) is None
+    with RunTables(path, AS_OF) as run:
+        pd.testing.assert_frame_equal(_purchases(run.purchases)[["order_id", "seq"]], want,
+                                      check_dtype=False)  # fmt: skip
+    cache.clear()

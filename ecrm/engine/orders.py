@@ -49,6 +49,7 @@ __all__ = [
     "require_columns",
     "stored_main_lines",
     "stored_order_totals",
+    "stored_purchases",
     "to_pandas",
     "upto",
     "write_order_totals",
@@ -395,11 +396,60 @@ def all_order_totals(orders: OrdersLike) -> ir.Table:
     if key is None:
         return _grouped(t)
 
+    kept = _kept_totals(orders, t, key)
+    # the kept table may carry the stored purchase numbering (stored_purchases)
+    return kept.select(*TOTALS_COLUMNS) if PURCHASE_SEQ in kept.columns else kept
+
+
+def _kept_totals(orders: OrdersLike, t: ir.Table, key: tuple[str, int, int]) -> ir.Table:
+    """The file's order totals as kept in the cache (with the stored numbering, if any)."""
+
     def build() -> ir.Table:
         stored = _stored_totals(key)
         return stored.cache() if stored is not None else _checked(t, key[0])
 
     return cache.table(orders, ("order_totals",), build, materialise=False)
+
+
+def stored_purchases(orders: OrdersLike, *, as_of: Any) -> ir.Table | None:
+    """The purchases up to ``as_of``, numbered as ingestion stored them, if it did.
+
+    :func:`write_order_totals` numbers every customer's purchases of the
+    whole file (``purchase_seq``: 1 = first, by time then order id). An
+    ``as_of`` cut keeps a prefix of each customer's purchases in that order
+    (every order placed before the cut, ties in time kept or dropped
+    together), so the stored numbers of the kept purchases are the numbers a
+    window over them would give: the numbering needs no window per run.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, str or Path
+        Canonical orders; only a canonical file (a path) has stored totals,
+        and they are read through the engine's cache (``ECRM_CACHE``).
+    as_of : date or str
+        Last day, inclusive.
+
+    Returns
+    -------
+    ibis.Table or None
+        customer_id, order_id, ordered_at, order_date, amount, seq: one row
+        per purchase (net amount > 0) of a customer placed by ``as_of``;
+        None when the orders have no stored numbering of their own (not a
+        file, the cache off, totals stored by an older ecrm or for another
+        version of the file).
+    """
+    key = cache.file_key(orders)
+    if key is None:
+        return None
+    kept = _kept_totals(orders, orders_table(orders), key)
+    if PURCHASE_SEQ not in kept.columns:
+        return None
+    p = kept.filter(
+        kept[PURCHASE_SEQ].notnull() & (kept.ordered_at < ibis.literal(next_day(as_of)))
+    )
+    return p.select(
+        "order_id", "customer_id", "ordered_at", "amount", "order_date", seq=p[PURCHASE_SEQ]
+    )
 
 
 def _grouped(t: ir.Table, *, check: bool = False) -> ir.Table:
@@ -439,6 +489,9 @@ ORDER_TOTALS_FILE = "order_totals.parquet"
 
 #: The columns of the order totals (:func:`order_totals`), stored or grouped.
 TOTALS_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "order_date", "is_purchase")
+
+#: The stored order totals' column numbering each customer's purchases (stored_purchases).
+PURCHASE_SEQ = "purchase_seq"
 
 #: The line columns whose largest line's values are stored with the order totals, and
 #: the tie order of :func:`largest_line` after the amount (product, then SPEC §2's
@@ -494,6 +547,9 @@ def write_order_totals(orders_file: str | Path) -> Path:
     would otherwise do it once. The file records the orders file's size and
     modification time, and is ignored when they no longer match (a rewritten
     or touched orders file: the totals are grouped again, as without it).
+    Each customer's purchases are numbered as well (``purchase_seq``, read
+    by :func:`stored_purchases`), and each order's largest line's
+    :data:`MAIN_LINE_COLUMNS` stored (:func:`stored_main_lines`).
     ``ecrm ingest`` calls this after writing the orders. It works the same
     whether the cache is on or off (``ECRM_CACHE``): the totals are grouped
     from the file's lines and checked here.
@@ -530,7 +586,12 @@ def write_order_totals(orders_file: str | Path) -> Path:
     if main:  # each order's largest line (stored_main_lines), from the same file
         top = largest_line(lines, "order_id", main).rename({f"main_{c}": c for c in main})
         totals = totals.left_join(top, "order_id")
-    table = totals.select(*TOTALS_COLUMNS, *[f"main_{c}" for c in main]).to_pyarrow()
+    buys = totals.filter(totals.is_purchase & totals.customer_id.notnull())
+    w = ibis.window(group_by="customer_id", order_by=["ordered_at", "order_id"])
+    seq = buys.select("order_id", **{PURCHASE_SEQ: (ibis.row_number().over(w) + 1).cast("int64")})
+    totals = totals.left_join(seq, "order_id")
+    cols = [*TOTALS_COLUMNS, PURCHASE_SEQ, *[f"main_{c}" for c in main]]
+    table = totals.select(*cols).to_pyarrow()
     stamp = json.dumps({"size": key[2], "mtime_ns": key[1]}).encode()
     table = table.replace_schema_metadata({_TOTALS_KEY: stamp})
     target = p.with_name(ORDER_TOTALS_FILE)
@@ -561,13 +622,16 @@ def stored_order_totals(orders_file: str | Path) -> ir.Table | None:
         the file (another size or modification time).
     """
     key = cache.file_stamp(orders_file)
-    return _stored_totals(key) if key is not None else None
+    stored = _stored_totals(key) if key is not None else None
+    return stored.select(*TOTALS_COLUMNS) if stored is not None else None
 
 
 def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
     """The stored order totals of the file under ``key``, if they are its own."""
     scan = _stored_scan(key)
-    return scan.select(*TOTALS_COLUMNS) if scan is not None else None
+    if scan is None:
+        return None
+    return scan.select(*TOTALS_COLUMNS, *[c for c in (PURCHASE_SEQ,) if c in scan.columns])
 
 
 def _stored_scan(key: tuple[str, int, int]) -> ir.Table | None:

@@ -40,6 +40,7 @@ from ecrm.engine.orders import (
     order_totals,
     orders_table,
     require_columns,
+    stored_purchases,
     upto,
 )
 from ecrm.errors import ColumnsError, ParameterError
@@ -175,6 +176,7 @@ class RunTables:
     def __init__(self, orders: OrdersLike, as_of: Any, *, share: bool = True) -> None:
         self.as_of = as_of_date(as_of)
         self.t = orders_table(orders)
+        self._orders = orders
         kept = cache.run(orders, self.as_of) if share else None
         self._own = kept is None
         self._store = kept if kept is not None else cache.TableStore()
@@ -306,15 +308,20 @@ class RunTables:
     def purchases(self) -> ir.Table:
         """customer_id, order_id, ordered_at, order_date, amount, seq (1 = first).
 
-        A window over :attr:`orders` when the run has built them already, else
-        over the order totals read through their filter (materialising
-        :attr:`orders` first would cost a copy that a function needing only the
-        purchases does not use); a function that
+        The numbering ingestion stored with the order totals when the orders
+        are a file that has it (:func:`ecrm.engine.stored_purchases`: no
+        window per run); else a window over :attr:`orders` when the run has
+        built them already, else over the order totals read through their
+        filter (materialising :attr:`orders` first would cost a copy that a
+        function needing only the purchases does not use); a function that
         reads an :meth:`order_mains` table anyway takes the same purchases from
         it (:meth:`purchases_of`).
         """
 
         def build() -> ir.Table:
+            stored = stored_purchases(self._orders, as_of=self.as_of)
+            if stored is not None:
+                return stored
             built = ("orders",) in self._store
             o = self.orders if built else order_totals(self.t, as_of=self.as_of)
             p = o.filter(o.is_purchase).drop("is_purchase")
