@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -302,8 +303,10 @@ def _tied_shops(draw) -> pd.DataFrame:
 @settings(max_examples=40, deadline=None)
 @given(_tied_shops())
 def test_the_stored_first_lines_give_the_lines_own_first_channel(orders):
-    """A file with stored order totals reads each first purchase's channel from them
-    (no pass over the lines); the table is the one picked from the lines."""
+    """A file with stored order totals reads each first purchase and its channel from
+    them (one scan: no join, no pass over the lines); so does a file whose totals hold
+    the largest lines but no numbering (joined to the run's first purchases); the
+    table is the one picked from the lines."""
     want = ch.acquisition(orders, as_of=AS_OF, costs=COSTS)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "canonical" / "orders.parquet"
@@ -311,8 +314,13 @@ def test_the_stored_first_lines_give_the_lines_own_first_channel(orders):
         orders.to_parquet(path, index=False)
         engine.write_order_totals(path)
         try:
-            assert engine.stored_main_lines(path, ["channel"]) is not None
+            assert engine.stored_first_purchases(path, as_of=AS_OF, columns=["channel"]) is not None
             got = ch.acquisition(path, as_of=AS_OF, costs=COSTS)
+            cache.clear()
+            with mock.patch.object(ch.engine, "stored_first_purchases", return_value=None):
+                joined = ch.acquisition(path, as_of=AS_OF, costs=COSTS)
+            assert engine.stored_main_lines(path, ["channel"]) is not None
         finally:
             cache.clear()
     pd.testing.assert_frame_equal(got, want)
+    pd.testing.assert_frame_equal(joined, want)

@@ -182,7 +182,9 @@ def acquisition(
     steps = ltv.day_steps(int(step_days), int(horizon_days))
     d = engine.as_of_date(as_of)
     with engine.RunTables(orders, d) as run:
-        g = _acquired(t, d, run.purchases, steps, engine.stored_main_lines(orders, ["channel"]))
+        stored = engine.stored_first_purchases(orders, as_of=d, columns=["channel"])
+        main = engine.stored_main_lines(orders, ["channel"]) if stored is None else None
+        g = _acquired(t, d, run.purchases, steps, main, stored)
     g["month"] = pd.to_datetime(g["month"])
     long = []
     for s in steps:
@@ -253,34 +255,45 @@ def _acquired(
     purchases: ir.Table,
     steps: Sequence[int],
     main: ir.Table | None,
+    stored: ir.Table | None = None,
 ) -> pd.DataFrame:
     """month, channel, new_customers, r<s> (revenue by day s), f<s> (second purchase by day s).
 
     The first and second purchases come from the run's numbering (shared with
     the product analyses); the first channel is the first purchase's largest
-    line's (SPEC §2, :func:`ecrm.analysis.customers.first_line`): read from
-    ``main`` (:func:`ecrm.engine.stored_main_lines`, the same pick stored by
-    ingestion for every order) when given, else picked from the first
-    orders' lines. Revenue is summed straight into the (month, channel)
-    groups, not per customer first.
+    line's (SPEC §2, :func:`ecrm.analysis.customers.first_line`). Read, in
+    order of preference, from ``stored`` (:func:`ecrm.engine.stored_first_purchases`:
+    the first purchases with their largest line's channel in one scan, no
+    join), from ``main`` (:func:`ecrm.engine.stored_main_lines`, the same pick
+    stored by ingestion for every order, joined to the first purchases), else
+    picked from the first orders' lines. Revenue is summed straight into the
+    (month, channel) groups, not per customer first.
     """
     p = purchases
-    firsts = p.filter(p.seq == 1)
-    first_orders = firsts.select("customer_id", "order_id", first_purchase=firsts.order_date)
-    key = first_orders.select("customer_id", "order_id")
-    if main is not None:  # ingestion stored each order's largest line: no pass over the lines
-        fl = key.inner_join(main, "order_id").select("customer_id", "channel")
+    if stored is not None:  # the first purchases and their channel, as ingestion stored them
+        first = stored.select(
+            "customer_id",
+            first_purchase=stored.order_date,
+            month=stored.order_date.truncate("M"),
+            channel=ibis.coalesce(stored.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+        )
     else:
-        # probed by order alone (an order's lines share its customer): one key
-        lines = engine.upto(t, d)
-        lines = lines.filter(lines.customer_id.notnull()).drop("customer_id")
-        fl = customers.first_line(lines.inner_join(key, "order_id"), ["channel"])
-    first = first_orders.left_join(fl, "customer_id").select(
-        "customer_id",
-        "first_purchase",
-        month=first_orders.first_purchase.truncate("M"),
-        channel=ibis.coalesce(fl.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
-    )
+        firsts = p.filter(p.seq == 1)
+        first_orders = firsts.select("customer_id", "order_id", first_purchase=firsts.order_date)
+        key = first_orders.select("customer_id", "order_id")
+        if main is not None:  # each order's largest line as stored: no pass over the lines
+            fl = key.inner_join(main, "order_id").select("customer_id", "channel")
+        else:
+            # probed by order alone (an order's lines share its customer): one key
+            lines = engine.upto(t, d)
+            lines = lines.filter(lines.customer_id.notnull()).drop("customer_id")
+            fl = customers.first_line(lines.inner_join(key, "order_id"), ["channel"])
+        first = first_orders.left_join(fl, "customer_id").select(
+            "customer_id",
+            "first_purchase",
+            month=first_orders.first_purchase.truncate("M"),
+            channel=ibis.coalesce(fl.channel.cast("string"), ibis.literal(UNKNOWN_CHANNEL)),
+        )
     # materialised: both aggregates read it, and the lines are read once
     first = first.cache()
     try:

@@ -47,6 +47,7 @@ __all__ = [
     "order_totals",
     "orders_table",
     "require_columns",
+    "stored_first_purchases",
     "stored_main_lines",
     "stored_order_totals",
     "stored_purchases",
@@ -678,6 +679,52 @@ def stored_main_lines(orders: OrdersLike, columns: Iterable[str]) -> ir.Table | 
     if scan is None or not all(f"main_{c}" in scan.columns for c in cols):
         return None
     return scan.select("order_id", **{c: scan[f"main_{c}"] for c in cols})
+
+
+def stored_first_purchases(
+    orders: OrdersLike, *, as_of: Any, columns: Iterable[str] = ()
+) -> ir.Table | None:
+    """Each customer's first purchase by ``as_of`` and its largest line's ``columns``, if stored.
+
+    One filtered scan of the stored order totals (the rows numbered 1 by
+    :func:`write_order_totals`, placed by ``as_of``), without a join: the
+    first purchase of a customer with a purchase by ``as_of`` is its first
+    of the whole file (:func:`stored_purchases`), and its largest line is
+    stored with it (:func:`stored_main_lines`). Like those, it reads the
+    file beside a canonical orders path whatever the cache switch.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, str or Path
+        Canonical orders; only a canonical file (a path) has stored totals.
+    as_of : date or str
+        Last day, inclusive.
+    columns : iterable of str, default ()
+        Line columns among :data:`MAIN_LINE_COLUMNS`.
+
+    Returns
+    -------
+    ibis.Table or None
+        customer_id, order_id, ordered_at, order_date, amount and ``columns``
+        (null where the largest line has none): one row per customer with a
+        purchase by ``as_of``; None when ``orders`` is not a file with stored
+        totals of its own holding the numbering and every one of ``columns``.
+    """
+    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
+    scan = _stored_scan(key) if key is not None else None
+    cols = list(columns)
+    need = [PURCHASE_SEQ, *(f"main_{c}" for c in cols)]
+    if scan is None or not all(c in scan.columns for c in need):
+        return None
+    s = scan.filter((scan[PURCHASE_SEQ] == 1) & (scan.ordered_at < ibis.literal(next_day(as_of))))
+    return s.select(
+        "customer_id",
+        "order_id",
+        "ordered_at",
+        "order_date",
+        "amount",
+        **{c: s[f"main_{c}"] for c in cols},
+    )
 
 
 def to_pandas(expr: ir.Table, *, money: Iterable[str] | None = None) -> pd.DataFrame:

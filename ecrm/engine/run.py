@@ -310,7 +310,8 @@ class RunTables:
 
         The numbering ingestion stored with the order totals when the orders
         are a file that has it (:func:`ecrm.engine.stored_purchases`: no
-        window per run); else a window over :attr:`orders` when the run has
+        window per run, and a filter of the kept order totals rather than a
+        copy of them); else a window over :attr:`orders` when the run has
         built them already, else over the order totals read through their
         filter (materialising :attr:`orders` first would cost a copy that a
         function needing only the purchases does not use); a function that
@@ -318,10 +319,11 @@ class RunTables:
         it (:meth:`purchases_of`).
         """
 
+        stored = stored_purchases(self._orders, as_of=self.as_of)
+        if stored is not None:  # a filter of the kept totals: no copy
+            return self.keep(("purchases",), lambda: stored, materialise=False)
+
         def build() -> ir.Table:
-            stored = stored_purchases(self._orders, as_of=self.as_of)
-            if stored is not None:
-                return stored
             built = ("orders",) in self._store
             o = self.orders if built else order_totals(self.t, as_of=self.as_of)
             p = o.filter(o.is_purchase).drop("is_purchase")
