@@ -149,11 +149,70 @@ def _purchases(orders: engine.OrdersLike, as_of: dt.date) -> ir.Table:
     return p.mutate(k=ibis.row_number().over(w))
 
 
-def _entry(lines: ir.Table, purchases: ir.Table) -> ir.Table:
-    first = purchases.filter(purchases.k == 0).select("customer_id", "order_id")
+def _unsafe_ids(
+    orders: engine.OrdersLike, exclude_ids: Sequence[str], exclude_pattern: str | None
+) -> list[str] | None:
+    """The product ids some of whose lines the exclusions leave out (None: too many to list).
+
+    ``exclude_ids`` and, for a name pattern, every id with a line whose name
+    matches (those whose every line does and the mixed ones). A line of any
+    other id is kept by :func:`_lines` whatever its name.
+    """
+    ids = {str(x) for x in exclude_ids}
+    if exclude_pattern:
+        named, mixed, _ = _excluded_by_name(orders, engine.orders_table(orders), exclude_pattern)
+        ids.update(named, mixed)
+    return sorted(ids) if len(ids) <= MAX_LISTED_IDS else None
+
+
+def _entry(lines: ir.Table, first: ir.Table) -> ir.Table:
+    """customer_id, entry_product: the largest kept line of each of the ``first`` orders."""
     # by order alone (an order's lines share its customer): one key to probe
-    fl = lines.drop("customer_id").inner_join(first, "order_id")
+    fl = lines.drop("customer_id").inner_join(first.select("customer_id", "order_id"), "order_id")
     return customers.first_line(fl, ["product_id"]).rename(entry_product="product_id")
+
+
+def _firsts(
+    orders: engine.OrdersLike,
+    d: dt.date,
+    lines: ir.Table,
+    purchases: ir.Table,
+    unsafe: Sequence[str] | None,
+    held: contextlib.ExitStack,
+) -> ir.Table:
+    """customer_id, first_day, entry_product (null: no kept line): one row per new customer.
+
+    Where ingestion stored each first purchase with its largest line's
+    product (:func:`ecrm.engine.stored_first_purchases`) and that product is
+    present and not one of ``unsafe`` (:func:`_unsafe_ids`), the line is
+    kept, and the largest of all the order's lines is the largest of its
+    kept ones (same amount, same tie order): its product is the entry
+    product, read without the lines. Only the other first orders (whose
+    largest line is excluded or has no product) are looked up in ``lines``;
+    without stored lines, every first order is. Tables materialised here are
+    released by ``held``.
+    """
+    stored = None
+    if unsafe is not None:
+        stored = engine.stored_first_purchases(orders, as_of=d, columns=["product_id"])
+    if stored is None:
+        first = purchases.filter(purchases.k == 0)
+        entry = _entry(lines, first)
+        f = first.select("customer_id", first_day=first.order_date)
+        f = f.left_join(entry, "customer_id")
+        return f.select("customer_id", "first_day", "entry_product")
+    pid = stored.product_id.cast("string")
+    sure = pid.notnull() & (~pid.isin(list(unsafe)) if unsafe else ibis.literal(True))
+    f = stored.select("customer_id", "order_id", first_day=stored.order_date, _pid=pid, _sure=sure)
+    f = f.cache()
+    held.callback(f.release)
+    rest = f.filter(~f._sure)
+    if rest.count().execute() == 0:
+        return f.select("customer_id", "first_day", entry_product=f._pid)
+    picked = _entry(lines, rest)
+    j = f.left_join(picked, "customer_id")
+    entry = ibis.ifelse(j._sure, j._pid, j.entry_product)
+    return j.select("customer_id", "first_day", entry_product=entry)
 
 
 def entry_products(
@@ -207,29 +266,29 @@ def entry_products(
     d = engine.as_of_date(as_of)
     lines = _lines(orders, d, exclude_ids, exclude_pattern)
     p = _purchases(orders, d)
-    entry = _entry(lines, p)
-    firsts = p.filter(p.k == 0).select("customer_id", first_day=p.order_date)
+    unsafe = _unsafe_ids(orders, exclude_ids, exclude_pattern)
     censored = None if export_complete else censoring.first_order_month(orders)
-    # the censored customers are counted in the same query, as a group of their own
-    cens = (
-        ibis.literal(False)
-        if censored is None
-        else censoring.is_censored(firsts.first_day, censored).fill_null(False)
-    )
-    firsts = firsts.mutate(_cens=cens)
-    second = p.filter(p.k == 1).select("customer_id", second_day=p.order_date)
-    c = firsts.left_join(entry, "customer_id").drop("customer_id_right")
-    c = c.left_join(second, "customer_id").drop("customer_id_right")
-    asof = ibis.literal(d, type="date")
-    age = asof.delta(c.first_day, unit="day")
-    gap = c.second_day.delta(c.first_day, unit="day")
-    c = c.mutate(
-        seen90=age >= 90,
-        seen360=age >= 360,
-        f90=c.second_day.notnull() & (gap <= 90),
-        f360=c.second_day.notnull() & (gap <= 360),
-    ).cache()  # one row per customer, read by both aggregates
-    try:
+    with contextlib.ExitStack() as held:  # the materialised tables, released at the end
+        firsts = _firsts(orders, d, lines, p, unsafe, held)
+        # the censored customers are counted in the same query, as a group of their own
+        cens = (
+            ibis.literal(False)
+            if censored is None
+            else censoring.is_censored(firsts.first_day, censored).fill_null(False)
+        )
+        firsts = firsts.mutate(_cens=cens)
+        second = p.filter(p.k == 1).select("customer_id", second_day=p.order_date)
+        c = firsts.left_join(second, "customer_id").drop("customer_id_right")
+        asof = ibis.literal(d, type="date")
+        age = asof.delta(c.first_day, unit="day")
+        gap = c.second_day.delta(c.first_day, unit="day")
+        c = c.mutate(
+            seen90=age >= 90,
+            seen360=age >= 360,
+            f90=c.second_day.notnull() & (gap <= 90),
+            f360=c.second_day.notnull() & (gap <= 360),
+        ).cache()  # one row per customer, read by both aggregates
+        held.callback(c.release)
         g = c.group_by(["entry_product", "_cens"]).agg(
             customers=c.count(),
             customers_90=c.seen90.cast("int64").sum(),
@@ -245,8 +304,6 @@ def entry_products(
         o = o.mutate(day=o.order_date.delta(o.first_day, unit="day"))
         o = o.filter((o.day >= 0) & (o.day <= 360))
         rev = engine.to_pandas(o.group_by("entry_product").agg(revenue_360=o.amount.sum()))
-    finally:
-        c.release()
     df = df.merge(rev, on="entry_product", how="left")
     df.loc[df["_cens"].astype(bool) | df["entry_product"].isna(), "revenue_360"] = float("nan")
     n_censored = int(df.loc[df["_cens"].astype(bool), "customers"].sum())
