@@ -12,7 +12,10 @@ that size's own — runs:
    CPM month ends, lifecycle month ends and transitions, KPIs, cohort table,
    LTV transition, purchase ladder, F2 conversion, clustering (features + fit,
    k chosen by silhouette as in the report), all CTB tables (``ctb_tables``).
-   Each gets wall and CPU seconds, peak RSS, and its multiple of the floor;
+   Each gets wall and CPU seconds, peak RSS, and its multiple of the floor
+   measured again just before it (fastest of three; the machine's pace drifts
+   by up to 2× within a run, so each ratio is side by side; the whole set's
+   multiple is of the floor at the start);
 3. **plain pandas** on the same file, in the same process after ecrm (so
    ecrm's peak RSS is its own): the analyst-style implementations of
    ``bench_segments.py`` for RFM…KPIs (their shared load + order totals counted
@@ -345,6 +348,7 @@ def run_size(
     with common.measure(watch_dir=temp_dir) as whole:
         for name, fn in (d2c_cases(path) if d2c else ecrm_cases(path)).items():
             gc.collect()
+            before = common.floor(path)  # side by side: the machine's pace drifts within a run
             with common.measure(watch_dir=temp_dir) as m:
                 result = fn()
             if with_pandas and name not in ("clusters (features + fit)", "CTB tables"):
@@ -358,10 +362,12 @@ def run_size(
                 "rss": m.peak_rss,
                 "load": m.load,
                 "duckdb_mem": mem,
+                "floor": before.seconds,
             }
             print(
                 f"  ecrm   {name:<28}{m.seconds:7.2f}s  cpu {m.cpu:6.2f}s  "
-                f"RSS {common.gib(m.peak_rss)} GiB  {m.seconds / fl.seconds:5.1f}× floor",
+                f"RSS {common.gib(m.peak_rss)} GiB  floor {before.seconds:6.3f}s  "
+                f"{m.seconds / before.seconds:5.1f}× floor",
                 flush=True,
             )
     out["all"] = {"s": whole.seconds, "cpu": whole.cpu, "load": whole.load}
@@ -428,10 +434,11 @@ def size_table(r: dict) -> str:
     fl = r["floor"]
     rows = [
         (
-            "DuckDB floor (scan + group by customer)",
+            "DuckDB floor (scan + group by customer), at the start",
             f"{fl['s']:.3f}",
             f"{fl['cpu']:.3f}",
             common.gib(fl["rss"]),
+            f"{fl['s']:.3f}",
             "1.0×",
             "",
             "",
@@ -454,7 +461,8 @@ def size_table(r: dict) -> str:
                 f"{e['s']:.2f}",
                 f"{e['cpu']:.2f}",
                 common.gib(e["rss"]),
-                f"{e['s'] / fl['s']:.1f}×",
+                f"{_floor(e, fl):.3f}",
+                f"{e['s'] / _floor(e, fl):.1f}×",
                 f"{p['s']:.2f}" if p else "–",
                 f"{p['s'] / e['s']:.1f}×" if p else "–",
                 p.get("agree", "–") if p else "–",
@@ -468,6 +476,7 @@ def size_table(r: dict) -> str:
             f"{a['s']:.2f}",
             f"{a['cpu']:.2f}",
             common.gib(r["ecrm_peak_rss"]),
+            f"{fl['s']:.3f}",
             f"{a['s'] / fl['s']:.1f}×",
             f"{tot_p:.2f}" + ("" if all_pandas else " (rows with pandas)") if tot_p else "–",
             "",
@@ -480,6 +489,7 @@ def size_table(r: dict) -> str:
         "ecrm s",
         "CPU s",
         "peak RSS GiB",
+        "floor s",
         "× floor",
         "pandas s",
         "ecrm faster",
@@ -491,6 +501,11 @@ def size_table(r: dict) -> str:
         f"{r['customers']:,} customer ids ({r['settings']})"
     )
     return title + "\n\n" + common.table(rows, head)
+
+
+def _floor(row: dict, start: dict) -> float:
+    """The floor an analysis is compared with: measured just before it (else the start's)."""
+    return float(row.get("floor", start["s"]))
 
 
 def growth_table(results: list[dict]) -> str:
@@ -535,8 +550,7 @@ def verdicts(results: list[dict]) -> list[str]:
     out = []
     for r in results:
         label = common.size_label(r["size"])
-        fl = r["floor"]["s"]
-        over = [n for n, e in r["rows"].items() if e["s"] > FLOOR_TARGET * fl]
+        over = [n for n, e in r["rows"].items() if e["s"] > FLOOR_TARGET * _floor(e, r["floor"])]
         out.append(
             f"* {label}: {len(r['rows']) - len(over)} of {len(r['rows'])} analyses within "
             f"{FLOOR_TARGET:g}× the floor" + (f" (not: {', '.join(over)})" if over else "")
@@ -630,7 +644,9 @@ def main(argv: list[str] | None = None) -> int:
     body += [
         "Fresh process per size; the floor is the fastest of three runs of "
         "`SELECT customer_id, count(*), sum(amount), max(ordered_at) … GROUP BY 1` on "
-        "ecrm's DuckDB connection; pandas rows include their group's load "
+        "ecrm's DuckDB connection, measured at the start and again just before each "
+        "analysis (its `floor s`, which its `× floor` divides by); pandas rows include "
+        "their group's load "
         "(read + order totals for the segment analyses, read for the references). "
         "Peak RSS is the process's, so later rows include what earlier ones left.",
         "",

@@ -182,3 +182,18 @@ def test_reference_agrees_with_ecrm_on_an_ingested_file(tmp_path, seed: int) -> 
              for p in ref.differences(n, ours[n], theirs[n])]  # fmt: skip
     assert found == []
     assert ours["entry_products"].attrs == theirs["entry_products"].attrs
+
+
+def test_empty_tables_compare_and_a_shop_without_pairs_has_none() -> None:
+    """A shop too small for any pair (min_customers above its customers): both sides empty."""
+    lines, _ = random_shop(3, customers=20)
+    prod = {"exclude_ids": EXCLUDE_IDS, "exclude_pattern": EXCLUDE_PATTERN, "min_customers": 50}
+    ours = products.cross_purchase_products(lines, as_of=AS_OF, **prod)
+    theirs = ref.cross_purchase_products(lines, as_of=AS_OF, **prod)
+    assert len(ours) == len(theirs) == 0
+    assert ref.differences("cross_purchase_products", ours, theirs) == []
+    entry = products.entry_products(lines, as_of=AS_OF, **prod)
+    assert (
+        ref.differences("entry_products", entry, ref.entry_products(lines, as_of=AS_OF, **prod))
+        == []
+    )

@@ -431,8 +431,9 @@ def cross_purchase_products(
     pairs = pairs.groupby(["product_id_a", "product_id_b"]).size().rename("customers_both")
     pairs = pairs[pairs >= min_customers].reset_index()
     pairs = pairs.rename(columns={"product_id_a": "product_a", "product_id_b": "product_b"})
-    pairs["customers_a"] = pairs["product_a"].map(big)
-    pairs["customers_b"] = pairs["product_b"].map(big)
+    # every product of a pair is in big; int64 also when no pair is left (an empty map is str)
+    pairs["customers_a"] = pairs["product_a"].map(big).astype("int64")
+    pairs["customers_b"] = pairs["product_b"].map(big).astype("int64")
     pairs["support"] = pairs["customers_both"] / n
     pairs["confidence_ab"] = pairs["customers_both"] / pairs["customers_a"]
     pairs["confidence_ba"] = pairs["customers_both"] / pairs["customers_b"]
@@ -565,6 +566,13 @@ COMPARE: dict[str, tuple[list[str], list[str], list[str]]] = {
 }  # fmt: skip
 
 
+def _keys(t: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Each row's key columns joined into one string (an empty Series for no rows)."""
+    if t.empty:  # agg over no rows gives a frame, not a Series
+        return pd.Series([], dtype=object)
+    return t[keys].astype(str).agg("|".join, axis=1)
+
+
 def differences(name: str, ecrm: pd.DataFrame, ref: pd.DataFrame) -> list[str]:
     """Every disagreement between ecrm's table and the reference's (empty: they agree).
 
@@ -578,8 +586,7 @@ def differences(name: str, ecrm: pd.DataFrame, ref: pd.DataFrame) -> list[str]:
     if len(e) != len(r):
         problems.append(f"{name}: {len(e)} rows in ecrm, {len(r)} in pandas")
     if keys:
-        ke = e[keys].astype(str).agg("|".join, axis=1)
-        kr = r[keys].astype(str).agg("|".join, axis=1)
+        ke, kr = _keys(e, keys), _keys(r, keys)
         if set(ke) != set(kr):
             only = sorted(set(ke) ^ set(kr))[:3]
             problems.append(f"{name}: keys differ, e.g. {only}")
