@@ -18,7 +18,10 @@ What is kept
       (:class:`ecrm.engine.run.RunTables`).
 
     Tables are materialised in the backend (``Table.cache()``, a temporary
-    table of DuckDB) unless their builder materialised them itself.
+    table of DuckDB) unless their builder materialised them itself, or they
+    are a filter of a kept table (a run's purchases, where ingestion stored
+    their numbering: :func:`ecrm.engine.stored_purchases`, a filter of the
+    kept order totals).
 
 Keyed by
     The file's :func:`file_stamp`: its resolved path, modification time in
