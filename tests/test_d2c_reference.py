@@ -9,6 +9,8 @@ of ``benchmarks/bench_suite.py --d2c``.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -175,8 +177,12 @@ def test_reference_agrees_with_ecrm_on_an_ingested_file(tmp_path, seed: int) -> 
         main = stored.product_id.isnull() | stored.product_id.isin(list(EXCLUDE_IDS))
         assert stored.filter(main).count().execute() > 5  # first orders looked up in the lines
         ours = ecrm_tables(path, costs)
+        prod = {"exclude_ids": EXCLUDE_IDS, "exclude_pattern": EXCLUDE_PATTERN, "min_customers": 3}
+        with mock.patch.object(products, "MAX_LISTED_IDS", 0):  # lines filtered by name
+            by_name = products.entry_products(path, as_of=AS_OF, **prod)
     finally:
         cache.clear()
+    pd.testing.assert_frame_equal(by_name, ours["entry_products"])
     theirs = pandas_tables(lines, costs)
     found = [p for n in sorted(set(ref.COMPARE) - {"project"})
              for p in ref.differences(n, ours[n], theirs[n])]  # fmt: skip

@@ -62,6 +62,23 @@ def _lines(
     exclude_ids: Sequence[str],
     exclude_pattern: str | None,
 ) -> ir.Table:
+    """The customers' lines with a product up to as_of, the excluded products left out."""
+    return _lines_and_unsafe(orders, as_of, exclude_ids, exclude_pattern)[0]
+
+
+def _lines_and_unsafe(
+    orders: engine.OrdersLike,
+    as_of: dt.date,
+    exclude_ids: Sequence[str],
+    exclude_pattern: str | None,
+) -> tuple[ir.Table, list[str] | None]:
+    """:func:`_lines`, and the product ids some of whose lines it leaves out.
+
+    The ids excluded by id (``exclude_ids`` and those all of whose lines have
+    a matching name) and the mixed ones (some lines match): a line of any other
+    id is kept whatever its name. None when the lines are filtered by name
+    (the ids too many to list, :data:`MAX_LISTED_IDS`).
+    """
     t = engine.orders_table(orders)
     if "product_id" not in t.columns:
         raise ColumnsError(
@@ -72,11 +89,14 @@ def _lines(
     lines = lines.filter(lines.customer_id.notnull() & lines.product_id.notnull())
     lines = lines.mutate(product_id=lines.product_id.cast("string"))
     ids = [str(x) for x in exclude_ids]
+    mixed: list[str] = []
+    by_name = False
     if exclude_pattern:
         if "product_name" not in lines.columns:
             raise ColumnsError("exclude_pattern needs the orders column product_name")
         named, mixed, names = _excluded_by_name(orders, t, exclude_pattern)
         if len(named) + len(ids) > MAX_LISTED_IDS:  # a list too long to test: the names
+            by_name = True
             if names:
                 lines = lines.filter(lines.product_name.isnull() | ~lines.product_name.isin(names))
         else:
@@ -86,7 +106,8 @@ def _lines(
                 lines = lines.filter(~hit)
     if ids:
         lines = lines.filter(~lines.product_id.isin(sorted(set(ids))))
-    return lines
+    unsafe = sorted(set(ids) | set(mixed))
+    return lines, None if by_name or len(unsafe) > MAX_LISTED_IDS else unsafe
 
 
 def _excluded_by_name(
@@ -149,22 +170,6 @@ def _purchases(orders: engine.OrdersLike, as_of: dt.date) -> ir.Table:
     return p.mutate(k=ibis.row_number().over(w))
 
 
-def _unsafe_ids(
-    orders: engine.OrdersLike, exclude_ids: Sequence[str], exclude_pattern: str | None
-) -> list[str] | None:
-    """The product ids some of whose lines the exclusions leave out (None: too many to list).
-
-    ``exclude_ids`` and, for a name pattern, every id with a line whose name
-    matches (those whose every line does and the mixed ones). A line of any
-    other id is kept by :func:`_lines` whatever its name.
-    """
-    ids = {str(x) for x in exclude_ids}
-    if exclude_pattern:
-        named, mixed, _ = _excluded_by_name(orders, engine.orders_table(orders), exclude_pattern)
-        ids.update(named, mixed)
-    return sorted(ids) if len(ids) <= MAX_LISTED_IDS else None
-
-
 def _entry(lines: ir.Table, first: ir.Table) -> ir.Table:
     """customer_id, entry_product: the largest kept line of each of the ``first`` orders."""
     # by order alone (an order's lines share its customer): one key to probe
@@ -184,7 +189,7 @@ def _firsts(
 
     Where ingestion stored each first purchase with its largest line's
     product (:func:`ecrm.engine.stored_first_purchases`) and that product is
-    present and not one of ``unsafe`` (:func:`_unsafe_ids`), the line is
+    present and not one of ``unsafe`` (:func:`_lines_and_unsafe`), the line is
     kept, and the largest of all the order's lines is the largest of its
     kept ones (same amount, same tie order): its product is the entry
     product, read without the lines. Only the other first orders (whose
@@ -202,7 +207,9 @@ def _firsts(
         f = f.left_join(entry, "customer_id")
         return f.select("customer_id", "first_day", "entry_product")
     pid = stored.product_id.cast("string")
-    sure = pid.notnull() & (~pid.isin(list(unsafe)) if unsafe else ibis.literal(True))
+    sure = pid.notnull()
+    if unsafe:
+        sure = sure & ~pid.isin(list(unsafe))
     f = stored.select("customer_id", "order_id", first_day=stored.order_date, _pid=pid, _sure=sure)
     f = f.cache()
     held.callback(f.release)
@@ -264,9 +271,8 @@ def entry_products(
     if int(min_customers) < 1:
         raise ParameterError(f"min_customers must be at least 1, got {min_customers}")
     d = engine.as_of_date(as_of)
-    lines = _lines(orders, d, exclude_ids, exclude_pattern)
+    lines, unsafe = _lines_and_unsafe(orders, d, exclude_ids, exclude_pattern)
     p = _purchases(orders, d)
-    unsafe = _unsafe_ids(orders, exclude_ids, exclude_pattern)
     censored = None if export_complete else censoring.first_order_month(orders)
     with contextlib.ExitStack() as held:  # the materialised tables, released at the end
         firsts = _firsts(orders, d, lines, p, unsafe, held)

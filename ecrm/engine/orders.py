@@ -650,6 +650,16 @@ def _stored_scan(key: tuple[str, int, int]) -> ir.Table | None:
     return ibis.read_parquet(str(side))
 
 
+def _stored_scan_of(orders: OrdersLike) -> ir.Table | None:
+    """The whole stored order totals file of ``orders``, if it is a file with its own.
+
+    A path whatever the cache switch (as :func:`stored_order_totals`); a kept
+    scan by its file.
+    """
+    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
+    return _stored_scan(key) if key is not None else None
+
+
 def stored_main_lines(orders: OrdersLike, columns: Iterable[str]) -> ir.Table | None:
     """Each order's largest line's ``columns``, as ingestion stored them, if it did.
 
@@ -672,9 +682,7 @@ def stored_main_lines(orders: OrdersLike, columns: Iterable[str]) -> ir.Table | 
         orders after any as_of included); None when ``orders`` is not a file
         with stored totals of its own holding every one of ``columns``.
     """
-    # a path whatever the cache switch (as stored_order_totals); a kept scan by its file
-    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
-    scan = _stored_scan(key) if key is not None else None
+    scan = _stored_scan_of(orders)
     cols = list(columns)
     if scan is None or not all(f"main_{c}" in scan.columns for c in cols):
         return None
@@ -710,8 +718,7 @@ def stored_first_purchases(
         purchase by ``as_of``; None when ``orders`` is not a file with stored
         totals of its own holding the numbering and every one of ``columns``.
     """
-    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
-    scan = _stored_scan(key) if key is not None else None
+    scan = _stored_scan_of(orders)
     cols = list(columns)
     need = [PURCHASE_SEQ, *(f"main_{c}" for c in cols)]
     if scan is None or not all(c in scan.columns for c in need):

@@ -318,10 +318,10 @@ class RunTables:
         reads an :meth:`order_mains` table anyway takes the same purchases from
         it (:meth:`purchases_of`).
         """
-
-        stored = stored_purchases(self._orders, as_of=self.as_of)
-        if stored is not None:  # a filter of the kept totals: no copy
-            return self.keep(("purchases",), lambda: stored, materialise=False)
+        if ("purchases",) not in self._store:
+            stored = stored_purchases(self._orders, as_of=self.as_of)
+            if stored is not None:  # a filter of the kept totals: no copy
+                return self.keep(("purchases",), lambda: stored, materialise=False)
 
         def build() -> ir.Table:
             built = ("orders",) in self._store
