@@ -176,6 +176,7 @@ def test_reference_agrees_with_ecrm_on_an_ingested_file(tmp_path, seed: int) -> 
         assert stored is not None
         main = stored.product_id.isnull() | stored.product_id.isin(list(EXCLUDE_IDS))
         assert stored.filter(main).count().execute() > 5  # first orders looked up in the lines
+        assert engine.customer_hash_distinct(path)  # the pairs counted on hashed customers
         ours = ecrm_tables(path, costs)
         prod = {"exclude_ids": EXCLUDE_IDS, "exclude_pattern": EXCLUDE_PATTERN, "min_customers": 3}
         with mock.patch.object(products, "MAX_LISTED_IDS", 0):  # lines filtered by name

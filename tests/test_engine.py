@@ -387,3 +387,45 @@ def test_a_run_numbers_purchases_itself_without_a_stored_numbering(tmp_path, mon
         pd.testing.assert_frame_equal(_purchases(run.purchases)[["order_id", "seq"]], want,
                                       check_dtype=False)  # fmt: skip
     cache.clear()
+
+
+def test_customer_hashes_are_trusted_only_where_ingestion_found_them_distinct(
+    tmp_path, monkeypatch
+):
+    """The stored totals record whether the file's customers' hashes are distinct, and under
+    which DuckDB; anything else (no totals, a touched file, another DuckDB, a collision,
+    a DataFrame) is not trusted."""
+    import json
+
+    import duckdb
+    import pyarrow.parquet as pq
+
+    rows = [("1", "a", "2026-10-01 10:00", 10), ("2", "b", "2026-10-02 10:00", 20)]
+    rows += [("3", None, "2026-10-03 10:00", 5), ("4", "cc", "2026-10-04 10:00", 7)]
+    df = _lines(rows)
+    path = _write(df, tmp_path / "canonical" / "orders.parquet")
+    assert not engine.customer_hash_distinct(path)  # nothing stored yet
+    side = engine.write_order_totals(path)
+    meta = json.loads(pq.read_schema(side).metadata[b"ecrm.customer_hash"])
+    assert meta == {"duckdb": duckdb.__version__, "distinct": True}
+    assert engine.customer_hash_distinct(path)
+    assert engine.customer_hash_distinct(str(path))
+    assert not engine.customer_hash_distinct(df)
+    old = pq.read_table(side)
+    other = {**old.schema.metadata, b"ecrm.customer_hash": json.dumps(
+        {"duckdb": "0.0.1", "distinct": True}).encode()}  # fmt: skip
+    pq.write_table(old.replace_schema_metadata(other), side)
+    assert not engine.customer_hash_distinct(path)  # hashed by another DuckDB
+    pq.write_table(old.replace_schema_metadata({b"ecrm.orders_file": old.schema.metadata[
+        b"ecrm.orders_file"]}), side)  # fmt: skip
+    assert engine.customer_hash_distinct(path) is False  # totals of an older ecrm
+    # a hash that sends "a" and "b" (one character each) to one key: found at ingestion
+    monkeypatch.setattr(engine, "customer_hash", lambda c: c.length().cast("int64"))
+    engine.write_order_totals(path)
+    assert not engine.customer_hash_distinct(path)
+    monkeypatch.undo()
+    engine.write_order_totals(path)
+    assert engine.customer_hash_distinct(path)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert not engine.customer_hash_distinct(path)  # the totals are not the file's own
+    cache.clear()

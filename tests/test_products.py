@@ -279,3 +279,45 @@ def test_an_id_whose_lines_all_match_is_excluded_by_id_and_a_mixed_one_by_name()
     )
     named, mixed, names = pr._excluded_by_name(o, pr.engine.orders_table(o), "送料|サンプル")
     assert (named, mixed, names) == (["SHIP"], ["P1"], ["サンプル", "送料"])
+
+
+def test_cross_purchase_on_hashed_customers_only_where_ingestion_found_them_distinct(
+    tmp_path, monkeypatch
+):
+    """An ingested file counts customers by their hashes; a file whose hashes collide (here
+    a hash that sends every one-letter id to one key) keeps the ids, and the pairs are the same."""
+    from ecrm import engine
+    from ecrm.engine import cache
+    from ecrm.engine import orders as engine_orders
+
+    df = _orders()
+    path = tmp_path / "canonical" / "orders.parquet"
+    path.parent.mkdir(parents=True)
+    df.to_parquet(path, index=False)
+    kw = {"as_of": AS_OF, "min_customers": 1, "exclude_ids": ["SHIP"]}
+    want = pr.cross_purchase_products(df, **kw)
+    assert want.attrs["customers"] == 3 and len(want) == 3
+    engine.write_order_totals(path)
+    cache.clear()
+    assert engine.customer_hash_distinct(path)  # the hashed path
+    got = pr.cross_purchase_products(path, **kw)
+    pd.testing.assert_frame_equal(got, want)
+    assert got.attrs == want.attrs
+
+    def collide(c):
+        return c.length().cast("int64")
+
+    monkeypatch.setattr(engine_orders, "customer_hash", collide)
+    monkeypatch.setattr(engine, "customer_hash", collide)
+    engine.write_order_totals(path)
+    cache.clear()
+    assert not engine.customer_hash_distinct(path)
+    got = pr.cross_purchase_products(path, **kw)
+    pd.testing.assert_frame_equal(got, want)
+    assert got.attrs == want.attrs
+    # trusting colliding hashes would merge the customers: the check is what keeps it exact
+    monkeypatch.setattr(engine, "customer_hash_distinct", lambda orders: True)
+    cache.clear()
+    merged = pr.cross_purchase_products(path, **kw)
+    assert merged.attrs["customers"] == 1
+    cache.clear()

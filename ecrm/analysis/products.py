@@ -533,6 +533,14 @@ def cross_purchase_products(
         support, confidence_ab, confidence_ba, lift — by lift descending, then
         customers_both descending, product_a, product_b. ``attrs["customers"]``
         is N.
+
+    Notes
+    -----
+    The (customer, product) pairs bought are grouped, and self-joined by
+    customer, on the customers' 64-bit hashes (:func:`ecrm.engine.customer_hash`)
+    when ingestion found those distinct over the file's customers under the
+    running DuckDB (:func:`ecrm.engine.customer_hash_distinct`); otherwise,
+    and for DataFrames, on the ids. The counts are the same either way.
     """
     if int(min_customers) < 1:
         raise ParameterError(f"min_customers must be at least 1, got {min_customers}")
@@ -543,14 +551,17 @@ def cross_purchase_products(
     with engine.RunTables(orders, d) as run:
         codes = run.codes("product_id")  # the file's product ids numbered in id order
         span = len(run.names("product_id"))
-    # the (customer, product) pairs bought: products as their integer codes from here on
+    # the (customer, product) pairs bought: products as their integer codes from here on,
+    # customers as their hashes where ingestion found those distinct (faster to group and join)
     j = lines.inner_join(codes, lines.product_id == codes.value)
-    cp = j.group_by([j.customer_id, j.code]).agg(net=j.amount.sum())
+    who = engine.customer_hash(j.customer_id) if engine.customer_hash_distinct(orders) else None
+    cp = j.group_by([(j.customer_id if who is None else who).name("_c"), j.code])
+    cp = cp.agg(net=j.amount.sum())
     with contextlib.ExitStack() as held:  # the materialised tables, released at the end
-        cp = cp.filter(cp.net > 0).select("customer_id", _code="code").cache()
+        cp = cp.filter(cp.net > 0).select("_c", _code="code").cache()
         held.callback(cp.release)
         # N rides along with the pairs (one query); asked for alone only when no pair is left
-        n_row = cp.aggregate(_n=cp.customer_id.nunique())
+        n_row = cp.aggregate(_n=cp._c.nunique())
         per = cp.group_by("_code").agg(customers=cp.count()).cache()
         held.callback(per.release)
         big = per.filter(per.customers >= int(min_customers))
@@ -562,16 +573,16 @@ def cross_purchase_products(
             # customers first and the products' codes after, on ten times the rows)
             big = big.mutate(_dense=ibis.row_number().over(order_by=big._code))
             cpc = cp.inner_join(big.select("_code", "_dense"), "_code")
-            cpc = cpc.select("customer_id", _code=cpc._dense).cache()
+            cpc = cpc.select("_c", _code=cpc._dense).cache()
             held.callback(cpc.release)
             big = big.select(_key="_dense", _code="_code", customers="customers")
             span = k
         else:  # every product bought is kept: the pairs are counted on the file's codes
             cpc = cp
             big = big.select(_key="_code", _code="_code", customers="customers")
-        a = cpc.select("customer_id", _a=cpc._code)
-        b = cpc.select("customer_id", _b=cpc._code)
-        pairs = a.inner_join(b, "customer_id").filter(lambda x: x._a < x._b)
+        a = cpc.select("_c", _a=cpc._code)
+        b = cpc.select("_c", _b=cpc._code)
+        pairs = a.inner_join(b, "_c").filter(lambda x: x._a < x._b)
         pairs = pairs.group_by(["_a", "_b"]).agg(customers_both=pairs.count())
         pairs = pairs.filter(pairs.customers_both >= int(min_customers))
         named = big.inner_join(codes, big._code == codes.code).select("_key", "value", "customers")

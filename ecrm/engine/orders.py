@@ -538,6 +538,65 @@ def largest_line(lines: ir.Table, by: str, columns: Iterable[str]) -> ir.Table:
 
 
 _TOTALS_KEY = b"ecrm.orders_file"
+#: Metadata of the stored totals: whether the customers' hashes are distinct (customer_hash).
+_HASH_KEY = b"ecrm.customer_hash"
+
+
+def customer_hash(customer_id: ir.StringValue) -> ir.IntegerValue:
+    """An integer key of a customer: DuckDB's 64-bit ``hash`` of the id.
+
+    Joins and groups on it are faster than on the id's string, but two ids may
+    share a hash: a query may use it in place of the id only where
+    :func:`customer_hash_distinct` says that ingestion found the file's
+    customers' hashes distinct.
+    """
+    return customer_id.hash()
+
+
+def _hash_check(totals: pa.Table) -> dict[str, Any]:
+    """Whether :func:`customer_hash` tells the customers of ``totals`` apart, under which DuckDB."""
+    import duckdb
+
+    t = ibis.memtable(totals.select(["customer_id"]))
+    c = t.filter(t.customer_id.notnull())
+    n = c.aggregate(ids=c.customer_id.nunique(), hashes=customer_hash(c.customer_id).nunique())
+    ids, hashes = (int(v) for v in n.to_pyarrow().to_pylist()[0].values())
+    return {"duckdb": duckdb.__version__, "distinct": ids == hashes}
+
+
+def customer_hash_distinct(orders: OrdersLike) -> bool:
+    """True when ``orders`` is a file whose customers :func:`customer_hash` tells apart.
+
+    :func:`write_order_totals` (which ``ecrm ingest`` calls) counts the file's
+    distinct customer ids and their distinct hashes and records whether the
+    counts agree, and the DuckDB version that hashed them, with the stored
+    totals. Only then, and under that same DuckDB version (its hash function
+    may change between versions), can a query group or join customers by
+    their hash and count them exactly; anything else (a DataFrame, an Ibis
+    table, totals of another version of the file or written by an older
+    ecrm, another DuckDB, a collision) answers False and the query keeps the id.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, str or Path
+        Canonical orders.
+
+    Returns
+    -------
+    bool
+    """
+    import duckdb
+    import pyarrow.parquet as pq
+
+    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
+    if key is None or _stored_scan(key) is None:
+        return False
+    try:
+        meta = pq.read_schema(Path(key[0]).with_name(ORDER_TOTALS_FILE)).metadata or {}
+        check = json.loads(meta.get(_HASH_KEY, b"{}"))
+    except (OSError, ValueError, pa.ArrowInvalid):
+        return False
+    return check == {"duckdb": duckdb.__version__, "distinct": True}
 
 
 def write_order_totals(orders_file: str | Path) -> Path:
@@ -550,10 +609,12 @@ def write_order_totals(orders_file: str | Path) -> Path:
     or touched orders file: the totals are grouped again, as without it).
     Each customer's purchases are numbered as well (``purchase_seq``, read
     by :func:`stored_purchases`), and each order's largest line's
-    :data:`MAIN_LINE_COLUMNS` stored (:func:`stored_main_lines`).
-    ``ecrm ingest`` calls this after writing the orders. It works the same
-    whether the cache is on or off (``ECRM_CACHE``): the totals are grouped
-    from the file's lines and checked here.
+    :data:`MAIN_LINE_COLUMNS` stored (:func:`stored_main_lines`), and
+    whether the customers' hashes are distinct recorded in the file's metadata
+    (:func:`customer_hash_distinct`). ``ecrm ingest`` calls this after
+    writing the orders. It works the same whether the cache is on or off
+    (``ECRM_CACHE``): the totals are grouped from the file's lines and
+    checked here.
 
     Parameters
     ----------
@@ -594,7 +655,9 @@ def write_order_totals(orders_file: str | Path) -> Path:
     cols = [*TOTALS_COLUMNS, PURCHASE_SEQ, *[f"main_{c}" for c in main]]
     table = totals.select(*cols).to_pyarrow()
     stamp = json.dumps({"size": key[2], "mtime_ns": key[1]}).encode()
-    table = table.replace_schema_metadata({_TOTALS_KEY: stamp})
+    table = table.replace_schema_metadata(
+        {_TOTALS_KEY: stamp, _HASH_KEY: json.dumps(_hash_check(table)).encode()}
+    )
     target = p.with_name(ORDER_TOTALS_FILE)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}", suffix=".tmp", dir=p.parent)
     os.close(fd)
