@@ -560,8 +560,8 @@ def _hash_check(totals: pa.Table) -> dict[str, Any]:
     t = ibis.memtable(totals.select(["customer_id"]))
     c = t.filter(t.customer_id.notnull())
     n = c.aggregate(ids=c.customer_id.nunique(), hashes=customer_hash(c.customer_id).nunique())
-    ids, hashes = (int(v) for v in n.to_pyarrow().to_pylist()[0].values())
-    return {"duckdb": duckdb.__version__, "distinct": ids == hashes}
+    row = n.to_pyarrow().to_pylist()[0]
+    return {"duckdb": duckdb.__version__, "distinct": row["ids"] == row["hashes"]}
 
 
 def customer_hash_distinct(orders: OrdersLike) -> bool:
@@ -586,15 +586,11 @@ def customer_hash_distinct(orders: OrdersLike) -> bool:
     bool
     """
     import duckdb
-    import pyarrow.parquet as pq
 
-    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
-    if key is None or _stored_scan(key) is None:
-        return False
+    meta = _stored_meta(_file_key_of(orders))
     try:
-        meta = pq.read_schema(Path(key[0]).with_name(ORDER_TOTALS_FILE)).metadata or {}
-        check = json.loads(meta.get(_HASH_KEY, b"{}"))
-    except (OSError, ValueError, pa.ArrowInvalid):
+        check = json.loads(meta.get(_HASH_KEY, b"{}")) if meta is not None else {}
+    except ValueError:
         return False
     return check == {"duckdb": duckdb.__version__, "distinct": True}
 
@@ -698,19 +694,31 @@ def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
     return scan.select(*TOTALS_COLUMNS, *[c for c in (PURCHASE_SEQ,) if c in scan.columns])
 
 
-def _stored_scan(key: tuple[str, int, int]) -> ir.Table | None:
-    """The whole stored order totals file of the file under ``key``, if it is its own."""
+def _stored_meta(key: tuple[str, int, int] | None) -> dict[bytes, bytes] | None:
+    """The metadata of the stored order totals of the file under ``key``, if they are its own."""
     import pyarrow.parquet as pq
 
+    if key is None:
+        return None
     side = Path(key[0]).with_name(ORDER_TOTALS_FILE)
     try:
         meta = pq.read_schema(side).metadata or {}
         stamp = json.loads(meta.get(_TOTALS_KEY, b"{}"))
     except (OSError, ValueError, pa.ArrowInvalid):
         return None
-    if stamp != {"size": key[2], "mtime_ns": key[1]}:
+    return meta if stamp == {"size": key[2], "mtime_ns": key[1]} else None
+
+
+def _stored_scan(key: tuple[str, int, int]) -> ir.Table | None:
+    """The whole stored order totals file of the file under ``key``, if it is its own."""
+    if _stored_meta(key) is None:
         return None
-    return ibis.read_parquet(str(side))
+    return ibis.read_parquet(str(Path(key[0]).with_name(ORDER_TOTALS_FILE)))
+
+
+def _file_key_of(orders: OrdersLike) -> tuple[str, int, int] | None:
+    """The file key of ``orders``: a path's stamp whatever the cache switch; a kept scan's file."""
+    return cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
 
 
 def _stored_scan_of(orders: OrdersLike) -> ir.Table | None:
@@ -719,7 +727,7 @@ def _stored_scan_of(orders: OrdersLike) -> ir.Table | None:
     A path whatever the cache switch (as :func:`stored_order_totals`); a kept
     scan by its file.
     """
-    key = cache.file_stamp(orders) if isinstance(orders, str | Path) else cache.file_key(orders)
+    key = _file_key_of(orders)
     return _stored_scan(key) if key is not None else None
 
 
