@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ecrm import engine
 from ecrm.analysis import cross_sell
 from ecrm.errors import ParameterError
 
@@ -72,11 +73,18 @@ def _reference(lines: pd.DataFrame, month_ends: pd.Series) -> tuple[list[int], l
     return customers, crosses
 
 
+@pytest.mark.parametrize(
+    "stored", [True, False], ids=["stored-return-lines", "return-lines-scanned"]
+)
 @pytest.mark.parametrize("wide", [True, False], ids=["mask-per-category", "row-per-category"])
-def test_against_pandas(demo_root, monkeypatch, wide):
+def test_against_pandas(demo_root, monkeypatch, wide, stored):
     if not wide:  # the shop's 8 categories take the path of a shop with many
         monkeypatch.setattr(cross_sell, "WIDE_MAX_VALUES", 0)
     path = demo_root / "data" / "demo-apparel" / "canonical" / "orders.parquet"
+    # ingestion stored the returning customers' lines apart; without them they are scanned
+    assert engine.stored_return_lines(path) is not None
+    if not stored:
+        monkeypatch.setattr(engine, "stored_return_lines", lambda orders: None)
     got = cross_sell.cross_sell_monthly(path, as_of="2026-10-31", months=6)
     lines = pd.read_parquet(path)
     assert (lines["amount"] < 0).any()  # returns: the exact recount runs

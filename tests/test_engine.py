@@ -223,6 +223,43 @@ def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, mon
     cache.clear()
 
 
+def test_stored_return_lines_are_every_line_of_the_returning_customers(tmp_path, monkeypatch):
+    """Ingestion stores every line of each customer with a line < 0 (no guests), stamped."""
+    rows = [("1", "a", "2026-10-01 10:00", 1000), ("1", "a", "2026-10-01 10:00", -200)]
+    rows += [("2", "a", "2026-10-05 09:00", 300), ("3", "b", "2026-10-02 09:00", 10)]
+    rows += [("4", None, "2026-10-03 09:00", -50), ("5", "c", "2026-10-04 09:00", -10)]
+    rows += [("6", "d", "2026-10-04 09:00", 70)] * 9 + [("7", "e", "2026-10-06 09:00", 0)]
+    df = _lines(rows).assign(category=["x", "y", "x", "x", None, "y", *["z"] * 9, "x"])
+    path = _write(df[df["amount"] >= 0], tmp_path / "canonical" / "orders.parquet")
+    engine.write_order_totals(path)
+    assert engine.stored_return_lines(path) is None  # no return line: none stored
+    assert not path.with_name(engine.RETURN_LINES_FILE).exists()
+    path = _write(df, path)
+    assert engine.stored_return_lines(path) is None  # nothing stored yet
+    engine.write_order_totals(path)
+    got = engine.stored_return_lines(path).to_pandas()
+    want = df[df["customer_id"].isin(["a", "c"])]  # the guest's return line is not a customer's
+    assert sorted(got.columns) == sorted(
+        ["order_id", "customer_id", "ordered_at", "amount", "category"]
+    )
+    key = ["customer_id", "ordered_at", "order_id", "amount"]
+    got = got.sort_values(key, ignore_index=True)
+    want = want[got.columns].sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(got.astype({"amount": float}), want.astype({"amount": float}))
+    assert engine.stored_return_lines(pd.read_parquet(path)) is None  # a DataFrame has none
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    assert engine.stored_return_lines(path) is None  # a touched orders file: not its own
+    # 4 of the 16 lines are returning customers': above the largest share none is stored (and
+    # the old file is removed), at it they are
+    monkeypatch.setattr(engine, "RETURN_LINES_MAX_SHARE", 4 / 16 - 0.01)
+    engine.write_order_totals(path)
+    assert engine.stored_return_lines(path) is None
+    assert not path.with_name(engine.RETURN_LINES_FILE).exists()
+    monkeypatch.setattr(engine, "RETURN_LINES_MAX_SHARE", 4 / 16)
+    engine.write_order_totals(path)
+    assert len(engine.stored_return_lines(path).to_pandas()) == 4
+
+
 def test_stored_main_lines_are_each_orders_largest_line(tmp_path):
     """Ingestion stores each order's largest line: ties by product id, missing values last."""
     df = pd.DataFrame(

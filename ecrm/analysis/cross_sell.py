@@ -105,12 +105,15 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
     t = engine.orders_table(orders)
     has_category = "category" in t.columns
     names: list[str] = []
+    returns = None
     if has_category:
         with engine.RunTables(orders, d) as run:
             names = run.names("category")
+        returns = engine.stored_return_lines(orders)
     customers, cross = [], []
     for lo_w in range(0, len(ends), MASK_WINDOWS):
-        c, x = _counts(t, d, ends[lo_w : lo_w + MASK_WINDOWS], names if has_category else None)
+        window = ends[lo_w : lo_w + MASK_WINDOWS]
+        c, x = _counts(t, d, window, names if has_category else None, returns)
         customers.extend(c)
         cross.extend(x)
     out["customers"] = np.asarray(customers, dtype="int64")
@@ -183,9 +186,18 @@ def _mask(when: ibis.Value, steps: pd.DataFrame) -> ir.IntegerValue:
 
 
 def _counts(
-    t: ir.Table, d: dt.date, ends: list[dt.date], names: list[str] | None
+    t: ir.Table,
+    d: dt.date,
+    ends: list[dt.date],
+    names: list[str] | None,
+    returns: ir.Table | None = None,
 ) -> tuple[list[int], list[int]]:
-    """Customers and cross-buyers of the windows ending on ``ends`` (at most 62)."""
+    """Customers and cross-buyers of the windows ending on ``ends`` (at most 62).
+
+    ``returns``: the stored lines of the customers with a return line
+    (:func:`ecrm.engine.stored_return_lines`), read for their recount instead
+    of the orders' lines.
+    """
     lo, steps, mask_bits = _day_masks(ends)
     lo_day = ibis.literal(lo, type="date")
     o = engine.order_totals(t, as_of=d)
@@ -201,7 +213,8 @@ def _counts(
     if not engine.is_canonical(t):
         # lines of one order may be stamped apart: each takes its order's time, as its total does
         lines = lines.mutate(ordered_at=lines.ordered_at.min().over(group_by="order_id"))
-    base = lines.filter(lines.ordered_at >= ibis.literal(dt.datetime.combine(lo, dt.time())))
+    lo_time = ibis.literal(dt.datetime.combine(lo, dt.time()))
+    base = lines.filter(lines.ordered_at >= lo_time)
     # each line's windows, and the windows of a line with an amount > 0 (0 for the others)
     lines = base.mutate(m=_mask(base.ordered_at, steps))
     lines = lines.mutate(_mp=ibis.cases((lines.amount > 0, lines.m), else_=0))
@@ -234,6 +247,11 @@ def _counts(
         counts = engine.to_pandas(plain.group_by([plain.b, x]).agg(n=plain.count()))
         neg = per.filter(per._neg).select("customer_id")
         if neg.count().to_pyarrow().as_py():
+            if returns is not None:  # the same lines, stored apart: no second pass over all
+                upto_d = ibis.literal(engine.next_day(d))
+                base = returns.filter(
+                    (returns.ordered_at >= lo_time) & (returns.ordered_at < upto_d)
+                )
             counts = pd.concat([counts, _returned(base, o, neg, steps, mask_bits, names)])
     finally:
         per.release()

@@ -34,6 +34,9 @@ from ecrm.errors import ColumnsError, DataError, ParameterError
 __all__ = [
     "AMOUNT",
     "MAIN_LINE_COLUMNS",
+    "RETURN_LINES_FILE",
+    "RETURN_LINES_MAX_SHARE",
+    "RETURN_LINE_COLUMNS",
     "TOTALS_COLUMNS",
     "OrdersLike",
     "all_order_totals",
@@ -51,6 +54,7 @@ __all__ = [
     "stored_main_lines",
     "stored_order_totals",
     "stored_purchases",
+    "stored_return_lines",
     "to_pandas",
     "upto",
     "write_order_totals",
@@ -488,6 +492,15 @@ def _checked(t: ir.Table, where: str) -> ir.Table:
 #: The order totals ingestion stores beside a canonical orders file.
 ORDER_TOTALS_FILE = "order_totals.parquet"
 
+#: The lines of the returning customers ingestion stores beside a canonical orders file.
+RETURN_LINES_FILE = "return_lines.parquet"
+
+#: The columns of the stored return lines (:func:`stored_return_lines`), those the file has.
+RETURN_LINE_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "category", "product_id")
+
+#: The largest share of a file's lines the stored return lines may hold (above it, none).
+RETURN_LINES_MAX_SHARE = 0.25
+
 #: The columns of the order totals (:func:`order_totals`), stored or grouped.
 TOTALS_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "order_date", "is_purchase")
 
@@ -629,7 +642,6 @@ def write_order_totals(orders_file: str | Path) -> Path:
     DataError
         Lines of one order name different customers.
     """
-    import pyarrow.parquet as pq
 
     p = Path(orders_file)
     if p.is_dir():
@@ -655,7 +667,16 @@ def write_order_totals(orders_file: str | Path) -> Path:
         {_TOTALS_KEY: stamp, _HASH_KEY: json.dumps(_hash_check(table)).encode()}
     )
     target = p.with_name(ORDER_TOTALS_FILE)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}", suffix=".tmp", dir=p.parent)
+    _write_beside(table, target)
+    _write_return_lines(lines, p, stamp)
+    return target
+
+
+def _write_beside(table: pa.Table, target: Path) -> None:
+    """Write ``table`` to ``target`` through a temporary file beside it (all or nothing)."""
+    import pyarrow.parquet as pq
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         pq.write_table(table, tmp, compression="zstd")
@@ -663,7 +684,68 @@ def write_order_totals(orders_file: str | Path) -> Path:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-    return target
+
+
+def _write_return_lines(lines: ir.Table, p: Path, stamp: bytes) -> None:
+    """Store the lines of the customers with a return line beside ``p``, when few enough.
+
+    See :func:`stored_return_lines`. Any earlier file is removed first, so that
+    a file left by an earlier version of the orders is never read with a stamp
+    that no longer matches (it would be ignored anyway).
+    """
+    target = p.with_name(RETURN_LINES_FILE)
+    with contextlib.suppress(FileNotFoundError):
+        target.unlink()
+    cols = [c for c in RETURN_LINE_COLUMNS if c in lines.columns]
+    c = lines.filter(lines.customer_id.notnull())
+    returners = c.filter(c.amount < 0).select("customer_id").distinct()
+    kept = c.semi_join(returners, "customer_id").select(*cols)
+    n_kept = kept.count().to_pyarrow().as_py()
+    if n_kept == 0 or n_kept > RETURN_LINES_MAX_SHARE * lines.count().to_pyarrow().as_py():
+        return  # no returns; or so many that a scan of the orders costs about as much
+    table = kept.order_by(["customer_id", "ordered_at", "order_id"]).to_pyarrow()
+    _write_beside(table.replace_schema_metadata({_TOTALS_KEY: stamp}), target)
+
+
+def stored_return_lines(orders: OrdersLike) -> ir.Table | None:
+    """Every line of the customers with a return line, as ingestion stored them, if it did.
+
+    :func:`write_order_totals` (which ``ecrm ingest`` calls) stores beside a
+    canonical orders file every line of each customer who has a line with
+    an amount < 0 anywhere in the file (:data:`RETURN_LINE_COLUMNS`, those the
+    file has), unless those lines are more than
+    :data:`RETURN_LINES_MAX_SHARE` of the file's lines. An analysis that nets
+    a returning customer's lines exactly (:func:`ecrm.analysis.cross_sell.cross_sell_monthly`)
+    reads them there instead of picking them out of every line again. The
+    file carries the orders file's stamp, as the stored totals do.
+
+    Parameters
+    ----------
+    orders : DataFrame, ibis Table, str or Path
+        Canonical orders; only a canonical file (a path, or a kept scan of
+        one) has stored return lines.
+
+    Returns
+    -------
+    ibis.Table or None
+        The lines (unchanged values, no guests); None when ``orders`` is not a
+        file, there is no such file beside it (no returns, too many, an older
+        ecrm) or it was written for another version of the orders file.
+    """
+    import pyarrow.parquet as pq
+
+    key = _file_key_of(orders)
+    if key is None:
+        return None
+    side = Path(key[0]).with_name(RETURN_LINES_FILE)
+    try:
+        meta = pq.read_schema(side).metadata or {}
+        stamp = json.loads(meta.get(_TOTALS_KEY, b"{}"))
+    except (OSError, ValueError, pa.ArrowInvalid):
+        return None
+    if stamp != {"size": key[2], "mtime_ns": key[1]}:
+        return None
+    return ibis.read_parquet(str(side))
 
 
 def stored_order_totals(orders_file: str | Path) -> ir.Table | None:

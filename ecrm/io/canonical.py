@@ -1,9 +1,9 @@
 """The canonical set on disk: column types, line order and the one-set replacement.
 
 A shop's canonical folder — ``orders.parquet``, ``order_totals.parquet``,
-``customers.parquet``, ``subscriptions.parquet`` and ``costs.parquet`` (each when
-the shop has one) and ``quality.json`` — is replaced
-as **one set** (SPEC §1) by :func:`replace_set`:
+``return_lines.parquet``, ``customers.parquet``, ``subscriptions.parquet`` and
+``costs.parquet`` (each when the shop has one) and ``quality.json`` — is
+replaced as **one set** (SPEC §1) by :func:`replace_set`:
 
 1. the new set is written whole into a fresh version folder
    ``data/<shop>/.canonical/<version>/`` (the order totals grouped there from
@@ -232,7 +232,9 @@ def replace_set(
     tables : dict of str to pyarrow.Table
         File name → table: ``orders.parquet`` and, when the shop has one,
         ``customers.parquet``. ``order_totals.parquet`` is grouped from the new
-        orders (:func:`ecrm.engine.write_order_totals`) inside the new version.
+        orders (:func:`ecrm.engine.write_order_totals`) inside the new version,
+        with ``return_lines.parquet`` where the shop has few enough returning
+        customers' lines (:func:`ecrm.engine.stored_return_lines`).
     summary : QualitySummary
         Saved as ``quality.json``, the last file written.
     shop : str
@@ -269,6 +271,8 @@ def replace_set(
                 _fsync(version / name)
             totals = engine.write_order_totals(version / "orders.parquet")
             _fsync(totals)
+            if (version / engine.RETURN_LINES_FILE).exists():
+                _fsync(version / engine.RETURN_LINES_FILE)
             with (version / "quality.json").open("w", encoding="utf-8") as f:
                 json.dump(summary.to_dict(), f, ensure_ascii=False, indent=2)
                 f.flush()
