@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from ecrm.analysis import customers, lifecycle
 from ecrm.engine import cache
 from ecrm.engine import orders as engine
+from ecrm.engine.backend import to_pandas
 from ecrm.engine.run import RunTables
-from ecrm.errors import DataError, ParameterError
+from ecrm.errors import DataError
 
 AS_OF = "2026-10-31"
 
@@ -35,7 +36,7 @@ def _write(df: pd.DataFrame, path: Path) -> Path:
 
 def _totals(orders, as_of=AS_OF, **kw) -> pd.DataFrame:
     o = engine.order_totals(orders, as_of=as_of, **kw)
-    return engine.to_pandas(o.order_by("order_id"))
+    return to_pandas(o.order_by("order_id"))
 
 
 def test_order_is_atomic_and_dated_by_its_first_line():
@@ -72,11 +73,11 @@ def test_upto_keeps_every_line_of_an_order_placed_by_as_of(tmp_path):
             ("3", "b", "2026-10-02 12:00", 800),
         ]
     )
-    got = engine.to_pandas(engine.upto(engine.orders_table(df), AS_OF).order_by("amount"))
+    got = to_pandas(engine.upto(engine.orders_table(df), AS_OF).order_by("amount"))
     assert got[["order_id", "amount"]].values.tolist() == [["1", 500], ["3", 800], ["1", 1000]]
     canonical = df.assign(ordered_at=df.groupby("order_id")["ordered_at"].transform("min"))
     t = engine.orders_table(_write(canonical, tmp_path / "canonical" / "orders.parquet"))
-    got = engine.to_pandas(engine.upto(t, AS_OF).order_by("amount"))
+    got = to_pandas(engine.upto(t, AS_OF).order_by("amount"))
     assert got[["order_id", "amount"]].values.tolist() == [["1", 500], ["3", 800], ["1", 1000]]
 
 
@@ -156,30 +157,6 @@ def test_zone_aware_times_are_refused():
         engine.order_totals(df, as_of=AS_OF)
 
 
-def test_duckdb_threads_and_memory_come_from_the_environment(monkeypatch):
-    """ECRM_DUCKDB_THREADS and _MEMORY_LIMIT reach the default backend; bad values fail."""
-    con = ibis.get_backend()
-
-    def setting(name: str) -> str:
-        return str(con.raw_sql(f"SELECT current_setting('{name}')").fetchall()[0][0])
-
-    threads, memory = setting("threads"), setting("memory_limit")
-    monkeypatch.setenv("ECRM_DUCKDB_THREADS", "1")
-    monkeypatch.setenv("ECRM_DUCKDB_MEMORY_LIMIT", "1GB")
-    try:
-        engine.configure_default_backend.__wrapped__()
-        assert setting("threads") == "1"
-        assert setting("memory_limit") != memory
-        for bad in ("0", "two", "-1"):
-            monkeypatch.setenv("ECRM_DUCKDB_THREADS", bad)
-            with pytest.raises(ParameterError, match="ECRM_DUCKDB_THREADS"):
-                engine.configure_default_backend.__wrapped__()
-    finally:
-        con.raw_sql(f"SET threads = {int(threads)}")
-        con.raw_sql(f"SET memory_limit = '{memory}'")
-    assert setting("threads") == threads
-
-
 def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, monkeypatch):
     """Ingestion stores the order totals; a later process reads them, unless the file changed."""
     rows = [("1", "a", "2026-10-01 10:00", 1000), ("1", "a", "2026-10-01 10:05", -200)]
@@ -189,7 +166,7 @@ def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, mon
         ("4", "b", "2026-10-04 09:00", -10),
     ]
     path = _write(_lines(rows), tmp_path / "canonical" / "orders.parquet")
-    want = engine.to_pandas(engine.all_order_totals(pd.read_parquet(path)).order_by("order_id"))
+    want = to_pandas(engine.all_order_totals(pd.read_parquet(path)).order_by("order_id"))
     cache.clear()
     schema = engine.all_order_totals(path).schema()  # grouped from the file's lines
     stored = engine.write_order_totals(path)
@@ -199,7 +176,7 @@ def test_stored_order_totals_are_read_while_they_are_the_files_own(tmp_path, mon
         cache.clear()  # as in a new process
         totals = engine.all_order_totals(path)
         assert totals.schema() == schema  # exact decimals and timestamps, as grouped
-        return engine.to_pandas(totals.order_by("order_id"))
+        return to_pandas(totals.order_by("order_id"))
 
     def read() -> bool:  # are the stored totals the file's own, so read instead of grouped?
         return engine.stored_order_totals(path) is not None
@@ -298,44 +275,6 @@ def test_stored_main_lines_are_each_orders_largest_line(tmp_path):
     cache.clear()
 
 
-def _perfect_ht_threshold() -> int:
-    sql = "SELECT current_setting('perfect_ht_threshold')"
-    return int(ibis.get_backend().raw_sql(sql).fetchall()[0][0])
-
-
-def test_dense_groups_raise_the_perfect_hash_threshold_inside_and_restore_it() -> None:
-    """Two keys of 381 values: 2 × (9 + 1) bits inside; the default after, also on an error."""
-    t = ibis.memtable({"a": [1, 2, 2], "b": [3, 3, 4]})
-    before = _perfect_ht_threshold()
-    with engine.dense_groups(t, 381, 381):
-        assert _perfect_ht_threshold() == 20
-        g = t.group_by(["a", "b"]).agg(n=t.count()).order_by(["a", "b"]).to_pandas()
-    assert _perfect_ht_threshold() == before
-    assert g["n"].tolist() == [1, 1, 1]
-    with pytest.raises(ZeroDivisionError), engine.dense_groups(t, 1000, 1000):
-        assert _perfect_ht_threshold() == 22
-        raise ZeroDivisionError
-    assert _perfect_ht_threshold() == before
-
-
-@pytest.mark.parametrize("spans", [(32, 32), (2049, 2049), (5000,) * 3])
-def test_dense_groups_leave_small_and_huge_key_ranges_alone(spans: tuple[int, ...]) -> None:
-    """Keys DuckDB already groups in an array, or whose array would be too large: no change."""
-    t = ibis.memtable({"a": [1]})
-    before = _perfect_ht_threshold()
-    with engine.dense_groups(t, *spans):
-        assert _perfect_ht_threshold() == before
-
-
-@pytest.mark.parametrize(
-    ("spans", "fits"),
-    [((381, 381), True), ((1024, 1024), True), ((1025, 1025), False), ((5000,), True)],
-)
-def test_dense_groups_fit_counts_a_bit_per_key_for_null(spans: tuple[int, ...], fits: bool) -> None:
-    """381 codes: 9 bits + 1 each (20 ≤ 22); 1,025 codes need 11 + 1 each (24 > 22)."""
-    assert engine.dense_groups_fit(*spans) is fits
-
-
 # ----------------------------------------------------------------------------- stored numbering
 
 _times = st.sampled_from(
@@ -360,7 +299,7 @@ def _orders_frame(orders: list[tuple]) -> pd.DataFrame:
 
 def _purchases(table) -> pd.DataFrame:
     cols = ["order_id", "customer_id", "ordered_at", "amount", "order_date", "seq"]
-    return engine.to_pandas(table.select(*cols).order_by("order_id"))
+    return to_pandas(table.select(*cols).order_by("order_id"))
 
 
 @settings(

@@ -1469,13 +1469,14 @@ def test_lines_are_written_by_customer_then_time(tmp_path: Path) -> None:
 
 def test_ingestion_stores_the_order_totals_the_analyses_read(tmp_path: Path) -> None:
     from ecrm.engine import orders as engine
+    from ecrm.engine.backend import to_pandas
 
     shop = _good_shop(tmp_path)
     result, _ = run(shop)
     side = result.orders_path.with_name("order_totals.parquet")
-    stored = engine.to_pandas(engine.ibis.read_parquet(str(side)))
+    stored = to_pandas(engine.ibis.read_parquet(str(side)))
     lines = pd.read_parquet(result.orders_path)
-    grouped = engine.to_pandas(engine.all_order_totals(lines))
+    grouped = to_pandas(engine.all_order_totals(lines))
     key = ["order_id"]
     pd.testing.assert_frame_equal(
         stored[list(engine.TOTALS_COLUMNS)].sort_values(key, ignore_index=True),
@@ -1485,7 +1486,7 @@ def test_ingestion_stores_the_order_totals_the_analyses_read(tmp_path: Path) -> 
     # and each order's largest line, as the analyses would pick it from the lines
     main = [c for c in engine.MAIN_LINE_COLUMNS if c in lines.columns]
     assert main
-    picked = engine.to_pandas(engine.largest_line(engine.ibis.memtable(lines), "order_id", main))
+    picked = to_pandas(engine.largest_line(engine.ibis.memtable(lines), "order_id", main))
     pd.testing.assert_frame_equal(
         stored[["order_id", *[f"main_{c}" for c in main]]]
         .rename(columns=lambda c: c.removeprefix("main_"))

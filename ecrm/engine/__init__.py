@@ -3,16 +3,23 @@
 Stage 2 of the data flow (raw → canonical → **engine** → analysis tables →
 presentation → rendered report). Every analysis reads orders through
 :mod:`ecrm.engine.orders` (the table contract: ``orders_table``, ``upto``,
-``order_totals``, ``to_pandas``), so the same code runs on DuckDB, Spark or a
-warehouse through Ibis. :mod:`ecrm.engine.cache` is the one cache of
-intermediate tables (keys, bounds, the ``ECRM_CACHE`` switch), and
-:mod:`ecrm.engine.run` the tables one (orders, as_of) run shares
-(:class:`RunTables`).
+``order_totals`` and what ingestion stores beside a canonical file), so the
+same code runs on DuckDB, Spark or a warehouse through Ibis.
+:mod:`ecrm.engine.backend` sets DuckDB up and brings results back as pandas
+(``to_pandas``); :mod:`ecrm.engine.cache` is the one cache of intermediate
+tables (keys, bounds, the ``ECRM_CACHE`` switch), and :mod:`ecrm.engine.run`
+the tables one (orders, as_of) run shares (:class:`RunTables`).
 """
 
 from __future__ import annotations
 
 from ecrm.engine import cache
+from ecrm.engine.backend import (
+    configure_default_backend,
+    dense_groups,
+    dense_groups_fit,
+    to_pandas,
+)
 from ecrm.engine.orders import (
     AMOUNT,
     MAIN_LINE_COLUMNS,
@@ -21,11 +28,8 @@ from ecrm.engine.orders import (
     OrdersLike,
     all_order_totals,
     as_of_date,
-    configure_default_backend,
     customer_hash,
     customer_hash_distinct,
-    dense_groups,
-    dense_groups_fit,
     has_values,
     is_canonical,
     largest_line,
@@ -38,7 +42,6 @@ from ecrm.engine.orders import (
     stored_order_totals,
     stored_purchases,
     stored_return_lines,
-    to_pandas,
     upto,
     write_order_totals,
 )
