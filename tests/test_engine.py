@@ -237,6 +237,18 @@ def test_stored_return_lines_are_every_line_of_the_returning_customers(tmp_path,
     assert len(engine.stored_return_lines(path).to_pandas()) == 4
 
 
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o600])
+def test_stored_files_may_be_read_by_whoever_may_read_the_orders(tmp_path, mode):
+    """The order totals and return lines get the orders file's permission bits."""
+    rows = [("1", "a", "2026-10-01 10:00", 1000), ("2", "a", "2026-10-02 10:00", -200)]
+    rows += [("3", "b", "2026-10-02 09:00", 10)] * 6
+    path = _write(_lines(rows), tmp_path / "canonical" / "orders.parquet")
+    path.chmod(mode)
+    engine.write_order_totals(path)
+    for name in (engine.ORDER_TOTALS_FILE, engine.RETURN_LINES_FILE):
+        assert (path.with_name(name).stat().st_mode & 0o777) == mode, name
+
+
 def test_stored_main_lines_are_each_orders_largest_line(tmp_path):
     """Ingestion stores each order's largest line: ties by product id, missing values last."""
     df = pd.DataFrame(

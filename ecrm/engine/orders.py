@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import stat
 import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable
@@ -564,19 +565,25 @@ def write_order_totals(orders_file: str | Path) -> Path:
         {_TOTALS_KEY: stamp, _HASH_KEY: json.dumps(_hash_check(table)).encode()}
     )
     target = p.with_name(ORDER_TOTALS_FILE)
-    _write_beside(table, target)
+    _write_beside(table, target, p)
     _write_return_lines(lines, p, stamp)
     return target
 
 
-def _write_beside(table: pa.Table, target: Path) -> None:
-    """Write ``table`` to ``target`` through a temporary file beside it (all or nothing)."""
+def _write_beside(table: pa.Table, target: Path, like: Path) -> None:
+    """Write ``table`` to ``target`` through a temporary file beside it (all or nothing).
+
+    The file gets the permission bits of ``like`` (the orders file): whoever may
+    read the orders may read what is stored beside them (a temporary file
+    is created readable by its owner alone).
+    """
     import pyarrow.parquet as pq
 
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}", suffix=".tmp", dir=target.parent)
     os.close(fd)
     try:
         pq.write_table(table, tmp, compression="zstd")
+        os.chmod(tmp, stat.S_IMODE(like.stat().st_mode))
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -601,7 +608,7 @@ def _write_return_lines(lines: ir.Table, p: Path, stamp: bytes) -> None:
     if n_kept == 0 or n_kept > RETURN_LINES_MAX_SHARE * lines.count().to_pyarrow().as_py():
         return  # no returns; or so many that a scan of the orders costs about as much
     table = kept.order_by(["customer_id", "ordered_at", "order_id"]).to_pyarrow()
-    _write_beside(table.replace_schema_metadata({_TOTALS_KEY: stamp}), target)
+    _write_beside(table.replace_schema_metadata({_TOTALS_KEY: stamp}), target, p)
 
 
 def stored_return_lines(orders: OrdersLike) -> ir.Table | None:
