@@ -148,3 +148,11 @@ def test_first_line_breaks_ties_by_product_then_attributes_with_missing_last(col
     want = want.sort_values("customer_id").reset_index(drop=True)
     norm = lambda df: df.astype(object).where(df.notna(), None)  # noqa: E731
     pd.testing.assert_frame_equal(norm(got), norm(want))
+
+
+def test_first_attributes_are_the_largest_lines_columns():
+    """The measures' first-purchase attributes are the columns the largest line is picked by."""
+    from ecrm import engine
+
+    assert sorted(customers.FIRST_ATTRIBUTES) == sorted(engine.MAIN_LINE_COLUMNS)
+    assert customers.FIRST_ATTRIBUTES[-1] == "product_id"

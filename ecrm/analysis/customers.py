@@ -17,7 +17,9 @@ from ecrm import engine
 
 __all__ = ["FIRST_ATTRIBUTES", "first_line", "measures", "measures_table", "snapshots_table"]
 
-#: Line attributes reported for each customer's first purchase, as ``first_<name>``.
+#: Line attributes reported for each customer's first purchase, as ``first_<name>``, in
+#: the order the measures show them: the columns of :data:`ecrm.engine.MAIN_LINE_COLUMNS`
+#: (whose order is the largest line's tie order), product last.
 FIRST_ATTRIBUTES: tuple[str, ...] = ("category", "taste", "brand", "channel", "product_id")
 
 
