@@ -7,7 +7,7 @@ import doctest
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ecrm import engine
@@ -112,8 +112,14 @@ _LINE = st.tuples(
 )
 
 
+_NETTED_TO_ZERO = [("a", 0, 1000, "tops"), ("a", 1, -1000, "tops"), ("a", 2, 500, "bags")]
+_NETTED_TO_ZERO += [("b", 0, 1000, "tops"), ("b", 3, 500, "bags")]
+
+
 @settings(max_examples=60, deadline=None)
 @given(rows=st.lists(_LINE, min_size=1, max_size=25), wide=st.booleans())
+@example(rows=_NETTED_TO_ZERO, wide=True)  # a's tops are returned: a buys one category, b two
+@example(rows=_NETTED_TO_ZERO, wide=False)
 def test_any_lines_match_brute_force(rows, wide):
     """Returns, zero lines, guests and missing categories on either path, window by window."""
     o = pd.DataFrame(
@@ -129,6 +135,43 @@ def test_any_lines_match_brute_force(rows, wide):
         got = cross_sell.cross_sell_monthly(o, as_of="2026-06-30", months=14)
     finally:
         cross_sell.WIDE_MAX_VALUES = limit
+    customers, crosses = _reference(o, got["month_end"])
+    assert got["customers"].tolist() == customers
+    assert got["cross_buyers"].tolist() == crosses
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.lists(_LINE, min_size=1, max_size=25), wide=st.booleans())
+@example(rows=_NETTED_TO_ZERO, wide=True)  # a's tops are returned: a buys one category, b two
+@example(rows=_NETTED_TO_ZERO, wide=False)
+def test_any_file_with_its_stored_return_lines_matches_brute_force(rows, wide):
+    """A canonical file: the returning customers netted from the lines ingestion stored apart."""
+    import tempfile
+    from pathlib import Path
+
+    o = pd.DataFrame(
+        [
+            (f"{c}-{day}", c, pd.Timestamp("2025-09-01") + pd.Timedelta(days=day * 9), amt, cat)
+            for c, day, amt, cat in rows
+        ],
+        columns=["order_id", "customer_id", "ordered_at", "amount", "category"],
+    )
+    limit, share = cross_sell.WIDE_MAX_VALUES, engine.orders.RETURN_LINES_MAX_SHARE
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "canonical" / "orders.parquet"
+        path.parent.mkdir()
+        o.to_parquet(path, index=False)
+        try:
+            cross_sell.WIDE_MAX_VALUES = limit if wide else 0
+            engine.orders.RETURN_LINES_MAX_SHARE = 1.0  # stored whatever their share
+            engine.write_order_totals(path)
+            returning = o["customer_id"].notna() & (o["amount"] < 0)
+            assert (engine.stored_return_lines(path) is not None) == bool(returning.any())
+            got = cross_sell.cross_sell_monthly(path, as_of="2026-06-30", months=14)
+        finally:
+            cross_sell.WIDE_MAX_VALUES = limit
+            engine.orders.RETURN_LINES_MAX_SHARE = share
+            engine.cache.clear()
     customers, crosses = _reference(o, got["month_end"])
     assert got["customers"].tolist() == customers
     assert got["cross_buyers"].tolist() == crosses
