@@ -70,7 +70,10 @@ def cross_sell_monthly(orders: engine.OrdersLike, *, as_of: Any, months: int = 2
     0) exactly when one of its lines is > 0, and a category's net is > 0 in a
     window exactly when one of its lines there is; their counts need no join
     with the order totals. The customers with a return line (amount < 0) are
-    counted exactly apart: their purchases are their orders with a net > 0,
+    counted exactly apart, from their lines as ingestion stored them beside a
+    canonical file (:func:`ecrm.engine.stored_return_lines`: no second pass
+    over all lines) or else picked out of the lines again: their purchases
+    are their orders with a net > 0,
     and their category lines are summed per (category, mask); a category none
     of whose masks nets < 0 is bought in the windows of its masks netting > 0,
     and only the others are spread to their masks' windows, a window counting
