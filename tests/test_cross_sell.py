@@ -112,50 +112,59 @@ _LINE = st.tuples(
 )
 
 
-_NETTED_TO_ZERO = [("a", 0, 1000, "tops"), ("a", 1, -1000, "tops"), ("a", 2, 500, "bags")]
-_NETTED_TO_ZERO += [("b", 0, 1000, "tops"), ("b", 3, 500, "bags")]
-
-
-@settings(max_examples=60, deadline=None)
-@given(rows=st.lists(_LINE, min_size=1, max_size=25), wide=st.booleans())
-@example(rows=_NETTED_TO_ZERO, wide=True)  # a's tops are returned: a buys one category, b two
-@example(rows=_NETTED_TO_ZERO, wide=False)
-def test_any_lines_match_brute_force(rows, wide):
-    """Returns, zero lines, guests and missing categories on either path, window by window."""
-    o = pd.DataFrame(
-        [
-            (f"{c}-{day}", c, pd.Timestamp("2025-09-01") + pd.Timedelta(days=day * 9), amt, cat)
-            for c, day, amt, cat in rows  # one order per customer and day
-        ],
-        columns=["order_id", "customer_id", "ordered_at", "amount", "category"],
-    )
-    limit = cross_sell.WIDE_MAX_VALUES
-    try:
-        cross_sell.WIDE_MAX_VALUES = limit if wide else 0
-        got = cross_sell.cross_sell_monthly(o, as_of="2026-06-30", months=14)
-    finally:
-        cross_sell.WIDE_MAX_VALUES = limit
-    customers, crosses = _reference(o, got["month_end"])
-    assert got["customers"].tolist() == customers
-    assert got["cross_buyers"].tolist() == crosses
-
-
-@settings(max_examples=25, deadline=None)
-@given(rows=st.lists(_LINE, min_size=1, max_size=25), wide=st.booleans())
-@example(rows=_NETTED_TO_ZERO, wide=True)  # a's tops are returned: a buys one category, b two
-@example(rows=_NETTED_TO_ZERO, wide=False)
-def test_any_file_with_its_stored_return_lines_matches_brute_force(rows, wide):
-    """A canonical file: the returning customers netted from the lines ingestion stored apart."""
-    import tempfile
-    from pathlib import Path
-
-    o = pd.DataFrame(
+def _frame(rows: list[tuple]) -> pd.DataFrame:
+    """The lines of drawn (customer, day, amount, category) rows: one order per customer and day."""
+    return pd.DataFrame(
         [
             (f"{c}-{day}", c, pd.Timestamp("2025-09-01") + pd.Timedelta(days=day * 9), amt, cat)
             for c, day, amt, cat in rows
         ],
         columns=["order_id", "customer_id", "ordered_at", "amount", "category"],
     )
+
+
+_NETTED_TO_ZERO = [("a", 0, 1000, "tops"), ("a", 1, -1000, "tops"), ("a", 2, 500, "bags")]
+_NETTED_TO_ZERO += [("b", 0, 1000, "tops"), ("b", 3, 500, "bags")]
+
+
+def _drawn(examples: int):
+    """Hypothesis over drawn lines and both paths, always with a return netting a category to 0."""
+
+    def wrap(test):
+        test = example(rows=_NETTED_TO_ZERO, wide=False)(test)
+        test = example(rows=_NETTED_TO_ZERO, wide=True)(test)  # a buys one category, b two
+        test = given(rows=st.lists(_LINE, min_size=1, max_size=25), wide=st.booleans())(test)
+        return settings(max_examples=examples, deadline=None)(test)
+
+    return wrap
+
+
+def _assert_brute_force(o: pd.DataFrame, got: pd.DataFrame) -> None:
+    customers, crosses = _reference(o, got["month_end"])
+    assert got["customers"].tolist() == customers
+    assert got["cross_buyers"].tolist() == crosses
+
+
+@_drawn(60)
+def test_any_lines_match_brute_force(rows, wide):
+    """Returns, zero lines, guests and missing categories on either path, window by window."""
+    o = _frame(rows)
+    limit = cross_sell.WIDE_MAX_VALUES
+    try:
+        cross_sell.WIDE_MAX_VALUES = limit if wide else 0
+        got = cross_sell.cross_sell_monthly(o, as_of="2026-06-30", months=14)
+    finally:
+        cross_sell.WIDE_MAX_VALUES = limit
+    _assert_brute_force(o, got)
+
+
+@_drawn(25)
+def test_any_file_with_its_stored_return_lines_matches_brute_force(rows, wide):
+    """A canonical file: the returning customers netted from the lines ingestion stored apart."""
+    import tempfile
+    from pathlib import Path
+
+    o = _frame(rows)
     limit, share = cross_sell.WIDE_MAX_VALUES, engine.orders.RETURN_LINES_MAX_SHARE
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "canonical" / "orders.parquet"
@@ -172,9 +181,7 @@ def test_any_file_with_its_stored_return_lines_matches_brute_force(rows, wide):
             cross_sell.WIDE_MAX_VALUES = limit
             engine.orders.RETURN_LINES_MAX_SHARE = share
             engine.cache.clear()
-    customers, crosses = _reference(o, got["month_end"])
-    assert got["customers"].tolist() == customers
-    assert got["cross_buyers"].tolist() == crosses
+    _assert_brute_force(o, got)
 
 
 def test_errors_and_docstring():

@@ -636,20 +636,10 @@ def stored_return_lines(orders: OrdersLike) -> ir.Table | None:
         file, there is no such file beside it (no returns, too many, an older
         ecrm) or it was written for another version of the orders file.
     """
-    import pyarrow.parquet as pq
-
     key = _file_key_of(orders)
-    if key is None:
+    if key is None or _own_meta(RETURN_LINES_FILE, key) is None:
         return None
-    side = Path(key[0]).with_name(RETURN_LINES_FILE)
-    try:
-        meta = pq.read_schema(side).metadata or {}
-        stamp = json.loads(meta.get(_TOTALS_KEY, b"{}"))
-    except (OSError, ValueError, pa.ArrowInvalid):
-        return None
-    if stamp != {"size": key[2], "mtime_ns": key[1]}:
-        return None
-    return ibis.read_parquet(str(side))
+    return ibis.read_parquet(str(Path(key[0]).with_name(RETURN_LINES_FILE)))
 
 
 def stored_order_totals(orders_file: str | Path) -> ir.Table | None:
@@ -682,11 +672,18 @@ def _stored_totals(key: tuple[str, int, int]) -> ir.Table | None:
 
 def _stored_meta(key: tuple[str, int, int] | None) -> dict[bytes, bytes] | None:
     """The metadata of the stored order totals of the file under ``key``, if they are its own."""
+    return _own_meta(ORDER_TOTALS_FILE, key) if key is not None else None
+
+
+def _own_meta(name: str, key: tuple[str, int, int]) -> dict[bytes, bytes] | None:
+    """The metadata of the file ``name`` stored beside the file under ``key``, if it is its own.
+
+    Its own: it records the orders file's size and modification time as they
+    are now (an unreadable file, or one without the stamp, is not).
+    """
     import pyarrow.parquet as pq
 
-    if key is None:
-        return None
-    side = Path(key[0]).with_name(ORDER_TOTALS_FILE)
+    side = Path(key[0]).with_name(name)
     try:
         meta = pq.read_schema(side).metadata or {}
         stamp = json.loads(meta.get(_TOTALS_KEY, b"{}"))
