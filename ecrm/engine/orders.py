@@ -394,7 +394,7 @@ ORDER_TOTALS_FILE = "order_totals.parquet"
 RETURN_LINES_FILE = "return_lines.parquet"
 
 #: The columns of the stored return lines (:func:`stored_return_lines`), those the file has.
-RETURN_LINE_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "category", "product_id")
+RETURN_LINE_COLUMNS = ("order_id", "customer_id", "ordered_at", "amount", "category")
 
 #: The largest share of a file's lines the stored return lines may hold (above it, none).
 RETURN_LINES_MAX_SHARE = 0.25
@@ -518,7 +518,10 @@ def write_order_totals(orders_file: str | Path) -> Path:
     by :func:`stored_purchases`), and each order's largest line's
     :data:`MAIN_LINE_COLUMNS` stored (:func:`stored_main_lines`), and
     whether the customers' hashes are distinct recorded in the file's metadata
-    (:func:`customer_hash_distinct`). ``ecrm ingest`` calls this after
+    (:func:`customer_hash_distinct`). The lines of the customers with a
+    return line are stored too, in ``return_lines.parquet`` with the same
+    stamp, when there are any and they are few enough
+    (:func:`stored_return_lines`). ``ecrm ingest`` calls this after
     writing the orders. It works the same whether the cache is on or off
     (``ECRM_CACHE``): the totals are grouped from the file's lines and
     checked here.
@@ -540,7 +543,6 @@ def write_order_totals(orders_file: str | Path) -> Path:
     DataError
         Lines of one order name different customers.
     """
-
     p = Path(orders_file)
     if p.is_dir():
         p = p / "canonical" / "orders.parquet"
@@ -604,10 +606,14 @@ def _write_return_lines(lines: ir.Table, p: Path, stamp: bytes) -> None:
     c = lines.filter(lines.customer_id.notnull())
     returners = c.filter(c.amount < 0).select("customer_id").distinct()
     kept = c.semi_join(returners, "customer_id").select(*cols)
-    n_kept = kept.count().to_pyarrow().as_py()
-    if n_kept == 0 or n_kept > RETURN_LINES_MAX_SHARE * lines.count().to_pyarrow().as_py():
-        return  # no returns; or so many that a scan of the orders costs about as much
-    table = kept.order_by(["customer_id", "ordered_at", "order_id"]).to_pyarrow()
+    kept = kept.order_by(["customer_id", "ordered_at", "order_id"]).cache()  # counted, then read
+    try:
+        n_kept = kept.count().to_pyarrow().as_py()
+        if n_kept == 0 or n_kept > RETURN_LINES_MAX_SHARE * lines.count().to_pyarrow().as_py():
+            return  # no returns; or so many that a scan of the orders costs about as much
+        table = kept.to_pyarrow()
+    finally:
+        kept.release()
     _write_beside(table.replace_schema_metadata({_TOTALS_KEY: stamp}), target, p)
 
 
